@@ -1,0 +1,76 @@
+"""`steward status`: one line per resource, as a table or JSON for scripts."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Literal
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from steward.status import ResourceStatus, all_statuses
+from steward.workspace import Workspace
+
+console = Console()
+
+
+def _where(s: ResourceStatus) -> str:
+    if not s.has_data:
+        return "no data yet"
+    if s.kind == "stock":
+        reserve = f" (reserve {s.reserve:,.0f})" if s.reserve is not None else ""
+        return f"{s.level:,.2f} {s.unit}{reserve}"
+    cap = f"/{s.capacity:g}" if s.capacity is not None else ""
+    return f"{s.on_loan:g}{cap} on loan"
+
+
+def render(ws: Workspace, format: str = "table") -> None:
+    with ws.store.read() as conn:
+        rows = all_statuses(conn)
+        problems = _job_problems(conn)
+    if format == "json":
+        payload = {"resources": [r.as_dict() for r in rows], "jobs": problems}
+        typer.echo(json.dumps(payload, indent=2, default=str))
+        return
+    table = Table(title="Steward status")
+    for col in ("commons", "resource", "kind", "level / occupancy", "trend", "outlook"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r.commons, r.name, r.kind, _where(r), r.trend_text, r.headline)
+    console.print(table)
+    for p in problems:
+        console.print(
+            f"job {p['job']} {p['status']} at {p['at']}: {p.get('error') or ''}",
+            style="yellow",
+            highlight=False,
+            markup=False,
+        )
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def status(
+        ctx: typer.Context,
+        format: Annotated[
+            Literal["table", "json"], typer.Option("--format", help="table or json.")
+        ] = "table",
+    ) -> None:
+        """Where each resource stands, its trend and its forecast risk."""
+        from steward.cli import state
+
+        render(state(ctx).workspace(), format)
+
+
+def _job_problems(conn: object) -> list[dict[str, object]]:
+    """Missed or failed scheduled jobs of the last day, when the scheduler is installed."""
+    try:
+        from steward.scheduler import recent_job_problems
+    except ImportError:
+        return []
+    from datetime import UTC, datetime, timedelta
+
+    return [
+        dict(p) if isinstance(p, dict) else p.__dict__
+        for p in recent_job_problems(conn, datetime.now(UTC) - timedelta(days=1))
+    ]

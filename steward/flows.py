@@ -1,0 +1,201 @@
+"""Balances and flows read from the ledger.
+
+Exact answers (a level, units on loan) are computed in SQL and returned as
+Decimal. Daily flows are analytic frames for charts and forecasts: they are
+float64, indexed by the commons' local calendar day.
+
+Signs: ``use`` lowers a stock, ``replenish`` raises it, ``adjust`` is signed. A
+reversal cancels its original, so it counts with the opposite sign. Scheduled
+events are plans, not history: they enter projections, never balances.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import ColumnElement, Connection, case, func, select, type_coerce
+from sqlalchemy.orm import InstrumentedAttribute
+
+from steward.store.catalog import ResourceInfo
+from steward.store.models import CapacityChange, Event, Reading
+from steward.store.types import Quantity
+
+
+def _signed_effect() -> ColumnElement[Any]:
+    direction = case((Event.kind == "use", -1), else_=1)
+    undo = case((Event.reverses_id.is_(None), 1), else_=-1)
+    return Event.quantity * direction * undo
+
+
+def _sum(expr: ColumnElement[Any] | InstrumentedAttribute[Any]) -> ColumnElement[Any]:
+    return type_coerce(func.coalesce(func.sum(expr), 0), Quantity())
+
+
+def level(conn: Connection, res: ResourceInfo, at: datetime | None = None) -> Decimal:
+    """A stock's level at ``at``: the latest reading before it, plus the net flow since."""
+    at = at or datetime.now(UTC)
+    anchor = conn.execute(
+        select(Reading.observed_at, Reading.value)
+        .where(Reading.resource_id == res.id, Reading.observed_at <= at)
+        .order_by(Reading.observed_at.desc(), Reading.id.desc())
+        .limit(1)
+    ).first()
+    stmt = select(_sum(_signed_effect())).where(
+        Event.resource_id == res.id, Event.occurred_at <= at, Event.scheduled.is_(False)
+    )
+    if anchor is None:
+        start = res.initial_level
+    else:
+        start = anchor.value
+        stmt = stmt.where(Event.occurred_at > anchor.observed_at)
+    return Decimal(start) + Decimal(conn.execute(stmt).scalar_one())
+
+
+def ledger_level(conn: Connection, res: ResourceInfo, at: datetime | None = None) -> Decimal:
+    """A stock's level from the initial level and events alone, ignoring readings."""
+    at = at or datetime.now(UTC)
+    net = conn.execute(
+        select(_sum(_signed_effect())).where(
+            Event.resource_id == res.id, Event.occurred_at <= at, Event.scheduled.is_(False)
+        )
+    ).scalar_one()
+    return res.initial_level + Decimal(net)
+
+
+def on_loan(conn: Connection, res: ResourceInfo, at: datetime | None = None) -> Decimal:
+    """Units of a pool out on loan at ``at``: checkouts minus returns."""
+    at = at or datetime.now(UTC)
+    undo = case((Event.reverses_id.is_(None), 1), else_=-1)
+    direction = case((Event.kind == "use", 1), (Event.kind == "replenish", -1), else_=0)
+    out = conn.execute(
+        select(_sum(Event.quantity * direction * undo)).where(
+            Event.resource_id == res.id, Event.occurred_at <= at, Event.scheduled.is_(False)
+        )
+    ).scalar_one()
+    return Decimal(out)
+
+
+def capacity(conn: Connection, res: ResourceInfo, at: datetime | None = None) -> Decimal | None:
+    """Capacity at ``at``: the configured base plus every change effective by then."""
+    at = at or datetime.now(UTC)
+    delta = conn.execute(
+        select(_sum(CapacityChange.delta)).where(
+            CapacityChange.resource_id == res.id,
+            CapacityChange.effective_at <= at,
+            CapacityChange.scheduled.is_(False),
+        )
+    ).scalar_one()
+    if res.capacity is None and not delta:
+        return None
+    return (res.capacity or Decimal(0)) + Decimal(delta)
+
+
+def events_frame(conn: Connection, res: ResourceInfo, *, scheduled: bool = False) -> pd.DataFrame:
+    """The resource's events with their signed effect, as float64 for analysis."""
+    rows = conn.execute(
+        select(
+            Event.occurred_at,
+            Event.kind,
+            Event.quantity,
+            Event.reverses_id,
+            Event.member_id,
+            Event.loan_ref,
+        ).where(Event.resource_id == res.id, Event.scheduled.is_(scheduled))
+    ).all()
+    frame = pd.DataFrame(
+        rows, columns=["occurred_at", "kind", "quantity", "reverses_id", "member_id", "loan_ref"]
+    )
+    frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True)
+    frame["kind"] = frame["kind"].astype(str)
+    frame["quantity"] = frame["quantity"].astype("float64")
+    frame["sign"] = np.where(frame["reverses_id"].isna(), 1.0, -1.0)
+    return frame.sort_values("occurred_at", kind="stable").reset_index(drop=True)
+
+
+def daily_flows(
+    conn: Connection, res: ResourceInfo, *, until: datetime | None = None
+) -> pd.DataFrame:
+    """One row per local day from the first event to ``until`` (default today).
+
+    Columns: ``used``, ``replenished``, ``adjusted``, ``level`` (stock: end-of-day
+    level; pool: units on loan at day end) and, for pools, ``demand`` (units
+    checked out that day) and ``capacity``.
+    """
+    tz = res.timezone
+    ev = events_frame(conn, res)
+    readings = pd.DataFrame(
+        conn.execute(
+            select(Reading.observed_at, Reading.value)
+            .where(Reading.resource_id == res.id)
+            .order_by(Reading.observed_at)
+        ).all(),
+        columns=["observed_at", "value"],
+    )
+    changes = pd.DataFrame(
+        conn.execute(
+            select(CapacityChange.effective_at, CapacityChange.delta).where(
+                CapacityChange.resource_id == res.id, CapacityChange.scheduled.is_(False)
+            )
+        ).all(),
+        columns=["effective_at", "delta"],
+    )
+    end = pd.Timestamp(until or datetime.now(UTC)).tz_convert(tz).normalize().tz_localize(None)
+    firsts = [
+        pd.to_datetime(f, utc=True).min()
+        for f in (ev["occurred_at"], readings["observed_at"])
+        if len(f)
+    ]
+    if not firsts:
+        return pd.DataFrame(
+            columns=["used", "replenished", "adjusted", "level", "demand", "capacity"],
+            index=pd.DatetimeIndex([], name="day", freq="D"),
+            dtype="float64",
+        )
+    start = min(firsts).tz_convert(tz).normalize().tz_localize(None)
+    days = pd.date_range(min(start, end), end, freq="D", name="day")
+    local_day = ev["occurred_at"].dt.tz_convert(tz).dt.normalize().dt.tz_localize(None)
+    signed = ev["quantity"] * ev["sign"]
+    frame = pd.DataFrame(index=days)
+    for name, kind in (("used", "use"), ("replenished", "replenish"), ("adjusted", "adjust")):
+        mask = ev["kind"] == kind
+        frame[name] = signed[mask].groupby(local_day[mask]).sum().reindex(days, fill_value=0.0)
+    if res.kind == "pool":
+        frame["level"] = (frame["used"] - frame["replenished"]).cumsum()
+        frame["demand"] = frame["used"]
+        base = float(res.capacity or 0)
+        if len(changes):
+            cday = (
+                pd.to_datetime(changes["effective_at"], utc=True)
+                .dt.tz_convert(tz)
+                .dt.normalize()
+                .dt.tz_localize(None)
+            )
+            delta = changes["delta"].astype("float64").groupby(cday).sum()
+            before = float(delta[delta.index < days[0]].sum())
+            frame["capacity"] = base + before + delta.reindex(days, fill_value=0.0).cumsum()
+        else:
+            frame["capacity"] = base if res.capacity is not None else np.nan
+        return frame.asfreq("D")
+    net = frame["replenished"] - frame["used"] + frame["adjusted"]
+    frame["level"] = float(res.initial_level) + net.cumsum()
+    if len(readings):
+        # Re-anchor on the last reading of each day: level = reading + flow after it.
+        obs = pd.to_datetime(readings["observed_at"], utc=True)
+        ev_t = ev["occurred_at"]
+        cum = (signed * np.where(ev["kind"] == "use", -1.0, 1.0)).cumsum()
+        times = ev_t.astype("int64").to_numpy()
+        pos = np.searchsorted(times, obs.astype("int64").to_numpy(), side="right")
+        net_before = np.concatenate([[0.0], cum.to_numpy()])[pos]
+        offset = (
+            readings["value"].astype("float64").to_numpy() - float(res.initial_level) - net_before
+        )
+        rday = obs.dt.tz_convert(tz).dt.normalize().dt.tz_localize(None)
+        anchor = pd.Series(offset, index=rday).groupby(level=0).last()
+        frame["level"] = frame["level"] + anchor.reindex(days).ffill().fillna(0.0)
+    frame["demand"] = np.nan
+    frame["capacity"] = float(res.capacity) if res.capacity is not None else np.nan
+    return frame.asfreq("D")

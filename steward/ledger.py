@@ -1,0 +1,960 @@
+"""The append-only ledger: record batches of events, readings and capacity changes.
+
+A batch is recorded in the caller's transaction, all or nothing. Each source row
+(one loan row may carry a checkout and a return) is judged as a whole:
+
+* every record new and valid            -> accepted
+* every record already in the ledger     -> duplicate (same source, external id, payload)
+* any record invalid or conflicting      -> the whole row is quarantined with its reasons
+
+so ``accepted + duplicates + quarantined == rows read`` and no row is half-written.
+The same external id with a different payload is a conflict: quarantined, never
+overwritten. Corrections are reversing events (see :func:`reversal`).
+
+Validation is vectorised with pandas so a million-row import stays fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, insert, select
+
+from steward.errors import LedgerError
+from steward.store import bulk
+from steward.store.models import (
+    CapacityChange,
+    Commons,
+    Event,
+    Member,
+    MemberExternalId,
+    QuarantinedRow,
+    Reading,
+    Resource,
+)
+from steward.store.types import SCALE
+
+KINDS = ("use", "replenish", "adjust")
+#: Beyond this, float64 can no longer carry SCALE exact decimal places.
+MAX_QUANTITY = 9e9
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    resource: str
+    kind: str
+    quantity: Decimal | float | str
+    occurred_at: datetime | str
+    external_id: str
+    member: str | None = None
+    loan_ref: str | None = None
+    reverses: str | None = None
+    scheduled: bool = False
+    attributes: dict[str, Any] | None = None
+    row: str | None = None
+    raw: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewReading:
+    resource: str
+    value: Decimal | float | str
+    observed_at: datetime | str
+    external_id: str
+    row: str | None = None
+    raw: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewCapacityChange:
+    resource: str
+    delta: Decimal | float | str
+    effective_at: datetime | str
+    external_id: str
+    note: str = ""
+    scheduled: bool = False
+    row: str | None = None
+    raw: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewMember:
+    commons: str
+    code: str
+    name: str
+    email: str | None = None
+    weight: Decimal = Decimal(1)
+    external_ids: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A source row the mapper could not read at all, with why."""
+
+    row: str
+    raw: dict[str, Any]
+    reason: str
+
+
+@dataclass
+class Batch:
+    """What one read of a source produced. Frames or record lists, or both."""
+
+    source: str
+    events: pd.DataFrame | Sequence[NewEvent] = ()
+    readings: pd.DataFrame | Sequence[NewReading] = ()
+    capacity_changes: pd.DataFrame | Sequence[NewCapacityChange] = ()
+    members: Sequence[NewMember] = ()
+    rejected: Sequence[Rejected] = ()
+
+
+@dataclass
+class BatchResult:
+    rows_read: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    conflicts: int = 0
+    events: int = 0
+    readings: int = 0
+    capacity_changes: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def __add__(self, other: BatchResult) -> BatchResult:
+        reasons = dict(self.reasons)
+        for k, v in other.reasons.items():
+            reasons[k] = reasons.get(k, 0) + v
+        return BatchResult(
+            rows_read=self.rows_read + other.rows_read,
+            accepted=self.accepted + other.accepted,
+            duplicates=self.duplicates + other.duplicates,
+            quarantined=self.quarantined + other.quarantined,
+            conflicts=self.conflicts + other.conflicts,
+            events=self.events + other.events,
+            readings=self.readings + other.readings,
+            capacity_changes=self.capacity_changes + other.capacity_changes,
+            reasons=reasons,
+        )
+
+
+def to_frame(records: pd.DataFrame | Sequence[Any], columns: Sequence[str]) -> pd.DataFrame:
+    if isinstance(records, pd.DataFrame):
+        frame = records.reset_index(drop=True).copy()
+    else:
+        frame = pd.DataFrame(
+            [{c: getattr(r, c) for c in columns} for r in records], columns=list(columns)
+        )
+    for column in columns:
+        if column not in frame.columns:
+            frame[column] = None
+    return frame
+
+
+EVENT_FIELDS = tuple(NewEvent.__slots__)
+READING_FIELDS = tuple(NewReading.__slots__)
+CAPACITY_FIELDS = tuple(NewCapacityChange.__slots__)
+
+
+class _Catalog:
+    """Resources and members by their public names, loaded once per batch."""
+
+    def __init__(self, conn: Connection) -> None:
+        rows = conn.execute(
+            select(Resource.slug, Resource.id, Resource.kind, Resource.commons_id)
+        ).all()
+        self.resource_id = {r.slug: r.id for r in rows}
+        self.resource_kind = {r.slug: str(r.kind) for r in rows}
+        self.resource_commons = {r.slug: r.commons_id for r in rows}
+        self.commons_id = {
+            slug: cid for slug, cid in conn.execute(select(Commons.slug, Commons.id)).all()
+        }
+        self.member_id = {
+            (cid, code): mid
+            for mid, cid, code in conn.execute(
+                select(Member.id, Member.commons_id, Member.code)
+            ).all()
+        }
+
+    def known_resources(self) -> str:
+        names = sorted(self.resource_id)
+        shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+        return shown or "none configured"
+
+
+class Ledger:
+    """Records batches in the caller's transaction (see :meth:`steward.store.Store.write`)."""
+
+    def __init__(self, conn: Connection, *, run_id: int | None = None) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect.name
+        self.run_id = run_id
+
+    def record(self, batch: Batch, *, now: datetime | None = None) -> BatchResult:
+        now = now or datetime.now(UTC)
+        self._upsert_members(batch.members)
+        catalog = _Catalog(self.conn)
+        events = to_frame(batch.events, EVENT_FIELDS)
+        readings = to_frame(batch.readings, READING_FIELDS)
+        changes = to_frame(batch.capacity_changes, CAPACITY_FIELDS)
+        for frame, prefix in ((events, "e"), (readings, "r"), (changes, "c")):
+            missing = frame["row"].isna()
+            if missing.any():
+                frame.loc[missing, "row"] = [f"{prefix}{i}" for i in np.flatnonzero(missing)]
+            frame["row"] = frame["row"].astype(str)
+
+        events = self._check_events(events, batch.source, catalog)
+        readings = self._check_simple(
+            readings, batch.source, catalog, "value", "observed_at", Reading, allow_negative=False
+        )
+        changes = self._check_simple(
+            changes,
+            batch.source,
+            catalog,
+            "delta",
+            "effective_at",
+            CapacityChange,
+            allow_negative=True,
+        )
+
+        # A row stands or falls as a whole.
+        parts = [f[["row", "status", "reason"]] for f in (events, readings, changes) if len(f)]
+        rejected_rows = {r.row for r in batch.rejected}
+        result = BatchResult()
+        if parts:
+            judged = pd.concat(parts, ignore_index=True)
+            bad = judged.loc[judged["status"] == "quarantine"]
+            bad_rows = set(bad["row"]) | rejected_rows
+            per_row = judged.groupby("row", sort=False)["status"]
+            all_dup = per_row.agg(lambda s: bool((s == "duplicate").all()))
+            n_rows = len(all_dup)
+            dup_rows = {r for r, v in all_dup.items() if v and r not in bad_rows}
+            result.rows_read = n_rows + len(rejected_rows - set(all_dup.index))
+            result.duplicates = len(dup_rows)
+            result.quarantined = len(bad_rows)
+            result.accepted = result.rows_read - result.duplicates - result.quarantined
+            result.conflicts = int(
+                bad.loc[bad["reason"].str.startswith("conflict"), "row"].nunique()
+            )
+        else:
+            bad_rows = rejected_rows
+            result.rows_read = result.quarantined = len(rejected_rows)
+
+        self._quarantine(batch, bad_rows, (events, readings, changes), now, result)
+
+        keep_e = events.loc[(events["status"] == "new") & ~events["row"].isin(bad_rows)]
+        keep_r = readings.loc[(readings["status"] == "new") & ~readings["row"].isin(bad_rows)]
+        keep_c = changes.loc[(changes["status"] == "new") & ~changes["row"].isin(bad_rows)]
+        self._insert_events(keep_e, batch.source, now)
+        self._insert_readings(keep_r, batch.source, now)
+        self._insert_capacity(keep_c, batch.source)
+        result.events, result.readings, result.capacity_changes = (
+            len(keep_e),
+            len(keep_r),
+            len(keep_c),
+        )
+        return result
+
+    # -- validation -------------------------------------------------------------
+
+    def _check_events(self, ev: pd.DataFrame, source: str, catalog: _Catalog) -> pd.DataFrame:
+        reason = pd.Series("", index=ev.index, dtype=object)
+
+        def flag(mask: pd.Series, text: pd.Series | str) -> None:
+            mask = mask & (reason == "")
+            if mask.any():
+                reason.loc[mask] = text if isinstance(text, str) else text.loc[mask]
+
+        ext = ev["external_id"].astype("string").str.strip()
+        ev["external_id"] = ext
+        flag(ext.isna() | (ext == ""), "missing external id: every row needs a stable id")
+
+        # Reversals take resource, kind and quantity from the event they cancel.
+        ev["reverses"] = ev["reverses"].astype("string").replace("", pd.NA)
+        ev["reverses_id"] = pd.Series(pd.NA, index=ev.index, dtype="Int64")
+        is_rev = ev["reverses"].notna()
+        if is_rev.any():
+            self._resolve_reversals(ev, is_rev, source, flag)
+
+        slug = ev["resource"].astype("string")
+        ev["resource_id"] = slug.map(catalog.resource_id).astype("Int64")
+        unknown = ev["resource_id"].isna()
+        flag(
+            unknown,
+            "unknown resource "
+            + slug.fillna("(blank)").map(repr)
+            + f"; define it under commons[].resources (known: {catalog.known_resources()})",
+        )
+        kind = ev["kind"].astype("string").str.strip().str.lower()
+        ev["kind"] = kind
+        flag(
+            ~kind.isin(KINDS),
+            "unknown kind "
+            + kind.fillna("(blank)").map(repr)
+            + "; expected use, replenish or adjust",
+        )
+
+        qty = _numbers(ev["quantity"])
+        flag(
+            qty.isna(),
+            "quantity "
+            + ev["quantity"].astype("string").fillna("(blank)").map(repr)
+            + " is not a number",
+        )
+        flag(qty.abs() > MAX_QUANTITY, f"quantity is larger than {MAX_QUANTITY:.0e}")
+        flag(~_fits_scale(qty), f"quantity has more than {SCALE} decimal places")
+        flag(
+            (kind != "adjust") & (qty <= 0),
+            "quantity "
+            + qty.astype("string")
+            + " must be > 0; record a reversal or the opposite kind instead",
+        )
+        flag((kind == "adjust") & (qty == 0), "an adjust of 0 changes nothing")
+        ev["qty"] = qty
+
+        ts, why = _timestamps(ev["occurred_at"])
+        flag(why != "", why)
+        ev["ts"] = ts
+
+        commons = slug.map(catalog.resource_commons)
+        member = ev["member"].astype("string").str.strip().replace("", pd.NA)
+        keys = list(zip(commons, member, strict=True))
+        ev["member_id"] = pd.array(
+            [catalog.member_id.get(k) if k[1] is not pd.NA else None for k in keys], dtype="Int64"
+        )
+        flag(
+            member.notna() & ev["member_id"].isna(),
+            "unknown member " + member.fillna("").map(repr) + "; import members first",
+        )
+        ev["member"] = member
+
+        ev["hash"] = _digest(
+            ev,
+            [
+                "resource",
+                "kind",
+                "qty",
+                "ts",
+                "member",
+                "loan_ref",
+                "reverses",
+                "scheduled",
+                "attributes",
+            ],
+        )
+        ev["reason"] = reason
+        ev["status"] = np.where(reason != "", "quarantine", "new")
+        self._dedupe(ev, source, Event)
+        self._check_loans(ev, catalog)
+        return ev
+
+    def _resolve_reversals(
+        self, ev: pd.DataFrame, is_rev: pd.Series, source: str, flag: Any
+    ) -> None:
+        wanted = list(dict.fromkeys(ev.loc[is_rev, "reverses"]))
+        found = {}
+        for chunk in _chunks(wanted, 500):
+            found.update(
+                {
+                    row.external_id: row
+                    for row in self.conn.execute(
+                        select(
+                            Event.id,
+                            Event.external_id,
+                            Event.resource_id,
+                            Event.kind,
+                            Event.quantity,
+                            Event.reverses_id,
+                            Resource.slug,
+                        )
+                        .join(Resource, Resource.id == Event.resource_id)
+                        .where(Event.source == source, Event.external_id.in_(chunk))
+                    ).all()
+                }
+            )
+        for i in np.flatnonzero(is_rev):
+            idx = ev.index[i]
+            target = found.get(ev.at[idx, "reverses"])
+            if target is None:
+                flag(
+                    pd.Series(ev.index == idx, index=ev.index),
+                    f"reverses {ev.at[idx, 'reverses']!r}, which is not in the ledger of source {source!r}",
+                )
+                continue
+            if target.reverses_id is not None:
+                flag(
+                    pd.Series(ev.index == idx, index=ev.index),
+                    "cannot reverse a reversal; record the original again instead",
+                )
+                continue
+            ev.at[idx, "reverses_id"] = target.id
+            ev.at[idx, "resource"] = target.slug
+            ev.at[idx, "kind"] = str(target.kind)
+            ev.at[idx, "quantity"] = target.quantity
+
+    def _check_simple(
+        self,
+        fr: pd.DataFrame,
+        source: str,
+        catalog: _Catalog,
+        value_col: str,
+        time_col: str,
+        model: type[Reading] | type[CapacityChange],
+        *,
+        allow_negative: bool,
+    ) -> pd.DataFrame:
+        if fr.empty:
+            return fr.assign(status=pd.Series(dtype=object), reason=pd.Series(dtype=object))
+        reason = pd.Series("", index=fr.index, dtype=object)
+
+        def flag(mask: pd.Series, text: pd.Series | str) -> None:
+            mask = mask & (reason == "")
+            if mask.any():
+                reason.loc[mask] = text if isinstance(text, str) else text.loc[mask]
+
+        ext = fr["external_id"].astype("string").str.strip()
+        fr["external_id"] = ext
+        flag(ext.isna() | (ext == ""), "missing external id: every row needs a stable id")
+        slug = fr["resource"].astype("string")
+        fr["resource_id"] = slug.map(catalog.resource_id).astype("Int64")
+        flag(
+            fr["resource_id"].isna(),
+            "unknown resource "
+            + slug.fillna("(blank)").map(repr)
+            + f" (known: {catalog.known_resources()})",
+        )
+        val = _numbers(fr[value_col])
+        flag(
+            val.isna(),
+            value_col
+            + " "
+            + fr[value_col].astype("string").fillna("(blank)").map(repr)
+            + " is not a number",
+        )
+        flag(val.abs() > MAX_QUANTITY, f"{value_col} is larger than {MAX_QUANTITY:.0e}")
+        flag(~_fits_scale(val), f"{value_col} has more than {SCALE} decimal places")
+        if not allow_negative:
+            flag(
+                val < 0,
+                value_col
+                + " "
+                + val.astype("string")
+                + " is negative; a level cannot be below zero",
+            )
+        else:
+            flag(val == 0, f"a {value_col} of 0 changes nothing")
+        fr["qty"] = val
+        ts, why = _timestamps(fr[time_col])
+        flag(why != "", why)
+        fr["ts"] = ts
+        fr["hash"] = _digest(fr, ["resource", "qty", "ts", *(["note"] if "note" in fr else [])])
+        fr["reason"] = reason
+        fr["status"] = np.where(reason != "", "quarantine", "new")
+        self._dedupe(fr, source, model)
+        return fr
+
+    def _dedupe(self, fr: pd.DataFrame, source: str, model: Any) -> None:
+        """Mark replays as duplicates and changed payloads under an old id as conflicts."""
+        valid = fr["status"] == "new"
+        ids = fr.loc[valid, "external_id"]
+        # Within the batch: the first occurrence of an id wins.
+        repeat = valid & fr["external_id"].duplicated(keep="first")
+        if repeat.any():
+            first_hash = (
+                fr.loc[valid].drop_duplicates("external_id").set_index("external_id")["hash"]
+            )
+            same = (
+                fr.loc[repeat, "hash"].to_numpy()
+                == fr.loc[repeat, "external_id"].map(first_hash).to_numpy()
+            )
+            rep_idx = fr.index[repeat]
+            fr.loc[rep_idx[same], "status"] = "duplicate"
+            conflict_idx = rep_idx[~same]
+            fr.loc[conflict_idx, "status"] = "quarantine"
+            fr.loc[conflict_idx, "reason"] = (
+                "conflict: external id "
+                + fr.loc[conflict_idx, "external_id"].map(repr)
+                + " appears twice in this read with different contents"
+            )
+        existing = self._existing_hashes(model, source, list(dict.fromkeys(ids)))
+        if not existing:
+            return
+        known = fr["external_id"].map(existing)
+        hit = (fr["status"] == "new") & known.notna()
+        same = hit & (known == fr["hash"])
+        fr.loc[same, "status"] = "duplicate"
+        differ = hit & ~same
+        fr.loc[differ, "status"] = "quarantine"
+        fr.loc[differ, "reason"] = (
+            "conflict: external id "
+            + fr.loc[differ, "external_id"].map(repr)
+            + " is already in the ledger with different contents; the ledger is never "
+            "overwritten: record a reversal and a new event instead"
+        )
+
+    def _existing_hashes(self, model: Any, source: str, ids: list[str]) -> dict[str, str]:
+        if not ids:
+            return {}
+        any_row = self.conn.execute(select(model.id).where(model.source == source).limit(1)).first()
+        if any_row is None:
+            return {}
+        out: dict[str, str] = {}
+        size = 900 if self.dialect == "sqlite" else 10_000
+        for chunk in _chunks(ids, size):
+            out.update(
+                self.conn.execute(
+                    select(model.external_id, model.payload_hash).where(
+                        model.source == source, model.external_id.in_(chunk)
+                    )
+                ).all()
+            )
+        return out
+
+    def _check_loans(self, ev: pd.DataFrame, catalog: _Catalog) -> None:
+        """A pool's return must follow its checkout (in this batch or already recorded)."""
+        pools = {
+            rid
+            for slug, rid in catalog.resource_id.items()
+            if catalog.resource_kind[slug] == "pool"
+        }
+        ret = (
+            (ev["status"] != "quarantine")
+            & (ev["kind"] == "replenish")
+            & ev["loan_ref"].notna()
+            & ev["resource_id"].isin(pools)
+            & ev["reverses_id"].isna()
+        )
+        if not ret.any():
+            return
+        out = ev.loc[
+            (ev["status"] != "quarantine")
+            & (ev["kind"] == "use")
+            & ev["loan_ref"].notna()
+            & ev["reverses_id"].isna()
+        ]
+        checkout = {
+            (int(r), str(ref)): t
+            for r, ref, t in zip(out["resource_id"], out["loan_ref"], out["ts"], strict=True)
+        }
+        missing = [
+            (int(r), str(ref))
+            for r, ref in zip(ev.loc[ret, "resource_id"], ev.loc[ret, "loan_ref"], strict=True)
+            if (int(r), str(ref)) not in checkout
+        ]
+        for chunk in _chunks(list(dict.fromkeys(missing)), 500):
+            refs = [ref for _, ref in chunk]
+            res = {r for r, _ in chunk}
+            for rid, ref, at in self.conn.execute(
+                select(Event.resource_id, Event.loan_ref, Event.occurred_at).where(
+                    Event.kind == "use",
+                    Event.reverses_id.is_(None),
+                    Event.resource_id.in_(res),
+                    Event.loan_ref.in_(refs),
+                )
+            ).all():
+                checkout[(rid, str(ref))] = pd.Timestamp(at)
+        for idx in ev.index[ret]:
+            key = (int(ev.at[idx, "resource_id"]), str(ev.at[idx, "loan_ref"]))
+            started = checkout.get(key)
+            if started is None:
+                why = f"return of loan {key[1]!r} has no checkout; record the checkout first"
+            elif ev.at[idx, "ts"] < started:
+                why = (
+                    f"return of loan {key[1]!r} at {ev.at[idx, 'ts'].isoformat()} is before "
+                    f"its checkout at {pd.Timestamp(started).isoformat()}"
+                )
+            else:
+                continue
+            ev.at[idx, "status"] = "quarantine"
+            ev.at[idx, "reason"] = why
+
+    # -- writing ------------------------------------------------------------------
+
+    def _upsert_members(self, members: Sequence[NewMember]) -> None:
+        if not members:
+            return
+        commons = dict(self.conn.execute(select(Commons.slug, Commons.id)).all())
+        existing = {
+            (cid, code): mid
+            for mid, cid, code in self.conn.execute(
+                select(Member.id, Member.commons_id, Member.code)
+            ).all()
+        }
+        ext_known = {
+            (cid, src, ext)
+            for cid, src, ext in self.conn.execute(
+                select(
+                    MemberExternalId.commons_id,
+                    MemberExternalId.source,
+                    MemberExternalId.external_id,
+                )
+            ).all()
+        }
+        for m in members:
+            cid = commons.get(m.commons)
+            if cid is None:
+                raise LedgerError(f"member {m.code!r} names unknown commons {m.commons!r}")
+            mid = existing.get((cid, m.code))
+            if mid is None:
+                mid = self.conn.execute(
+                    insert(Member).returning(Member.id),
+                    {
+                        "commons_id": cid,
+                        "code": m.code,
+                        "name": m.name,
+                        "email": m.email,
+                        "weight": m.weight,
+                        "status": "active",
+                    },
+                ).scalar_one()
+                existing[(cid, m.code)] = mid
+            for src, ext in m.external_ids:
+                if (cid, src, ext) not in ext_known:
+                    self.conn.execute(
+                        insert(MemberExternalId),
+                        {"commons_id": cid, "member_id": mid, "source": src, "external_id": ext},
+                    )
+                    ext_known.add((cid, src, ext))
+
+    def _quarantine(
+        self,
+        batch: Batch,
+        bad_rows: set[str],
+        frames: Iterable[pd.DataFrame],
+        now: datetime,
+        result: BatchResult,
+    ) -> None:
+        if not bad_rows:
+            return
+        reasons: dict[str, list[str]] = {}
+        raws: dict[str, dict[str, Any]] = {}
+        for r in batch.rejected:
+            reasons.setdefault(r.row, []).append(r.reason)
+            raws.setdefault(r.row, r.raw)
+        for fr in frames:
+            if fr.empty:
+                continue
+            sub = fr.loc[fr["row"].isin(bad_rows)]
+            for idx in sub.index:
+                row = sub.at[idx, "row"]
+                if sub.at[idx, "reason"]:
+                    reasons.setdefault(row, []).append(str(sub.at[idx, "reason"]))
+                if row not in raws:
+                    raw = sub.at[idx, "raw"]
+                    raws[row] = raw if isinstance(raw, dict) else _raw_of(sub.loc[idx])
+        entries = {}
+        for row in bad_rows:
+            why = "; ".join(
+                dict.fromkeys(reasons.get(row) or ["another part of this row was refused"])
+            )
+            key = why.split(":")[0].split(" '")[0][:60]
+            result.reasons[key] = result.reasons.get(key, 0) + 1
+            raw = json.dumps(raws.get(row, {}), default=str, sort_keys=True)
+            digest = hashlib.blake2b(
+                f"{row}\x1f{why}\x1f{raw}".encode(), digest_size=16
+            ).hexdigest()
+            entries[digest] = (row[:500], why, raw)
+        # A replayed bad row stays quarantined once, not once per read.
+        known: set[str] = set()
+        for chunk in _chunks(list(entries), 500):
+            known.update(
+                self.conn.execute(
+                    select(QuarantinedRow.fingerprint).where(
+                        QuarantinedRow.source == batch.source,
+                        QuarantinedRow.fingerprint.in_(chunk),
+                        QuarantinedRow.resolved_at.is_(None),
+                    )
+                ).scalars()
+            )
+        stamp = bulk.now_value(self.dialect, now)
+        rows = [
+            (batch.source, self.run_id, loc, digest, why, raw, stamp)
+            for digest, (loc, why, raw) in entries.items()
+            if digest not in known
+        ]
+        bulk.insert_rows(
+            self.conn,
+            QuarantinedRow.__tablename__,
+            ("source", "run_id", "location", "fingerprint", "reason", "raw", "created_at"),
+            rows,
+        )
+
+    def _insert_events(self, ev: pd.DataFrame, source: str, now: datetime) -> None:
+        if ev.empty:
+            return
+        # Originals first, so reversals within the batch can point at them.
+        for part in (ev.loc[ev["reverses"].isna()], ev.loc[ev["reverses"].notna()]):
+            if part.empty:
+                continue
+            part = part.copy()
+            unresolved = part["reverses_id"].isna() & part["reverses"].notna()
+            if unresolved.any():
+                ids = dict(
+                    self.conn.execute(
+                        select(Event.external_id, Event.id).where(
+                            Event.source == source,
+                            Event.external_id.in_(list(part.loc[unresolved, "reverses"])),
+                        )
+                    ).all()
+                )
+                part.loc[unresolved, "reverses_id"] = part.loc[unresolved, "reverses"].map(ids)
+            attrs = [None if not isinstance(a, dict) else json.dumps(a) for a in part["attributes"]]
+            columns = (
+                "resource_id",
+                "member_id",
+                "kind",
+                "quantity",
+                "occurred_at",
+                "source",
+                "external_id",
+                "ingested_at",
+                "loan_ref",
+                "reverses_id",
+                "scheduled",
+                "payload_hash",
+                "run_id",
+                "attributes",
+            )
+            stamp = bulk.now_value(self.dialect, now)
+            n = len(part)
+            rows = zip(
+                part["resource_id"].astype(int).tolist(),
+                _optional_ints(part["member_id"]),
+                part["kind"].tolist(),
+                bulk.quantities(part["qty"], self.dialect),
+                bulk.timestamps(part["ts"], self.dialect),
+                [source] * n,
+                part["external_id"].tolist(),
+                [stamp] * n,
+                _optional_strs(part["loan_ref"]),
+                _optional_ints(part["reverses_id"]),
+                part["scheduled"].fillna(False).astype(bool).tolist(),
+                part["hash"].tolist(),
+                [self.run_id] * n,
+                attrs,
+                strict=True,
+            )
+            bulk.insert_rows(self.conn, Event.__tablename__, columns, rows)
+
+    def _insert_readings(self, fr: pd.DataFrame, source: str, now: datetime) -> None:
+        if fr.empty:
+            return
+        n = len(fr)
+        stamp = bulk.now_value(self.dialect, now)
+        rows = zip(
+            fr["resource_id"].astype(int).tolist(),
+            bulk.timestamps(fr["ts"], self.dialect),
+            bulk.quantities(fr["qty"], self.dialect),
+            [source] * n,
+            fr["external_id"].tolist(),
+            [stamp] * n,
+            fr["hash"].tolist(),
+            [self.run_id] * n,
+            strict=True,
+        )
+        bulk.insert_rows(
+            self.conn,
+            Reading.__tablename__,
+            (
+                "resource_id",
+                "observed_at",
+                "value",
+                "source",
+                "external_id",
+                "ingested_at",
+                "payload_hash",
+                "run_id",
+            ),
+            rows,
+        )
+
+    def _insert_capacity(self, fr: pd.DataFrame, source: str) -> None:
+        if fr.empty:
+            return
+        n = len(fr)
+        rows = zip(
+            fr["resource_id"].astype(int).tolist(),
+            bulk.timestamps(fr["ts"], self.dialect),
+            bulk.quantities(fr["qty"], self.dialect),
+            fr["note"].fillna("").astype(str).tolist(),
+            [source] * n,
+            fr["external_id"].tolist(),
+            fr["scheduled"].fillna(False).astype(bool).tolist(),
+            strict=True,
+        )
+        bulk.insert_rows(
+            self.conn,
+            CapacityChange.__tablename__,
+            (
+                "resource_id",
+                "effective_at",
+                "delta",
+                "reason",
+                "source",
+                "external_id",
+                "scheduled",
+            ),
+            rows,
+        )
+
+
+def reversal(conn: Connection, source: str, external_id: str, *, reason: str) -> NewEvent:
+    """The event that cancels ``external_id`` of ``source`` (record it in a batch of that source)."""
+    row = conn.execute(
+        select(Event.external_id, Event.occurred_at, Resource.slug, Event.kind, Event.quantity)
+        .join(Resource, Resource.id == Event.resource_id)
+        .where(Event.source == source, Event.external_id == external_id)
+    ).first()
+    if row is None:
+        raise LedgerError(
+            f"no event {external_id!r} from source {source!r} to reverse",
+            hint="check the id with `steward events --source` or the dashboard",
+        )
+    return NewEvent(
+        resource=row.slug,
+        kind=str(row.kind),
+        quantity=row.quantity,
+        occurred_at=datetime.now(UTC),
+        external_id=f"{external_id}~reversal",
+        reverses=external_id,
+        attributes={"reason": reason},
+    )
+
+
+# -- helpers ----------------------------------------------------------------------
+
+
+def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _numbers(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        return values.astype("float64")
+    text = values.map(lambda v: str(v) if isinstance(v, Decimal) else v)
+    return pd.to_numeric(text, errors="coerce").astype("float64")
+
+
+def _fits_scale(values: pd.Series) -> pd.Series:
+    scaled = values.to_numpy(dtype="float64") * 10**SCALE
+    ok = np.isnan(scaled) | (np.abs(scaled - np.rint(scaled)) < 1e-3)
+    return pd.Series(ok, index=values.index)
+
+
+_TZ_SUFFIX = r"(?:Z|[+-]\d\d:?\d\d)$"
+
+
+def _timestamps(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse to UTC; naive or unreadable values get a reason instead."""
+    why = pd.Series("", index=values.index, dtype=object)
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert("UTC"), why
+    if pd.api.types.is_datetime64_dtype(values.dtype):
+        why[:] = "timestamp has no timezone; declare the source's timezone in its config"
+        return pd.Series(pd.NaT, index=values.index, dtype="datetime64[us, UTC]"), why
+    parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us, UTC]")
+    is_dt = values.map(lambda v: isinstance(v, datetime))
+    if is_dt.any():
+        aware = values[is_dt].map(lambda v: v.tzinfo is not None)
+        naive_idx = aware.index[~aware.to_numpy(dtype=bool)]
+        why.loc[naive_idx] = values.loc[naive_idx].map(
+            lambda v: (
+                f"timestamp {v.isoformat()} has no timezone; declare the source's timezone in its config"
+            )
+        )
+        ok_idx = aware.index[aware.to_numpy(dtype=bool)]
+        if len(ok_idx):
+            parsed.loc[ok_idx] = pd.to_datetime(list(values.loc[ok_idx]), utc=True)
+    text = values[~is_dt].astype("string").str.strip()
+    if len(text):
+        blank = text.isna() | (text == "")
+        why.loc[blank[blank].index] = "missing timestamp"
+        has_tz = text.str.contains(_TZ_SUFFIX, regex=True, na=False)
+        naive = ~blank & ~has_tz
+        why.loc[naive[naive].index] = (
+            "timestamp "
+            + text[naive].map(repr)
+            + " has no timezone; write it with an offset (2024-05-01T10:00:00+02:00) "
+            "or declare the source's timezone"
+        )
+        good = ~blank & has_tz
+        if good.any():
+            got = pd.to_datetime(text[good], utc=True, errors="coerce", format="ISO8601")
+            bad = got.isna()
+            why.loc[bad[bad].index] = (
+                "timestamp " + text[good][bad].map(repr) + " is not a date and time"
+            )
+            parsed.loc[got.index] = got
+    return parsed, why
+
+
+def _digest(fr: pd.DataFrame, columns: list[str]) -> pd.Series:
+    parts = pd.DataFrame(index=fr.index)
+    for c in columns:
+        col = fr[c] if c in fr else pd.Series(None, index=fr.index)
+        if c == "qty":
+            parts[c] = np.rint(col.fillna(0).to_numpy(dtype="float64") * 10**SCALE).astype("int64")
+        elif c == "ts":
+            parts[c] = (
+                col.astype("int64", errors="ignore") if col.notna().all() else col.astype(str)
+            )
+        elif c == "attributes":
+            parts[c] = col.map(
+                lambda a: json.dumps(a, sort_keys=True, default=str) if isinstance(a, dict) else ""
+            )
+        else:
+            parts[c] = col.astype("string").fillna("")
+    hashed = pd.util.hash_pandas_object(parts, index=False).to_numpy(dtype="uint64")
+    return pd.Series([f"{h:016x}" for h in hashed.tolist()], index=fr.index)
+
+
+def _optional_ints(values: pd.Series) -> list[int | None]:
+    return [
+        None if v is pd.NA or v is None or (isinstance(v, float) and np.isnan(v)) else int(v)
+        for v in values
+    ]
+
+
+def _optional_strs(values: pd.Series) -> list[str | None]:
+    return [
+        None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else str(v)
+        for v in values
+    ]
+
+
+def _raw_of(row: pd.Series) -> dict[str, Any]:
+    internal = {
+        "status",
+        "reason",
+        "hash",
+        "qty",
+        "ts",
+        "raw",
+        "resource_id",
+        "member_id",
+        "reverses_id",
+    }
+    return {str(c): _plain(row[c]) for c in row.index if c not in internal}
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe form of a cell: no NaN, timestamps as ISO text, decimals as text."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -1,0 +1,135 @@
+"""One status line per resource: where it stands, which way it moves, what the forecast says."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from steward import flows
+from steward.store.catalog import ResourceInfo, resources
+from steward.store.models import Event, ForecastRun, Reading
+
+TREND_DAYS = 7
+
+
+@dataclass
+class ResourceStatus:
+    slug: str
+    name: str
+    commons: str
+    kind: str
+    unit: str
+    has_data: bool
+    level: float | None = None
+    on_loan: float | None = None
+    capacity: float | None = None
+    reserve: float | None = None
+    trend: float | None = None
+    trend_text: str = ""
+    risk: dict[str, Any] = field(default_factory=dict)
+    forecast_method: str | None = None
+    forecast_at: str | None = None
+    headline: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _num(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _has_data(conn: Connection, res: ResourceInfo) -> bool:
+    ev = conn.execute(select(Event.id).where(Event.resource_id == res.id).limit(1)).first()
+    rd = conn.execute(select(Reading.id).where(Reading.resource_id == res.id).limit(1)).first()
+    return ev is not None or rd is not None
+
+
+def latest_forecast(conn: Connection, resource_id: int) -> ForecastRun | None:
+    row = conn.execute(
+        select(ForecastRun)
+        .where(ForecastRun.resource_id == resource_id)
+        .order_by(ForecastRun.created_at.desc(), ForecastRun.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else row[0]
+
+
+def headline(res: ResourceInfo, risk: dict[str, Any]) -> str:
+    """The one sentence a steward reads first."""
+    if not risk:
+        return ""
+    if res.kind == "stock" and "p_below_reserve" in risk:
+        p = float(risk["p_below_reserve"])
+        when = risk.get("date_p50") or risk.get("horizon_end")
+        by = f" by {datetime.fromisoformat(when):%-d %B %Y}" if when else " within the horizon"
+        return f"{p:.0%} chance {res.name} is below its reserve{by}"
+    if res.kind == "pool" and "max_p_over_capacity" in risk:
+        p = float(risk["max_p_over_capacity"])
+        day = risk.get("peak_date")
+        on = f" on {datetime.fromisoformat(day):%a %-d %B}" if day else ""
+        return f"{p:.0%} chance demand for {res.name} exceeds the units available{on}"
+    return ""
+
+
+def resource_status(
+    conn: Connection, res: ResourceInfo, now: datetime | None = None
+) -> ResourceStatus:
+    now = now or datetime.now(UTC)
+    status = ResourceStatus(
+        slug=res.slug,
+        name=res.name,
+        commons=res.commons_slug,
+        kind=str(res.kind),
+        unit=res.unit,
+        has_data=_has_data(conn, res),
+        reserve=_num(res.reserve),
+    )
+    before = now - timedelta(days=TREND_DAYS)
+    if res.kind == "stock":
+        status.level = _num(flows.level(conn, res, now))
+        status.capacity = _num(res.capacity)
+        if status.has_data:
+            status.trend = status.level - float(flows.level(conn, res, before))  # type: ignore[operator]
+            status.trend_text = f"{status.trend:+,.2f} {res.unit} in {TREND_DAYS} days"
+    else:
+        status.on_loan = _num(flows.on_loan(conn, res, now))
+        status.capacity = _num(flows.capacity(conn, res, now))
+        if status.has_data:
+            recent = _checkouts(conn, res, before, now)
+            earlier = _checkouts(conn, res, before - timedelta(days=TREND_DAYS), before)
+            status.trend = recent - earlier
+            status.trend_text = f"{recent:g} checkouts in {TREND_DAYS} days ({status.trend:+g})"
+    run = latest_forecast(conn, res.id)
+    if run is not None:
+        status.risk = dict(run.risk or {})
+        status.forecast_method = run.method
+        status.forecast_at = run.created_at.isoformat()
+        status.headline = headline(res, status.risk)
+    if not status.has_data:
+        status.headline = "no data yet: no events or readings recorded"
+    elif run is None:
+        status.headline = status.headline or "no forecast yet: run `steward forecast`"
+    return status
+
+
+def _checkouts(conn: Connection, res: ResourceInfo, start: datetime, end: datetime) -> float:
+    total = conn.execute(
+        select(func.count()).where(
+            Event.resource_id == res.id,
+            Event.kind == "use",
+            Event.reverses_id.is_(None),
+            Event.scheduled.is_(False),
+            Event.occurred_at > start,
+            Event.occurred_at <= end,
+        )
+    ).scalar_one()
+    return float(total)
+
+
+def all_statuses(conn: Connection, now: datetime | None = None) -> list[ResourceStatus]:
+    return [resource_status(conn, res, now) for res in resources(conn)]

@@ -1,0 +1,420 @@
+"""The store's tables, as typed SQLAlchemy 2 models.
+
+The ledger tables (event, reading, capacity_change) are append-only: corrections are
+reversing rows, never updates or deletes. Everything downstream (forecasts, quotas,
+alerts) is derived and can be recomputed from them.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from steward.store.types import Quantity, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# BIGINT autoincrement on PostgreSQL; SQLite only autoincrements INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        Decimal: Quantity(),
+        dict[str, Any]: JSON(),
+    }
+
+
+class ResourceKind(enum.StrEnum):
+    STOCK = "stock"
+    POOL = "pool"
+
+
+class EventKind(enum.StrEnum):
+    USE = "use"
+    REPLENISH = "replenish"
+    ADJUST = "adjust"
+
+
+class Role(enum.StrEnum):
+    STEWARD = "steward"
+    MEMBER = "member"
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        length=16,
+        validate_strings=True,
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
+class Commons(Base):
+    __tablename__ = "commons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64))
+    currency: Mapped[str] = mapped_column(String(8))
+
+    resources: Mapped[list[Resource]] = relationship(back_populates="commons")
+
+
+class Member(Base):
+    __tablename__ = "member"
+    __table_args__ = (UniqueConstraint("commons_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commons_id: Mapped[int] = mapped_column(ForeignKey("commons.id"))
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    weight: Mapped[Decimal] = mapped_column(default=Decimal(1))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    joined_at: Mapped[datetime | None]
+
+
+class MemberExternalId(Base):
+    """A member's id in one source (e.g. a MyTurn membership id)."""
+
+    __tablename__ = "member_external_id"
+    __table_args__ = (UniqueConstraint("commons_id", "source", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commons_id: Mapped[int] = mapped_column(ForeignKey("commons.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    source: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(128))
+
+
+class Resource(Base):
+    __tablename__ = "resource"
+    __table_args__ = (
+        UniqueConstraint("slug"),
+        CheckConstraint("kind in ('stock', 'pool')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commons_id: Mapped[int] = mapped_column(ForeignKey("commons.id"))
+    slug: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[ResourceKind] = mapped_column(_enum(ResourceKind, "resource_kind"))
+    unit: Mapped[str] = mapped_column(String(32))
+    #: Base capacity; capacity changes add to it over time.
+    capacity: Mapped[Decimal | None]
+    reserve: Mapped[Decimal | None]
+    #: Level before the first event, for a stock with no reading yet.
+    initial_level: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    commons: Mapped[Commons] = relationship(back_populates="resources")
+
+
+class CapacityChange(Base):
+    """Units bought, retired or sent to repair (negative delta) from a moment on."""
+
+    __tablename__ = "capacity_change"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resource.id"), index=True)
+    effective_at: Mapped[datetime]
+    delta: Mapped[Decimal]
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    source: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(200))
+    #: Scheduled changes (a planned purchase) are in the future when recorded.
+    scheduled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Event(Base):
+    """One append-only ledger entry."""
+
+    __tablename__ = "event"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id"),
+        Index("ix_event_resource_time", "resource_id", "occurred_at"),
+        Index("ix_event_loan", "resource_id", "loan_ref"),
+        CheckConstraint("kind in ('use', 'replenish', 'adjust')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resource.id"))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"), index=True)
+    kind: Mapped[EventKind] = mapped_column(_enum(EventKind, "event_kind"))
+    #: Always > 0 for use and replenish; an adjust is signed (+ raises the level).
+    quantity: Mapped[Decimal]
+    occurred_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(200))
+    ingested_at: Mapped[datetime]
+    loan_ref: Mapped[str | None] = mapped_column(String(200))
+    #: A reversal cancels the event it names; it is never edited away.
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"))
+    #: Scheduled events (a pledged grant, a planned refill) are projections, not history.
+    scheduled: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Digest of the payload, to tell a replay (same) from a conflict (different).
+    payload_hash: Mapped[str] = mapped_column(String(32))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("collector_run.id"))
+    attributes: Mapped[dict[str, Any] | None]
+
+
+class Reading(Base):
+    """An observed level (a tank sensor, a bank balance) that anchors the ledger."""
+
+    __tablename__ = "reading"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id"),
+        Index("ix_reading_resource_time", "resource_id", "observed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resource.id"))
+    observed_at: Mapped[datetime]
+    value: Mapped[Decimal]
+    source: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(200))
+    ingested_at: Mapped[datetime]
+    payload_hash: Mapped[str] = mapped_column(String(32))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("collector_run.id"))
+
+
+class QuarantinedRow(Base):
+    """A source row that could not become an event, kept raw with its reason."""
+
+    __tablename__ = "quarantined_row"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), index=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("collector_run.id"))
+    location: Mapped[str] = mapped_column(String(500), default="")
+    #: Digest of location, reason and raw row: a replayed bad row is not stored twice.
+    fingerprint: Mapped[str] = mapped_column(String(32), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    #: Set when a retry turned the row into an event (or re-quarantined it anew).
+    resolved_at: Mapped[datetime | None]
+    resolution: Mapped[str | None] = mapped_column(Text)
+
+
+class CollectorRun(Base):
+    __tablename__ = "collector_run"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), index=True)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16))  # running, ok, failed
+    rows_read: Mapped[int] = mapped_column(default=0)
+    accepted: Mapped[int] = mapped_column(default=0)
+    duplicates: Mapped[int] = mapped_column(default=0)
+    quarantined: Mapped[int] = mapped_column(default=0)
+    #: Rows read that by design carry nothing for the ledger (activity lines, renewals).
+    skipped: Mapped[int] = mapped_column(default=0, server_default="0")
+    cursor: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class CollectorState(Base):
+    """A collector's cursor and health, updated in the same transaction as its rows."""
+
+    __tablename__ = "collector_state"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(Text)
+    last_success_at: Mapped[datetime | None]
+    last_error_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    consecutive_failures: Mapped[int] = mapped_column(default=0)
+    rows_read: Mapped[int] = mapped_column(default=0)
+    accepted: Mapped[int] = mapped_column(default=0)
+    duplicates: Mapped[int] = mapped_column(default=0)
+    quarantined: Mapped[int] = mapped_column(default=0)
+    skipped: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class JobRun(Base):
+    """A scheduled job's execution, or a missed one, as the scheduler saw it."""
+
+    __tablename__ = "job_run"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    job: Mapped[str] = mapped_column(String(128), index=True)
+    scheduled_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16))  # ok, failed, missed
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class ForecastRun(Base):
+    __tablename__ = "forecast_run"
+    __table_args__ = (Index("ix_forecast_run_resource_created", "resource_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resource.id"))
+    created_at: Mapped[datetime]
+    data_cutoff: Mapped[datetime | None]
+    horizon_days: Mapped[int]
+    method: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: Headline risk figures (p_below_reserve, date_p50, p_over_capacity, ...).
+    risk: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: Quantile paths: {"dates": [...], "mean": [...], "q0.1": [...], ...}.
+    paths: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: Accuracy against what actually happened, filled in once the horizon has passed.
+    accuracy: Mapped[dict[str, Any] | None]
+
+
+class Quota(Base):
+    __tablename__ = "quota"
+    __table_args__ = (UniqueConstraint("member_id", "resource_id", "period_start"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resource.id"))
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]
+    allocation: Mapped[Decimal]
+    used: Mapped[Decimal]
+    projected: Mapped[Decimal]
+    policy: Mapped[str] = mapped_column(String(32))
+    explanation: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="ok")  # ok, nudged, warned, review
+    computed_at: Mapped[datetime]
+
+
+class Alert(Base):
+    __tablename__ = "alert"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    rule: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    audience: Mapped[str] = mapped_column(String(16), default="stewards")
+    resource_id: Mapped[int | None] = mapped_column(ForeignKey("resource.id"))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    source: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))  # pending, firing, resolved
+    summary: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    first_seen_at: Mapped[datetime]
+    fired_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    last_evaluated_at: Mapped[datetime]
+    last_notified_at: Mapped[datetime | None]
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(128))
+    silenced_until: Mapped[datetime | None]
+    silence_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class AlertHistory(Base):
+    """Every state change, acknowledgement and silence, for the record."""
+
+    __tablename__ = "alert_history"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id"), index=True)
+    at: Mapped[datetime]
+    action: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str | None] = mapped_column(String(128))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class OutboxMessage(Base):
+    """A notification to deliver; unique per (alert, route, state change)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (UniqueConstraint("dedupe_key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alert.id"))
+    route: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Account(Base):
+    """A dashboard login: a steward of a commons, or a member."""
+
+    __tablename__ = "account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(128), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    role: Mapped[Role] = mapped_column(_enum(Role, "account_role"))
+    commons_id: Mapped[int | None] = mapped_column(ForeignKey("commons.id"))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime]
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class DailyFlow(Base):
+    """Per-resource daily aggregates, precomputed by the pipeline for fast pages."""
+
+    __tablename__ = "daily_flow"
+
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resource.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    used: Mapped[Decimal]
+    replenished: Mapped[Decimal]
+    adjusted: Mapped[Decimal]
+    #: Stock: level at the end of the day. Pool: units on loan at the end of the day.
+    level: Mapped[Decimal]
+    #: Pool only: units checked out that day, and capacity that day.
+    demand: Mapped[Decimal | None]
+    capacity: Mapped[Decimal | None]
+
+
+class AppSecret(Base):
+    """A key the application generated once and keeps, such as the session signing key.
+
+    Used only when the environment does not provide one (STEWARD_SECRET_KEY).
+    """
+
+    __tablename__ = "app_secret"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime]

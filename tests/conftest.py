@@ -1,0 +1,127 @@
+"""Fixtures from config to a running store, on SQLite and (when configured) PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from steward.store.engine import Store
+from steward.store.schema import upgrade
+from steward.workspace import Workspace, open_workspace
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+PG_ENV = "STEWARD_TEST_DATABASE_URL"
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No STEWARD_* setting from the developer's shell leaks into a test."""
+    for name in list(os.environ):
+        if name.startswith("STEWARD_") and name != PG_ENV:
+            monkeypatch.delenv(name, raising=False)
+
+
+def _pg_database(base_url: str) -> Iterator[str]:
+    """A throwaway PostgreSQL database for one test."""
+    url = make_url(base_url)
+    name = f"steward_t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'steward.db'}"
+        return
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(
+            f"PostgreSQL tests need {PG_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
+        )
+    yield from _pg_database(base)
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    st = Store(db_url, check_schema=False)
+    upgrade(st.engine)
+    yield st
+    st.dispose()
+
+
+SMALL_COMMONS: dict[str, Any] = {
+    "commons": [
+        {
+            "slug": "toolshed",
+            "name": "Toolshed",
+            "timezone": "America/Los_Angeles",
+            "currency": "USD",
+            "resources": [
+                {"slug": "drill", "name": "Cordless drills", "kind": "pool", "capacity": 3},
+                {
+                    "slug": "fund",
+                    "name": "Repair fund",
+                    "kind": "stock",
+                    "unit": "USD",
+                    "reserve": 100,
+                    "initial_level": 500,
+                },
+                {
+                    "slug": "tank",
+                    "name": "Rain tank",
+                    "kind": "stock",
+                    "unit": "L",
+                    "capacity": 1000,
+                    "reserve": 100,
+                },
+            ],
+        }
+    ]
+}
+
+
+@pytest.fixture
+def settings_factory(tmp_path: Path) -> Callable[..., Path]:
+    """Write a config file (SMALL_COMMONS merged with overrides) and return its path."""
+
+    def make(data: dict[str, Any] | None = None, *, db_url: str | None = None) -> Path:
+        body = dict(SMALL_COMMONS if data is None else data)
+        if db_url is not None:
+            body["database"] = {"url": db_url}
+        path = tmp_path / "steward.yaml"
+        path.write_text(yaml.safe_dump(body, sort_keys=False), encoding="utf-8")
+        return path
+
+    return make
+
+
+@pytest.fixture
+def workspace(
+    store: Store, db_url: str, settings_factory: Callable[..., Path]
+) -> Iterator[Workspace]:
+    path = settings_factory(db_url=db_url)
+    ws = open_workspace(path)
+    yield ws
+    ws.close()
+
+
+def strip_ansi(value: str) -> str:
+    return re.sub(r"\x1b\[[0-9;]*m", "", value)
