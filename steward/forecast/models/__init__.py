@@ -1,0 +1,27 @@
+"""Forecasting model families, one small module each."""
+
+from steward.forecast.models.arima import ARIMA
+from steward.forecast.models.clipped import Clipped
+from steward.forecast.models.combination import Combination
+from steward.forecast.models.constant import Constant
+from steward.forecast.models.ets import ETS
+from steward.forecast.models.intermittent import SBA, TSB, Croston
+from steward.forecast.models.mstl import MSTLForecaster
+from steward.forecast.models.naive import Naive, Naive2, SeasonalNaive
+from steward.forecast.models.theta import Theta
+
+__all__ = [
+    "ARIMA",
+    "ETS",
+    "SBA",
+    "TSB",
+    "Clipped",
+    "Combination",
+    "Constant",
+    "Croston",
+    "MSTLForecaster",
+    "Naive",
+    "Naive2",
+    "SeasonalNaive",
+    "Theta",
+]

@@ -1,0 +1,133 @@
+"""Croston, SBA and TSB for intermittent demand, on plain numpy.
+
+Sample paths draw demand occurrence (Bernoulli) and size (bootstrapped from the
+observed non-zero demands, rescaled to the smoothed size), so they are never
+negative when the history is not, and their mean equals the point forecast.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from steward.forecast.base import Forecaster
+
+_GRID = (0.05, 0.1, 0.2, 0.3)
+
+
+def croston_states(d: np.ndarray, alpha: float) -> tuple[float, float, np.ndarray]:
+    """Smoothed size ``z``, interval ``p`` and one-step fitted values ``z/p``."""
+    nz = np.flatnonzero(d)
+    fitted = np.zeros(len(d))
+    if len(nz) == 0:
+        return 0.0, 1.0, fitted
+    z, p = float(d[nz[0]]), float(nz[0] + 1)
+    q = 1
+    for t in range(nz[0] + 1, len(d)):
+        fitted[t] = z / p
+        if d[t] != 0:
+            z += alpha * (d[t] - z)
+            p += alpha * (q - p)
+            q = 1
+        else:
+            q += 1
+    return z, p, fitted
+
+
+def tsb_states(d: np.ndarray, alpha: float, beta: float) -> tuple[float, float, np.ndarray]:
+    """Smoothed size ``z``, occurrence probability ``pi`` and fitted values ``pi*z``."""
+    nz = np.flatnonzero(d)
+    fitted = np.zeros(len(d))
+    if len(nz) == 0:
+        return 0.0, 0.0, fitted
+    z, pi = float(d[nz[0]]), len(nz) / len(d)
+    for t in range(len(d)):
+        fitted[t] = pi * z
+        pi += beta * (float(d[t] != 0) - pi)
+        if d[t] != 0:
+            z += alpha * (d[t] - z)
+    return z, pi, fitted
+
+
+class _Intermittent(Forecaster):
+    min_length = 1
+
+    def __init__(self, alpha: float | None = None) -> None:
+        self.alpha = alpha
+
+    @classmethod
+    def test_params(cls) -> list[dict[str, Any]]:
+        return [{}, {"alpha": 0.1}]
+
+    def _fit(self, y: pd.Series) -> None:
+        d = y.to_numpy()
+        self.sizes_ = d[d != 0]
+        self._fit_rate(d)
+
+    def _fit_rate(self, d: np.ndarray) -> None:
+        alphas = [self.alpha] if self.alpha is not None else list(_GRID)
+        best = min(alphas, key=lambda a: _mse(d, croston_states(d, a)[2]))
+        self.alpha_ = float(best)
+        z, p, _ = croston_states(d, self.alpha_)
+        self.size_ = z * self._bias()
+        self.prob_ = 1.0 / max(p, 1.0)
+
+    def _bias(self) -> float:
+        return 1.0
+
+    def _point(self, h: int) -> np.ndarray:
+        return np.full(h, self.prob_ * self.size_)
+
+    def _sample_paths(self, h: int, n: int, rng: np.random.Generator) -> np.ndarray:
+        if len(self.sizes_) == 0 or self.prob_ <= 0:
+            return np.zeros((n, h))
+        occurs = rng.random((n, h)) < self.prob_
+        scale = self.size_ / float(np.mean(self.sizes_))
+        sizes = rng.choice(self.sizes_, size=(n, h)) * scale
+        return np.where(occurs, sizes, 0.0)
+
+
+def _mse(d: np.ndarray, fitted: np.ndarray) -> float:
+    return float(np.mean((d[1:] - fitted[1:]) ** 2)) if len(d) > 1 else 0.0
+
+
+class Croston(_Intermittent):
+    """Croston's method: smoothed demand size over smoothed inter-demand interval."""
+
+    name = "croston"
+
+
+class SBA(_Intermittent):
+    """Syntetos-Boylan approximation: Croston with its bias factor ``1 - alpha/2``."""
+
+    name = "sba"
+
+    def _bias(self) -> float:
+        return 1.0 - self.alpha_ / 2
+
+
+class TSB(_Intermittent):
+    """Teunter-Syntetos-Babai: smooths the occurrence probability every period,
+    so the forecast decays when demand stops (obsolescence)."""
+
+    name = "tsb"
+
+    def __init__(self, alpha: float | None = None, beta: float | None = None) -> None:
+        self.alpha = alpha
+        self.beta = beta
+
+    @classmethod
+    def test_params(cls) -> list[dict[str, Any]]:
+        return [{}, {"alpha": 0.1, "beta": 0.05}]
+
+    def _fit_rate(self, d: np.ndarray) -> None:
+        alphas = [self.alpha] if self.alpha is not None else list(_GRID)
+        betas = [self.beta] if self.beta is not None else list(_GRID)
+        grid = list(itertools.product(alphas, betas))
+        a, b = min(grid, key=lambda ab: _mse(d, tsb_states(d, ab[0], ab[1])[2]))
+        self.alpha_, self.beta_ = float(a), float(b)
+        z, pi, _ = tsb_states(d, self.alpha_, self.beta_)
+        self.size_, self.prob_ = z, pi

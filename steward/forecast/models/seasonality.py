@@ -1,0 +1,38 @@
+"""Classical seasonal adjustment as used by the M3/M4 benchmarks (Naive2, Theta)."""
+
+from __future__ import annotations
+
+import numpy as np
+from statsmodels.tsa.seasonal import seasonal_decompose
+from statsmodels.tsa.stattools import acf
+
+
+def is_seasonal(y: np.ndarray, m: int) -> bool:
+    """90% autocorrelation test at lag ``m`` (the M4 benchmark rule)."""
+    n = len(y)
+    if m <= 1 or n < 3 * m or np.ptp(y) == 0:
+        return False
+    r = acf(y, nlags=m, fft=False)
+    limit = 1.645 * np.sqrt((1 + 2 * np.sum(r[1:m] ** 2)) / n)
+    return bool(abs(r[m]) > limit)
+
+
+def seasonal_indices(y: np.ndarray, m: int) -> np.ndarray | None:
+    """Multiplicative seasonal indices by position ``t % m``, or None when not seasonal.
+
+    Only strictly positive series are adjusted multiplicatively; others pass
+    through unadjusted rather than risk dividing by values near zero.
+    """
+    if m <= 1 or len(y) < 2 * m or np.min(y) <= 0 or not is_seasonal(y, m):
+        return None
+    seasonal = np.asarray(seasonal_decompose(y, model="multiplicative", period=m).seasonal)
+    idx = seasonal[:m]
+    if not np.all(np.isfinite(idx)) or np.min(idx) <= 0:
+        return None
+    return idx
+
+
+def future_indices(idx: np.ndarray, n: int, h: int) -> np.ndarray:
+    """Seasonal indices for positions ``n .. n+h-1``."""
+    m = len(idx)
+    return idx[(n + np.arange(h)) % m]

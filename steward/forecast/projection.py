@@ -1,0 +1,218 @@
+"""Turn sample paths into resource risks: stock depletion and pool over-booking.
+
+Pure numpy/pandas. A *stock* (water tank, seed bank, fuel) is used and
+replenished; a *pool* (tools, bikes) lends units out for a while.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from steward.errors import ForecastError
+from steward.forecast.base import quantile_column
+
+FAN_QUANTILES: tuple[float, ...] = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
+
+
+def _fan(paths: np.ndarray, dates: pd.DatetimeIndex) -> pd.DataFrame:
+    qs = np.quantile(paths, FAN_QUANTILES, axis=0).T
+    frame = pd.DataFrame(qs, index=dates, columns=[quantile_column(q) for q in FAN_QUANTILES])
+    frame["mean"] = paths.mean(axis=0)
+    return frame
+
+
+def _first_date(p: pd.Series, threshold: float) -> pd.Timestamp | None:
+    hit = np.flatnonzero(p.to_numpy() >= threshold)
+    return pd.Timestamp(p.index[hit[0]]) if len(hit) else None
+
+
+def _as_paths(x: np.ndarray | float, h: int, what: str) -> np.ndarray:
+    arr = np.asarray(x, dtype=float)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim == 0:
+        arr = np.full((1, h), float(arr))
+    if arr.ndim != 2 or arr.shape[1] != h:
+        raise ForecastError(f"{what} must have shape (n, {h}), got {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ForecastError(f"{what} contains non-finite values")
+    return arr
+
+
+@dataclass(frozen=True)
+class StockProjection:
+    """Simulated stock levels (end of each day) and what they imply.
+
+    ``p_below_reserve`` is cumulative: P(the level has been below the reserve at
+    some point up to and including that date). Without a reserve, "below
+    reserve" means empty. ``expected_depletion_date`` is the median date of
+    first running empty (None when fewer than half the paths run empty).
+    """
+
+    dates: pd.DatetimeIndex
+    level_paths: np.ndarray
+    p_below_reserve: pd.Series
+    p_below_reserve_within_horizon: float
+    date_p50: pd.Timestamp | None
+    date_p90: pd.Timestamp | None
+    level_quantiles: pd.DataFrame
+    expected_depletion_date: pd.Timestamp | None
+    p_empty: pd.Series
+    expected_unmet: pd.Series
+    expected_overflow: pd.Series
+
+
+def project_stock(
+    level0: float,
+    use_paths: np.ndarray,
+    replenish_paths: np.ndarray,
+    *,
+    dates: pd.DatetimeIndex,
+    reserve: float | None,
+    capacity: float | None,
+    scheduled: pd.Series | None = None,
+) -> StockProjection:
+    """Simulate ``level = level0 + cumsum(replenish + scheduled - use)`` day by day.
+
+    Each day replenishment and scheduled deliveries arrive, then use is served
+    from what is there: use beyond the stock is counted as unmet (the level never
+    goes negative), and anything above ``capacity`` overflows and is lost.
+    Negative use or replenishment paths are treated as zero.
+    """
+    h = len(dates)
+    if h == 0:
+        raise ForecastError("project_stock needs at least one date")
+    use = np.clip(_as_paths(use_paths, h, "use_paths"), 0, None)
+    rep = np.clip(_as_paths(replenish_paths, h, "replenish_paths"), 0, None)
+    n = max(use.shape[0], rep.shape[0])
+    use, rep = np.broadcast_to(use, (n, h)), np.broadcast_to(rep, (n, h))
+    sched = np.zeros(h)
+    if scheduled is not None:
+        sched = scheduled.groupby(level=0).sum().reindex(dates, fill_value=0.0).to_numpy(float)
+    cap = np.inf if capacity is None else float(capacity)
+    level = np.full(n, min(max(float(level0), 0.0), cap))
+    levels, unmet, overflow = np.empty((n, h)), np.empty((n, h)), np.empty((n, h))
+    for t in range(h):
+        available = np.maximum(level + rep[:, t] + sched[t], 0.0)
+        after = available - use[:, t]
+        unmet[:, t] = np.maximum(-after, 0.0)
+        overflow[:, t] = np.maximum(after - cap, 0.0)
+        level = np.clip(after, 0.0, cap)
+        levels[:, t] = level
+    empty = np.maximum.accumulate(levels <= 0, axis=1)
+    below = np.maximum.accumulate(levels < reserve, axis=1) if reserve and reserve > 0 else empty
+    p_below = pd.Series(below.mean(axis=0), index=dates, name="p_below_reserve")
+    p_empty = pd.Series(empty.mean(axis=0), index=dates, name="p_empty")
+    return StockProjection(
+        dates=dates,
+        level_paths=levels,
+        p_below_reserve=p_below,
+        p_below_reserve_within_horizon=float(p_below.iloc[-1]),
+        date_p50=_first_date(p_below, 0.5),
+        date_p90=_first_date(p_below, 0.9),
+        level_quantiles=_fan(levels, dates),
+        expected_depletion_date=_first_date(p_empty, 0.5),
+        p_empty=p_empty,
+        expected_unmet=pd.Series(unmet.mean(axis=0), index=dates, name="expected_unmet"),
+        expected_overflow=pd.Series(overflow.mean(axis=0), index=dates, name="expected_overflow"),
+    )
+
+
+@dataclass(frozen=True)
+class PoolProjection:
+    """Simulated units on loan (demanded, not capped by capacity) per day."""
+
+    dates: pd.DatetimeIndex
+    occupancy_paths: np.ndarray
+    capacity: pd.Series
+    p_over_capacity: pd.Series
+    expected_unmet: pd.Series
+    max_p_over_capacity: float
+    extra_units_needed: int
+    occupancy_quantiles: pd.DataFrame
+
+
+def _capacity(capacity: np.ndarray | pd.Series | float, dates: pd.DatetimeIndex) -> np.ndarray:
+    if isinstance(capacity, pd.Series):
+        cap = capacity.reindex(dates).ffill().bfill().to_numpy(float)
+    else:
+        cap = np.broadcast_to(np.asarray(capacity, dtype=float), (len(dates),)).copy()
+    if not np.isfinite(cap).all():
+        raise ForecastError("capacity must be finite for every date")
+    return cap
+
+
+def project_pool(
+    on_loan_now: Sequence[float] | int,
+    demand_paths: np.ndarray,
+    duration_sampler: np.ndarray,
+    capacity: np.ndarray | pd.Series | float,
+    *,
+    dates: pd.DatetimeIndex,
+    rng: np.random.Generator,
+    target: float = 0.1,
+) -> PoolProjection:
+    """Simulate occupancy of a lending pool against its (changing) capacity.
+
+    ``on_loan_now`` is either the remaining days of each current loan or just a
+    count, whose remaining days are then drawn from the equilibrium residual of
+    the duration distribution. A loan of ``d`` days starting on day ``t``
+    occupies a unit on days ``t .. t+d-1``. ``capacity`` per day includes
+    scheduled purchases and repairs. ``extra_units_needed`` is the smallest
+    ``k`` with max over days of P(occupancy > capacity + k) <= ``target``.
+    """
+    h = len(dates)
+    demand = np.rint(np.clip(_as_paths(demand_paths, h, "demand_paths"), 0, None)).astype(np.int64)
+    n = demand.shape[0]
+    durations = np.ceil(np.asarray(duration_sampler, dtype=float))
+    durations = durations[np.isfinite(durations) & (durations >= 1)].astype(np.int64)
+    if len(durations) == 0:
+        raise ForecastError("project_pool needs at least one observed loan duration of >= 1 day")
+    cap = _capacity(capacity, dates)
+    diff = np.zeros((n, h + 1), dtype=np.int64)
+
+    if isinstance(on_loan_now, int | np.integer):
+        count = int(on_loan_now)
+        # A loan seen in progress is more likely a long one (length bias); its
+        # remaining time is uniform over its length.
+        weights = durations / durations.sum()
+        full = rng.choice(durations, size=(n, count), p=weights)
+        remaining = np.ceil(rng.random((n, count)) * full).astype(np.int64)
+    else:
+        fixed = np.ceil(np.asarray(on_loan_now, dtype=float)).astype(np.int64)
+        remaining = np.broadcast_to(fixed, (n, len(fixed)))
+    remaining = np.clip(remaining, 0, h)
+    # Every current loan starts counted; one with 0 days left is removed the same day.
+    diff[:, 0] += remaining.shape[1]
+    np.add.at(diff, (np.repeat(np.arange(n), remaining.shape[1]), remaining.ravel()), -1)
+
+    rows, days = np.nonzero(demand)
+    counts = demand[rows, days]
+    rows, days = np.repeat(rows, counts), np.repeat(days, counts)
+    ends = np.minimum(days + rng.choice(durations, size=len(days)), h)
+    np.add.at(diff, (rows, days), 1)
+    np.add.at(diff, (rows, ends), -1)
+    occupancy = np.cumsum(diff, axis=1)[:, :h].astype(float)
+
+    over = occupancy > cap[None, :]
+    p_over = pd.Series(over.mean(axis=0), index=dates, name="p_over_capacity")
+    unmet = pd.Series(
+        np.maximum(occupancy - cap[None, :], 0).mean(axis=0), index=dates, name="expected_unmet"
+    )
+    extra = 0
+    while (occupancy > cap[None, :] + extra).mean(axis=0).max() > target:
+        extra += 1
+    return PoolProjection(
+        dates=dates,
+        occupancy_paths=occupancy,
+        capacity=pd.Series(cap, index=dates, name="capacity"),
+        p_over_capacity=p_over,
+        expected_unmet=unmet,
+        max_p_over_capacity=float(p_over.max()),
+        extra_units_needed=extra,
+        occupancy_quantiles=_fan(occupancy, dates),
+    )

@@ -1,0 +1,50 @@
+"""Every forecaster class, by name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from steward.errors import ForecastError
+from steward.forecast.base import Forecaster
+from steward.forecast.calibration import Calibrated
+from steward.forecast.models import (
+    ARIMA,
+    ETS,
+    SBA,
+    TSB,
+    Clipped,
+    Combination,
+    Constant,
+    Croston,
+    MSTLForecaster,
+    Naive,
+    Naive2,
+    SeasonalNaive,
+    Theta,
+)
+
+FORECASTERS: tuple[type[Forecaster], ...] = (
+    Naive,
+    SeasonalNaive,
+    Naive2,
+    Constant,
+    ETS,
+    Theta,
+    ARIMA,
+    Croston,
+    SBA,
+    TSB,
+    MSTLForecaster,
+    Combination,
+    Calibrated,
+    Clipped,
+)
+
+
+def make(name: str, **params: Any) -> Forecaster:
+    """Construct the forecaster registered as ``name`` with ``params``."""
+    for cls in FORECASTERS:
+        if cls.name == name:
+            return cls(**params)
+    known = ", ".join(cls.name for cls in FORECASTERS)
+    raise ForecastError(f"unknown forecaster {name!r}", hint=f"known forecasters: {known}")

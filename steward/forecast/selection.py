@@ -1,0 +1,547 @@
+"""Method selection by rolling-origin backtest on the series' own history.
+
+``select`` never raises for bad data: it cleans what it can (gaps, outliers,
+level shifts, negative values of a non-negative resource), says what it did, and
+falls back to a baseline whenever there is too little to learn from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pandas.tseries.offsets import BaseOffset
+
+from steward.errors import ForecastError
+from steward.forecast.base import (
+    DEFAULT_QUANTILES,
+    Forecaster,
+    index_freq,
+    quiet,
+    regularize,
+    season_length_for,
+)
+from steward.forecast.calibration import Calibrated
+from steward.forecast.models import (
+    ARIMA,
+    ETS,
+    SBA,
+    TSB,
+    Clipped,
+    Combination,
+    Constant,
+    Croston,
+    MSTLForecaster,
+    Naive,
+    Naive2,
+    SeasonalNaive,
+    Theta,
+)
+
+Status = Literal["ok", "baseline", "no_data"]
+
+# Share of zero periods from which demand counts as intermittent.
+INTERMITTENT_ZEROS = 0.3
+# The ARIMA search is the slowest candidate and on short series (M3) it loses to
+# ETS/Theta: only try it where there is plenty of history.
+ARIMA_MIN_LENGTH = 150
+DEFAULT_ORIGINS = 4
+# Relative MASE margins a single model / a baseline must win by (see _handicap).
+SINGLE_MARGIN = 0.05
+BASELINE_MARGIN = 0.10
+
+
+# -- accuracy measures -------------------------------------------------------
+def mase_scale(y: np.ndarray, m: int) -> float:
+    """In-sample MAE of the seasonal naive forecast (lag 1 when too short)."""
+    for lag in (m, 1):
+        if lag >= 1 and len(y) > lag:
+            s = float(np.mean(np.abs(y[lag:] - y[:-lag])))
+            if s > 0:
+                return s
+    s = float(np.mean(np.abs(y))) if len(y) else 0.0
+    return s if s > 0 else 1.0
+
+
+def mase(actual: np.ndarray, forecast: np.ndarray, scale: float) -> float:
+    """Mean absolute scaled error."""
+    return float(np.nanmean(np.abs(actual - forecast)) / scale)
+
+
+def smape(actual: np.ndarray, forecast: np.ndarray) -> float:
+    """Symmetric MAPE in percent (M3 definition); 0/0 counts as a perfect forecast."""
+    num = np.abs(actual - forecast)
+    den = np.abs(actual) + np.abs(forecast)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(den > 0, num / den, 0.0)
+    return float(200 * np.nanmean(ratio))
+
+
+# -- backtest ----------------------------------------------------------------
+@dataclass(frozen=True)
+class BacktestResult:
+    """Forecasts from several origins; arrays are ``(origins, h)`` NaN-padded."""
+
+    method: str
+    h: int
+    origins: tuple[pd.Timestamp, ...]
+    actuals: np.ndarray
+    means: np.ndarray
+    quantile_levels: tuple[float, ...]
+    quantiles: np.ndarray  # (origins, h, levels)
+    scales: np.ndarray  # MASE scale per origin (in-sample seasonal naive MAE)
+
+    @property
+    def errors(self) -> np.ndarray:
+        """Actual minus forecast, per origin and step."""
+        return self.actuals - self.means
+
+    @property
+    def mase_per_origin(self) -> np.ndarray:
+        return np.array(
+            [mase(a, f, s) for a, f, s in zip(self.actuals, self.means, self.scales, strict=True)]
+        )
+
+    @property
+    def smape_per_origin(self) -> np.ndarray:
+        return np.array([smape(a, f) for a, f in zip(self.actuals, self.means, strict=True)])
+
+    @property
+    def mase(self) -> float:
+        return float(np.mean(self.mase_per_origin)) if len(self.origins) else float("inf")
+
+    @property
+    def smape(self) -> float:
+        return float(np.mean(self.smape_per_origin)) if len(self.origins) else float("inf")
+
+
+def origin_positions(n: int, h: int, k: int, min_train: int) -> list[int]:
+    """Training lengths for up to ``k`` origins, latest first.
+
+    Full windows end at the series end and step back by ``h // k``; a series
+    too short for one full window gets truncated windows instead.
+    """
+    last = n - h
+    if last >= min_train:
+        step = max(1, h // max(k, 1))
+        return [t for t in (last - i * step for i in range(k)) if t >= min_train]
+    return [t for t in range(n - 1, min_train - 1, -1)][:k]
+
+
+def backtest(
+    forecaster_factory: Callable[[], Forecaster],
+    y: pd.Series,
+    h: int,
+    origins: int | Sequence[int] = DEFAULT_ORIGINS,
+    *,
+    season_length: int | None = None,
+    min_train: int | None = None,
+    quantiles: Sequence[float] = DEFAULT_QUANTILES,
+) -> BacktestResult:
+    """Fit a fresh forecaster at each origin and score it on what followed.
+
+    ``origins`` is a number of origins or explicit training lengths. Raises
+    ForecastError if the forecaster fails at any origin, so that candidates
+    are always compared on the same windows.
+    """
+    y = regularize(y)
+    values = y.to_numpy()
+    n = len(values)
+    m = season_length or season_length_for(index_freq(y))
+    if isinstance(origins, int):
+        probe = forecaster_factory()
+        floor = max(probe.min_length, 3) if min_train is None else min_train
+        positions = origin_positions(n, h, origins, floor)
+    else:
+        positions = [int(t) for t in origins]
+    qs = tuple(sorted(quantiles))
+    k = len(positions)
+    actuals = np.full((k, h), np.nan)
+    means = np.full((k, h), np.nan)
+    qvals = np.full((k, h, len(qs)), np.nan)
+    scales = np.ones(k)
+    label = "?"
+    for i, t in enumerate(positions):
+        model = forecaster_factory().fit(y.iloc[:t])
+        label = model.label
+        pred = model.predict(h, qs).to_numpy()
+        width = min(h, n - t)
+        actuals[i, :width] = values[t : t + width]
+        means[i] = pred[:, 0]
+        qvals[i] = pred[:, 1:]
+        scales[i] = mase_scale(values[:t], m)
+    return BacktestResult(
+        method=label,
+        h=h,
+        origins=tuple(y.index[t - 1] for t in positions),
+        actuals=actuals,
+        means=means,
+        quantile_levels=qs,
+        quantiles=qvals,
+        scales=scales,
+    )
+
+
+def combine_backtests(results: Sequence[BacktestResult], method: str = "mean") -> BacktestResult:
+    """Backtest of an equal-weight combination, from its members' backtests."""
+    pick = np.median if method == "median" else np.mean
+    first = results[0]
+    return BacktestResult(
+        method=f"{method}({'+'.join(r.method for r in results)})",
+        h=first.h,
+        origins=first.origins,
+        actuals=first.actuals,
+        means=pick(np.stack([r.means for r in results]), axis=0),
+        quantile_levels=first.quantile_levels,
+        quantiles=pick(np.stack([np.sort(r.quantiles, axis=-1) for r in results]), axis=0),
+        scales=first.scales,
+    )
+
+
+# -- input preparation -------------------------------------------------------
+@dataclass
+class Prepared:
+    """A cleaned series and plain-words notes on what cleaning did."""
+
+    series: pd.Series
+    notes: list[str] = field(default_factory=list)
+
+
+def _unit(freq: BaseOffset | None) -> str:
+    code = freq.rule_code.split("-")[0].upper() if freq is not None else ""
+    return {
+        "D": "days",
+        "B": "days",
+        "W": "weeks",
+        "MS": "months",
+        "ME": "months",
+        "QS": "quarters",
+        "QE": "quarters",
+        "YS": "years",
+        "YE": "years",
+        "H": "hours",
+    }.get(code, "periods")
+
+
+def _count(n: int, unit: str) -> str:
+    return f"{n} {unit[:-1] if n == 1 else unit}"
+
+
+def _to_regular(y: pd.Series) -> pd.Series:
+    try:
+        return regularize(y, name="select")
+    except ForecastError:
+        # Off-grid timestamps: average onto the most common spacing.
+        y = pd.to_numeric(y, errors="coerce").astype(float).sort_index()
+        step = pd.Series(np.diff(pd.DatetimeIndex(y.index).asi8)).mode().iloc[0]
+        return y.resample(pd.Timedelta(int(step), unit="ns")).mean()
+
+
+def _fix_outliers(y: pd.Series, m: int, notes: list[str]) -> pd.Series:
+    """Replace isolated spikes: more than 6 robust SDs off the local level and season."""
+    if len(y) < max(8, 2 * m):
+        return y
+    window = 2 * m + 1 if m > 1 else 5
+    level = y.rolling(window, center=True, min_periods=window // 2 + 1).median()
+    detrended = (y - level).to_numpy()
+    phase = np.arange(len(y)) % max(m, 1)
+    season = pd.Series(detrended).groupby(phase).transform("median").to_numpy()
+    r = detrended - season
+    ok = np.isfinite(r)
+    ok[-2:] = False  # the newest points may be the start of a shift: never "repair" them
+    mad = 1.4826 * np.median(np.abs(r[ok] - np.median(r[ok])))
+    if mad <= 0:
+        return y
+    spikes = ok & (np.abs(r) > 6 * mad)
+    if spikes.any():
+        y = y.where(~spikes, level + season)
+        dates = ", ".join(str(d.date()) for d in y.index[spikes][:3])
+        notes.append(f"{int(spikes.sum())} outlier(s) replaced by the local level ({dates})")
+    return y
+
+
+def _fix_level_shift(y: pd.Series, nonnegative: bool, notes: list[str]) -> pd.Series:
+    """Bring history before the largest persistent jump to the new level."""
+    values = y.to_numpy()
+    if len(values) < 10:
+        return y
+    d = np.diff(values)
+    mad = 1.4826 * np.median(np.abs(d - np.median(d)))
+    j = int(np.argmax(np.abs(d)))
+    if mad <= 0 or abs(d[j]) <= 8 * mad:
+        return y
+    before, after = values[: j + 1], values[j + 1 :]
+    if len(after) < 3:
+        return y
+    k = min(6, len(before), len(after))
+    delta = float(np.median(after[:k]) - np.median(before[-k:]))
+    if abs(delta) < 0.5 * abs(d[j]):
+        return y  # the jump did not persist: a spike, not a shift
+    when = y.index[j + 1].date()
+    shifted = before + delta
+    if nonnegative and shifted.min() < 0:
+        notes.append(f"level shift on {when}: using only the {len(after)} points since then")
+        return y.iloc[j + 1 :]
+    notes.append(f"level shift of {delta:+.3g} on {when}: earlier history moved to the new level")
+    return pd.Series(np.concatenate([shifted, after]), index=y.index)
+
+
+def prepare(
+    y: pd.Series, *, nonnegative: bool = False, season_length: int | None = None
+) -> Prepared:
+    """Regularise, fill gaps and repair obvious data faults, noting each repair."""
+    notes: list[str] = []
+    y = _to_regular(y)
+    valid = np.flatnonzero(np.isfinite(y.to_numpy()))
+    if len(valid) == 0:
+        return Prepared(y.iloc[:0], notes)
+    trailing = len(y) - 1 - int(valid[-1])
+    y = y.iloc[valid[0] : valid[-1] + 1]
+    if trailing:
+        notes.append(f"last {trailing} period(s) missing: forecasting from {y.index[-1].date()}")
+    missing = int(y.isna().sum())
+    if missing:
+        y = y.interpolate(method="linear")
+        notes.append(f"{missing} missing value(s) filled by interpolation")
+    if nonnegative and (y < 0).any():
+        notes.append(f"{int((y < 0).sum())} negative value(s) set to 0")
+        y = y.clip(lower=0)
+    if float((y == 0).mean()) < INTERMITTENT_ZEROS:
+        # Shifts first: a rolling median straddling a shift would flag its edge as a spike.
+        y = _fix_level_shift(y, nonnegative, notes)
+        m = season_length or season_length_for(index_freq(y))
+        y = _fix_outliers(y, m if len(y) >= 2 * m else 1, notes)
+    if index_freq(y) is None and len(y) >= 3:
+        y = pd.Series(y.to_numpy(), index=pd.DatetimeIndex(y.index, freq="infer"))
+    return Prepared(y, notes)
+
+
+# -- selection ---------------------------------------------------------------
+@dataclass
+class Selection:
+    """The chosen, fitted and calibrated forecaster, with the reasons for it.
+
+    ``status`` is ``"no_data"`` when there was nothing to learn from (the
+    forecaster then predicts zeros), ``"baseline"`` when the data only allowed
+    a baseline, and ``"ok"`` when methods were compared by backtest.
+    """
+
+    forecaster: Forecaster
+    method: str
+    scores: dict[str, float]
+    reason: str
+    candidates: tuple[str, ...]
+    status: Status = "ok"
+    notes: tuple[str, ...] = ()
+    n_obs: int = 0
+
+    @property
+    def has_data(self) -> bool:
+        return self.status != "no_data"
+
+    def predict(self, h: int, quantiles: Sequence[float] = DEFAULT_QUANTILES) -> pd.DataFrame:
+        return self.forecaster.predict(h, quantiles)
+
+
+def _factories(names: Sequence[str], m: int) -> dict[str, Callable[[], Forecaster]]:
+    makers: dict[str, Callable[[], Forecaster]] = {
+        "naive": Naive,
+        "seasonal_naive": lambda: SeasonalNaive(season_length=m),
+        "naive2": lambda: Naive2(season_length=m),
+        "theta": lambda: Theta(season_length=m),
+        "ets": lambda: ETS(season_length=m),
+        "arima": lambda: ARIMA(season_length=m),
+        "croston": Croston,
+        "sba": SBA,
+        "tsb": TSB,
+        "mstl": MSTLForecaster,
+    }
+    unknown = [x for x in names if x not in makers]
+    if unknown:
+        raise ForecastError(f"unknown candidate method(s): {', '.join(unknown)}")
+    return {x: makers[x] for x in names}
+
+
+def default_candidates(n: int, m: int, freq: BaseOffset, intermittent: bool) -> list[str]:
+    """Cheap methods first; expensive searches only when the series can support them."""
+    if intermittent:
+        return ["croston", "sba", "tsb"]
+    names = ["naive2"] if m > 1 else []
+    names += ["theta", "ets"]
+    if n >= ARIMA_MIN_LENGTH:
+        names.append("arima")
+    code = freq.rule_code.split("-")[0].upper()
+    if code in ("D", "B", "H") and n >= 28:
+        names.append("mstl")
+    return names
+
+
+def _no_data(y: pd.Series, notes: list[str]) -> Selection:
+    freq: BaseOffset = index_freq(y) or pd.tseries.frequencies.to_offset("D")
+    last = y.index[-1] if len(y) else pd.Timestamp.now().normalize() - freq
+    reason = "no data yet: nothing to forecast (predicting zeros)"
+    if len(y):
+        reason = (
+            f"no usable values among {len(y)} timestamps: nothing to forecast (predicting zeros)"
+        )
+    return Selection(
+        forecaster=Constant.without_data(freq, pd.Timestamp(last)),
+        method="none",
+        scores={},
+        reason=reason,
+        candidates=(),
+        status="no_data",
+        notes=tuple(notes),
+    )
+
+
+def _baseline(y: pd.Series, reason: str, notes: list[str], m: int, status: Status) -> Selection:
+    model = SeasonalNaive(season_length=m).fit(y) if m > 1 and len(y) >= m else Naive().fit(y)
+    return Selection(
+        forecaster=model,
+        method=model.name,
+        scores={},
+        reason=_with_notes(reason, notes),
+        candidates=(model.name,),
+        status=status,
+        notes=tuple(notes),
+        n_obs=len(y),
+    )
+
+
+def _handicap(name: str, baseline: str, combo: str | None) -> float:
+    """Backtests on a few origins are noisy: a single model must beat the
+    combination, and a baseline the models, by a margin before it is chosen."""
+    if name == combo:
+        return 1.0
+    if name in (baseline, "naive", "naive2"):
+        return 1.0 + BASELINE_MARGIN
+    return 1.0 + SINGLE_MARGIN
+
+
+def _with_notes(reason: str, notes: Sequence[str]) -> str:
+    return reason if not notes else f"{reason}; {'; '.join(notes)}"
+
+
+def select(
+    y: pd.Series,
+    h: int,
+    *,
+    season_length: int | None = None,
+    candidates: Sequence[str] | None = None,
+    nonnegative: bool = False,
+    origins: int = DEFAULT_ORIGINS,
+    combine: bool = True,
+    calibrate: bool = True,
+) -> Selection:
+    """Choose, fit and calibrate a forecaster for ``y`` by backtest MASE.
+
+    Never raises for bad data (only for a wrong type or an unknown candidate);
+    the returned ``reason`` says what was chosen and why.
+    """
+    if not isinstance(y, pd.Series):
+        raise ForecastError(f"select: expected a pandas Series, got {type(y).__name__}")
+    if len(y) == 0 or not isinstance(y.index, pd.DatetimeIndex):
+        if len(y) == 0:
+            idx = y.index if isinstance(y.index, pd.DatetimeIndex) else pd.DatetimeIndex([])
+            return _no_data(pd.Series([], index=idx, dtype=float), [])
+        raise ForecastError("select: the series needs a DatetimeIndex", hint="index by timestamp")
+    prep = prepare(y, nonnegative=nonnegative, season_length=season_length)
+    series, notes = prep.series, prep.notes
+    if len(series) == 0:
+        return _no_data(y.sort_index(), notes)
+    freq: BaseOffset = index_freq(series) or pd.tseries.frequencies.to_offset("D")
+    if index_freq(series) is None:  # a single observation has no spacing to infer
+        series = pd.Series(series.to_numpy(), index=pd.DatetimeIndex(series.index, freq=freq))
+    m = season_length or season_length_for(freq)
+    n = len(series)
+    unit = _unit(freq)
+    values = series.to_numpy()
+    if n < 4:
+        what = f"only {_count(n, unit)} of history: repeating the last value"
+        if np.ptp(values) == 0 and values[0] == 0:
+            what = f"only {_count(n, unit)} of history, all zero: forecasting zero"
+        return _baseline(series, what, notes, 1, "baseline")
+    if np.ptp(values) == 0:
+        what = (
+            f"all {n} values are zero: forecasting zero"
+            if values[0] == 0
+            else f"constant at {values[0]:.6g} over {_count(n, unit)}: repeating it"
+        )
+        return _baseline(series, what, notes, 1, "baseline")
+    zeros = float(np.mean(values == 0))
+    intermittent = zeros >= INTERMITTENT_ZEROS and values.min() >= 0
+    short = m > 1 and n < m
+    if short:
+        notes.insert(0, f"only {_count(n, unit)}, less than one season ({m})")
+        m_eff = 1
+    else:
+        m_eff = m
+    names = (
+        list(candidates)
+        if candidates is not None
+        else default_candidates(n, m_eff, freq, intermittent)
+    )
+    baseline_name = "seasonal_naive" if m_eff > 1 else "naive"
+    names = [baseline_name, *[x for x in names if x != baseline_name]]
+    factories = _factories(names, m_eff)
+    min_train = max(4, min(2 * m_eff + 2, n - h)) if m_eff > 1 else 4
+    positions = origin_positions(n, h, origins, min_train)
+    if not positions:
+        return _baseline(
+            series, f"only {_count(n, unit)}: too short to backtest", notes, m_eff, "baseline"
+        )
+
+    fitted: dict[str, Forecaster] = {}
+    results: dict[str, BacktestResult] = {}
+    failed: list[str] = []
+    for name, factory in factories.items():
+        try:
+            with quiet():
+                model = factory().fit(series)
+                results[name] = backtest(model.frozen, series, h, positions, season_length=m_eff)
+            fitted[name] = model
+        except Exception:  # noqa: BLE001 - third-party fits fail in many ways; drop the candidate
+            failed.append(name)
+    if baseline_name not in results:
+        return _baseline(series, "backtest of the baseline failed", notes, m_eff, "baseline")
+    scores = {name: r.mase for name, r in results.items()}
+    ranked = sorted((s, x) for x, s in scores.items() if x != baseline_name and np.isfinite(s))
+    combo_name = None
+    if combine and len(ranked) >= 2:
+        members = [x for _, x in ranked[:3]]
+        combo_name = "combination(" + "+".join(members) + ")"
+        results[combo_name] = combine_backtests([results[x] for x in members])
+        fitted[combo_name] = Combination.of_fitted([fitted[x] for x in members])
+        scores[combo_name] = results[combo_name].mase
+    best = min(scores, key=lambda x: (scores[x] * _handicap(x, baseline_name, combo_name), x))
+    chosen = fitted[best]
+    final: Forecaster = Calibrated.of_fitted(chosen, results[best]) if calibrate else chosen
+    if nonnegative or intermittent:
+        final = Clipped.of_fitted(final, lower=0.0)
+    if intermittent:
+        context = f"intermittent demand ({zeros:.0%} zero {unit})"
+    else:
+        context = f"{_count(n, unit)} of history" + (
+            f", season length {m_eff}" if m_eff > 1 else ""
+        )
+    baseline_label = baseline_name.replace("_", " ")
+    reason = (
+        f"{context}: {chosen.label} chosen by backtest MASE {scores[best]:.2f} "
+        f"vs {baseline_label} {scores[baseline_name]:.2f} over {len(positions)} origin(s)"
+    )
+    if failed:
+        notes.append(f"skipped after failing: {', '.join(failed)}")
+    return Selection(
+        forecaster=final,
+        method=chosen.label,
+        scores=scores,
+        reason=_with_notes(reason, notes),
+        candidates=tuple(scores),
+        status="ok",
+        notes=tuple(notes),
+        n_obs=n,
+    )

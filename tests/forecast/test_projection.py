@@ -1,0 +1,90 @@
+"""Stock and pool projections against closed-form cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from steward.forecast import project_pool, project_stock
+
+DATES = pd.date_range("2025-06-01", periods=30, freq="D")
+
+
+def test_deterministic_use_gives_exact_depletion_date() -> None:
+    use = np.full((3, 30), 10.0)
+    proj = project_stock(100.0, use, np.zeros((3, 30)), dates=DATES, reserve=30.0, capacity=None)
+    # Level after day k is 100 - 10k: below 30 on day 8, empty on day 10.
+    assert proj.date_p50 == DATES[7] and proj.date_p90 == DATES[7]
+    assert proj.expected_depletion_date == DATES[9]
+    assert proj.p_below_reserve.iloc[6] == 0.0 and proj.p_below_reserve.iloc[7] == 1.0
+    assert proj.p_below_reserve_within_horizon == 1.0
+    assert (proj.level_paths >= 0).all()
+    assert proj.expected_unmet.iloc[10] == pytest.approx(10.0)  # use beyond the stock is unmet
+    assert proj.level_quantiles["q0.5"].iloc[4] == pytest.approx(50.0)
+
+
+def test_replenishment_and_capacity_overflow() -> None:
+    use = np.full((1, 30), 5.0)
+    rep = np.full((1, 30), 8.0)
+    proj = project_stock(95.0, use, rep, dates=DATES, reserve=10.0, capacity=100.0)
+    assert proj.level_paths.max() == 100.0  # a full tank overflows
+    assert proj.expected_overflow.iloc[1] == pytest.approx(1.0)  # 98 + 3 = 101
+    assert proj.expected_overflow.iloc[2] == pytest.approx(3.0)
+    assert proj.date_p50 is None and proj.p_below_reserve_within_horizon == 0.0
+
+
+def test_scheduled_delivery_postpones_depletion() -> None:
+    use = np.full((1, 30), 10.0)
+    delivery = pd.Series([50.0], index=[DATES[5]])
+    proj = project_stock(
+        100.0, use, np.zeros((1, 30)), dates=DATES, reserve=None, capacity=None, scheduled=delivery
+    )
+    assert proj.expected_depletion_date == DATES[14]  # 150 units at 10 a day
+
+
+def test_stochastic_stock_probabilities_are_monotone() -> None:
+    rng = np.random.default_rng(0)
+    use = rng.gamma(4.0, 2.5, size=(2000, 30))
+    proj = project_stock(200.0, use, np.zeros((2000, 30)), dates=DATES, reserve=50.0, capacity=300)
+    assert (np.diff(proj.p_below_reserve.to_numpy()) >= 0).all()
+    # Mean use is 10/day: the reserve is crossed around day 15.
+    assert DATES[12] <= proj.date_p50 <= DATES[17]
+    assert proj.date_p90 is not None and proj.date_p90 >= proj.date_p50
+
+
+def test_poisson_arrivals_fixed_duration_match_poisson_tail() -> None:
+    rng = np.random.default_rng(42)
+    lam, d, cap, n = 3.0, 5, 20, 20000
+    demand = rng.poisson(lam, size=(n, 30))
+    proj = project_pool(0, demand, np.array([d]), cap, dates=DATES, rng=rng)
+    expected = stats.poisson.sf(cap, lam * d)  # P(M/D/inf occupancy > c)
+    steady = proj.p_over_capacity.iloc[d:].to_numpy()
+    assert steady.mean() == pytest.approx(expected, abs=0.005)
+    assert np.abs(steady - expected).max() < 0.015
+    assert proj.occupancy_quantiles["mean"].iloc[10] == pytest.approx(lam * d, rel=0.02)
+    need = proj.extra_units_needed
+    assert stats.poisson.sf(cap + need, lam * d) <= 0.1 + 0.01
+    assert stats.poisson.sf(cap + need - 1, lam * d) > 0.1 - 0.01
+
+
+def test_pool_current_loans_and_capacity_changes() -> None:
+    rng = np.random.default_rng(1)
+    demand = np.zeros((10, 30))
+    cap = np.full(30, 2.0)
+    cap[10:] = 5.0  # units bought on day 10
+    proj = project_pool([3, 12, 40], demand, np.array([7]), cap, dates=DATES, rng=rng)
+    occ = proj.occupancy_paths[0]
+    assert occ[0] == 3 and occ[3] == 2 and occ[12] == 1
+    assert proj.p_over_capacity.iloc[0] == 1.0 and proj.p_over_capacity.iloc[3] == 0.0
+    assert proj.expected_unmet.iloc[0] == pytest.approx(1.0)
+    assert proj.extra_units_needed == 1
+
+
+def test_pool_count_of_current_loans_uses_residual_durations() -> None:
+    rng = np.random.default_rng(2)
+    proj = project_pool(10, np.zeros((500, 30)), np.array([4.0, 8.0]), 10, dates=DATES, rng=rng)
+    occ = proj.occupancy_paths
+    assert (occ[:, 0] == 10).all() and (occ[:, 8:] == 0).all()
+    assert (np.diff(occ, axis=1) <= 0).all()
