@@ -1,0 +1,368 @@
+"""MyTurn (tool-library lending software) exports: inventory, loans and transactions.
+
+* Inventory: each item type is a pool (``item_types`` maps types to resource slugs,
+  or ``auto`` derives the slug from the type's name). Each item adds one unit at
+  its *Date Created*; an item whose status includes *Disabled* removes it again at
+  its *Date Last Edited*: disabling is a staff edit, while *Date Last Updated* also
+  moves on system activity (loans, syncs) long after the item left the shelf.
+* Loans: a loan row is a checkout ``use`` and, once checked in, a ``replenish``,
+  linked by a loan reference. A renewal appears as a new row starting when the
+  previous one was checked in: it extends that loan (same reference, no new
+  demand), so the return is recorded at the end of the chain and the rows in the
+  middle are counted as skipped. A renewal whose first row is not in the exports
+  (it began in an earlier year) starts its loan at the renewal. A loan still out
+  is a checkout now; a later export showing its check-in adds the return.
+* Transactions: payments (cash, card, PayPal, transfers, checks) replenish the
+  money stock ``money_resource``, refunds use it; fee lines, store credit and
+  activity lines (check out, return, membership change) carry no money and are
+  skipped.
+
+Exports are re-read whole when any file changed: they are small, and every record
+has a stable external id, so a replay only finds duplicates. Columns are found
+by header name (their order changes between years).
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from steward.collectors import parsing
+from steward.collectors.base import Chunk, Collector
+from steward.errors import SourceError
+from steward.ledger import Batch, NewCapacityChange, NewEvent, NewMember, Rejected
+
+SOURCE_ID = "myturn"
+PAYMENT_METHODS = frozenset(
+    {"cash", "check", "paypal (external)", "external credit/debit", "external bank transfer"}
+)
+LOAN_COLUMNS = ("Membership ID", "Item ID", "Checked Out", "Checked In", "Renewal")
+INVENTORY_COLUMNS = ("Item ID", "Item Type", "Status(es)", "Date Created", "Date Last Edited")
+TRANSACTION_COLUMNS = ("Transaction ID", "Member ID", "Date", "Payment method", "Payment Amount")
+
+
+class MyTurnOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: Files (globs allowed), relative to the config file's folder.
+    inventory: str
+    loans: str | None = None
+    transactions: str | None = None
+    #: Item type -> pool slug, or "auto" (slug from the type name, after ``prefix``).
+    item_types: dict[str, str] | Literal["auto"] = "auto"
+    prefix: str = ""
+    #: Pool for item types not in ``item_types``; unset: such rows are quarantined.
+    other: str | None = None
+    #: Stock that payments replenish; unset: transactions are not read.
+    money_resource: str | None = None
+    timezone: str = "America/Los_Angeles"
+    date_format: str = "%m/%d/%Y %I:%M %p"
+
+
+@dataclass
+class _Export:
+    frame: pd.DataFrame
+    keys: list[str]
+
+
+class MyTurnCollector(Collector):
+    kind = "myturn"
+    Options = MyTurnOptions
+    options: MyTurnOptions
+
+    def _files(self, pattern: str | None) -> list[Path]:
+        if pattern is None:
+            return []
+        target = self.context.loaded.resolve(pattern)
+        found = sorted(Path(p) for p in glob.glob(str(target)))
+        if not found:
+            raise SourceError(
+                f"{self.context.where}: no file matches {target}",
+                hint="check the path (relative to the config file's folder)",
+            )
+        return found
+
+    def read(self, cursor: str | None) -> Iterator[Chunk]:
+        inventory = self._files(self.options.inventory)
+        loans = self._files(self.options.loans)
+        money = self._files(self.options.transactions) if self.options.money_resource else []
+        stamp = _fingerprint([*inventory, *loans, *money])
+        if stamp == cursor:
+            return
+        commons = self.context.commons_slug()
+        items = self._read(inventory, INVENTORY_COLUMNS)
+        loan_rows = self._read(loans, LOAN_COLUMNS)
+        txns = self._read(money, TRANSACTION_COLUMNS)
+        ids = pd.concat(
+            [loan_rows.frame["Membership ID"], txns.frame.get("Member ID", pd.Series(dtype=str))]
+        )
+        codes = sorted({c.strip() for c in ids if isinstance(c, str) and c.strip()}, key=_natural)
+        members = [
+            NewMember(
+                commons=commons,
+                code=code,
+                name=f"MyTurn member {code}",
+                external_ids=((SOURCE_ID, code),),
+            )
+            for code in codes
+        ]
+        # Every chunk but the last keeps the old cursor: a crash re-reads everything.
+        yield Chunk(Batch(self.name, members=members), cursor)
+        type_of = dict(
+            zip(items.frame["Item ID"].str.strip(), items.frame["Item Type"], strict=True)
+        )
+        yield Chunk(self._inventory(items), cursor if loans or money else stamp)
+        if loans:
+            batch, skipped = self._loans(loan_rows, type_of)
+            yield Chunk(batch, cursor if money else stamp, skipped=skipped)
+        if money:
+            batch, skipped = self._transactions(txns)
+            yield Chunk(batch, stamp, skipped=skipped)
+
+    # -- reading ---------------------------------------------------------------------
+
+    def _read(self, files: list[Path], required: tuple[str, ...]) -> _Export:
+        frames: list[pd.DataFrame] = []
+        keys: list[str] = []
+        for path in files:
+            try:
+                frame = pd.read_csv(
+                    path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig"
+                )
+            except (OSError, ValueError, UnicodeDecodeError) as exc:
+                raise SourceError(f"{self.context.where}: cannot read {path}: {exc}") from exc
+            frame.columns = [str(c).strip() for c in frame.columns]
+            missing = [c for c in required if c not in frame.columns]
+            if missing:
+                raise SourceError(
+                    f"{self.context.where}: {path.name} lacks column(s) {missing}",
+                    hint="export it again from MyTurn with those columns included",
+                )
+            frames.append(frame)
+            keys.extend(f"{path.name}#{i + 1}" for i in range(len(frame)))
+        if not frames:
+            return _Export(pd.DataFrame(columns=list(required)), [])
+        return _Export(pd.concat(frames, ignore_index=True), keys)
+
+    def _pool(self, item_type: str) -> str | None:
+        if self.options.item_types == "auto":
+            return parsing.slugify(item_type, prefix=self.options.prefix)
+        return self.options.item_types.get(item_type, self.options.other)
+
+    def _times(self, values: pd.Series) -> tuple[pd.Series, pd.Series]:
+        """MyTurn writes US dates with AM/PM in the library's zone, or ISO with an offset."""
+        iso = values.str.contains("T", regex=False, na=False)
+        stamps = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us, UTC]")
+        why = pd.Series("", index=values.index, dtype=object)
+        for mask, fmt in ((iso, None), (~iso, self.options.date_format)):
+            if mask.any():
+                got, reason = parsing.timestamps(
+                    values[mask], self.options.timezone, date_format=fmt
+                )
+                stamps[mask] = got
+                why[mask] = reason
+        return stamps, why
+
+    # -- mapping ---------------------------------------------------------------------
+
+    def _inventory(self, items: _Export) -> Batch:
+        frame = items.frame
+        created, why_created = self._times(frame["Date Created"])
+        edited, why_edited = self._times(frame["Date Last Edited"])
+        disabled = frame["Status(es)"].str.contains("Disabled", case=False, na=False)
+        changes: list[NewCapacityChange] = []
+        rejected: list[Rejected] = []
+        for i, key in enumerate(items.keys):
+            item = str(frame.at[i, "Item ID"]).strip()
+            raw = {k: frame.at[i, k] for k in INVENTORY_COLUMNS}
+            pool = self._pool(str(frame.at[i, "Item Type"]))
+            reason = why_created[i] or (why_edited[i] if disabled[i] else "")
+            if pool is None:
+                reason = _unmapped(frame.at[i, "Item Type"], item)
+            if reason or pool is None:
+                rejected.append(Rejected(key, raw, reason))
+                continue
+            added = created[i].to_pydatetime()
+            changes.append(
+                NewCapacityChange(
+                    pool, 1, added, f"item:{item}:acquired", "acquired", row=key, raw=raw
+                )
+            )
+            if disabled[i]:
+                # An item edited before its creation stamp (imported records) leaves no earlier.
+                gone = max(added, edited[i].to_pydatetime())
+                changes.append(
+                    NewCapacityChange(
+                        pool, -1, gone, f"item:{item}:disabled", "disabled", row=key, raw=raw
+                    )
+                )
+        return Batch(self.name, capacity_changes=changes, rejected=rejected)
+
+    def _loans(self, loans: _Export, type_of: dict[str, str]) -> tuple[Batch, int]:
+        frame = loans.frame
+        out_at, why_out = self._times(frame["Checked Out"])
+        blank_in = parsing.is_missing(frame["Checked In"])
+        in_at, why_in = self._times(frame["Checked In"].where(~blank_in, "2000-01-01T00:00:00Z"))
+        in_at = in_at.where(~blank_in)
+        renewal = frame["Renewal"].str.strip().str.lower().eq("renewal")
+        rejected: list[Rejected] = []
+        usable: list[int] = []
+        for i, key in enumerate(loans.keys):
+            item = str(frame.at[i, "Item ID"]).strip()
+            reason = why_out[i] or ("" if blank_in[i] else why_in[i])
+            if not reason and item not in type_of:
+                reason = f"item {item!r} is not in the inventory export; export the inventory again"
+            elif not reason and self._pool(type_of[item]) is None:
+                reason = _unmapped(type_of[item], item)
+            if not reason and not str(frame.at[i, "Membership ID"]).strip():
+                reason = "missing Membership ID"
+            if reason:
+                rejected.append(Rejected(key, frame.loc[i].to_dict(), reason))
+            else:
+                usable.append(i)
+        chains = _chains(frame, usable, out_at, in_at, renewal)
+        events: list[NewEvent] = []
+        skipped = 0
+        for chain in chains:
+            first, last = chain[0], chain[-1]
+            item = str(frame.at[first, "Item ID"]).strip()
+            pool = self._pool(type_of[item])
+            assert pool is not None
+            started = out_at[first]
+            ref = f"{item}@{started.strftime('%Y-%m-%dT%H:%M:%SZ')}"
+            member = str(frame.at[first, "Membership ID"]).strip()
+            attributes: dict[str, Any] = {"item_id": item, "item": frame.at[first, "Item Name"]}
+            if renewal[first]:
+                attributes["renewal_without_original"] = True
+            events.append(
+                NewEvent(
+                    resource=pool,
+                    kind="use",
+                    quantity=1,
+                    occurred_at=started.to_pydatetime(),
+                    external_id=f"loan:{ref}",
+                    member=member,
+                    loan_ref=ref,
+                    attributes=attributes,
+                    row=loans.keys[first],
+                    raw=frame.loc[first].to_dict(),
+                )
+            )
+            if not pd.isna(in_at[last]):
+                events.append(
+                    NewEvent(
+                        resource=pool,
+                        kind="replenish",
+                        quantity=1,
+                        occurred_at=in_at[last].to_pydatetime(),
+                        external_id=f"loan:{ref}:return",
+                        member=member,
+                        loan_ref=ref,
+                        attributes={"item_id": item},
+                        row=loans.keys[last],
+                        raw=frame.loc[last].to_dict(),
+                    )
+                )
+            carriers = {first, last} if not pd.isna(in_at[last]) else {first}
+            skipped += len(chain) - len(carriers)
+        return Batch(self.name, events=events, rejected=rejected), skipped
+
+    def _transactions(self, txns: _Export) -> tuple[Batch, int]:
+        frame = txns.frame
+        method = frame["Payment method"].str.strip()
+        is_payment = method.str.lower().isin(PAYMENT_METHODS)
+        amount = parsing.money(frame["Payment Amount"])
+        stamps, why = self._times(frame["Date"])
+        events: list[NewEvent] = []
+        rejected: list[Rejected] = []
+        skipped = 0
+        seen: dict[tuple[str, str], int] = {}
+        assert self.options.money_resource is not None
+        for i, key in enumerate(txns.keys):
+            if not is_payment[i]:
+                skipped += 1  # fee lines, store credit, activity: no money moved
+                continue
+            txn = str(frame.at[i, "Transaction ID"]).strip()
+            raw = frame.loc[i].to_dict()
+            reason = why[i]
+            if not reason and pd.isna(amount[i]):
+                reason = f"Payment Amount {frame.at[i, 'Payment Amount']!r} is not a number"
+            if not reason and not txn:
+                reason = "missing Transaction ID"
+            if reason:
+                rejected.append(Rejected(key, raw, reason))
+                continue
+            if amount[i] == 0:
+                skipped += 1
+                continue
+            n = seen.get((txn, method[i]), 0) + 1
+            seen[(txn, method[i])] = n
+            member = str(frame.at[i, "Member ID"]).strip() or None
+            events.append(
+                NewEvent(
+                    resource=self.options.money_resource,
+                    kind="replenish" if amount[i] > 0 else "use",
+                    quantity=abs(float(amount[i])),
+                    occurred_at=stamps[i].to_pydatetime(),
+                    external_id=f"txn:{txn}:{method[i]}:{n}",
+                    member=member,
+                    attributes={"method": method[i], "transaction": txn},
+                    row=key,
+                    raw=raw,
+                )
+            )
+        return Batch(self.name, events=events, rejected=rejected), skipped
+
+
+def _chains(
+    frame: pd.DataFrame, usable: list[int], out_at: pd.Series, in_at: pd.Series, renewal: pd.Series
+) -> list[list[int]]:
+    """Group loan rows into loans: a renewal continues the row that ended when it began."""
+    order = sorted(
+        usable,
+        key=lambda i: (
+            out_at[i],
+            pd.isna(in_at[i]),
+            in_at[i] if not pd.isna(in_at[i]) else out_at[i],
+            i,
+        ),
+    )
+    chains: list[list[int]] = []
+    open_end: dict[tuple[str, str, pd.Timestamp], int] = {}
+    for i in order:
+        who = (str(frame.at[i, "Membership ID"]).strip(), str(frame.at[i, "Item ID"]).strip())
+        chain = open_end.pop((*who, out_at[i]), None) if renewal[i] else None
+        if chain is None:
+            chain = len(chains)
+            chains.append([])
+        chains[chain].append(i)
+        if not pd.isna(in_at[i]):
+            open_end[(*who, in_at[i])] = chain
+    return chains
+
+
+def _unmapped(item_type: object, item: str) -> str:
+    return (
+        f"item type {item_type!r} (item {item}) is not mapped to a pool; "
+        "add it under item_types or set `other:`"
+    )
+
+
+def _natural(code: str) -> tuple[int, str]:
+    return (int(code), "") if code.isdigit() else (1 << 62, code)
+
+
+def _fingerprint(files: list[Path]) -> str:
+    parts = []
+    for path in files:
+        st = path.stat()
+        parts.append((path.name, st.st_size, st.st_mtime_ns))
+    return hashlib.blake2b(json.dumps(parts).encode(), digest_size=12).hexdigest()

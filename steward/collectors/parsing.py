@@ -1,0 +1,163 @@
+"""Vectorised readers for the messy values real sources send: money, dates, encodings.
+
+Each parser returns the parsed values and, per value it could not read, a reason
+(empty string = fine), so a collector can quarantine exactly the rows that failed
+and say why.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+#: Values that mean "no value" in spreadsheets and exports.
+MISSING = frozenset({"", "n/a", "na", "null", "none", "-", "--", "#n/a", "nan"})
+DELIMITERS = ",;\t|"
+BOM = b"\xef\xbb\xbf"
+#: Timestamps further ahead than this are refused unless marked scheduled.
+FUTURE_TOLERANCE = timedelta(days=1)
+
+_TZ_SUFFIX = r"(?:[Zz]|[+-]\d\d:?\d\d)$"
+_ISO_LIKE = r"^\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?)?"
+
+
+def decode(data: bytes, encoding: str) -> tuple[str, str]:
+    """Text of ``data`` and the encoding used; ``auto`` tries UTF-8, then Latin-1."""
+    if encoding != "auto":
+        return data.decode(encoding, errors="replace"), encoding
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        # Latin-1 maps every byte, so an export from an old spreadsheet still reads.
+        return data.decode("latin-1"), "latin-1"
+
+
+def sniff_delimiter(sample: str) -> str:
+    """The delimiter of a CSV sample: the csv sniffer, else the header's most common."""
+    lines = [line for line in sample.splitlines() if line.strip()][:20]
+    if not lines:
+        return ","
+    try:
+        return csv.Sniffer().sniff("\n".join(lines), delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        header = lines[0]
+        counts = {d: header.count(d) for d in DELIMITERS}
+        best = max(counts, key=lambda d: counts[d])
+        return best if counts[best] else ","
+
+
+def is_missing(values: pd.Series) -> pd.Series:
+    text = values.astype("string").str.strip().str.lower()
+    return text.isna() | text.isin(MISSING)
+
+
+def money(values: pd.Series) -> pd.Series:
+    """Numbers from money text like ``$1,204.50`` or ``(3.20)`` (accounting negative).
+
+    Commas are thousands separators; unreadable or missing values become NaN.
+    """
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        return values.astype("float64")
+    text = values.astype("string").str.strip()
+    negative = text.str.startswith("(") & text.str.endswith(")")
+    negative = negative.fillna(False).astype(bool)
+    if negative.any():
+        text = text.where(~negative, text.str.slice(1, -1))
+    cleaned = text.str.replace(r"[\s$€£¥,+]|USD|EUR|GBP|CAD", "", regex=True)
+    cleaned = cleaned.where(~is_missing(values), None)
+    number = pd.to_numeric(cleaned, errors="coerce").astype("float64")
+    return number.where(~negative, -number)
+
+
+def timestamps(
+    values: pd.Series,
+    timezone: str,
+    *,
+    date_format: str | None = None,
+    now: datetime | None = None,
+    allow_future: pd.Series | bool = False,
+) -> tuple[pd.Series, pd.Series]:
+    """UTC timestamps from text; values without an offset are local to ``timezone``.
+
+    Without ``date_format`` only ISO 8601 is accepted, so ``03/04/2024`` (March or
+    April?) is refused with a hint instead of guessed.
+    """
+    reason = pd.Series("", index=values.index, dtype=object)
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us, UTC]")
+    text = values.astype("string").str.strip()
+    missing = is_missing(values)
+    reason[missing.to_numpy()] = "missing timestamp"
+    has_tz = text.str.contains(_TZ_SUFFIX, regex=True, na=False) & ~missing
+    if date_format is None:
+        has_tz &= text.str.contains(_ISO_LIKE, regex=True, na=False)
+    if has_tz.any():
+        got = pd.to_datetime(text[has_tz], utc=True, errors="coerce", format="ISO8601")
+        out[has_tz] = got
+    naive = ~missing & ~has_tz
+    if naive.any():
+        local = text[naive]
+        if date_format is None:
+            iso = local.str.contains(_ISO_LIKE + "$", regex=True, na=False)
+            parsed = pd.to_datetime(local.where(iso), errors="coerce", format="ISO8601")
+        else:
+            parsed = pd.to_datetime(local, errors="coerce", format=date_format)
+        failed = parsed.isna()
+        localized = parsed.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
+        dst = localized.isna() & ~failed
+        out[naive] = localized.dt.tz_convert("UTC")
+        hint = (
+            f"set date_format (now {date_format!r}) to match it"
+            if date_format
+            else "write ISO 8601 (2024-05-01 14:30) or set date_format (e.g. '%m/%d/%Y %I:%M %p')"
+        )
+        idx = failed[failed].index
+        reason[idx] = (
+            "timestamp " + local[idx].map(repr) + f" is not a date this source reads: {hint}"
+        )
+        idx = dst[dst].index
+        reason[idx] = (
+            "timestamp "
+            + local[idx].map(repr)
+            + f" does not exist or is ambiguous in {timezone} (a daylight-saving change): "
+            "write it with an offset"
+        )
+    bad_tz = has_tz & out.isna()
+    idx = bad_tz[bad_tz].index
+    reason[idx] = "timestamp " + text[idx].map(repr) + " is not a date and time"
+    limit = pd.Timestamp((now or datetime.now(UTC)) + FUTURE_TOLERANCE)
+    future = (out > limit).fillna(False).to_numpy(dtype=bool).copy()
+    if isinstance(allow_future, pd.Series):
+        future &= ~allow_future.to_numpy(dtype=bool)
+    elif allow_future:
+        future[:] = False
+    idx = out.index[future & (reason == "").to_numpy()]
+    if len(idx):
+        reason[idx] = (
+            "timestamp "
+            + out[idx].map(lambda t: t.isoformat()).astype(str)
+            + " is in the future; mark planned rows scheduled, or check the source's clock"
+        )
+    return out, reason
+
+
+def truthy(values: pd.Series) -> pd.Series:
+    text = values.astype("string").str.strip().str.lower()
+    return text.isin({"1", "true", "yes", "y", "t", "scheduled"}).fillna(False).astype(bool)
+
+
+def line_numbers(starts: np.ndarray, newlines: np.ndarray, first_line: int) -> np.ndarray:
+    """1-based physical line of each record start, given the file's newline offsets."""
+    return np.searchsorted(newlines, starts) + first_line
+
+
+_SLUG_BAD = re.compile(r"[^a-z0-9]+")
+
+
+def slugify(text: str, *, prefix: str = "") -> str:
+    """A resource slug from a name: ``Drills & Drivers`` -> ``drills-drivers``."""
+    slug = _SLUG_BAD.sub("-", text.lower()).strip("-") or "unnamed"
+    return (prefix + slug)[:64].rstrip("-")

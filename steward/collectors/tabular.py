@@ -1,0 +1,274 @@
+"""Map tables of text (CSV rows, JSON records, SQL rows) to ledger batches.
+
+Shared by the csv, http and sql collectors: one column mapping (steward field ->
+source column), constants for fields the source lacks, vectorised parsing of
+money and dates, and a specific reason for every row that cannot be read. Rows
+that pass go to the ledger as a DataFrame (its fast path); the source's own
+columns ride along prefixed ``source:`` so a row the ledger refuses is
+quarantined with what the source really sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from steward.collectors import parsing
+from steward.ledger import Batch, NewMember, Rejected
+
+RecordKind = Literal["events", "readings", "members", "capacity"]
+
+#: Steward fields per record kind: (required, optional). Default header = field name.
+FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "events": (
+        ("external_id", "resource", "kind", "quantity", "occurred_at"),
+        ("member", "loan_ref", "reverses", "scheduled"),
+    ),
+    "readings": (("external_id", "resource", "value", "observed_at"), ()),
+    "members": (("code", "name"), ("email", "weight")),
+    "capacity": (("external_id", "resource", "delta", "effective_at"), ("note", "scheduled")),
+}
+RAW_PREFIX = "source:"
+
+
+class MappingOptions(BaseModel):
+    """How a table's columns become ledger records (shared by csv, http and sql)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    record: RecordKind = "events"
+    #: Steward field -> the source's column name (default: the same name).
+    columns: dict[str, str] = Field(default_factory=dict)
+    #: Constant values for fields the source has no column for (e.g. kind: use).
+    defaults: dict[str, str] = Field(default_factory=dict)
+    #: Timezone of timestamps written without an offset (default: the commons').
+    timezone: str | None = None
+    #: strftime format of timestamps that are not ISO 8601, e.g. "%m/%d/%Y %I:%M %p".
+    date_format: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown timezone {value!r}; use an IANA name") from None
+        return value
+
+    @model_validator(mode="after")
+    def _known_fields(self) -> MappingOptions:
+        required, optional = FIELDS[self.record]
+        known = set(required) | set(optional)
+        for option in ("columns", "defaults"):
+            unknown = sorted(set(getattr(self, option)) - known)
+            if unknown:
+                raise ValueError(
+                    f"{option} names unknown field(s) {unknown} for record {self.record!r}; "
+                    f"fields are: {', '.join([*required, *optional])}"
+                )
+        return self
+
+
+@dataclass
+class Table:
+    """Rows of text from one place in a source, with a stable key per row."""
+
+    frame: pd.DataFrame  # the source's columns, as text
+    keys: list[str]  # e.g. "sources/fund/2024.csv:12"
+    where: str  # what to name in errors, e.g. the file
+
+
+class Mapper:
+    """Turns :class:`Table` s into batches according to :class:`MappingOptions`."""
+
+    def __init__(
+        self, options: MappingOptions, *, commons: str | None, timezone: str, where: str
+    ) -> None:
+        self.options = options
+        self.commons = commons
+        self.timezone = options.timezone or timezone
+        self.where = where
+
+    def batch(self, source: str, tables: Sequence[Table], rejected: Sequence[Rejected]) -> Batch:
+        frames: list[pd.DataFrame] = []
+        members: list[NewMember] = []
+        refused: list[Rejected] = list(rejected)
+        for table in tables:
+            if table.frame.empty:
+                continue
+            good, bad, people = self._map(table)
+            refused.extend(bad)
+            members.extend(people)
+            if good is not None and len(good):
+                frames.append(good)
+        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        record = self.options.record
+        batch = Batch(source=source, rejected=refused, members=members)
+        if record == "events":
+            batch.events = frame
+        elif record == "readings":
+            batch.readings = frame
+        elif record == "capacity":
+            batch.capacity_changes = frame
+        return batch
+
+    # -- mapping --------------------------------------------------------------------
+
+    def _columns(self, frame: pd.DataFrame) -> tuple[dict[str, str], list[str]]:
+        """Source column of each field present, and the required fields missing."""
+        by_name = {str(c).strip().lstrip("\ufeff").lower(): str(c) for c in frame.columns}
+        required, optional = FIELDS[self.options.record]
+        found: dict[str, str] = {}
+        missing: list[str] = []
+        for name in (*required, *optional):
+            wanted = self.options.columns.get(name, name)
+            column = by_name.get(wanted.strip().lower())
+            if column is not None:
+                found[name] = column
+            elif name in required and name not in self.options.defaults:
+                missing.append(name)
+        return found, missing
+
+    def _map(self, table: Table) -> tuple[pd.DataFrame | None, list[Rejected], list[NewMember]]:
+        frame = table.frame.reset_index(drop=True)
+        keys = pd.Series(table.keys, dtype=object)
+        found, missing = self._columns(frame)
+        if missing:
+            header = ", ".join(map(str, frame.columns)) or "(none)"
+            names = ", ".join(repr(self.options.columns.get(m, m)) for m in missing)
+            why = (
+                f"{table.where}: column(s) {names} missing (the header has: {header}); "
+                f"map them under `columns:` in {self.where}"
+            )
+            return None, _rejects(frame, keys, pd.Series(why, index=frame.index)), []
+
+        def text(name: str) -> pd.Series:
+            if name in found:
+                return frame[found[name]].astype("string").str.strip()
+            default = self.options.defaults.get(name)
+            return pd.Series(default, index=frame.index, dtype="string")
+
+        reason = pd.Series("", index=frame.index, dtype=object)
+
+        def flag(mask: pd.Series, why: pd.Series | str) -> None:
+            mask = mask.fillna(False).astype(bool) & (reason == "")
+            if mask.any():
+                reason[mask] = why if isinstance(why, str) else why[mask]
+
+        record = self.options.record
+        if record == "members":
+            return self._members(frame, keys, text, reason, flag)
+
+        value_field, time_field = {
+            "events": ("quantity", "occurred_at"),
+            "readings": ("value", "observed_at"),
+            "capacity": ("delta", "effective_at"),
+        }[record]
+        out = pd.DataFrame(index=frame.index)
+        ext = text("external_id")
+        flag(parsing.is_missing(ext), "missing external_id: every row needs a stable id")
+        out["external_id"] = ext
+        resource = text("resource")
+        flag(parsing.is_missing(resource), "missing resource")
+        out["resource"] = resource
+        raw_value = text(value_field)
+        number = parsing.money(raw_value)
+        flag(parsing.is_missing(raw_value), f"missing {value_field}")
+        flag(
+            number.isna(),
+            f"{value_field} " + raw_value.fillna("").map(repr) + " is not a number",
+        )
+        out[value_field] = number
+        scheduled = (
+            parsing.truthy(text("scheduled"))
+            if record != "readings"
+            else pd.Series(False, index=frame.index)
+        )
+        stamps, late = parsing.timestamps(
+            text(time_field),
+            self.timezone,
+            date_format=self.options.date_format,
+            allow_future=scheduled,
+        )
+        flag(late != "", late)
+        out[time_field] = stamps
+        if record == "events":
+            out["kind"] = text("kind").str.lower()
+            for name in ("member", "loan_ref", "reverses"):
+                values = text(name)
+                out[name] = values.where(~parsing.is_missing(values), None).astype(object)
+            out["scheduled"] = scheduled
+        if record == "capacity":
+            out["note"] = text("note").fillna("")
+            out["scheduled"] = scheduled
+        out["row"] = keys
+        for column in frame.columns:
+            out[RAW_PREFIX + str(column)] = frame[column]
+        bad = reason != ""
+        rejects = _rejects(frame.loc[bad], keys[bad], reason[bad])
+        return out.loc[~bad].reset_index(drop=True), rejects, []
+
+    def _members(
+        self, frame: pd.DataFrame, keys: pd.Series, text: Any, reason: pd.Series, flag: Any
+    ) -> tuple[None, list[Rejected], list[NewMember]]:
+        if self.commons is None:
+            why = f"members need a commons: add `commons:` to {self.where}"
+            return None, _rejects(frame, keys, pd.Series(why, index=frame.index)), []
+        code, name, email = text("code"), text("name"), text("email")
+        weight_text = text("weight")
+        weight = parsing.money(weight_text)
+        flag(parsing.is_missing(code), "missing member code")
+        flag(parsing.is_missing(name), "missing member name")
+        given = ~parsing.is_missing(weight_text)
+        flag(
+            given & weight.isna(), "weight " + weight_text.fillna("").map(repr) + " is not a number"
+        )
+        flag(given & (weight < 0), "weight must be >= 0")
+        flag(code.str.len() > 64, "member code is longer than 64 characters")
+        members: list[NewMember] = []
+        ok = reason == ""
+        for c, n, e, w, has_w in zip(
+            code[ok], name[ok], email[ok], weight[ok], given[ok], strict=True
+        ):
+            members.append(
+                NewMember(
+                    commons=self.commons,
+                    code=str(c),
+                    name=str(n),
+                    email=None if e is pd.NA or not e else str(e),
+                    weight=_decimal(w) if has_w else Decimal(1),
+                )
+            )
+        return None, _rejects(frame.loc[~ok], keys[~ok], reason[~ok]), members
+
+
+def _decimal(value: float) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return Decimal(1)
+
+
+def _rejects(frame: pd.DataFrame, keys: pd.Series, reasons: pd.Series) -> list[Rejected]:
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    return [
+        Rejected(row=str(k), raw={str(c): v for c, v in r.items()}, reason=str(why))
+        for k, r, why in zip(keys, records, reasons, strict=True)
+    ]
+
+
+def table_from_raws(raws: Sequence[tuple[str, Mapping[str, Any]]], where: str) -> Table:
+    """Rebuild a table from quarantined raw rows (for a retry after a config fix)."""
+    records = []
+    for _, raw in raws:
+        own = {k[len(RAW_PREFIX) :]: v for k, v in raw.items() if k.startswith(RAW_PREFIX)}
+        records.append(own or dict(raw))
+    frame = pd.DataFrame.from_records(records).astype("string") if records else pd.DataFrame()
+    return Table(frame=frame, keys=[key for key, _ in raws], where=where)

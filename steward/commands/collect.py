@@ -1,0 +1,212 @@
+"""Collector commands: collect, sources, quarantine list|show|retry, and run (the scheduler)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import select
+
+from steward import collectors
+from steward.collectors.base import Chunk, RunReport
+from steward.collectors.retry import retry_quarantined
+from steward.errors import InputError, SourceError
+from steward.store.models import CollectorState, QuarantinedRow
+from steward.workspace import Workspace
+
+console = Console()
+
+
+def register(app: typer.Typer) -> None:
+    quarantine = typer.Typer(
+        help="Rows a source sent that could not be recorded.", no_args_is_help=True
+    )
+    app.add_typer(quarantine, name="quarantine")
+
+    @app.command()
+    def collect(
+        ctx: typer.Context,
+        names: Annotated[
+            list[str] | None, typer.Argument(help="Collectors (default: all enabled).")
+        ] = None,
+        from_start: Annotated[
+            bool,
+            typer.Option("--from-start", help="Re-read whole sources (duplicates are skipped)."),
+        ] = False,
+    ) -> None:
+        """Run collectors now and show what each read."""
+        from steward.cli import state
+
+        ws = state(ctx).workspace()
+        chosen = names or [c.name for c in ws.settings.collectors if c.enabled]
+        for name in chosen:
+            collectors.build(ws.config, name)  # unknown names and bad options fail up front
+        reports = [_collect_one(ws, name, from_start) for name in chosen]
+        console.print(_summary(reports))
+        failed = [r for r in reports if r.status != "ok"]
+        if failed:
+            raise SourceError(
+                "; ".join(f"{r.name}: {r.error}" for r in failed),
+                hint="`steward sources` shows each collector's last error",
+            )
+
+    @app.command()
+    def sources(ctx: typer.Context) -> None:
+        """Health of every configured collector."""
+        from steward.cli import state
+
+        ws = state(ctx).workspace()
+        with ws.store.read() as conn:
+            states = {s.source: s for s in conn.execute(select(CollectorState)).all()}
+        table = Table(
+            "name",
+            "kind",
+            "schedule",
+            "last success",
+            "failures",
+            "last error",
+            "read",
+            "accepted",
+            "dup",
+            "quarantined",
+            "skipped",
+            title="Collectors",
+        )
+        for cfg in ws.settings.collectors:
+            st = states.get(cfg.name)
+            schedule = cfg.schedule.every or cfg.schedule.cron or ""
+            if not cfg.enabled:
+                schedule = "disabled"
+            if st is None:
+                table.add_row(cfg.name, cfg.kind, schedule, "never", "0", "", *[""] * 5)
+                continue
+            table.add_row(
+                cfg.name,
+                cfg.kind,
+                schedule,
+                _when(st.last_success_at),
+                str(st.consecutive_failures),
+                (st.last_error or "")[:60] if st.consecutive_failures else "",
+                *(
+                    f"{v:,}"
+                    for v in (st.rows_read, st.accepted, st.duplicates, st.quarantined, st.skipped)
+                ),
+            )
+        console.print(table)
+
+    @quarantine.command("list")
+    def quarantine_list(
+        ctx: typer.Context,
+        source: Annotated[str | None, typer.Option(help="Only this collector.")] = None,
+        all_rows: Annotated[bool, typer.Option("--all", help="Include resolved rows.")] = False,
+        limit: Annotated[int, typer.Option(help="Rows to show.")] = 50,
+    ) -> None:
+        """Quarantined rows, newest first."""
+        from steward.cli import state
+
+        ws = state(ctx).workspace()
+        stmt = select(QuarantinedRow).order_by(QuarantinedRow.id.desc()).limit(limit)
+        if source:
+            stmt = stmt.where(QuarantinedRow.source == source)
+        if not all_rows:
+            stmt = stmt.where(QuarantinedRow.resolved_at.is_(None))
+        with ws.store.read() as conn:
+            rows = conn.execute(stmt).all()
+        table = Table("id", "source", "where", "reason", title="Quarantined rows")
+        for r in rows:
+            table.add_row(str(r.id), r.source, r.location, r.reason[:100])
+        console.print(table)
+        if not rows:
+            console.print("No quarantined rows.")
+
+    @quarantine.command("show")
+    def quarantine_show(
+        ctx: typer.Context, row_id: Annotated[int, typer.Argument(help="Row id from `list`.")]
+    ) -> None:
+        """One quarantined row: why, and exactly what the source sent."""
+        from steward.cli import state
+
+        ws = state(ctx).workspace()
+        with ws.store.read() as conn:
+            row = conn.execute(select(QuarantinedRow).where(QuarantinedRow.id == row_id)).first()
+        if row is None:
+            raise InputError(f"no quarantined row {row_id}", hint="see `steward quarantine list`")
+        console.print(f"[bold]#{row.id}[/] {row.source} {row.location} (run {row.run_id})")
+        console.print(f"reason: {row.reason}", markup=False)
+        if row.resolved_at:
+            console.print(f"resolved {_when(row.resolved_at)}: {row.resolution}", markup=False)
+        console.print_json(json.dumps(row.raw, default=str))
+
+    @quarantine.command("retry")
+    def quarantine_retry(
+        ctx: typer.Context,
+        source: Annotated[str, typer.Argument(help="Collector whose rows to retry.")],
+    ) -> None:
+        """Map a collector's quarantined rows again, e.g. after fixing its column mapping."""
+        from steward.cli import state
+
+        ws = state(ctx).workspace()
+        outcome = retry_quarantined(ws, source)
+        console.print(outcome)
+
+    @app.command("run")
+    def run_command(ctx: typer.Context) -> None:
+        """Run every scheduled job (collectors, pipeline) until stopped (SIGTERM/Ctrl-C)."""
+        from steward import scheduler
+        from steward.cli import state
+
+        ws = state(ctx).workspace()
+        scheduler.run_forever(
+            ws,
+            on_ready=lambda s: console.print(f"Running {len(s.get_jobs())} job(s); Ctrl-C stops."),
+        )
+
+
+def _collect_one(ws: Workspace, name: str, from_start: bool) -> RunReport:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rows]} rows"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(name, total=None, rows=0)
+
+        def on_chunk(chunk: Chunk, report: RunReport) -> None:
+            done, total = chunk.progress or (None, None)
+            progress.update(task, completed=done, total=total, rows=f"{report.rows_read:,}")
+
+        return collectors.run(ws, name, on_chunk=on_chunk, from_start=from_start)
+
+
+def _summary(reports: list[RunReport]) -> Table:
+    table = Table(
+        "collector",
+        "status",
+        "read",
+        "accepted",
+        "duplicates",
+        "quarantined",
+        "skipped",
+        "seconds",
+        title="Collected",
+    )
+    for r in reports:
+        status = "[green]ok[/]" if r.status == "ok" else f"[red]failed[/] {r.error or ''}"[:80]
+        table.add_row(
+            r.name,
+            status,
+            *(f"{v:,}" for v in (r.rows_read, r.accepted, r.duplicates, r.quarantined, r.skipped)),
+            f"{r.seconds:.1f}",
+        )
+    return table
+
+
+def _when(at: datetime | None) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if at else "never"

@@ -1,0 +1,206 @@
+"""MyTurn exports: the real sample ingests completely, and loans, renewals and returns map right."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+
+from steward import collectors
+from steward.collectors.base import Chunk, RunReport
+from steward.collectors.parsing import slugify
+from steward.store.models import CapacityChange, Event, Member
+
+from .support import MakeWorkspace
+
+REPO = Path(__file__).resolve().parents[2]
+MYTURN = REPO.parent / "shared" / "data" / "myturn"
+
+
+def pools_for_inventory(path: Path) -> list[dict[str, Any]]:
+    types = pd.read_csv(path, dtype=str, keep_default_na=False)["Item Type"]
+    slugs = sorted({slugify(t) for t in types})
+    return [{"slug": s, "name": s, "kind": "pool"} for s in slugs]
+
+
+def per_chunk(ws: Any, name: str) -> tuple[RunReport, list[tuple[int, int, int, int, int]]]:
+    deltas: list[tuple[int, int, int, int, int]] = []
+    last = [0, 0, 0, 0, 0]
+
+    def on_chunk(_chunk: Chunk, r: RunReport) -> None:
+        now = [r.rows_read, r.accepted, r.duplicates, r.quarantined, r.skipped]
+        deltas.append(tuple(a - b for a, b in zip(now, last, strict=True)))  # type: ignore[arg-type]
+        last[:] = now
+
+    return collectors.run(ws, name, on_chunk=on_chunk), deltas
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not MYTURN.exists(), reason=f"needs the MyTurn sample in {MYTURN}")
+def test_real_myturn_sample_ingests_completely(make_workspace: MakeWorkspace) -> None:
+    resources = [
+        *pools_for_inventory(MYTURN / "inventory-snapshot.csv"),
+        {"slug": "money", "name": "Money", "kind": "stock", "unit": "USD"},
+    ]
+    ws = make_workspace(
+        [
+            {
+                "name": "myturn",
+                "kind": "myturn",
+                "commons": "town",
+                "inventory": str(MYTURN / "inventory-snapshot.csv"),
+                "loans": str(MYTURN / "loans-*.csv"),
+                "transactions": str(MYTURN / "transactions-2019.csv"),
+                "money_resource": "money",
+            }
+        ],
+        resources=resources,
+        timezone="America/Los_Angeles",
+    )
+    report, chunks = per_chunk(ws, "myturn")
+    assert report.status == "ok", report.error
+    members, inventory, loans, transactions = chunks
+    # (rows, accepted, duplicates, quarantined, skipped), in file order:
+    # 1,590 members appear in loans and transactions, all new.
+    assert members == (1590, 1590, 0, 0, 0)
+    # inventory-snapshot.csv: 7,294 items, each an acquisition (+ a retirement if Disabled).
+    assert inventory == (7294, 7294, 0, 0, 0)
+    # loans-2018.csv + loans-2019.csv: 5,376 + 6,718 = 12,094 lines. 9,678 lines carry a
+    # checkout or a return; 2,416 renewal lines in the middle of a loan only extend it.
+    assert loans == (9678, 9678, 0, 0, 2416)
+    assert loans[0] + loans[4] == 5376 + 6718
+    # transactions-2019.csv: 17,344 lines; 875 payments and refunds; the rest are fee
+    # lines, store credit and activity (no money moved).
+    assert transactions == (875, 875, 0, 0, 16469)
+    assert transactions[0] + transactions[4] == 17344
+    with ws.store.read() as conn:
+        loan_events = dict(
+            conn.execute(
+                select(Event.kind, func.count())
+                .where(Event.loan_ref.is_not(None))
+                .group_by(Event.kind)
+            ).all()
+        )
+        money = dict(
+            conn.execute(
+                select(Event.kind, func.count())
+                .where(Event.loan_ref.is_(None))
+                .group_by(Event.kind)
+            ).all()
+        )
+        capacity = conn.execute(
+            select(func.coalesce(func.sum(CapacityChange.delta), 0))
+        ).scalar_one()
+    # 7,024 loans, all returned: a checkout and a return each (71 of them renewals of a
+    # loan that began before 2018, so they start at the renewal).
+    assert loan_events == {"use": 7024, "replenish": 7024}
+    # 875 payment lines: 783 payments in, 92 refunds out.
+    assert money == {"replenish": 783, "use": 92}
+    # 7,294 items acquired, 3,049 of them since disabled.
+    assert int(capacity) == 7294 - 3049
+    replay = collectors.run(ws, "myturn", from_start=True)
+    assert (replay.accepted, replay.quarantined) == (0, 0)
+    assert replay.duplicates == report.rows_read
+
+
+H = "Membership ID,Item ID,Item Name,Checked Out,Checked In,Due Date,Late Fees to Date,Renewal\n"
+INVENTORY = (
+    "Item ID,Item Type,Status(es),Name,Date Created,Date Last Edited,Date Last Updated\n"
+    "1,Drills,,Drill A,2018-01-01T10:00:00.000-08:00,2018-01-01T10:00:00.000Z,2019-01-01T10:00:00.000Z\n"
+    "2,Drills,Disabled,Drill B,2018-01-01T10:00:00.000-08:00,2019-06-01T10:00:00.000Z,2019-07-01T10:00:00.000Z\n"
+    "3,Sanders,,Sander,2018-01-01T10:00:00.000-08:00,2018-01-01T10:00:00.000Z,2019-01-01T10:00:00.000Z\n"
+)
+
+
+def small_library(make_workspace: MakeWorkspace, tmp_path: Path, **options: Any) -> Any:
+    (tmp_path / "myturn").mkdir(exist_ok=True)
+    (tmp_path / "myturn" / "inventory.csv").write_text(INVENTORY)
+    return make_workspace(
+        [
+            {
+                "name": "lib",
+                "kind": "myturn",
+                "commons": "town",
+                "inventory": "myturn/inventory.csv",
+                "loans": "myturn/loans-*.csv",
+                "item_types": {"Drills": "drill"},
+                **options,
+            }
+        ],
+        timezone="America/Los_Angeles",
+    )
+
+
+def loans(ws: Any) -> list[tuple[str, str, str]]:
+    with ws.store.read() as conn:
+        rows = conn.execute(
+            select(Event.kind, Event.loan_ref, Event.occurred_at).order_by(
+                Event.occurred_at, Event.id
+            )
+        ).all()
+    return [(k, ref, at.strftime("%Y-%m-%d %H:%M")) for k, ref, at in rows]
+
+
+def test_renewal_extends_the_loan(make_workspace: MakeWorkspace, tmp_path: Path) -> None:
+    ws = small_library(make_workspace, tmp_path)
+    (tmp_path / "myturn" / "loans-2019.csv").write_text(
+        H
+        + "7,1,Drill A,5/1/2019 4:00 PM,5/8/2019 4:00 PM,5/8/2019,$0.00,\n"
+        + "7,1,Drill A,5/8/2019 4:00 PM,5/15/2019 4:00 PM,5/15/2019,$0.00,Renewal\n"
+        + "7,1,Drill A,5/15/2019 4:00 PM,5/20/2019 9:30 AM,5/22/2019,$0.00,Renewal\n"
+    )
+    report = collectors.run(ws, "lib")
+    assert report.skipped == 1  # the middle renewal carries nothing new
+    # One loan: out 1 May 16:00 PDT, back 20 May 09:30 PDT; no demand for renewals.
+    assert loans(ws) == [
+        ("use", "1@2019-05-01T23:00:00Z", "2019-05-01 23:00"),
+        ("replenish", "1@2019-05-01T23:00:00Z", "2019-05-20 16:30"),
+    ]
+
+
+def test_loan_still_out_returns_in_a_later_export(
+    make_workspace: MakeWorkspace, tmp_path: Path
+) -> None:
+    ws = small_library(make_workspace, tmp_path)
+    path = tmp_path / "myturn" / "loans-2019.csv"
+    path.write_text(H + "7,1,Drill A,5/1/2019 4:00 PM,,5/8/2019,$0.00,\n")
+    first = collectors.run(ws, "lib")
+    assert [k for k, _, _ in loans(ws)] == ["use"]
+    path.write_text(H + "7,1,Drill A,5/1/2019 4:00 PM,5/3/2019 10:00 AM,5/8/2019,$0.00,\n")
+    second = collectors.run(ws, "lib")
+    assert [k for k, _, _ in loans(ws)] == ["use", "replenish"]
+    assert first.accepted >= 1 and second.accepted == 1  # the row, now with its return
+
+
+def test_unmapped_item_type_is_quarantined_or_goes_to_other(
+    make_workspace: MakeWorkspace, tmp_path: Path
+) -> None:
+    ws = small_library(make_workspace, tmp_path)
+    (tmp_path / "myturn" / "loans-2019.csv").write_text(
+        H + "7,3,Sander,5/1/2019 4:00 PM,5/2/2019 4:00 PM,5/8/2019,$0.00,\n"
+    )
+    report = collectors.run(ws, "lib")
+    assert report.quarantined == 2  # the sander's inventory row and its loan
+    ws = small_library(make_workspace, tmp_path, other="drill")
+    assert collectors.run(ws, "lib", from_start=True).quarantined == 0
+
+
+def test_disabled_item_leaves_capacity_at_its_last_edit(
+    make_workspace: MakeWorkspace, tmp_path: Path
+) -> None:
+    ws = small_library(make_workspace, tmp_path, other="drill")
+    (tmp_path / "myturn" / "loans-2019.csv").write_text(H)
+    collectors.run(ws, "lib")
+    with ws.store.read() as conn:
+        rows = conn.execute(
+            select(
+                CapacityChange.external_id, CapacityChange.delta, CapacityChange.effective_at
+            ).order_by(CapacityChange.id)
+        ).all()
+        members = conn.execute(select(func.count()).select_from(Member)).scalar_one()
+    gone = [r for r in rows if r.external_id == "item:2:disabled"]
+    assert len(rows) == 4 and members == 0
+    assert gone[0].delta == -1 and gone[0].effective_at.strftime("%Y-%m-%d") == "2019-06-01"

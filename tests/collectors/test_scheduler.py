@@ -1,0 +1,157 @@
+"""`steward run`: one instance per store, jobs from config, every outcome in job_run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
+from sqlalchemy import func, select
+
+from steward import scheduler
+from steward.config import Schedule
+from steward.errors import StoreLocked
+from steward.store.models import Event, JobRun
+from steward.workspace import Workspace
+
+from .support import MakeWorkspace, csv_collector
+
+H = "external_id,resource,kind,quantity,occurred_at\n"
+
+
+def job_runs(ws: Workspace) -> list[tuple[str, str]]:
+    with ws.store.read() as conn:
+        return [
+            (r.job, r.status)
+            for r in conn.execute(select(JobRun.job, JobRun.status).order_by(JobRun.id))
+        ]
+
+
+def test_jobs_come_from_config(make_workspace: MakeWorkspace, tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    ws = make_workspace(
+        [
+            csv_collector(schedule={"every": "1m"}),
+            {**csv_collector(schedule={"cron": "0 6 * * *"}), "name": "daily"},
+            {**csv_collector(), "name": "off", "enabled": False},
+        ]
+    )
+    sched = scheduler.build_scheduler(ws)
+    ids = {job.id for job in sched.get_jobs()}
+    assert {"collect:ledger", "collect:daily"} <= ids
+    assert "collect:off" not in ids
+    assert sched._job_defaults == {
+        "coalesce": True,
+        "max_instances": 1,
+        "misfire_grace_time": scheduler.MISFIRE_GRACE_SECONDS,
+    }
+    assert str(sched.timezone) == "UTC"
+
+
+def test_ok_failed_and_missed_jobs_are_recorded(
+    make_workspace: MakeWorkspace, tmp_path: Path
+) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.csv").write_text(H + "e1,fund,use,1,2024-05-01\n")
+    ws = make_workspace([csv_collector(), {**csv_collector("missing.csv"), "name": "broken"}])
+
+    def boom() -> None:
+        raise RuntimeError("forecast exploded")
+
+    extra = [scheduler.JobSpec("pipeline-test", boom, Schedule(every="1h"))]
+    sched = scheduler.build_scheduler(ws, extra)
+    runner = threading.Thread(target=sched.start)
+    runner.start()
+    deadline = time.monotonic() + 30
+    while len(job_runs(ws)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    sched.shutdown(wait=True)
+    runner.join(10)
+    # A missed run, as APScheduler reports one after downtime.
+    recorder = next(
+        lst for lst, _mask in sched._listeners if isinstance(lst, scheduler._JobRecorder)
+    )
+    recorder(JobExecutionEvent(EVENT_JOB_MISSED, "collect:ledger", "default", datetime.now(UTC)))
+    runs = job_runs(ws)
+    assert ("collect:ledger", "ok") in runs
+    assert ("collect:broken", "failed") in runs
+    assert ("pipeline-test", "failed") in runs
+    assert ("collect:ledger", "missed") in runs
+    with ws.store.read() as conn:
+        problems = scheduler.recent_job_problems(conn, datetime.now(UTC) - timedelta(hours=1))
+        events = conn.execute(select(func.count()).select_from(Event)).scalar_one()
+    assert {(p.job, p.status) for p in problems} == {
+        ("collect:broken", "failed"),
+        ("pipeline-test", "failed"),
+        ("collect:ledger", "missed"),
+    }
+    assert any("does not exist" in (p.error or "") for p in problems)
+    assert events == 1
+
+
+def test_second_instance_is_refused_in_process(
+    make_workspace: MakeWorkspace, tmp_path: Path
+) -> None:
+    (tmp_path / "src").mkdir()
+    ws = make_workspace([csv_collector()])
+    with (
+        scheduler.instance_lock(ws),
+        pytest.raises(StoreLocked, match="already running"),
+        scheduler.instance_lock(ws),
+    ):
+        pass
+    with scheduler.instance_lock(ws):  # released: can be taken again
+        pass
+
+
+def _start(config: Path, log: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STEWARD_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "steward", "--config", str(config), "run"],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+@pytest.mark.slow
+def test_two_steward_run_processes_exactly_one_runs_jobs(
+    make_workspace: MakeWorkspace, tmp_path: Path
+) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.csv").write_text(H + "e1,fund,use,1,2024-05-01\n")
+    ws = make_workspace([csv_collector(schedule={"every": "1s"})])
+    first = _start(ws.config.path, tmp_path / "one.log")
+    second = _start(ws.config.path, tmp_path / "two.log")
+    try:
+        deadline = time.monotonic() + 60
+        exited = None
+        while time.monotonic() < deadline and exited is None:
+            for proc in (first, second):
+                if proc.poll() is not None:
+                    exited = proc
+            time.sleep(0.2)
+        assert exited is not None, "neither process exited: both hold the lock?"
+        assert exited.returncode == 1
+        log = (tmp_path / ("one.log" if exited is first else "two.log")).read_text()
+        assert "already running jobs on this" in log
+        runner = second if exited is first else first
+        while time.monotonic() < deadline and len(job_runs(ws)) < 3:
+            time.sleep(0.2)
+        assert runner.poll() is None
+        assert len(job_runs(ws)) >= 3  # every second, by the one runner only
+        runner.send_signal(signal.SIGTERM)
+        assert runner.wait(timeout=30) == 0  # clean shutdown
+    finally:
+        for proc in (first, second):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert {status for _, status in job_runs(ws)} == {"ok"}
