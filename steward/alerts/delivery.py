@@ -1,0 +1,189 @@
+"""Deliver the outbox through Apprise, with retries and backoff.
+
+Each message is claimed (a short lease) in its own transaction, sent outside
+any transaction, then marked delivered, so a crash or a second worker never
+sends it twice and a failure is never lost: ``notify()`` returning False or None
+counts as a failure and the message is retried with exponential backoff.
+
+Apprise URLs carry secrets (tokens, passwords), so only their privacy form
+(``URLBase.url(privacy=True)``) is ever logged or stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import quote
+
+import apprise
+from sqlalchemy import Connection, select, update
+
+from steward.alerts.outbox import EMAIL_PLACEHOLDER
+from steward.alerts.records import entities
+from steward.config import RouteConfig, Settings
+from steward.errors import AlertError, DeliveryError
+from steward.store.engine import Store
+from steward.store.models import Alert, Member, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+#: How long a claimed message is reserved for the worker that claimed it.
+LEASE = timedelta(minutes=5)
+FIRST_RETRY = timedelta(minutes=1)
+MAX_RETRY = timedelta(hours=6)
+
+
+def backoff(attempts: int) -> timedelta:
+    """1 min, 2 min, 4 min, ... capped at 6 h: retried for ever, never dropped."""
+    doublings = min(max(attempts - 1, 0), 20)  # 2^20 minutes is far past the cap
+    return min(FIRST_RETRY * 2**doublings, MAX_RETRY)
+
+
+@dataclass
+class DeliverySummary:
+    delivered: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _route(settings: Settings, name: str) -> RouteConfig:
+    for route in settings.alerts.routes:
+        if route.name == name:
+            return route
+    known = ", ".join(r.name for r in settings.alerts.routes) or "none"
+    raise AlertError(
+        f"route {name!r} is not configured (known: {known})",
+        hint="add it under alerts.routes in the configuration",
+    )
+
+
+def _target(url: str, email: str | None) -> apprise.plugins.NotifyBase:
+    if EMAIL_PLACEHOLDER in url:
+        if not email:
+            raise DeliveryError("this route addresses members by {email}, but there is no address")
+        url = url.replace(EMAIL_PLACEHOLDER, quote(email, safe="@"))
+    plugin = apprise.Apprise.instantiate(url)
+    if plugin is None:
+        raise DeliveryError(
+            "the URL is not a valid Apprise URL",
+            hint="see https://github.com/caronc/apprise/wiki for the URL of each service",
+        )
+    return plugin
+
+
+def send(url: str, title: str, body: str, *, email: str | None = None) -> str:
+    """Send one message; returns the URL's privacy form. Raises DeliveryError on failure."""
+    plugin = _target(url, email)
+    safe = str(plugin.url(privacy=True))
+    ap = apprise.Apprise()
+    ap.add(plugin)
+    ok = ap.notify(title=title, body=body)
+    if not ok:  # False or None: not accepted
+        raise DeliveryError(f"{safe} did not accept the message")
+    return safe
+
+
+def _claim(conn: Connection, message_id: int, now: datetime) -> bool:
+    result = conn.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.delivered_at.is_(None),
+            OutboxMessage.next_attempt_at <= now,
+        )
+        .values(next_attempt_at=now + LEASE, attempts=OutboxMessage.attempts + 1)
+    )
+    return result.rowcount == 1
+
+
+def _email(conn: Connection, alert_id: int | None) -> str | None:
+    if alert_id is None:
+        return None
+    return conn.execute(
+        select(Member.email).join(Alert, Alert.member_id == Member.id).where(Alert.id == alert_id)
+    ).scalar()
+
+
+def deliver_pending(
+    store: Store, settings: Settings, now: datetime, *, limit: int = 200
+) -> DeliverySummary:
+    """Send every due outbox message once; failures are rescheduled with backoff."""
+    summary = DeliverySummary()
+    with store.read() as conn:
+        due = (
+            conn.execute(
+                select(OutboxMessage.id)
+                .where(OutboxMessage.delivered_at.is_(None), OutboxMessage.next_attempt_at <= now)
+                .order_by(OutboxMessage.id)
+                .limit(limit)
+            )
+            .scalars()
+            .all()
+        )
+    for message_id in due:
+        with store.write() as conn:
+            if not _claim(conn, message_id, now):
+                continue  # another worker has it, or it is done
+            msg = entities(conn, select(OutboxMessage).where(OutboxMessage.id == message_id))[0]
+            email = _email(conn, msg.alert_id)
+        error = _deliver_one(settings, msg, email)
+        with store.write() as conn:
+            if error is None:
+                conn.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == message_id)
+                    .values(delivered_at=now, last_error=None)
+                )
+                summary.delivered += 1
+            else:
+                conn.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == message_id)
+                    .values(next_attempt_at=now + backoff(msg.attempts), last_error=error)
+                )
+                summary.failed += 1
+                summary.errors.append(f"message {message_id} ({msg.route}): {error}")
+    return summary
+
+
+def _deliver_one(settings: Settings, msg: OutboxMessage, email: str | None) -> str | None:
+    """Deliver ``msg``; returns None on success, else the reason (logged, secret-free)."""
+    name, _, index = msg.route.rpartition("#")
+    try:
+        route = _route(settings, name)
+        if not index.isdigit() or int(index) >= len(route.urls):
+            raise AlertError(f"route {name} has no URL #{index} any more")
+        safe = send(route.urls[int(index)], msg.title, msg.body, email=email)
+    except AlertError as exc:
+        log.warning(
+            "outbox message %s via %s not delivered (attempt %s): %s",
+            msg.id,
+            msg.route,
+            msg.attempts,
+            exc.message,
+        )
+        return exc.message
+    log.info("outbox message %s delivered via %s: %s", msg.id, msg.route, safe)
+    return None
+
+
+def send_test(settings: Settings, name: str, *, email: str | None = None) -> list[str]:
+    """Send a test message through every URL of route ``name``; returns their privacy forms."""
+    route = _route(settings, name)
+    sent = []
+    for i, url in enumerate(route.urls):
+        try:
+            sent.append(
+                send(
+                    url,
+                    "Steward test message",
+                    f"This is a test of route {route.name} ({route.audience}). It works.",
+                    email=email,
+                )
+            )
+        except DeliveryError as exc:
+            raise DeliveryError(
+                f"route {route.name}, URL #{i}: {exc.message}", hint=exc.hint
+            ) from None
+    return sent

@@ -1,0 +1,61 @@
+"""Reconciliation drift: a stock's latest reading against the level the ledger implies.
+
+The implied level is the previous reading plus the net events between the two
+readings (or the initial level plus all events before the first reading). A gap
+is water that left without a record (a leak, unrecorded use) or a sensor fault.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Connection, case, func, select, type_coerce
+
+from steward.store.catalog import ResourceInfo
+from steward.store.models import Event, Reading
+from steward.store.types import Quantity
+
+
+@dataclass(frozen=True)
+class Drift:
+    observed_at: datetime
+    reading: Decimal
+    implied: Decimal
+
+    @property
+    def gap(self) -> Decimal:
+        return self.reading - self.implied
+
+
+def _net_between(
+    conn: Connection, res: ResourceInfo, after: datetime | None, upto: datetime
+) -> Decimal:
+    direction = case((Event.kind == "use", -1), else_=1)
+    undo = case((Event.reverses_id.is_(None), 1), else_=-1)
+    stmt = select(
+        type_coerce(func.coalesce(func.sum(Event.quantity * direction * undo), 0), Quantity())
+    ).where(Event.resource_id == res.id, Event.occurred_at <= upto, Event.scheduled.is_(False))
+    if after is not None:
+        stmt = stmt.where(Event.occurred_at > after)
+    return Decimal(conn.execute(stmt).scalar_one())
+
+
+def latest_drift(conn: Connection, res: ResourceInfo, now: datetime) -> Drift | None:
+    """Drift at the latest reading up to ``now``, or None when the stock has no reading."""
+    last_two = conn.execute(
+        select(Reading.observed_at, Reading.value)
+        .where(Reading.resource_id == res.id, Reading.observed_at <= now)
+        .order_by(Reading.observed_at.desc(), Reading.id.desc())
+        .limit(2)
+    ).all()
+    if not last_two:
+        return None
+    latest = last_two[0]
+    if len(last_two) == 2:
+        prev_at, start = last_two[1].observed_at, Decimal(last_two[1].value)
+    else:
+        prev_at, start = None, res.initial_level
+    implied = start + _net_between(conn, res, prev_at, latest.observed_at)
+    return Drift(latest.observed_at, Decimal(latest.value), implied)

@@ -1,0 +1,159 @@
+"""Alert rule options from ``alerts.rules`` in the YAML, validated with defaults.
+
+Every rule has ``enabled``, ``severity``, ``for`` (how long the condition must
+hold before the alert fires), ``repeat`` (how often a firing alert is sent
+again) and ``resources`` (per-resource overrides of its own options)::
+
+    alerts:
+      rules:
+        depletion: {p: 0.5, severity: critical, resources: {tank: {p: 0.3}}}
+        collector_stale: {after: 2h}
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from steward.config import Settings
+from steward.errors import ConfigError
+
+Severity = Literal["info", "warning", "critical"]
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: str | int | float | timedelta, *, where: str = "duration") -> timedelta:
+    """'90s', '15m', '2h', '2d', '1w' (or a number of seconds) as a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=float(value))
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"{where}: {value!r} is not a duration; write e.g. 30m, 2h, 2d or 1w")
+    return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
+
+class RuleOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    enabled: bool = True
+    severity: Severity = "warning"
+    for_: timedelta = Field(default=timedelta(0), alias="for")
+    repeat: timedelta = timedelta(hours=24)
+    resources: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("for_", "repeat", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> timedelta:
+        return parse_duration(value)
+
+    def for_resource(self, slug: str) -> Self:
+        """These options with the resource's overrides applied."""
+        override = self.resources.get(slug)
+        if not override:
+            return self
+        data = self.model_dump(by_alias=True, exclude={"resources"})
+        return type(self).model_validate({**data, **override})
+
+
+class Depletion(RuleOptions):
+    severity: Severity = "critical"
+    p: float = Field(default=0.5, gt=0, le=1)
+
+
+class Overbooking(RuleOptions):
+    p: float = Field(default=0.3, gt=0, le=1)
+
+
+class QuotaRule(RuleOptions):
+    severity: Severity = "info"
+    #: At most this many member notifications per evaluation; the rest go to stewards as one digest.
+    max_member_messages: int = Field(default=50, ge=0)
+
+
+class Drift(RuleOptions):
+    #: Fraction of the capacity (or of the expected level when there is none).
+    tolerance: float = Field(default=0.05, gt=0)
+    #: Smallest absolute gap worth an alert, in the resource's unit.
+    min_abs: float = Field(default=0.0, ge=0)
+
+
+class CollectorStale(RuleOptions):
+    after: timedelta = timedelta(hours=2)
+    failures: int = Field(default=3, ge=1)
+
+    @field_validator("after", mode="before")
+    @classmethod
+    def _after(cls, value: Any) -> timedelta:
+        return parse_duration(value)
+
+
+class Anomaly(RuleOptions):
+    #: Outside the forecast's widest interval by more than this share of the interval's width.
+    margin: float = Field(default=0.0, ge=0)
+
+
+RULE_MODELS: dict[str, type[RuleOptions]] = {
+    "depletion": Depletion,
+    "overbooking": Overbooking,
+    "quota": QuotaRule,
+    "drift": Drift,
+    "collector_stale": CollectorStale,
+    "anomaly": Anomaly,
+}
+
+
+class Rules(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    depletion: Depletion = Depletion()
+    overbooking: Overbooking = Overbooking()
+    quota: QuotaRule = QuotaRule()
+    drift: Drift = Drift()
+    collector_stale: CollectorStale = CollectorStale()
+    anomaly: Anomaly = Anomaly()
+
+
+def _error(name: str, exc: ValidationError, prefix: str = "") -> ConfigError:
+    lines = []
+    for err in exc.errors():
+        key = prefix + (".".join(str(p) for p in err["loc"]) or "(rule)")
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = f"is not an option of rule {name} (known: {', '.join(RULE_MODELS[name].model_fields)})"
+        lines.append(f"alerts.rules.{name}.{key}: {msg}")
+    return ConfigError("\n".join(lines), hint="fix the rule's options in the configuration file")
+
+
+def load_rules(settings: Settings) -> Rules:
+    """The configured rules with defaults; raises ConfigError naming alerts.rules.<name>.<key>."""
+    parsed: dict[str, RuleOptions] = {}
+    for name, options in settings.alerts.rules.items():
+        model = RULE_MODELS.get(name)
+        if model is None:
+            raise ConfigError(
+                f"alerts.rules.{name}: unknown alert rule",
+                hint=f"known rules: {', '.join(RULE_MODELS)}",
+            )
+        try:
+            rule = model.model_validate(options or {})
+        except ValidationError as exc:
+            raise _error(name, exc) from None
+        known = {r.slug for c in settings.commons for r in c.resources}
+        for slug in rule.resources:
+            if slug not in known:
+                raise ConfigError(
+                    f"alerts.rules.{name}.resources.{slug}: unknown resource",
+                    hint=f"known resources: {', '.join(sorted(known))}",
+                )
+            try:
+                rule.for_resource(slug)
+            except ValidationError as exc:
+                raise _error(name, exc, f"resources.{slug}.") from None
+        parsed[name] = rule
+    return Rules.model_validate(parsed)

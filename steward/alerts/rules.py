@@ -1,0 +1,377 @@
+"""Alert rules: each looks at the *current* state and returns the alerts that hold now.
+
+Rules never scan history, so a collector backfilling a year produces at most one
+candidate per resource, member or source, not one per past day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, select
+
+from steward import flows
+from steward.alerts.drift import latest_drift
+from steward.alerts.options import RuleOptions, Rules
+from steward.alerts.records import entities, rows
+from steward.config import Settings
+from steward.quotas.explain import fmt, pct
+from steward.store import catalog
+from steward.store.catalog import ResourceInfo
+from steward.store.models import CollectorState, ForecastRun, Member, Quota, Resource
+
+#: Forecast runs to look back through for one that covers today (anomaly rule).
+_ANOMALY_RUNS = 10
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An alert condition that holds now."""
+
+    fingerprint: str
+    rule: str
+    severity: str
+    summary: str
+    pending_for: timedelta
+    repeat: timedelta
+    audience: str = "stewards"
+    resource_id: int | None = None
+    member_id: int | None = None
+    source: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _candidate(
+    opts: RuleOptions, rule: str, fingerprint: str, summary: str, **kw: Any
+) -> Candidate:
+    return Candidate(
+        fingerprint=fingerprint,
+        rule=rule,
+        severity=kw.pop("severity", opts.severity),
+        summary=summary,
+        pending_for=opts.for_,
+        repeat=opts.repeat,
+        **kw,
+    )
+
+
+def _latest_forecasts(conn: Connection, now: datetime) -> dict[int, ForecastRun]:
+    rows = entities(
+        conn,
+        select(ForecastRun)
+        .where(ForecastRun.created_at <= now)
+        .order_by(ForecastRun.resource_id, ForecastRun.created_at.desc(), ForecastRun.id.desc()),
+    )
+    latest: dict[int, ForecastRun] = {}
+    for run in rows:
+        latest.setdefault(run.resource_id, run)
+    return latest
+
+
+def depletion(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
+    out = []
+    forecasts = _latest_forecasts(conn, now)
+    for res in catalog.resources(conn):
+        opts = rules.depletion.for_resource(res.slug)
+        run = forecasts.get(res.id)
+        if not opts.enabled or run is None or str(res.kind) != "stock":
+            continue
+        p = run.risk.get("p_below_reserve")
+        if p is None or float(p) < opts.p:
+            continue
+        horizon = run.horizon_days
+        what = f"its reserve of {fmt(res.reserve, res.unit)}" if res.reserve else "empty"
+        when = f"; median date {run.risk['date_p50']}" if run.risk.get("date_p50") else ""
+        out.append(
+            _candidate(
+                opts,
+                "depletion",
+                f"depletion:{res.slug}",
+                f"{res.name} may fall below {what} within {horizon} days "
+                f"(chance {pct(float(p))}{when})",
+                resource_id=res.id,
+                details={"p_below_reserve": float(p), "forecast_run": run.id, **_json(run.risk)},
+            )
+        )
+    return out
+
+
+def overbooking(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
+    out = []
+    forecasts = _latest_forecasts(conn, now)
+    for res in catalog.resources(conn):
+        opts = rules.overbooking.for_resource(res.slug)
+        run = forecasts.get(res.id)
+        if not opts.enabled or run is None or str(res.kind) != "pool":
+            continue
+        p = run.risk.get("max_p_over_capacity")
+        if p is None or float(p) < opts.p:
+            continue
+        first = _first_day_over(run, opts.p)
+        extra = run.risk.get("extra_units_needed")
+        out.append(
+            _candidate(
+                opts,
+                "overbooking",
+                f"overbooking:{res.slug}",
+                f"{res.name} may be overbooked: demand exceeds capacity with chance "
+                f"{pct(float(p))}"
+                + (f" from {first}" if first else "")
+                + (f"; {extra} more unit(s) would cover it" if extra else ""),
+                resource_id=res.id,
+                details={
+                    "max_p_over_capacity": float(p),
+                    "forecast_run": run.id,
+                    **_json(run.risk),
+                },
+            )
+        )
+    return out
+
+
+def _first_day_over(run: ForecastRun, p: float) -> str | None:
+    per_day = run.risk.get("p_over_capacity_dates") or []
+    dates = run.paths.get("dates") or []
+    for i, value in enumerate(per_day):
+        if isinstance(value, dict):  # {"date": ..., "p": ...}
+            if float(value.get("p", 0)) >= p:
+                return str(value.get("date"))
+        elif value is not None and float(value) >= p and i < len(dates):
+            return str(dates[i])[:10]
+    return None
+
+
+def quota(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
+    """The member ladder: nudge (80% used), warned (projected over), review (over)."""
+    found = rows(
+        conn,
+        select(Quota, Member.code, Member.name, Resource.slug, Resource.name, Resource.unit)
+        .join(Member, Member.id == Quota.member_id)
+        .join(Resource, Resource.id == Quota.resource_id)
+        .where(Quota.period_start <= now, Quota.period_end > now, Quota.status != "ok")
+        .order_by(Resource.slug, Member.code),
+    )
+    out = []
+    for q, code, name, slug, res_name, unit in found:
+        opts = rules.quota.for_resource(slug)
+        if not opts.enabled:
+            continue
+        period = q.period_start.date().isoformat()
+        key = f"{slug}:{code}:{period}"
+        numbers = {
+            "resource": slug,
+            "resource_name": res_name,
+            "unit": unit,
+            "member": code,
+            "member_name": name,
+            "allocation": str(q.allocation),
+            "used": str(q.used),
+            "remaining": str(max(q.allocation - q.used, 0)),
+            "projected": str(q.projected),
+            "period_start": q.period_start.isoformat(),
+            "period_end": q.period_end.isoformat(),
+            "status": q.status,
+            "explanation": q.explanation,
+        }
+        used = f"{fmt(q.used, unit)} of {fmt(q.allocation, unit)}"
+        steps = {
+            "nudged": ("info", f"You have used {used} of {res_name} this period"),
+            "warned": (
+                "warning",
+                f"At your pace you will use about {fmt(q.projected, unit)} of {res_name}, "
+                f"over your quota of {fmt(q.allocation, unit)}",
+            ),
+            "review": ("warning", f"You have used {used} of {res_name}: over your quota"),
+        }
+        severity, summary = steps[q.status]
+        out.append(
+            _candidate(
+                opts,
+                "quota",
+                f"quota:{key}:{q.status}",
+                summary,
+                severity=severity,
+                audience="members",
+                resource_id=q.resource_id,
+                member_id=q.member_id,
+                details=numbers,
+            )
+        )
+        if q.status == "review":
+            out.append(
+                _candidate(
+                    opts,
+                    "quota",
+                    f"quota:{key}:steward-review",
+                    f"{name} ({code}) is over quota on {res_name}: used {used}; please review",
+                    severity="warning",
+                    resource_id=q.resource_id,
+                    member_id=q.member_id,
+                    details=numbers,
+                )
+            )
+    return out
+
+
+def drift(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
+    out = []
+    for res in catalog.resources(conn):
+        opts = rules.drift.for_resource(res.slug)
+        if not opts.enabled or str(res.kind) != "stock":
+            continue
+        found = latest_drift(conn, res, now)
+        if found is None:
+            continue
+        scale = float(res.capacity) if res.capacity else max(abs(float(found.implied)), 1.0)
+        gap = float(found.gap)
+        if abs(gap) <= max(opts.tolerance * scale, opts.min_abs):
+            continue
+        direction = "less" if gap < 0 else "more"
+        out.append(
+            _candidate(
+                opts,
+                "drift",
+                f"drift:{res.slug}",
+                f"{res.name}: the reading of {fmt(found.reading, res.unit)} at "
+                f"{found.observed_at:%Y-%m-%d %H:%M} UTC is {fmt(abs(gap), res.unit)} {direction} "
+                f"than the ledger implies ({fmt(found.implied, res.unit)}): a leak, unrecorded "
+                "use or a sensor fault",
+                resource_id=res.id,
+                details={
+                    "reading": str(found.reading),
+                    "implied": str(found.implied),
+                    "gap": str(found.gap),
+                    "observed_at": found.observed_at.isoformat(),
+                },
+            )
+        )
+    return out
+
+
+def collector_stale(
+    conn: Connection, settings: Settings, rules: Rules, now: datetime
+) -> list[Candidate]:
+    opts = rules.collector_stale
+    if not opts.enabled:
+        return []
+    states = {s.source: s for s in entities(conn, select(CollectorState))}
+    out = []
+    for col in settings.collectors:
+        state = states.get(col.name)
+        if not col.enabled or state is None:
+            continue
+        if state.consecutive_failures >= opts.failures:
+            out.append(
+                _candidate(
+                    opts,
+                    "collector_stale",
+                    f"collector_failing:{col.name}",
+                    f"Collector {col.name} failed {state.consecutive_failures} times in a row: "
+                    f"{(state.last_error or 'no error recorded')[:300]}",
+                    source=col.name,
+                    details={"failures": state.consecutive_failures},
+                )
+            )
+        last = state.last_success_at
+        if last is None or now - last > opts.after:
+            since = f"since {last:%Y-%m-%d %H:%M} UTC" if last else "ever"
+            out.append(
+                _candidate(
+                    opts,
+                    "collector_stale",
+                    f"collector_stale:{col.name}",
+                    f"Collector {col.name} has not succeeded {since} "
+                    f"(expected within {opts.after})",
+                    source=col.name,
+                    details={"last_success_at": last.isoformat() if last else None},
+                )
+            )
+    return out
+
+
+def anomaly(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
+    """The current level (stock) or units on loan (pool) outside the forecast's band for today."""
+    out = []
+    for res in catalog.resources(conn):
+        opts = rules.anomaly.for_resource(res.slug)
+        if not opts.enabled:
+            continue
+        band = _band_today(conn, res, now)
+        if band is None:
+            continue
+        low, high, run_id = band
+        value = float(
+            flows.level(conn, res, now)
+            if str(res.kind) == "stock"
+            else flows.on_loan(conn, res, now)
+        )
+        margin = opts.margin * (high - low)
+        if low - margin <= value <= high + margin:
+            continue
+        side = "below" if value < low else "above"
+        out.append(
+            _candidate(
+                opts,
+                "anomaly",
+                f"anomaly:{res.slug}",
+                f"{res.name} is at {fmt(value, res.unit)}, {side} the forecast's range for today "
+                f"({fmt(low, res.unit)} to {fmt(high, res.unit)}): use far outside what was expected",
+                resource_id=res.id,
+                details={"value": value, "low": low, "high": high, "forecast_run": run_id},
+            )
+        )
+    return out
+
+
+def _band_today(
+    conn: Connection, res: ResourceInfo, now: datetime
+) -> tuple[float, float, int] | None:
+    today = pd.Timestamp(now).tz_convert(res.timezone).date().isoformat()
+    runs = entities(
+        conn,
+        select(ForecastRun)
+        .where(ForecastRun.resource_id == res.id, ForecastRun.created_at <= now)
+        .order_by(ForecastRun.created_at.desc(), ForecastRun.id.desc())
+        .limit(_ANOMALY_RUNS),
+    )
+    for run in runs:
+        dates = [str(d)[:10] for d in run.paths.get("dates") or []]
+        qcols = sorted(
+            (float(k[1:]), k) for k in run.paths if k.startswith("q") and _is_number(k[1:])
+        )
+        if today not in dates or len(qcols) < 2:
+            continue
+        i = dates.index(today)
+        return float(run.paths[qcols[0][1]][i]), float(run.paths[qcols[-1][1]][i]), run.id
+    return None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _json(risk: dict[str, Any]) -> dict[str, Any]:
+    """The scalar risk figures (the per-day lists stay in the forecast run)."""
+    return {k: v for k, v in risk.items() if not isinstance(v, list | dict)}
+
+
+def collect(
+    conn: Connection, settings: Settings, rules: Rules, now: datetime
+) -> dict[str, Candidate]:
+    """Every candidate that holds now, by fingerprint."""
+    found = [
+        *depletion(conn, rules, now),
+        *overbooking(conn, rules, now),
+        *quota(conn, rules, now),
+        *drift(conn, rules, now),
+        *collector_stale(conn, settings, rules, now),
+        *anomaly(conn, rules, now),
+    ]
+    return {c.fingerprint: c for c in found}

@@ -1,0 +1,97 @@
+"""`steward quotas`: this period's fair-use quotas, per member and resource."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+
+from steward.alerts.records import rows
+from steward.errors import InputError
+from steward.quotas import update_quotas
+from steward.quotas.explain import fmt
+from steward.store.models import Member, Quota, Resource
+
+console = Console()
+STATUS_STYLE = {"ok": "green", "nudged": "yellow", "warned": "dark_orange", "review": "bold red"}
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def quotas(
+        ctx: typer.Context,
+        member: Annotated[
+            str | None, typer.Option("--member", "-m", help="Only this member (code).")
+        ] = None,
+        resource: Annotated[
+            str | None, typer.Option("--resource", "-r", help="Only this resource (slug).")
+        ] = None,
+        refresh: Annotated[
+            bool, typer.Option("--refresh", help="Recompute quotas first (runs the forecast).")
+        ] = False,
+        explain: Annotated[
+            bool, typer.Option("--explain", help="Print each quota's explanation.")
+        ] = False,
+    ) -> None:
+        """Show this period's quotas: allocation, used, remaining, projected, status."""
+        from steward.cli import state
+
+        ws = state(ctx).workspace()
+        now = datetime.now(UTC)
+        if refresh:
+            with console.status("Recomputing quotas..."):
+                update_quotas(ws, ws.settings, now)
+        stmt = (
+            select(Quota, Member.code, Member.name, Resource.slug, Resource.unit)
+            .join(Member, Member.id == Quota.member_id)
+            .join(Resource, Resource.id == Quota.resource_id)
+            .where(Quota.period_start <= now, Quota.period_end > now)
+            .order_by(Resource.slug, Member.code)
+        )
+        if member:
+            stmt = stmt.where(Member.code == member)
+        if resource:
+            stmt = stmt.where(Resource.slug == resource)
+        with ws.store.read() as conn:
+            found = rows(conn, stmt)
+        if not found:
+            scope = " ".join(
+                x
+                for x in (
+                    f"member {member}" if member else "",
+                    f"resource {resource}" if resource else "",
+                )
+                if x
+            )
+            raise InputError(
+                f"no quotas for this period{' for ' + scope if scope else ''}",
+                hint="give resources a `quota:` policy in the config, then run `steward quotas --refresh`",
+            )
+        table = Table(title="Fair-use quotas this period")
+        for col in ("resource", "member", "allocation", "used", "remaining", "projected", "status"):
+            table.add_column(
+                col,
+                justify="right"
+                if col in ("allocation", "used", "remaining", "projected")
+                else "left",
+            )
+        for q, code, name, slug, unit in found:
+            remaining = max(q.allocation - q.used, 0)
+            style = STATUS_STYLE.get(q.status, "")
+            table.add_row(
+                slug,
+                f"{name} ({code})",
+                fmt(q.allocation, unit),
+                fmt(q.used, unit),
+                fmt(remaining, unit),
+                fmt(q.projected, unit),
+                f"[{style}]{q.status}[/]",
+            )
+        console.print(table)
+        if explain:
+            for q, code, _name, slug, _unit in found:
+                console.print(f"\n[bold]{slug} / {code}[/]: {q.explanation}", highlight=False)

@@ -1,0 +1,52 @@
+"""`steward quotas` and `steward alerts` end to end through the Typer app."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from steward.alerts import evaluate
+from steward.cli import app
+from steward.ledger import Batch, Ledger, NewReading
+from steward.quotas import update_quotas
+from steward.store.models import Alert, AlertHistory
+
+
+def test_quotas_and_alerts_commands(make_garden) -> None:
+    ws = make_garden([{"name": "stewards", "urls": ["json://127.0.0.1:9/"]}])
+    now = datetime.now(UTC)
+    update_quotas(ws, ws.settings, now, budgets={"tank": 1000})
+    with ws.store.write() as conn:
+        Ledger(conn).record(Batch("sensor", readings=[NewReading("tank", 10, now, "r1")]))
+        evaluate(conn, ws.settings, now)
+        alert_id = conn.execute(select(Alert.id).where(Alert.rule == "drift")).scalar_one()
+    runner = CliRunner()
+    cfg = ["--config", str(ws.config.path)]
+
+    out = runner.invoke(app, [*cfg, "quotas", "--member", "ben", "--explain"])
+    assert out.exit_code == 0, out.output
+    assert "Ben Brown" in out.output and "(ben)" in out.output and "Ana" not in out.output
+
+    out = runner.invoke(app, [*cfg, "alerts", "list"])
+    assert out.exit_code == 0 and "drift" in out.output
+
+    out = runner.invoke(
+        app, [*cfg, "alerts", "silence", str(alert_id), "--for", "2d", "--reason", "pump swap"]
+    )
+    assert out.exit_code == 0, out.output
+    out = runner.invoke(app, [*cfg, "alerts", "ack", str(alert_id)])
+    assert out.exit_code == 0, out.output
+    with ws.store.read() as conn:
+        actions = set(
+            conn.execute(
+                select(AlertHistory.action).where(AlertHistory.alert_id == alert_id)
+            ).scalars()
+        )
+    assert {"firing", "silenced", "acknowledged"} <= actions
+
+    out = runner.invoke(
+        app, [*cfg, "alerts", "silence", str(alert_id), "--for", "soon", "--reason", "x"]
+    )
+    assert out.exit_code != 0 and "not a duration" in str(out.exception)

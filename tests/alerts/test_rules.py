@@ -1,0 +1,119 @@
+"""Rules over forecast runs, collectors and the current level."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import insert, select
+
+from steward.alerts.options import load_rules
+from steward.alerts.rules import collect
+from steward.config import CollectorConfig
+from steward.store import catalog
+from steward.store.models import CollectorState, ForecastRun
+
+T0 = datetime(2025, 3, 12, 11, 0, tzinfo=UTC)
+
+
+def forecast(conn, slug: str, risk: dict, paths: dict | None = None, at: datetime = T0) -> None:
+    res = catalog.resource(conn, slug)
+    conn.execute(
+        insert(ForecastRun),
+        {
+            "resource_id": res.id,
+            "created_at": at,
+            "data_cutoff": at,
+            "horizon_days": 90,
+            "method": "test",
+            "reason": "",
+            "scores": {},
+            "risk": risk,
+            "paths": paths or {},
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("slug", "risk", "rules", "expected"),
+    [
+        (
+            "tank",
+            {"p_below_reserve": 0.62, "date_p50": "2025-05-01"},
+            {},
+            {"depletion:tank": "critical"},
+        ),
+        ("tank", {"p_below_reserve": 0.4}, {}, {}),
+        (
+            "tank",
+            {"p_below_reserve": 0.4},
+            {"depletion": {"resources": {"tank": {"p": 0.3}}}},
+            {"depletion:tank": "critical"},
+        ),
+        (
+            "drill",
+            {"max_p_over_capacity": 0.35, "extra_units_needed": 1},
+            {},
+            {"overbooking:drill": "warning"},
+        ),
+        ("drill", {"max_p_over_capacity": 0.35}, {"overbooking": {"enabled": False}}, {}),
+        ("drill", {"max_p_over_capacity": 0.2}, {}, {}),
+    ],
+)
+def test_forecast_rules(make_garden, slug, risk, rules, expected) -> None:
+    ws = make_garden([], {"drift": {"enabled": False}, **rules})
+    with ws.store.write() as conn:
+        forecast(conn, slug, risk)
+        found = collect(conn, ws.settings, load_rules(ws.settings), T0)
+    assert {k: c.severity for k, c in found.items() if not k.startswith("quota")} == expected
+
+
+def test_depletion_summary_is_readable(make_garden) -> None:
+    ws = make_garden([], {"drift": {"enabled": False}})
+    with ws.store.write() as conn:
+        forecast(conn, "tank", {"p_below_reserve": 0.62, "date_p50": "2025-05-01"})
+        found = collect(conn, ws.settings, load_rules(ws.settings), T0)
+    assert found["depletion:tank"].summary == (
+        "Rain tank may fall below its reserve of 100 L within 90 days (chance 62%; median date 2025-05-01)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "fires"), [(500, 700, False), (650, 700, True), (100, 200, True)]
+)
+def test_anomaly_against_todays_band(make_garden, low, high, fires) -> None:
+    ws = make_garden([], {"drift": {"enabled": False}})
+    # Level now: 800 - 190 = 610 L.
+    paths = {
+        "dates": ["2025-03-11", "2025-03-12"],
+        "mean": [0, 0],
+        "q0.05": [0, low],
+        "q0.95": [0, high],
+    }
+    with ws.store.write() as conn:
+        forecast(conn, "tank", {}, paths, at=T0 - timedelta(days=1))
+        found = collect(conn, ws.settings, load_rules(ws.settings), T0)
+    assert ("anomaly:tank" in found) is fires
+
+
+def test_collector_failing_and_stale(make_garden) -> None:
+    ws = make_garden(
+        [], {"drift": {"enabled": False}, "collector_stale": {"after": "2h", "failures": 3}}
+    )
+    settings = ws.settings.model_copy(
+        update={"collectors": [CollectorConfig(name="tanksensor", kind="mqtt")]}
+    )
+    with ws.store.write() as conn:
+        conn.execute(
+            insert(CollectorState),
+            {
+                "source": "tanksensor",
+                "last_success_at": T0 - timedelta(hours=3),
+                "consecutive_failures": 4,
+                "last_error": "broker unreachable",
+            },
+        )
+        found = collect(conn, settings, load_rules(settings), T0)
+        assert conn.execute(select(CollectorState.source)).scalar_one() == "tanksensor"
+    assert {"collector_failing:tanksensor", "collector_stale:tanksensor"} <= set(found)
+    assert "broker unreachable" in found["collector_failing:tanksensor"].summary

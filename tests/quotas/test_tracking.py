@@ -1,0 +1,149 @@
+"""Quota tracking on a real store: periods, use, pace, the ladder and the explanation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+
+from steward.errors import QuotaError
+from steward.quotas import Budget, compute_quotas, period_bounds, update_quotas
+from steward.quotas.tracking import ladder
+from steward.store import catalog
+from steward.store.models import Quota
+
+NOW = datetime(2025, 3, 12, 11, 0, tzinfo=UTC)  # Wednesday, noon in Paris
+
+
+@pytest.mark.parametrize(
+    ("at", "tz", "kind", "start", "end"),
+    [
+        (
+            "2025-03-12T11:00:00+00:00",
+            "Europe/Paris",
+            "week",
+            "2025-03-09T23:00:00+00:00",
+            "2025-03-16T23:00:00+00:00",
+        ),
+        # The week of the spring DST change is 167 hours long.
+        (
+            "2025-03-30T12:00:00+00:00",
+            "Europe/Paris",
+            "week",
+            "2025-03-23T23:00:00+00:00",
+            "2025-03-30T22:00:00+00:00",
+        ),
+        (
+            "2025-02-10T00:00:00+00:00",
+            "America/Los_Angeles",
+            "month",
+            "2025-02-01T08:00:00+00:00",
+            "2025-03-01T08:00:00+00:00",
+        ),
+        # Sunday evening in Los Angeles is already Monday in UTC: still the old week.
+        (
+            "2025-03-17T03:00:00+00:00",
+            "America/Los_Angeles",
+            "week",
+            "2025-03-10T07:00:00+00:00",
+            "2025-03-17T07:00:00+00:00",
+        ),
+    ],
+)
+def test_period_bounds(at, tz, kind, start, end) -> None:
+    b = period_bounds(datetime.fromisoformat(at), tz, kind)
+    assert (b.start, b.end) == (datetime.fromisoformat(start), datetime.fromisoformat(end))
+
+
+@pytest.mark.parametrize(
+    ("used", "projected", "allocation", "status"),
+    [
+        (10, 20, 100, "ok"),
+        (80, 90, 100, "nudged"),
+        (79.9, 99, 100, "ok"),
+        (50, 101, 100, "warned"),
+        (90, 120, 100, "warned"),
+        (101, 150, 100, "review"),
+        (0, 0, 0, "ok"),
+        (1, 1, 0, "review"),
+    ],
+)
+def test_ladder(used, projected, allocation, status) -> None:
+    assert ladder(used, projected, allocation) == status
+
+
+def test_weighted_quotas_with_use_pace_and_explanation(garden) -> None:
+    b = period_bounds(NOW, "Europe/Paris", "week")
+    with garden.store.write() as conn:
+        tank = catalog.resource(conn, "tank")
+        rows = compute_quotas(
+            conn,
+            garden.settings,
+            tank,
+            budget=Budget(200, "Rain tank can sustain 200 L this week"),
+            period_start=b.start,
+            period_end=b.end,
+            now=NOW,
+        )
+    by = {r.member_code: r for r in rows}
+    assert by["ana"].allocation == Decimal(50) and by["ben"].allocation == Decimal(150)
+    assert by["ana"].used == Decimal(30) and by["ben"].used == Decimal(140)
+    # ben: 160 L in the last 14 days -> ~11.4 L/day for 4.5 more days -> projected over 150.
+    assert by["ben"].projected == pytest.approx(Decimal("191.428571"), abs=Decimal("0.01"))
+    assert by["ben"].status == "warned"
+    assert by["ana"].status == "ok"  # 30 of 50 L, on pace for about 40
+    text = by["ben"].explanation
+    assert "weight is 3 out of a total of 4" in text and "150 L" in text and "140 L" in text
+    assert "Ana" not in text and "30 L" not in text
+
+
+def test_pool_use_is_unit_days(garden) -> None:
+    b = period_bounds(NOW, "Europe/Paris", "week")
+    with garden.store.write() as conn:
+        drill = catalog.resource(conn, "drill")
+        rows = compute_quotas(
+            conn,
+            garden.settings,
+            drill,
+            budget=10.5,
+            period_start=b.start,
+            period_end=b.end,
+            now=NOW,
+        )
+    by = {r.member_code: r for r in rows}
+    assert by["ana"].used == Decimal(2)  # 2 drills for one day
+    assert by["ana"].allocation == by["ben"].allocation == Decimal("5.25")
+
+
+def test_recompute_updates_in_place(garden) -> None:
+    for _ in range(2):
+        update_quotas(garden, garden.settings, NOW, budgets={"tank": 200, "drill": 10})
+    with garden.store.read() as conn:
+        assert conn.execute(select(func.count()).select_from(Quota)).scalar_one() == 4
+
+
+def test_update_quotas_solves_the_stock_budget_from_sampled_paths(garden) -> None:
+    def flat(y, h, n, rng):  # no replenishment, steady use: the closed form applies
+        return np.zeros((1, h)) if y.name == "replenished" else np.ones((1, h))
+
+    summary = update_quotas(garden, garden.settings, NOW, sampler=flat, budgets={"drill": 10})
+    level = 800 - 30 - 140 - 20
+    expected = (level - 100) / garden.settings.forecast.horizon_days * 7
+    assert summary.budgets["tank"] == pytest.approx(expected, rel=1e-6)
+    assert summary.quotas == 4 and summary.statuses.total() == 4
+
+
+def test_wrong_period_is_refused(garden) -> None:
+    with garden.store.write() as conn, pytest.raises(QuotaError, match="not a calendar week"):
+        compute_quotas(
+            conn,
+            garden.settings,
+            catalog.resource(conn, "tank"),
+            budget=1,
+            period_start=NOW,
+            period_end=NOW,
+            now=NOW,
+        )
