@@ -1,0 +1,50 @@
+"""Alerts: firing, pending, resolved; acknowledge or silence with a reason (stewards)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+import streamlit as st
+
+from dashboards import data, session
+
+STATES = ("firing", "pending", "resolved")
+SILENCE_HOURS = {"1 hour": 1, "4 hours": 4, "1 day": 24, "1 week": 168}
+
+st.title("Alerts")
+with session.shown_errors():
+    config = session.config_path()
+    scope = session.scope()
+    scope.require_steward()
+    frames = {state: data.alert_list(config, scope, state) for state in STATES}
+    tabs = st.tabs([f"{state.title()} ({len(frame)})" for state, frame in frames.items()])
+    for tab, (state, frame) in zip(tabs, frames.items(), strict=True):
+        with tab:
+            if frame.empty:
+                st.caption(f"No {state} alerts.")
+            else:
+                st.dataframe(frame, hide_index=True, width="stretch")
+
+    actionable = pd.concat([frames["firing"], frames["pending"]], ignore_index=True)
+    if not actionable.empty:
+        st.subheader("Acknowledge or silence", anchor=False)
+        labels = {
+            int(row.id): f"#{row.id} {row.severity}: {row.summary}"
+            for row in actionable.itertuples()
+        }
+        with st.form("alert_action", clear_on_submit=True):
+            alert_id = st.selectbox("Alert", list(labels), format_func=lambda i: labels[i])
+            action = st.radio("Action", ["Acknowledge", "Silence"], horizontal=True)
+            duration = st.selectbox("Silence for", list(SILENCE_HOURS), index=1)
+            reason = st.text_input("Reason (kept in the alert's history)", max_chars=500)
+            submitted = st.form_submit_button("Apply", type="primary")
+        if submitted and alert_id is not None:
+            if action == "Acknowledge":
+                data.acknowledge(config, scope, alert_id, reason)
+                st.success(f"Alert #{alert_id} acknowledged.")
+            else:
+                data.silence(
+                    config, scope, alert_id, timedelta(hours=SILENCE_HOURS[duration]), reason
+                )
+                st.success(f"Alert #{alert_id} silenced for {duration}.")

@@ -1,0 +1,152 @@
+"""Cached reads for the pages: thin wrappers over :mod:`steward.queries`.
+
+Every cached function takes the config path and the viewer's :class:`Scope`
+as ordinary (hashed) arguments: the scope, including the member id, is part of
+the cache key, so one member's cached answer can never be served to another.
+Never pass the scope as an underscore-prefixed argument: Streamlit leaves those
+out of the key.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+import streamlit as st
+
+from dashboards.session import workspace
+from steward.access import Scope
+from steward.queries import (
+    activity,
+    alerts,
+    forecasts,
+    health,
+    history,
+    members,
+    quotas,
+    resources,
+    sources,
+    usage,
+)
+from steward.queries.forecasts import ForecastView
+from steward.queries.health import Tile
+from steward.queries.usage import MyUsage
+from steward.store.catalog import ResourceInfo
+
+#: Short enough that the desk screen stays live; the pipeline refreshes less often.
+TTL = 20
+
+
+def refresh_seconds(config: str) -> int:
+    return workspace(config).settings.dashboard.refresh_seconds
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def visible_resources(config: str, scope: Scope) -> list[ResourceInfo]:
+    with workspace(config).store.read() as conn:
+        return resources.visible(scope, conn)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def tiles(config: str, scope: Scope) -> list[Tile]:
+    with workspace(config).store.read() as conn:
+        return health.tiles(scope, conn)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def forecast(config: str, scope: Scope, slug: str) -> ForecastView | None:
+    with workspace(config).store.read() as conn:
+        return forecasts.latest(scope, conn, slug)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def risk_history(config: str, scope: Scope, slug: str) -> pd.DataFrame:
+    with workspace(config).store.read() as conn:
+        return forecasts.risk_history(scope, conn, slug)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def daily(config: str, scope: Scope, slug: str, days: int = 180) -> pd.DataFrame:
+    with workspace(config).store.read() as conn:
+        return history.daily(scope, conn, slug, days=days)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def recent_events(config: str, scope: Scope, slug: str) -> pd.DataFrame:
+    with workspace(config).store.read() as conn:
+        return activity.recent_events(scope, conn, slug)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def resource_quotas(config: str, scope: Scope, slug: str) -> pd.DataFrame:
+    with workspace(config).store.read() as conn:
+        return quotas.for_resource(scope, conn, slug)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def member_usage(config: str, scope: Scope) -> pd.DataFrame:
+    with workspace(config).store.read() as conn:
+        return members.usage(scope, conn)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def my_usage(config: str, scope: Scope) -> list[MyUsage]:
+    with workspace(config).store.read() as conn:
+        return usage.my_usage(scope, conn)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def my_daily_use(config: str, scope: Scope) -> pd.DataFrame:
+    with workspace(config).store.read() as conn:
+        return usage.my_daily_use(scope, conn)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def my_events(config: str, scope: Scope) -> pd.DataFrame:
+    with workspace(config).store.read() as conn:
+        return activity.my_events(scope, conn)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def alert_list(config: str, scope: Scope, state: str) -> pd.DataFrame:
+    with workspace(config).store.read() as conn:
+        return alerts.list_alerts(scope, conn, (state,))
+
+
+def source_names(config: str, scope: Scope) -> list[str]:
+    ws = workspace(config)
+    with ws.store.read() as conn:
+        return sources.allowed_sources(scope, conn, ws.settings)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def collector_status(config: str, scope: Scope) -> pd.DataFrame:
+    names = source_names(config, scope)
+    with workspace(config).store.read() as conn:
+        return sources.collectors(scope, conn, names)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def collector_runs(config: str, scope: Scope) -> pd.DataFrame:
+    names = source_names(config, scope)
+    with workspace(config).store.read() as conn:
+        return sources.runs(scope, conn, names)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def quarantined(config: str, scope: Scope) -> pd.DataFrame:
+    names = source_names(config, scope)
+    with workspace(config).store.read() as conn:
+        return sources.quarantined(scope, conn, names)
+
+
+def acknowledge(config: str, scope: Scope, alert_id: int, note: str) -> None:
+    with workspace(config).store.write() as conn:
+        alerts.acknowledge(scope, conn, alert_id, note)
+    alert_list.clear()
+
+
+def silence(config: str, scope: Scope, alert_id: int, duration: timedelta, reason: str) -> None:
+    with workspace(config).store.write() as conn:
+        alerts.silence(scope, conn, alert_id, duration, reason)
+    alert_list.clear()

@@ -1,0 +1,24 @@
+"""Show user-supplied text (names, summaries, explanations) as text, never as markup.
+
+Streamlit never renders raw HTML without ``unsafe_allow_html`` (which this app
+never uses); escaping Markdown as well keeps a name like ``[x](http://evil)`` or
+``![x](http://tracker)`` from becoming a link or loading an image.
+"""
+
+from __future__ import annotations
+
+import re
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
+
+
+def plain(value: object) -> str:
+    """Escape Markdown so ``st.markdown`` and labels show the value literally."""
+    return _MARKDOWN.sub(r"\\\1", str(value))
+
+
+def number(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "—"
+    text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}".rstrip("0").rstrip(".")
+    return f"{text} {unit}".strip()

@@ -1,0 +1,375 @@
+"""Accounts, roles, and the access scope every dashboard read goes through.
+
+A :class:`Scope` says who is asking: the steward of a commons, a member, or the
+public. Query functions in :mod:`steward.queries` take it first and enforce the
+rule "a member sees only their own usage" there, below the UI.
+
+Built-in accounts keep argon2 password hashes. A signed-in dashboard session is
+a :class:`SessionToken`: the account's identity and an expiry, signed with HMAC
+using ``STEWARD_SECRET_KEY`` or, for the embedded default, a key generated once
+and kept in the database. A forged, altered or expired token yields no scope.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from steward.errors import AccessDenied, ConfigError, InputError
+from steward.store.models import Account, AppSecret, Commons, Member, Role
+
+SECRET_ENV = "STEWARD_SECRET_KEY"
+SECRET_NAME = "session_signing_key"
+#: A signed-in dashboard session lasts this long without signing in again.
+SESSION_TTL = timedelta(hours=12)
+MIN_PASSWORD = 8
+USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
+
+_hasher = PasswordHasher()
+# Verifying against this keeps an unknown username as slow as a wrong password.
+_DUMMY_HASH = _hasher.hash("not a real password")
+
+ScopeRole = Literal["steward", "member", "public"]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Who is reading. Immutable and hashable, so it can key caches."""
+
+    role: ScopeRole
+    commons_id: int | None = None
+    member_id: int | None = None
+    username: str | None = None
+
+    @classmethod
+    def public(cls) -> Scope:
+        return cls("public")
+
+    @classmethod
+    def steward(cls, commons_id: int, username: str | None = None) -> Scope:
+        return cls("steward", commons_id=commons_id, username=username)
+
+    @classmethod
+    def member(cls, commons_id: int, member_id: int, username: str | None = None) -> Scope:
+        return cls("member", commons_id=commons_id, member_id=member_id, username=username)
+
+    @property
+    def is_steward(self) -> bool:
+        return self.role == "steward"
+
+    @property
+    def is_member(self) -> bool:
+        return self.role == "member"
+
+    def stewards(self, commons_id: int) -> bool:
+        return self.role == "steward" and self.commons_id == commons_id
+
+    def require_steward(self, commons_id: int | None = None) -> int:
+        """The steward's commons id; AccessDenied for anyone else (or another commons)."""
+        if self.role != "steward" or self.commons_id is None:
+            raise AccessDenied(
+                "this view is for stewards only",
+                hint="sign in with a steward account (`steward account add --role steward`)",
+            )
+        if commons_id is not None and commons_id != self.commons_id:
+            raise AccessDenied(
+                "this resource belongs to another commons than the one you steward",
+                hint="sign in as a steward of that commons",
+            )
+        return self.commons_id
+
+    def require_member(self) -> tuple[int, int]:
+        """(commons id, member id) of a member scope; AccessDenied otherwise."""
+        if self.role != "member" or self.member_id is None or self.commons_id is None:
+            raise AccessDenied(
+                "this view shows a member's own usage: sign in with a member account",
+                hint="ask a steward to run `steward account add --role member --member CODE`",
+            )
+        return self.commons_id, self.member_id
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    id: int
+    username: str
+    role: Role
+    commons_id: int | None
+    commons_slug: str | None
+    member_id: int | None
+    member_code: str | None
+    email: str | None
+    disabled: bool
+    created_at: datetime
+
+    def scope(self) -> Scope:
+        if self.disabled:
+            return Scope.public()
+        if self.role == Role.STEWARD and self.commons_id is not None:
+            return Scope.steward(self.commons_id, self.username)
+        if self.role == Role.MEMBER and self.commons_id is not None and self.member_id is not None:
+            return Scope.member(self.commons_id, self.member_id, self.username)
+        return Scope.public()
+
+
+# -- passwords ---------------------------------------------------------------------
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise InputError(
+            f"the password is too short ({len(password)} characters)",
+            hint=f"use at least {MIN_PASSWORD} characters",
+        )
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+# -- accounts ----------------------------------------------------------------------
+
+
+def _account_select():  # type: ignore[no-untyped-def]
+    return (
+        select(
+            Account.id,
+            Account.username,
+            Account.role,
+            Account.commons_id,
+            Commons.slug.label("commons_slug"),
+            Account.member_id,
+            Member.code.label("member_code"),
+            Account.email,
+            Account.disabled,
+            Account.created_at,
+        )
+        .outerjoin(Commons, Commons.id == Account.commons_id)
+        .outerjoin(Member, Member.id == Account.member_id)
+        .order_by(Account.username)
+    )
+
+
+def create_account(
+    conn: Connection,
+    *,
+    username: str,
+    password: str | None,
+    role: str,
+    commons: str,
+    member: str | None = None,
+    email: str | None = None,
+    now: datetime | None = None,
+) -> AccountInfo:
+    """Add a built-in account (password hashed with argon2) in the caller's transaction."""
+    if not USERNAME.match(username):
+        raise InputError(
+            f"username {username!r} is not allowed",
+            hint="use letters, digits and . _ @ - (up to 128 characters), starting with a letter or digit",
+        )
+    try:
+        role_value = Role(role)
+    except ValueError:
+        raise InputError(f"unknown role {role!r}", hint="use steward or member") from None
+    commons_id = conn.execute(select(Commons.id).where(Commons.slug == commons)).scalar()
+    if commons_id is None:
+        known = ", ".join(conn.execute(select(Commons.slug).order_by(Commons.slug)).scalars())
+        raise InputError(
+            f"commons {commons!r} does not exist (known: {known or 'none'})",
+            hint="check the commons slug in your configuration",
+        )
+    member_id = None
+    if role_value == Role.MEMBER:
+        if not member:
+            raise InputError(
+                "a member account needs --member CODE", hint="the code of a member of that commons"
+            )
+        member_id = conn.execute(
+            select(Member.id).where(Member.commons_id == commons_id, Member.code == member)
+        ).scalar()
+        if member_id is None:
+            raise InputError(
+                f"member {member!r} is not in commons {commons!r}",
+                hint="import members first (`steward import members ...`), then add the account",
+            )
+    elif member:
+        raise InputError("--member applies to member accounts only", hint="drop --member")
+    exists = conn.execute(select(Account.id).where(Account.username == username)).scalar()
+    if exists is not None:
+        raise InputError(
+            f"account {username!r} already exists",
+            hint="choose another username, or disable the old account first",
+        )
+    conn.execute(
+        insert(Account),
+        {
+            "username": username,
+            "password_hash": hash_password(password) if password is not None else None,
+            "role": role_value,
+            "commons_id": commons_id,
+            "member_id": member_id,
+            "email": email,
+            "created_at": now or datetime.now(UTC),
+            "disabled": False,
+        },
+    )
+    found = get_account(conn, username)
+    assert found is not None
+    return found
+
+
+def get_account(conn: Connection, username: str) -> AccountInfo | None:
+    row = conn.execute(_account_select().where(Account.username == username)).first()
+    return AccountInfo(**row._mapping) if row else None
+
+
+def account_by_email(conn: Connection, email: str) -> AccountInfo | None:
+    """The enabled account with this email (used to map an OIDC identity)."""
+    row = conn.execute(
+        _account_select().where(Account.email == email, Account.disabled.is_(False))
+    ).first()
+    return AccountInfo(**row._mapping) if row else None
+
+
+def list_accounts(conn: Connection) -> list[AccountInfo]:
+    return [AccountInfo(**row._mapping) for row in conn.execute(_account_select()).all()]
+
+
+def disable_account(conn: Connection, username: str) -> AccountInfo:
+    if get_account(conn, username) is None:
+        raise InputError(
+            f"no account named {username!r}", hint="`steward account list` shows the accounts"
+        )
+    conn.execute(update(Account).where(Account.username == username).values(disabled=True))
+    found = get_account(conn, username)
+    assert found is not None
+    return found
+
+
+def authenticate(conn: Connection, username: str, password: str) -> AccountInfo | None:
+    """The account if the password matches and it is enabled; None otherwise.
+
+    Unknown users, wrong passwords and disabled accounts are indistinguishable.
+    """
+    row = conn.execute(
+        select(Account.password_hash, Account.disabled).where(Account.username == username)
+    ).first()
+    ok = verify_password(row.password_hash if row else None, password)
+    if not ok or row is None or row.disabled:
+        return None
+    return get_account(conn, username)
+
+
+# -- session tokens ----------------------------------------------------------------
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass(frozen=True)
+class SessionToken:
+    """A signed, expiring claim that a browser session belongs to an account."""
+
+    username: str
+    expires_at: datetime
+
+    def sign(self, key: bytes) -> str:
+        body = _b64(
+            json.dumps(
+                {"u": self.username, "exp": int(self.expires_at.timestamp())},
+                separators=(",", ":"),
+            ).encode()
+        )
+        mac = hmac.new(key, body.encode("ascii"), hashlib.sha256).digest()
+        return f"{body}.{_b64(mac)}"
+
+    @classmethod
+    def issue(cls, username: str, key: bytes, *, now: datetime | None = None) -> str:
+        now = now or datetime.now(UTC)
+        return cls(username, now + SESSION_TTL).sign(key)
+
+    @classmethod
+    def verify(cls, token: str, key: bytes, *, now: datetime | None = None) -> SessionToken | None:
+        """The token's claim if the signature is ours and it has not expired; else None."""
+        now = now or datetime.now(UTC)
+        try:
+            body, mac = token.split(".")
+            expected = hmac.new(key, body.encode("ascii"), hashlib.sha256).digest()
+            if not hmac.compare_digest(expected, _unb64(mac)):
+                return None
+            claim = json.loads(_unb64(body))
+            expires = datetime.fromtimestamp(int(claim["exp"]), UTC)
+            username = str(claim["u"])
+        except (ValueError, KeyError, TypeError, UnicodeError):
+            return None
+        if expires <= now:
+            return None
+        return cls(username, expires)
+
+
+def signing_key(conn: Connection, env: dict[str, str] | None = None) -> bytes:
+    """The session signing key: STEWARD_SECRET_KEY, else one generated once and stored.
+
+    ``conn`` must be a write transaction the first time (it may insert the key).
+    """
+    env = dict(os.environ) if env is None else env
+    configured = env.get(SECRET_ENV)
+    if configured is not None:
+        if len(configured) < 32:
+            raise ConfigError(
+                f"{SECRET_ENV} is too short ({len(configured)} characters)",
+                hint='generate one with: python -c "import secrets; print(secrets.token_hex(32))"',
+            )
+        return configured.encode()
+    stored = conn.execute(select(AppSecret.value).where(AppSecret.name == SECRET_NAME)).scalar()
+    if stored is None:
+        value = secrets.token_hex(32)
+        try:
+            with conn.begin_nested():
+                conn.execute(
+                    insert(AppSecret),
+                    {"name": SECRET_NAME, "value": value, "created_at": datetime.now(UTC)},
+                )
+            stored = value
+        except IntegrityError:
+            # Another process stored its key first: use that one.
+            stored = conn.execute(
+                select(AppSecret.value).where(AppSecret.name == SECRET_NAME)
+            ).scalar_one()
+    return stored.encode()
+
+
+def scope_from_token(
+    conn: Connection, token: str | None, key: bytes, *, now: datetime | None = None
+) -> Scope:
+    """The scope a session token grants; public for a missing, forged, expired or disabled one."""
+    if not token:
+        return Scope.public()
+    claim = SessionToken.verify(token, key, now=now)
+    if claim is None:
+        return Scope.public()
+    account = get_account(conn, claim.username)
+    if account is None:
+        return Scope.public()
+    return account.scope()

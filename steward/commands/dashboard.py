@@ -1,0 +1,67 @@
+"""`steward dashboard`: serve the Streamlit dashboard for this workspace."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from steward.errors import ConfigError
+
+console = Console()
+APP = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
+
+
+def streamlit_command(app: Path, *, port: int, host: str, debug: bool) -> list[str]:
+    """The `streamlit run` command line; security settings are explicit, not left to defaults."""
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        f"--server.port={port}",
+        f"--server.address={host}",
+        "--server.headless=true",
+        "--server.enableXsrfProtection=true",
+        "--server.enableCORS=true",
+        "--browser.gatherUsageStats=false",
+        f"--client.showErrorDetails={'full' if debug else 'false'}",
+        "--client.toolbarMode=minimal",
+        f"--logger.level={'debug' if debug else 'warning'}",
+    ]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def dashboard(
+        ctx: typer.Context,
+        port: Annotated[
+            int | None, typer.Option(help="Port (default: dashboard.port in the config).")
+        ] = None,
+        host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    ) -> None:
+        """Serve the live dashboard (stewards and members sign in)."""
+        from steward.cli import state
+
+        cli = state(ctx)
+        ws = cli.workspace(sync=False)
+        chosen = port or ws.settings.dashboard.port
+        if not APP.exists():
+            raise ConfigError(
+                f"the dashboard app is missing at {APP}",
+                hint="reinstall Steward from its source tree (the dashboards/ folder ships with it)",
+            )
+        env = dict(os.environ)
+        env["STEWARD_CONFIG"] = str(ws.config.path)
+        ws.close()
+        console.print(f"Dashboard for {ws.config.path} on http://{host}:{chosen}/", highlight=False)
+        proc = subprocess.run(
+            streamlit_command(APP, port=chosen, host=host, debug=cli.debug), env=env, check=False
+        )
+        raise typer.Exit(proc.returncode)

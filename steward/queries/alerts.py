@@ -1,0 +1,135 @@
+"""Alerts for stewards: list by state, acknowledge, silence with a reason.
+
+Only the steward of the commons an alert is about may act on it; the action
+itself (state change + history row) is the alert lifecycle's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, or_, select
+
+from steward.access import Scope
+from steward.alerts import lifecycle
+from steward.errors import AccessDenied, InputError
+from steward.store.models import Alert, AlertHistory, Member, Resource
+
+STATES = ("firing", "pending", "resolved")
+COLUMNS = [
+    "id",
+    "state",
+    "severity",
+    "rule",
+    "resource",
+    "summary",
+    "first_seen_at",
+    "fired_at",
+    "resolved_at",
+    "acknowledged_by",
+    "acknowledged_at",
+    "silenced_until",
+    "silence_reason",
+]
+
+
+def _in_commons(commons_id: int) -> Any:
+    """Alerts about the commons' resources or members, or about no resource or member (sources)."""
+    res_ids = select(Resource.id).where(Resource.commons_id == commons_id)
+    member_ids = select(Member.id).where(Member.commons_id == commons_id)
+    return or_(
+        Alert.resource_id.in_(res_ids),
+        Alert.member_id.in_(member_ids),
+        (Alert.resource_id.is_(None) & Alert.member_id.is_(None)),
+    )
+
+
+def list_alerts(
+    scope: Scope, conn: Connection, states: Sequence[str] = STATES, limit: int = 500
+) -> pd.DataFrame:
+    commons_id = scope.require_steward()
+    rows = conn.execute(
+        select(
+            Alert.id,
+            Alert.state,
+            Alert.severity,
+            Alert.rule,
+            Resource.slug,
+            Alert.summary,
+            Alert.first_seen_at,
+            Alert.fired_at,
+            Alert.resolved_at,
+            Alert.acknowledged_by,
+            Alert.acknowledged_at,
+            Alert.silenced_until,
+            Alert.silence_reason,
+        )
+        .outerjoin(Resource, Resource.id == Alert.resource_id)
+        .where(_in_commons(commons_id), Alert.state.in_(list(states)))
+        .order_by(Alert.last_evaluated_at.desc(), Alert.id.desc())
+        .limit(limit)
+    ).all()
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _own_alert(scope: Scope, conn: Connection, alert_id: int) -> None:
+    commons_id = scope.require_steward()
+    found = conn.execute(
+        select(Alert.id).where(Alert.id == alert_id, _in_commons(commons_id))
+    ).scalar()
+    if found is None:
+        raise AccessDenied(f"alert {alert_id} is not an alert of your commons")
+
+
+def _clean(text: str, what: str) -> str:
+    text = text.strip()
+    if not text:
+        raise InputError(f"a {what} is required", hint=f"say in a few words why ({what})")
+    return text[:2000]
+
+
+def acknowledge(
+    scope: Scope, conn: Connection, alert_id: int, note: str, now: datetime | None = None
+) -> None:
+    """Mark an alert as seen by the signed-in steward (inside the caller's write transaction)."""
+    _own_alert(scope, conn, alert_id)
+    lifecycle.acknowledge(
+        conn,
+        alert_id,
+        by=scope.username or "steward",
+        now=now or datetime.now(UTC),
+        note=_clean(note, "note"),
+    )
+
+
+def silence(
+    scope: Scope,
+    conn: Connection,
+    alert_id: int,
+    duration: timedelta,
+    reason: str,
+    now: datetime | None = None,
+) -> None:
+    """Hold back an alert's notifications for a while, with the reason on record."""
+    _own_alert(scope, conn, alert_id)
+    lifecycle.silence(
+        conn,
+        alert_id,
+        duration=duration,
+        reason=_clean(reason, "reason"),
+        by=scope.username or "steward",
+        now=now or datetime.now(UTC),
+    )
+
+
+def history(scope: Scope, conn: Connection, alert_id: int) -> pd.DataFrame:
+    _own_alert(scope, conn, alert_id)
+    rows = conn.execute(
+        select(AlertHistory.at, AlertHistory.action, AlertHistory.actor, AlertHistory.note)
+        .where(AlertHistory.alert_id == alert_id)
+        .order_by(AlertHistory.at)
+    ).all()
+    return pd.DataFrame(rows, columns=["at", "action", "actor", "note"])

@@ -1,0 +1,195 @@
+"""Forecasts as the dashboard shows them: headline, fan chart frame, risk over time.
+
+Forecast rows hold aggregate projections only (no personal data), so any scope
+that may see a resource may see its forecast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, and_, func, select
+
+from steward.access import Scope
+from steward.queries.resources import one
+from steward.store.catalog import ResourceInfo
+from steward.store.models import ForecastRun
+
+NO_FORECAST = "No forecast yet"
+
+
+@dataclass(frozen=True)
+class ForecastView:
+    method: str
+    reason: str
+    created_at: datetime
+    horizon_days: int
+    horizon_end: date
+    scores: dict[str, Any]
+    risk: dict[str, Any]
+    accuracy: dict[str, Any] | None
+    paths: dict[str, Any]
+    headline: str
+
+
+def _when(value: Any) -> date | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value)).date()
+    except ValueError:
+        return None
+
+
+def _day_month(day: date) -> str:
+    return f"{day.day} {day:%B}"
+
+
+def headline(res: ResourceInfo, risk: dict[str, Any] | None, horizon_end: date | None) -> str:
+    """The sentence a steward reads first, e.g. "62% chance Repair fund is below its reserve by 14 March"."""
+    if risk is None:
+        return NO_FORECAST
+    if res.kind == "stock" and isinstance(risk.get("p_below_reserve"), int | float):
+        by = _when(risk.get("by")) or _when(risk.get("horizon_end")) or horizon_end
+        tail = f" by {_day_month(by)}" if by else " within the forecast horizon"
+        text = f"{float(risk['p_below_reserve']):.0%} chance {res.name} is below its reserve{tail}"
+        median = _when(risk.get("date_p50"))
+        return text + (f"; median date {_day_month(median)}" if median else "")
+    if res.kind == "pool" and isinstance(risk.get("max_p_over_capacity"), int | float):
+        peak = _when(risk.get("peak_date"))
+        on = f" on {peak:%a} {_day_month(peak)}" if peak else ""
+        if not on and horizon_end:
+            on = f" by {_day_month(horizon_end)}"
+        return (
+            f"{float(risk['max_p_over_capacity']):.0%} chance demand for {res.name} "
+            f"exceeds the units available{on}"
+        )
+    return "Forecast has no risk figures for this resource"
+
+
+def _horizon_end(created_at: datetime, cutoff: datetime | None, days: int) -> date:
+    return ((cutoff or created_at) + timedelta(days=days)).date()
+
+
+def latest_risks(conn: Connection, resource_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Latest run's risk, method and horizon end per resource (no paths: they are large)."""
+    if not resource_ids:
+        return {}
+    newest = (
+        select(ForecastRun.resource_id, func.max(ForecastRun.created_at).label("at"))
+        .where(ForecastRun.resource_id.in_(resource_ids))
+        .group_by(ForecastRun.resource_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(
+            ForecastRun.resource_id,
+            ForecastRun.id,
+            ForecastRun.risk,
+            ForecastRun.method,
+            ForecastRun.created_at,
+            ForecastRun.data_cutoff,
+            ForecastRun.horizon_days,
+        )
+        .join(
+            newest,
+            and_(
+                ForecastRun.resource_id == newest.c.resource_id,
+                ForecastRun.created_at == newest.c.at,
+            ),
+        )
+        .order_by(ForecastRun.id)
+    ).all()
+    return {
+        r.resource_id: {
+            "risk": dict(r.risk or {}),
+            "method": r.method,
+            "created_at": r.created_at,
+            "horizon_end": _horizon_end(r.created_at, r.data_cutoff, r.horizon_days),
+        }
+        for r in rows
+    }
+
+
+def latest(scope: Scope, conn: Connection, slug: str) -> ForecastView | None:
+    """The newest forecast of a resource the scope may see; None when there is none yet."""
+    res = one(scope, conn, slug)
+    run = conn.execute(
+        select(ForecastRun)
+        .where(ForecastRun.resource_id == res.id)
+        .order_by(ForecastRun.created_at.desc(), ForecastRun.id.desc())
+        .limit(1)
+    ).first()
+    if run is None:
+        return None
+    end = _horizon_end(run.created_at, run.data_cutoff, run.horizon_days)
+    return ForecastView(
+        method=run.method,
+        reason=run.reason,
+        created_at=run.created_at,
+        horizon_days=run.horizon_days,
+        horizon_end=end,
+        scores=dict(run.scores or {}),
+        risk=dict(run.risk or {}),
+        accuracy=dict(run.accuracy) if run.accuracy else None,
+        paths=dict(run.paths or {}),
+        headline=headline(res, dict(run.risk or {}), end),
+    )
+
+
+def fan_frame(view: ForecastView) -> pd.DataFrame:
+    """The paths as a frame indexed by date: ``mean`` and one column per quantile (``q0.05``...).
+
+    Columns whose length does not match the dates are left out rather than guessed.
+    """
+    dates = view.paths.get("dates") or []
+    frame = pd.DataFrame(index=pd.DatetimeIndex(pd.to_datetime(dates), name="date"))
+    for key, values in view.paths.items():
+        if key == "dates" or not isinstance(values, list) or len(values) != len(dates):
+            continue
+        if key == "mean" or key.startswith("q"):
+            frame[key] = pd.to_numeric(pd.Series(values, index=frame.index), errors="coerce")
+    return frame
+
+
+def quantile_columns(frame: pd.DataFrame) -> list[tuple[float, str]]:
+    out = []
+    for col in frame.columns:
+        if col.startswith("q"):
+            try:
+                out.append((float(col[1:]), col))
+            except ValueError:
+                continue
+    return sorted(out)
+
+
+def risk_history(scope: Scope, conn: Connection, slug: str, limit: int = 200) -> pd.DataFrame:
+    """The headline probability of each past run: how the risk has moved over time."""
+    res = one(scope, conn, slug)
+    key = "p_below_reserve" if res.kind == "stock" else "max_p_over_capacity"
+    rows = conn.execute(
+        select(ForecastRun.created_at, ForecastRun.risk)
+        .where(ForecastRun.resource_id == res.id)
+        .order_by(ForecastRun.created_at.desc())
+        .limit(limit)
+    ).all()
+    points = [
+        (created, float(risk[key]))
+        for created, risk in rows
+        if risk and isinstance(risk.get(key), int | float)
+    ]
+    frame = pd.DataFrame(points, columns=["forecast_at", "probability"])
+    return frame.sort_values("forecast_at").reset_index(drop=True)
+
+
+def risk_path(view: ForecastView, kind: str) -> pd.DataFrame:
+    """Per-date probability from the paths, when the forecaster stored one."""
+    key = "p_below_reserve" if kind == "stock" else "p_over_capacity"
+    dates = view.paths.get("dates") or []
+    values = view.paths.get(key)
+    if not isinstance(values, list) or len(values) != len(dates) or not dates:
+        return pd.DataFrame(columns=["date", "probability"])
+    return pd.DataFrame({"date": pd.to_datetime(dates), "probability": values})

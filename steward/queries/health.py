@@ -1,0 +1,288 @@
+"""Resource tiles: level or occupancy, trend, headline risk and a status colour.
+
+Batched for a federation of a thousand resources: the latest precomputed
+DailyFlow row per resource plus the events since its day give the current
+level, so a page load never sums a resource's whole history. Resources with no
+precomputed flows (a new workspace) are read exactly from the ledger.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, and_, case, func, select, type_coerce
+
+from steward import flows
+from steward.access import Scope
+from steward.queries.forecasts import headline, latest_risks
+from steward.queries.resources import visible
+from steward.store.catalog import ResourceInfo
+from steward.store.models import Alert, CapacityChange, DailyFlow, Event, Reading
+from steward.store.types import Quantity
+
+TREND_DAYS = 7
+Status = Literal["ok", "watch", "danger", "unknown"]
+#: Probability thresholds for the status colour (watch, danger).
+WATCH, DANGER = 0.2, 0.5
+SEVERITY_RANK = {"ok": 0, "unknown": 0, "watch": 1, "danger": 2}
+
+
+@dataclass(frozen=True)
+class Tile:
+    slug: str
+    name: str
+    kind: str
+    unit: str
+    commons_slug: str
+    #: Stock: current level. Pool: units on loan now.
+    level: float | None
+    capacity: float | None
+    reserve: float | None
+    #: Change of ``level`` over the last TREND_DAYS days.
+    trend: float | None
+    headline: str
+    has_forecast: bool
+    status: Status
+    #: Summaries of firing alerts about this resource (stewards only; empty otherwise).
+    firing: tuple[str, ...] = ()
+
+    @property
+    def fill(self) -> float | None:
+        """Level or occupancy as a share of capacity, when there is one."""
+        if self.level is None or not self.capacity:
+            return None
+        return self.level / self.capacity
+
+
+def tiles(scope: Scope, conn: Connection, now: datetime | None = None) -> list[Tile]:
+    """One tile per resource the scope may see, most worrying first."""
+    now = now or datetime.now(UTC)
+    found = visible(scope, conn)
+    if not found:
+        return []
+    ids = [r.id for r in found]
+    levels, before = _levels(conn, found, now)
+    caps = _capacities(conn, found, now)
+    risks = latest_risks(conn, ids)
+    firing = _firing(conn, ids) if scope.is_steward else {}
+    out = []
+    for res in found:
+        run = risks.get(res.id)
+        level = levels.get(res.id)
+        trend = None if level is None or res.id not in before else level - before[res.id]
+        cap = caps.get(res.id)
+        alerts = firing.get(res.id, [])
+        status = _status(res, level, cap, run["risk"] if run else None, alerts)
+        out.append(
+            Tile(
+                slug=res.slug,
+                name=res.name,
+                kind=str(res.kind),
+                unit=res.unit,
+                commons_slug=res.commons_slug,
+                level=level,
+                capacity=cap,
+                reserve=None if res.reserve is None else float(res.reserve),
+                trend=trend,
+                headline=headline(
+                    res, run["risk"] if run else None, run["horizon_end"] if run else None
+                ),
+                has_forecast=run is not None,
+                status=status,
+                firing=tuple(summary for _, summary in alerts),
+            )
+        )
+    out.sort(key=lambda t: (-SEVERITY_RANK[t.status], t.commons_slug, t.name))
+    return out
+
+
+def _status(
+    res: ResourceInfo,
+    level: float | None,
+    capacity: float | None,
+    risk: dict[str, Any] | None,
+    alerts: list[tuple[str, str]],
+) -> Status:
+    rank = 0
+    severities = {sev for sev, _ in alerts}
+    if "critical" in severities:
+        rank = 2
+    elif severities:
+        rank = 1
+    risk = risk or {}
+    if res.kind == "stock":
+        p = risk.get("p_below_reserve")
+        if level is not None and res.reserve is not None and level < float(res.reserve):
+            rank = 2
+    else:
+        p = risk.get("max_p_over_capacity")
+        if level is not None and capacity and level >= capacity:
+            rank = max(rank, 1)
+    if isinstance(p, int | float):
+        rank = max(rank, 2 if p >= DANGER else 1 if p >= WATCH else 0)
+    if rank == 0 and level is None and not risk:
+        return "unknown"
+    return ("ok", "watch", "danger")[rank]
+
+
+def _day_end_utc(day: date, tz: str) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time.min, ZoneInfo(tz)).astimezone(UTC)
+
+
+def _levels(
+    conn: Connection, found: list[ResourceInfo], now: datetime
+) -> tuple[dict[int, float], dict[int, float]]:
+    """Current level (stock) or units on loan (pool), and the same TREND_DAYS ago."""
+    by_id = {r.id: r for r in found}
+    ids = list(by_id)
+    last_day = dict(
+        conn.execute(
+            select(DailyFlow.resource_id, func.max(DailyFlow.day))
+            .where(DailyFlow.resource_id.in_(ids))
+            .group_by(DailyFlow.resource_id)
+        ).all()
+    )
+    now_levels: dict[int, float] = {}
+    then_levels: dict[int, float] = {}
+    exact = [r for r in found if r.id not in last_day]
+    if last_day:
+        base = _flow_levels(conn, {rid: last_day[rid] for rid in last_day})
+        # Events after each resource's last precomputed day, grouped by that cutoff.
+        cutoffs: dict[datetime, list[int]] = defaultdict(list)
+        for rid, day in last_day.items():
+            cutoffs[_day_end_utc(_as_date(day), by_id[rid].timezone)].append(rid)
+        since = {}
+        late_readings: set[int] = set()
+        for cut, rids in cutoffs.items():
+            since.update(_net_since(conn, rids, cut, now, by_id))
+            late_readings |= set(
+                conn.execute(
+                    select(Reading.resource_id)
+                    .where(Reading.resource_id.in_(rids), Reading.observed_at >= cut)
+                    .distinct()
+                ).scalars()
+            )
+        for rid in last_day:
+            if rid in late_readings:
+                exact.append(by_id[rid])
+                continue
+            now_levels[rid] = base[rid] + since.get(rid, 0.0)
+        trend_days = {
+            rid: _as_date(day) - timedelta(days=TREND_DAYS) for rid, day in last_day.items()
+        }
+        then_levels.update(_flow_levels(conn, trend_days, at_or_before=True))
+    for res in exact:
+        then = now - timedelta(days=TREND_DAYS)
+        if res.kind == "stock":
+            now_levels[res.id] = float(flows.level(conn, res, now))
+            then_levels[res.id] = float(flows.level(conn, res, then))
+        else:
+            now_levels[res.id] = float(flows.on_loan(conn, res, now))
+            then_levels[res.id] = float(flows.on_loan(conn, res, then))
+    return now_levels, then_levels
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _flow_levels(
+    conn: Connection, days: dict[int, date], *, at_or_before: bool = False
+) -> dict[int, float]:
+    """DailyFlow level per resource on the given day (or the latest before it)."""
+    if not days:
+        return {}
+    out: dict[int, float] = {}
+    if not at_or_before:
+        rows = conn.execute(
+            select(DailyFlow.resource_id, DailyFlow.day, DailyFlow.level).where(
+                DailyFlow.resource_id.in_(list(days)), DailyFlow.day.in_(set(days.values()))
+            )
+        ).all()
+        for rid, day, level in rows:
+            if _as_date(day) == days[rid]:
+                out[rid] = float(level)
+        return out
+    by_day: dict[date, list[int]] = defaultdict(list)
+    for rid, day in days.items():
+        by_day[day].append(rid)
+    for day, rids in by_day.items():
+        latest = (
+            select(DailyFlow.resource_id, func.max(DailyFlow.day).label("day"))
+            .where(DailyFlow.resource_id.in_(rids), DailyFlow.day <= day)
+            .group_by(DailyFlow.resource_id)
+            .subquery()
+        )
+        found = conn.execute(
+            select(DailyFlow.resource_id, DailyFlow.level).join(
+                latest,
+                and_(DailyFlow.resource_id == latest.c.resource_id, DailyFlow.day == latest.c.day),
+            )
+        ).all()
+        out.update({rid: float(level) for rid, level in found})
+    return out
+
+
+def _net_since(
+    conn: Connection, rids: list[int], cut: datetime, now: datetime, by_id: dict[int, ResourceInfo]
+) -> dict[int, float]:
+    undo = case((Event.reverses_id.is_(None), 1), else_=-1)
+    stock = case((Event.kind == "use", -1), else_=1)
+    pool = case((Event.kind == "use", 1), (Event.kind == "replenish", -1), else_=0)
+    rows = conn.execute(
+        select(
+            Event.resource_id,
+            type_coerce(func.coalesce(func.sum(Event.quantity * stock * undo), 0), Quantity()),
+            type_coerce(func.coalesce(func.sum(Event.quantity * pool * undo), 0), Quantity()),
+        )
+        .where(
+            Event.resource_id.in_(rids),
+            Event.occurred_at >= cut,
+            Event.occurred_at <= now,
+            Event.scheduled.is_(False),
+        )
+        .group_by(Event.resource_id)
+    ).all()
+    return {rid: float(s if by_id[rid].kind == "stock" else p) for rid, s, p in rows}
+
+
+def _capacities(conn: Connection, found: list[ResourceInfo], now: datetime) -> dict[int, float]:
+    deltas: dict[int, Decimal] = dict(
+        conn.execute(
+            select(
+                CapacityChange.resource_id,
+                type_coerce(func.sum(CapacityChange.delta), Quantity()),
+            )
+            .where(
+                CapacityChange.resource_id.in_([r.id for r in found]),
+                CapacityChange.effective_at <= now,
+                CapacityChange.scheduled.is_(False),
+            )
+            .group_by(CapacityChange.resource_id)
+        ).all()
+    )
+    out = {}
+    for res in found:
+        delta = deltas.get(res.id)
+        if res.capacity is None and not delta:
+            continue
+        out[res.id] = float((res.capacity or Decimal(0)) + (delta or Decimal(0)))
+    return out
+
+
+def _firing(conn: Connection, ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    out: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    rows = conn.execute(
+        select(Alert.resource_id, Alert.severity, Alert.summary)
+        .where(Alert.resource_id.in_(ids), Alert.state == "firing")
+        .order_by(Alert.fired_at.desc())
+    ).all()
+    for rid, severity, summary in rows:
+        if rid is not None:
+            out[rid].append((severity, summary))
+    return out

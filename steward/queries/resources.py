@@ -1,0 +1,35 @@
+"""Which resources a scope may see."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from steward.access import Scope
+from steward.errors import AccessDenied, InputError
+from steward.store import catalog
+from steward.store.catalog import ResourceInfo
+
+
+def visible(scope: Scope, conn: Connection) -> list[ResourceInfo]:
+    """Stewards and members see their commons' resources; the public sees every commons'."""
+    found = catalog.resources(conn)
+    if scope.role == "public":
+        return found
+    return [r for r in found if r.commons_id == scope.commons_id]
+
+
+def one(scope: Scope, conn: Connection, slug: str) -> ResourceInfo:
+    """A resource the scope may see, by slug; InputError if unknown, AccessDenied if not theirs."""
+    res = catalog.resource(conn, slug)
+    if res is None:
+        raise InputError(f"no resource {slug!r}", hint="pick a resource from the list")
+    if scope.role != "public" and res.commons_id != scope.commons_id:
+        raise AccessDenied(f"resource {slug!r} belongs to another commons")
+    return res
+
+
+def stewarded(scope: Scope, conn: Connection, slug: str) -> ResourceInfo:
+    """A resource of the steward's own commons (AccessDenied for anyone else)."""
+    res = one(scope, conn, slug)
+    scope.require_steward(res.commons_id)
+    return res

@@ -1,0 +1,119 @@
+"""`steward account` and `steward dashboard`, run as a user runs them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from steward.commands.dashboard import APP, streamlit_command
+
+from .fixtures import Federation
+
+STEWARD = [sys.executable, "-m", "steward"]
+
+
+def run(
+    config: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*STEWARD, "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        input=stdin,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_account_add_list_disable(federation: Federation) -> None:
+    added = run(
+        federation.config,
+        "account",
+        "add",
+        "--role",
+        "member",
+        "--member",
+        "bob",
+        "--commons",
+        "toolshed",
+        "--password-env",
+        "NEW_PW",
+        "bobby",
+        env={"NEW_PW": "a-secret-pass"},
+    )
+    assert added.returncode == 0, added.stderr
+    assert "Added member account 'bobby' in toolshed for member bob." in added.stdout
+    listed = run(federation.config, "account", "list")
+    assert listed.returncode == 0
+    assert "bobby" in listed.stdout and "a-secret-pass" not in listed.stdout
+    assert "argon2" not in listed.stdout
+    disabled = run(federation.config, "account", "disable", "bobby")
+    assert disabled.returncode == 0
+    assert "disabled" in run(federation.config, "account", "list").stdout
+
+
+def test_account_add_prompts_for_the_password(federation: Federation) -> None:
+    added = run(
+        federation.config,
+        "account",
+        "add",
+        "--role",
+        "steward",
+        "--commons",
+        "orchard",
+        "otto",
+        stdin="orchard-pass-1\norchard-pass-1\n",
+    )
+    assert added.returncode == 0, added.stderr
+    assert "orchard-pass-1" not in added.stdout + added.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["--role", "member", "--commons", "toolshed", "x1"], {"PW": "p"}, "needs --member"),
+        (["--role", "steward", "x2"], {}, "has 2 commons"),
+        (
+            ["--role", "steward", "--commons", "toolshed", "--password-env", "NOPE", "x3"],
+            {},
+            "NOPE is not set",
+        ),
+        (
+            ["--role", "steward", "--commons", "toolshed", "--password-env", "PW", "x4"],
+            {"PW": "short"},
+            "too short",
+        ),
+    ],
+)
+def test_account_add_errors_are_clear(
+    federation: Federation, args: list[str], env: dict[str, str], message: str
+) -> None:
+    if "--password-env" not in args and "x2" not in args:
+        args = [*args[:-1], "--password-env", "PW", args[-1]]
+    proc = run(federation.config, "account", "add", *args, env=env)
+    assert proc.returncode == 1
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_disable_unknown_account(federation: Federation) -> None:
+    proc = run(federation.config, "account", "disable", "ghost")
+    assert proc.returncode == 1 and "no account named 'ghost'" in proc.stderr
+
+
+def test_dashboard_command_keeps_security_settings_on() -> None:
+    cmd = streamlit_command(APP, port=8765, host="127.0.0.1", debug=False)
+    assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4].endswith("app.py")
+    assert "--server.enableXsrfProtection=true" in cmd
+    assert "--client.showErrorDetails=false" in cmd
+    assert "--server.headless=true" in cmd
+    assert "--browser.gatherUsageStats=false" in cmd
+    assert "--server.port=8765" in cmd
+    debug = streamlit_command(APP, port=8765, host="127.0.0.1", debug=True)
+    assert "--client.showErrorDetails=full" in debug
+    assert "--server.enableXsrfProtection=true" in debug
