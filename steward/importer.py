@@ -96,7 +96,8 @@ def read_chunks(path: Path, kind: RecordKind) -> Iterator[tuple[int, pd.DataFram
 
 def _batch(opts: ImportOptions, path: Path, first_line: int, frame: pd.DataFrame) -> Batch:
     frame = frame.replace("", None)
-    rows = [f"{path.name}:{first_line + i}" for i in range(len(frame))]
+    name = path.name
+    rows = [f"{name}:{first_line + i}" for i in range(len(frame))]
     if opts.kind == "members":
         members, rejected = [], []
         from steward.ledger import Rejected

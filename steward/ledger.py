@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -43,6 +43,8 @@ from steward.store.models import (
 from steward.store.types import SCALE
 
 KINDS = ("use", "replenish", "adjust")
+#: A quarantine reason: one text, a text per row, or a builder run on the flagged rows only.
+Reason: TypeAlias = str | pd.Series | Callable[[pd.Series], pd.Series]
 #: Beyond this, float64 can no longer carry SCALE exact decimal places.
 MAX_QUANTITY = 9e9
 
@@ -232,8 +234,8 @@ class Ledger:
             judged = pd.concat(parts, ignore_index=True)
             bad = judged.loc[judged["status"] == "quarantine"]
             bad_rows = set(bad["row"]) | rejected_rows
-            per_row = judged.groupby("row", sort=False)["status"]
-            all_dup = per_row.agg(lambda s: bool((s == "duplicate").all()))
+            # Vectorised (a per-group lambda costs ~0.3 ms a row on a million rows).
+            all_dup = (judged["status"] == "duplicate").groupby(judged["row"], sort=False).all()
             n_rows = len(all_dup)
             dup_rows = {r for r, v in all_dup.items() if v and r not in bad_rows}
             result.rows_read = n_rows + len(rejected_rows - set(all_dup.index))
@@ -267,10 +269,8 @@ class Ledger:
     def _check_events(self, ev: pd.DataFrame, source: str, catalog: _Catalog) -> pd.DataFrame:
         reason = pd.Series("", index=ev.index, dtype=object)
 
-        def flag(mask: pd.Series, text: pd.Series | str) -> None:
-            mask = mask & (reason == "")
-            if mask.any():
-                reason.loc[mask] = text if isinstance(text, str) else text.loc[mask]
+        def flag(mask: pd.Series, text: Reason) -> None:
+            _flag(reason, mask, text)
 
         ext = ev["external_id"].astype("string").str.strip()
         ev["external_id"] = ext
@@ -288,33 +288,34 @@ class Ledger:
         unknown = ev["resource_id"].isna()
         flag(
             unknown,
-            "unknown resource "
-            + slug.fillna("(blank)").map(repr)
-            + f"; define it under commons[].resources (known: {catalog.known_resources()})",
+            _say(
+                "unknown resource ",
+                slug,
+                f"; define it under commons[].resources (known: {catalog.known_resources()})",
+            ),
         )
         kind = ev["kind"].astype("string").str.strip().str.lower()
         ev["kind"] = kind
         flag(
             ~kind.isin(KINDS),
-            "unknown kind "
-            + kind.fillna("(blank)").map(repr)
-            + "; expected use, replenish or adjust",
+            _say("unknown kind ", kind, "; expected use, replenish or adjust"),
         )
 
         qty = _numbers(ev["quantity"])
         flag(
             qty.isna(),
-            "quantity "
-            + ev["quantity"].astype("string").fillna("(blank)").map(repr)
-            + " is not a number",
+            _say("quantity ", ev["quantity"], " is not a number"),
         )
         flag(qty.abs() > MAX_QUANTITY, f"quantity is larger than {MAX_QUANTITY:.0e}")
         flag(~_fits_scale(qty), f"quantity has more than {SCALE} decimal places")
         flag(
             (kind != "adjust") & (qty <= 0),
-            "quantity "
-            + qty.astype("string")
-            + " must be > 0; record a reversal or the opposite kind instead",
+            _say(
+                "quantity ",
+                qty,
+                " must be > 0; record a reversal or the opposite kind instead",
+                quote=False,
+            ),
         )
         flag((kind == "adjust") & (qty == 0), "an adjust of 0 changes nothing")
         ev["qty"] = qty
@@ -325,13 +326,15 @@ class Ledger:
 
         commons = slug.map(catalog.resource_commons)
         member = ev["member"].astype("string").str.strip().replace("", pd.NA)
-        keys = list(zip(commons, member, strict=True))
-        ev["member_id"] = pd.array(
-            [catalog.member_id.get(k) if k[1] is not pd.NA else None for k in keys], dtype="Int64"
-        )
+        ev["member_id"] = pd.Series(pd.NA, index=ev.index, dtype="Int64")
+        named = member.notna()
+        if named.any():
+            by_key = {f"{cid}\x1f{code}": mid for (cid, code), mid in catalog.member_id.items()}
+            keys = commons[named].astype("string") + "\x1f" + member[named]
+            ev.loc[named, "member_id"] = keys.map(by_key).astype("Int64")
         flag(
             member.notna() & ev["member_id"].isna(),
-            "unknown member " + member.fillna("").map(repr) + "; import members first",
+            _say("unknown member ", member, "; import members first"),
         )
         ev["member"] = member
 
@@ -414,10 +417,8 @@ class Ledger:
             return fr.assign(status=pd.Series(dtype=object), reason=pd.Series(dtype=object))
         reason = pd.Series("", index=fr.index, dtype=object)
 
-        def flag(mask: pd.Series, text: pd.Series | str) -> None:
-            mask = mask & (reason == "")
-            if mask.any():
-                reason.loc[mask] = text if isinstance(text, str) else text.loc[mask]
+        def flag(mask: pd.Series, text: Reason) -> None:
+            _flag(reason, mask, text)
 
         ext = fr["external_id"].astype("string").str.strip()
         fr["external_id"] = ext
@@ -426,27 +427,21 @@ class Ledger:
         fr["resource_id"] = slug.map(catalog.resource_id).astype("Int64")
         flag(
             fr["resource_id"].isna(),
-            "unknown resource "
-            + slug.fillna("(blank)").map(repr)
-            + f" (known: {catalog.known_resources()})",
+            _say("unknown resource ", slug, f" (known: {catalog.known_resources()})"),
         )
         val = _numbers(fr[value_col])
         flag(
             val.isna(),
-            value_col
-            + " "
-            + fr[value_col].astype("string").fillna("(blank)").map(repr)
-            + " is not a number",
+            _say(f"{value_col} ", fr[value_col], " is not a number"),
         )
         flag(val.abs() > MAX_QUANTITY, f"{value_col} is larger than {MAX_QUANTITY:.0e}")
         flag(~_fits_scale(val), f"{value_col} has more than {SCALE} decimal places")
         if not allow_negative:
             flag(
                 val < 0,
-                value_col
-                + " "
-                + val.astype("string")
-                + " is negative; a level cannot be below zero",
+                _say(
+                    f"{value_col} ", val, " is negative; a level cannot be below zero", quote=False
+                ),
             )
         else:
             flag(val == 0, f"a {value_col} of 0 changes nothing")
@@ -483,12 +478,13 @@ class Ledger:
                 + fr.loc[conflict_idx, "external_id"].map(repr)
                 + " appears twice in this read with different contents"
             )
-        existing = self._existing_hashes(model, source, list(dict.fromkeys(ids)))
+        existing = self._existing_hashes(model, source, ids)
         if not existing:
             return
         known = fr["external_id"].map(existing)
         hit = (fr["status"] == "new") & known.notna()
-        same = hit & (known == fr["hash"])
+        # Rows stored before their table kept digests carry "": a known id is then a replay.
+        same = hit & ((known == fr["hash"]) | (known == ""))
         fr.loc[same, "status"] = "duplicate"
         differ = hit & ~same
         fr.loc[differ, "status"] = "quarantine"
@@ -499,12 +495,13 @@ class Ledger:
             "overwritten: record a reversal and a new event instead"
         )
 
-    def _existing_hashes(self, model: Any, source: str, ids: list[str]) -> dict[str, str]:
-        if not ids:
+    def _existing_hashes(self, model: Any, source: str, id_series: pd.Series) -> dict[str, str]:
+        if id_series.empty:
             return {}
         any_row = self.conn.execute(select(model.id).where(model.source == source).limit(1)).first()
         if any_row is None:
-            return {}
+            return {}  # a source's first read: nothing to compare with
+        ids = _strs(id_series.drop_duplicates())
         out: dict[str, str] = {}
         size = 900 if self.dialect == "sqlite" else 10_000
         for chunk in _chunks(ids, size):
@@ -727,16 +724,16 @@ class Ledger:
             rows = zip(
                 part["resource_id"].astype(int).tolist(),
                 _optional_ints(part["member_id"]),
-                part["kind"].tolist(),
+                _strs(part["kind"]),
                 bulk.quantities(part["qty"], self.dialect),
                 bulk.timestamps(part["ts"], self.dialect),
                 [source] * n,
-                part["external_id"].tolist(),
+                _strs(part["external_id"]),
                 [stamp] * n,
                 _optional_strs(part["loan_ref"]),
                 _optional_ints(part["reverses_id"]),
                 part["scheduled"].fillna(False).astype(bool).tolist(),
-                part["hash"].tolist(),
+                _strs(part["hash"]),
                 [self.run_id] * n,
                 attrs,
                 strict=True,
@@ -785,8 +782,9 @@ class Ledger:
             bulk.quantities(fr["qty"], self.dialect),
             fr["note"].fillna("").astype(str).tolist(),
             [source] * n,
-            fr["external_id"].tolist(),
+            _strs(fr["external_id"]),
             fr["scheduled"].fillna(False).astype(bool).tolist(),
+            _strs(fr["hash"]),
             strict=True,
         )
         bulk.insert_rows(
@@ -800,6 +798,7 @@ class Ledger:
                 "source",
                 "external_id",
                 "scheduled",
+                "payload_hash",
             ),
             rows,
         )
@@ -826,6 +825,29 @@ def reversal(conn: Connection, source: str, external_id: str, *, reason: str) ->
         reverses=external_id,
         attributes={"reason": reason},
     )
+
+
+def _flag(reason: pd.Series, mask: pd.Series, text: Reason) -> None:
+    """Give rows that have no reason yet this one; texts are built for those rows only."""
+    mask = mask & (reason == "")
+    if not mask.any():
+        return
+    if callable(text):
+        reason.loc[mask] = text(mask)
+    elif isinstance(text, str):
+        reason.loc[mask] = text
+    else:
+        reason.loc[mask] = text.loc[mask]
+
+
+def _say(
+    prefix: str, values: pd.Series, suffix: str, *, quote: bool = True
+) -> Callable[[pd.Series], pd.Series]:
+    def build(mask: pd.Series) -> pd.Series:
+        shown = values[mask].astype("string").fillna("(blank)")
+        return prefix + (shown.map(repr) if quote else shown) + suffix
+
+    return build
 
 
 # -- helpers ----------------------------------------------------------------------
@@ -861,7 +883,10 @@ def _timestamps(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         why[:] = "timestamp has no timezone; declare the source's timezone in its config"
         return pd.Series(pd.NaT, index=values.index, dtype="datetime64[us, UTC]"), why
     parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us, UTC]")
-    is_dt = values.map(lambda v: isinstance(v, datetime))
+    if pd.api.types.is_string_dtype(values.dtype):
+        is_dt = pd.Series(False, index=values.index)
+    else:
+        is_dt = values.map(lambda v: isinstance(v, datetime))
     if is_dt.any():
         aware = values[is_dt].map(lambda v: v.tzinfo is not None)
         naive_idx = aware.index[~aware.to_numpy(dtype=bool)]
@@ -917,17 +942,15 @@ def _digest(fr: pd.DataFrame, columns: list[str]) -> pd.Series:
 
 
 def _optional_ints(values: pd.Series) -> list[int | None]:
-    return [
-        None if v is pd.NA or v is None or (isinstance(v, float) and np.isnan(v)) else int(v)
-        for v in values
-    ]
+    return list(values.astype("Int64").to_numpy(dtype=object, na_value=None).tolist())
 
 
 def _optional_strs(values: pd.Series) -> list[str | None]:
-    return [
-        None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else str(v)
-        for v in values
-    ]
+    return list(values.astype("string").to_numpy(dtype=object, na_value=None).tolist())
+
+
+def _strs(values: pd.Series) -> list[str]:
+    return list(values.astype("string").to_numpy(dtype=object).tolist())
 
 
 def _raw_of(row: pd.Series) -> dict[str, Any]:

@@ -306,3 +306,19 @@ def test_level_matches_a_simple_model(store: Store, ops: list[list[tuple[Any, ..
 
 
 _examples = itertools.count()
+
+
+def test_capacity_change_replay_and_conflict(workspace: Workspace) -> None:
+    from steward.ledger import NewCapacityChange
+
+    store = workspace.store
+    bought = [NewCapacityChange("drill", 2, T0, "buy-1", note="bought two")]
+    assert record(store, Batch("inv", capacity_changes=bought)).accepted == 1
+    assert record(store, Batch("inv", capacity_changes=bought)).duplicates == 1
+    changed = [NewCapacityChange("drill", 3, T0, "buy-1", note="bought three")]
+    result = record(store, Batch("inv", capacity_changes=changed))
+    assert (result.quarantined, result.conflicts) == (1, 1)
+    with store.read() as conn:
+        res = catalog.resource(conn, "drill")
+        assert res is not None
+        assert flows.capacity(conn, res, T0 + timedelta(days=1)) == Decimal(5)

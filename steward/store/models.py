@@ -156,6 +156,8 @@ class CapacityChange(Base):
     external_id: Mapped[str] = mapped_column(String(200))
     #: Scheduled changes (a planned purchase) are in the future when recorded.
     scheduled: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Digest of the payload, to tell a replay (same) from a conflict (different).
+    payload_hash: Mapped[str] = mapped_column(String(32), default="")
 
 
 class Event(Base):
