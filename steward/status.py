@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Row, func, select
 
 from steward import flows
 from steward.store.catalog import ResourceInfo, resources
@@ -49,14 +49,14 @@ def _has_data(conn: Connection, res: ResourceInfo) -> bool:
     return ev is not None or rd is not None
 
 
-def latest_forecast(conn: Connection, resource_id: int) -> ForecastRun | None:
-    row = conn.execute(
-        select(ForecastRun)
+def latest_forecast(conn: Connection, resource_id: int) -> Row[Any] | None:
+    """The newest forecast run's method, time and risk figures."""
+    return conn.execute(
+        select(ForecastRun.id, ForecastRun.method, ForecastRun.created_at, ForecastRun.risk)
         .where(ForecastRun.resource_id == resource_id)
         .order_by(ForecastRun.created_at.desc(), ForecastRun.id.desc())
         .limit(1)
     ).first()
-    return None if row is None else row[0]
 
 
 def headline(res: ResourceInfo, risk: dict[str, Any]) -> str:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Connection
 
+from steward.scheduler import recent_job_problems
 from steward.status import ResourceStatus, all_statuses
 from steward.workspace import Workspace
 
@@ -62,15 +66,7 @@ def register(app: typer.Typer) -> None:
         render(state(ctx).workspace(), format)
 
 
-def _job_problems(conn: object) -> list[dict[str, object]]:
-    """Missed or failed scheduled jobs of the last day, when the scheduler is installed."""
-    try:
-        from steward.scheduler import recent_job_problems
-    except ImportError:
-        return []
-    from datetime import UTC, datetime, timedelta
-
-    return [
-        dict(p) if isinstance(p, dict) else p.__dict__
-        for p in recent_job_problems(conn, datetime.now(UTC) - timedelta(days=1))
-    ]
+def _job_problems(conn: Connection) -> list[dict[str, object]]:
+    """Missed or failed scheduled jobs of the last day."""
+    since = datetime.now(UTC) - timedelta(days=1)
+    return [asdict(p) for p in recent_job_problems(conn, since)]

@@ -1,0 +1,48 @@
+"""`steward forecast`: forecast resources now and store the runs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from steward.forecasting import run_forecasts
+from steward.status import all_statuses
+
+console = Console(soft_wrap=True)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def forecast(
+        ctx: typer.Context,
+        resources: Annotated[
+            list[str] | None, typer.Argument(help="Resource slugs (default: all).")
+        ] = None,
+    ) -> None:
+        """Forecast resources (backtested model choice) and store risk figures."""
+        from steward.cli import state
+
+        ws = state(ctx).workspace()
+        with Progress(
+            TextColumn("[bold]forecast[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar:
+            task = bar.add_task("series", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            summary = run_forecasts(ws, resources or None, progress=progress)
+        console.print(f"{summary.runs} forecast runs stored; {summary.scored} earlier runs scored.")
+        for slug in summary.no_data:
+            console.print(f"  {slug}: no data yet, nothing to forecast", markup=False)
+        with ws.store.read() as conn:
+            for status in all_statuses(conn):
+                if status.slug in summary.methods and status.headline:
+                    console.print(f"  {status.headline}", markup=False, highlight=False)
