@@ -27,8 +27,12 @@ COMMAND_MODULES: tuple[str, ...] = (
     "steward.commands.status",
     "steward.commands.importing",
     "steward.commands.demo",
+    "steward.commands.forecast",
     "steward.commands.account",
     "steward.commands.dashboard",
+    "steward.commands.collect",
+    "steward.commands.quotas",
+    "steward.commands.alerts",
 )
 
 console = Console()

@@ -17,14 +17,18 @@ runs, so the numbers move.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from steward.collectors.base import RunReport
+    from steward.workspace import Workspace
 
 HISTORY_DAYS = 730
 SEED = 20261125
@@ -372,7 +376,7 @@ def garden(files: Files, rng: np.random.Generator, start: date, today: date, now
 
 
 FUND_START = 9_000.0
-FUND_NOW = 3_400.0
+FUND_NOW = 4_200.0
 
 
 def fund(files: Files, rng: np.random.Generator, start: date, today: date, now: datetime) -> None:
@@ -502,20 +506,6 @@ def demo_config() -> str:
     return (package_files("steward") / "demo.yaml").read_text(encoding="utf-8")
 
 
-def source_files(root: Path) -> Iterable[tuple[str, Path, str | None]]:
-    """(record kind, file, commons) in the order they must be loaded."""
-    src = root / "sources"
-    for commons in ("toolshed", "garden", "fund"):
-        yield "members", src / commons / "members.csv", commons
-    yield "capacity", src / "toolshed" / "capacity.csv", None
-    yield "events", src / "toolshed" / "loans.csv", None
-    yield "events", src / "garden" / "water.csv", None
-    yield "events", src / "garden" / "seeds.csv", None
-    yield "readings", src / "garden" / "tank-readings.csv", None
-    for path in sorted((src / "fund").glob("transactions-*.csv")):
-        yield "events", path, None
-
-
 def append_live(root: Path, rng: np.random.Generator, now: datetime, tick: int) -> int:
     """Append a few new rows as if the commons were in use right now; returns rows added."""
     files = Files({})
@@ -523,18 +513,20 @@ def append_live(root: Path, rng: np.random.Generator, now: datetime, tick: int) 
     key = f"live-{now:%Y%m%dT%H%M%S}-{tick}"
     slug, *_ = TOOL_TYPES[int(rng.integers(len(TOOL_TYPES)))]
     member = f"T{int(rng.integers(1, 301)):04d}"
-    files.add(
-        "sources/toolshed/loans.csv",
-        {
-            "external_id": f"{key}-out",
-            "resource": slug,
-            "kind": "use",
-            "quantity": 1,
-            "occurred_at": stamp,
-            "member": member,
-            "loan_ref": key,
-        },
-    )
+    # A short loan that was just returned: checked out two hours ago, back now.
+    for suffix, kind, at in (("out", "use", now - timedelta(hours=2)), ("in", "replenish", now)):
+        files.add(
+            "sources/toolshed/loans.csv",
+            {
+                "external_id": f"{key}-{suffix}",
+                "resource": slug,
+                "kind": kind,
+                "quantity": 1,
+                "occurred_at": _iso(at),
+                "member": member,
+                "loan_ref": key,
+            },
+        )
     files.add(
         "sources/garden/water.csv",
         {
@@ -564,29 +556,16 @@ def append_live(root: Path, rng: np.random.Generator, now: datetime, tick: int) 
     return sum(len(r) for r in files.rows.values())
 
 
-#: Which collector (by name in config/demo.yaml) owns each source file, so that the
-#: first load and the collectors' later reads share one idempotence key.
-def _collector_for(kind: str, path: Path) -> str:
-    commons = path.parent.name
-    if kind == "members":
-        return f"{commons}-members"
-    return {
-        "capacity.csv": "toolshed-inventory",
-        "loans.csv": "toolshed-loans",
-        "water.csv": "garden-water",
-        "seeds.csv": "garden-seeds",
-        "tank-readings.csv": "garden-tank-sensor",
-    }.get(path.name, "fund-ledger")
+def ingest(
+    ws: Workspace, *, on_report: Callable[[RunReport], None] | None = None
+) -> list[RunReport]:
+    """Run every configured collector once, in config order (members before their events)."""
+    from steward.collectors.base import run
 
-
-def ingest(store: Any, root: Path, *, progress: Any = None) -> dict[str, Any]:
-    """Load every generated source file; returns totals per record kind."""
-    from steward.importer import ImportOptions, import_file
-
-    totals: dict[str, Any] = {}
-    for kind, path, commons in source_files(root):
-        opts = ImportOptions(kind, _collector_for(kind, path), None, commons)  # type: ignore[arg-type]
-        result = import_file(store, path, opts, progress=progress)
-        prev = totals.get(kind)
-        totals[kind] = result if prev is None else prev + result
-    return totals
+    reports = []
+    for collector in ws.settings.collectors:
+        report = run(ws, collector.name)
+        reports.append(report)
+        if on_report:
+            on_report(report)
+    return reports

@@ -11,9 +11,12 @@ import typer
 from rich.console import Console
 
 from steward import demo as demo_mod
+from steward.collectors.base import RunReport
 from steward.config import load
-from steward.store import catalog, schema
+from steward.errors import SourceError
+from steward.store import schema
 from steward.store.engine import Store
+from steward.workspace import open_workspace
 
 console = Console()
 
@@ -34,15 +37,27 @@ def build(directory: Path, *, fresh: bool = True) -> Path:
     loaded = load(config_path)
     store = Store(loaded.database_url, check_schema=False)
     schema.upgrade(store.engine)
-    with store.write() as conn:
-        catalog.sync(conn, loaded.settings)
-    with console.status("ingesting the demo sources..."):
-        totals = demo_mod.ingest(store, directory)
     store.dispose()
-    for kind, result in totals.items():
-        console.print(
-            f"  {kind}: {result.rows_read} rows, {result.accepted} accepted, "
-            f"{result.duplicates} duplicates, {result.quarantined} quarantined"
+    ws = open_workspace(config_path)
+    try:
+        with console.status("collecting the demo sources...") as status:
+
+            def show(report: RunReport) -> None:
+                status.update(f"collected {report.name}...")
+                console.print(
+                    f"  {report.name}: {report.rows_read:,} rows, {report.accepted:,} accepted, "
+                    f"{report.duplicates:,} duplicates, {report.quarantined:,} quarantined",
+                    highlight=False,
+                )
+
+            reports = demo_mod.ingest(ws, on_report=show)
+    finally:
+        ws.close()
+    failed = [r for r in reports if r.status != "ok"]
+    if failed:
+        raise SourceError(
+            f"demo collector {failed[0].name} failed: {failed[0].error}",
+            hint="re-run with --debug; the demo sources are under " + str(directory / "sources"),
         )
     console.print(f"Demo built in {time.perf_counter() - started:.1f} s: {config_path}")
     return config_path

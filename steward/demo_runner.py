@@ -1,0 +1,130 @@
+"""Run the monitor on the demo workspace: scheduler, dashboard and a live simulator.
+
+The scheduler and the dashboard run as the same commands a real deployment
+uses (`steward run`, `steward dashboard`); this process only appends new source
+rows now and then, so the collectors have something to read and the numbers move.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+import numpy as np
+from rich.console import Console
+
+from steward import demo
+from steward.workspace import open_workspace
+
+console = Console(soft_wrap=True)
+
+#: Demo sign-ins. They exist only in the generated demo workspace.
+DEMO_ACCOUNTS: tuple[tuple[str, str, str, str, str | None], ...] = (
+    # username, password, role, commons, member code
+    ("steward", "steward-demo", "steward", "toolshed", None),
+    ("garden-steward", "steward-demo", "steward", "garden", None),
+    ("fund-steward", "steward-demo", "steward", "fund", None),
+    ("ada", "member-demo", "member", "toolshed", "T0001"),
+    ("bo", "member-demo", "member", "garden", "G0002"),
+)
+LIVE_EVERY_SECONDS = 20
+
+
+def create_demo_accounts(config_path: Path) -> None:
+    from steward.access import create_account, get_account
+
+    ws = open_workspace(config_path)
+    with ws.store.write() as conn:
+        for username, password, role, commons, member in DEMO_ACCOUNTS:
+            if get_account(conn, username) is None:
+                create_account(
+                    conn,
+                    username=username,
+                    password=password,
+                    role=role,
+                    commons=commons,
+                    member=member,
+                )
+    ws.close()
+
+
+def first_pipeline_run(config_path: Path) -> None:
+    """Forecasts, quotas and alerts before the dashboard opens, so nothing is empty."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from steward.pipeline import run_pipeline
+
+    ws = open_workspace(config_path)
+    with Progress(
+        TextColumn("[bold]forecast[/]"), BarColumn(), MofNCompleteColumn(), console=console
+    ) as bar:
+        task = bar.add_task("series", total=None)
+        summary = run_pipeline(ws, progress=lambda d, t: bar.update(task, completed=d, total=t))
+    ws.close()
+    console.print(
+        f"{summary.forecast.runs} forecasts, {summary.quotas.quotas} quotas, "
+        f"alerts: {summary.alerts}"
+    )
+
+
+def serve(config_path: Path) -> None:
+    root = config_path.parent
+    create_demo_accounts(config_path)
+    first_pipeline_run(config_path)
+    ws = open_workspace(config_path, sync=False)
+    port = ws.settings.dashboard.port
+    ws.close()
+    steward = [sys.executable, "-m", "steward", "--config", str(config_path)]
+    procs = [
+        subprocess.Popen([*steward, "run"]),
+        subprocess.Popen([*steward, "dashboard", "--port", str(port)]),
+    ]
+    console.print(f"\nDashboard: http://127.0.0.1:{port}/")
+    console.print(
+        "Sign in as a steward: steward / steward-demo (also garden-steward, fund-steward)"
+    )
+    console.print(
+        "Sign in as a member:  ada / member-demo (tool library), bo / member-demo (garden)"
+    )
+    console.print(
+        "New rows arrive every 20 s; the scheduler collects and forecasts them. Ctrl-C stops."
+    )
+
+    stopping = False
+
+    def stop(_sig: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    rng = np.random.default_rng(int(time.time()))
+    tick = 0
+    try:
+        while not stopping and all(p.poll() is None for p in procs):
+            for _ in range(LIVE_EVERY_SECONDS * 10):
+                if stopping:
+                    break
+                time.sleep(0.1)
+            if not stopping:
+                tick += 1
+                demo.append_live(root, rng, datetime.now(UTC), tick)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    failed = [p.args for p in procs if p.returncode not in (0, -signal.SIGTERM, None)]
+    if failed and not stopping:
+        console.print(f"a monitor process stopped unexpectedly: {failed}")
+        os._exit(1)
