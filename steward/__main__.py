@@ -1,3 +1,5 @@
 from steward.cli import main
 
-main()
+# Guarded: forecasting's worker processes re-import the main module when they start.
+if __name__ == "__main__":
+    main()
