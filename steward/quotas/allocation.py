@@ -7,7 +7,11 @@ that makes the allocations add up to the budget.
 * ``equal``         weight 1 for everyone, high = cap.
 * ``weighted``      weight = the member's weight (dues, shares, hours), high = cap.
 * ``max_min_fair``  weight 1, high = min(cap, need): those who need less get what
-                    they need, the rest share what is left equally.
+                    they need, the rest share what is left equally. When every
+                    need is met and budget is left, the surplus is water-filled
+                    too, with needs as minimums (up to the cap): a quota is a
+                    ceiling, and a member who borrowed nothing last month must
+                    not be "over quota" after one loan nobody else competed for.
 
 ``low`` is the floor: a floor is a promise, so it holds even when the floors
 add up to more than the budget (the result then says so). When the highs add
@@ -148,6 +152,15 @@ def allocate(
     else:
         level = _solve_level(target, weights, low, high)
         raw = _fill(level, weights, low, high)
+    if policy == "max_min_fair" and target >= reachable and budget_f > reachable:
+        # Needs are all met: water-fill the surplus with needs as minimums, up to the cap.
+        low = raw
+        high = [max(math.inf if cap_f is None else cap_f, lo) for lo in raw]
+        weights = [1.0] * len(raw)
+        target = min(budget_f, sum(high))
+        if math.isfinite(target):
+            level = _solve_level(target, weights, low, high)
+            raw = _fill(level, weights, low, high)
     micros = _apportion(raw, low, high, round(target * _MICRO))
     amounts = {k: _dec(m) for k, m in zip(keys, micros, strict=True)}
     total = sum(micros)

@@ -33,7 +33,9 @@ class MemberUsage:
                 .set_index("loan_ref")["member_id"]
             )
             missing = ev["member_id"].isna() & ev["loan_ref"].notna()
-            ev.loc[missing, "member_id"] = ev.loc[missing, "loan_ref"].map(by_loan)
+            if missing.any():  # pandas 3 refuses even an empty str->int64 assignment
+                ev["member_id"] = ev["member_id"].astype("float64")
+                ev.loc[missing, "member_id"] = ev.loc[missing, "loan_ref"].map(by_loan)
         ev = ev.loc[ev["member_id"].notna()].copy()
         ev["member_id"] = ev["member_id"].astype("int64")
         ev["t"] = ev["occurred_at"].dt.as_unit("ns").astype("int64").to_numpy()

@@ -44,16 +44,25 @@ CASES = [
         None,
         {"a": 10, "b": 45, "c": 45},
     ),
-    (
+    (  # every need met: the surplus is water-filled too, needs acting as minimums
         "max_min_fair",
         100,
         [("a", 1, 10), ("b", 1, 20), ("c", 1, 30)],
         None,
         None,
-        {"a": 10, "b": 20, "c": 30},
+        {"a": Decimal("33.333334"), "b": Decimal("33.333333"), "c": Decimal("33.333333")},
+    ),
+    (  # ... but never past the cap: 25 each, 25 left unallocated
+        "max_min_fair",
+        100,
+        [("a", 1, 10), ("b", 1, 20), ("c", 1, 30)],
+        None,
+        25,
+        {"a": 25, "b": 25, "c": 25},
     ),
     ("max_min_fair", 100, [("a", 1, 5), ("b", 1, None)], 15, None, {"a": 15, "b": 85}),
-    ("max_min_fair", 100, [("a", 1, 10), ("b", 1, 500)], None, 60, {"a": 10, "b": 60}),
+    # b is capped at 60; the 30 nobody needs raise a above its need of 10.
+    ("max_min_fair", 100, [("a", 1, 10), ("b", 1, 500)], None, 60, {"a": 40, "b": 60}),
     (
         "equal",
         100,
