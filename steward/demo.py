@@ -272,12 +272,14 @@ def toolshed(
             day += timedelta(days=1)
 
 
+LEAK_LITRES = 900.0
+
+
 def garden(files: Files, rng: np.random.Generator, start: date, today: date, now: datetime) -> None:
     tz = TZ["garden"]
     members = _members(files, rng, "garden", "G", 60)
     capacity, reserve = 10_000.0, 1_500.0
     level = 7_000.0
-    leak_from = today - timedelta(days=9)
     sensor_offset = 0.0
     seeds = 400
     day = start
@@ -325,10 +327,12 @@ def garden(files: Files, rng: np.random.Generator, start: date, today: date, now
                 },
             )
             level -= litres
-        if day >= leak_from:
-            sensor_offset += 45.0  # a slow leak the ledger cannot see
         reading_t = _local(day, tz, rng, 21, 22)
-        if reading_t <= now:
+        if day == today - timedelta(days=1):
+            # Last night a tap was left open: water left with no record, so the last
+            # reading is well below the ledger (a reconciliation drift to alert on).
+            sensor_offset += min(LEAK_LITRES, level)
+        if day < today:  # the sensor reports nightly; tonight's is not in yet
             files.add(
                 "sources/garden/tank-readings.csv",
                 {
@@ -376,7 +380,7 @@ def garden(files: Files, rng: np.random.Generator, start: date, today: date, now
 
 
 FUND_START = 9_000.0
-FUND_NOW = 4_200.0
+FUND_NOW = 3_400.0
 
 
 def fund(files: Files, rng: np.random.Generator, start: date, today: date, now: datetime) -> None:

@@ -20,6 +20,7 @@ import numpy as np
 from rich.console import Console
 
 from steward import demo
+from steward.demo_inbox import Inbox
 from steward.workspace import open_workspace
 
 console = Console(soft_wrap=True)
@@ -76,7 +77,12 @@ def first_pipeline_run(config_path: Path) -> None:
 def serve(config_path: Path) -> None:
     root = config_path.parent
     create_demo_accounts(config_path)
-    first_pipeline_run(config_path)
+    with Inbox(root / "notifications.jsonl", console):
+        first_pipeline_run(config_path)
+        _monitor(config_path, root)
+
+
+def _monitor(config_path: Path, root: Path) -> None:
     ws = open_workspace(config_path, sync=False)
     port = ws.settings.dashboard.port
     ws.close()

@@ -1,0 +1,85 @@
+"""The demo tells the story it promises: forecasts, quotas and alerts on its own data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+from sqlalchemy import select
+
+from steward.commands.demo import build
+from steward.demo_inbox import Inbox
+from steward.pipeline import PipelineSummary, run_pipeline
+from steward.status import all_statuses
+from steward.store.models import Alert, Quota
+from steward.workspace import Workspace, open_workspace
+
+SUMMER = {6, 7, 8}
+
+
+@pytest.fixture(scope="module")
+def demo(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Workspace, PipelineSummary, Path]]:
+    root = tmp_path_factory.mktemp("story")
+    config = build(root)
+    ws = open_workspace(config)
+    with Inbox(root / "notifications.jsonl", Console(quiet=True)):
+        summary = run_pipeline(ws)
+    yield ws, summary, root
+    ws.close()
+
+
+def statuses(ws: Workspace) -> dict[str, Any]:
+    with ws.store.read() as conn:
+        return {s.slug: s for s in all_statuses(conn)}
+
+
+def test_every_resource_is_forecast(demo: tuple[Workspace, PipelineSummary, Path]) -> None:
+    ws, summary, _ = demo
+    assert summary.forecast.no_data == []
+    assert summary.forecast.runs == len(statuses(ws))
+
+
+def test_fund_depletion_risk_rises_within_the_horizon(
+    demo: tuple[Workspace, PipelineSummary, Path],
+) -> None:
+    ws, _, _ = demo
+    fund = statuses(ws)["mutual-aid-fund"]
+    assert fund.risk["p_below_reserve"] >= 0.4
+    assert "chance Mutual-aid fund is below its reserve" in fund.headline
+    with ws.store.read() as conn:
+        alerts = conn.execute(
+            select(Alert.rule, Alert.state).where(Alert.rule == "depletion")
+        ).all()
+    assert ("depletion", "firing") in [tuple(a) for a in alerts]
+
+
+def test_some_tool_is_at_risk_on_summer_weekends(
+    demo: tuple[Workspace, PipelineSummary, Path],
+) -> None:
+    ws, _, _ = demo
+    at_risk = []
+    for s in statuses(ws).values():
+        if s.kind != "pool" or not s.risk.get("peak_date"):
+            continue
+        peak = date.fromisoformat(s.risk["peak_date"])
+        if s.risk["max_p_over_capacity"] >= 0.3 and peak.month in SUMMER and peak.weekday() >= 5:
+            at_risk.append(s.slug)
+    assert at_risk, "no tool type peaks on a summer weekend"
+
+
+def test_drift_nudges_and_delivery(demo: tuple[Workspace, PipelineSummary, Path]) -> None:
+    ws, summary, root = demo
+    with ws.store.read() as conn:
+        rules = {r for (r,) in conn.execute(select(Alert.rule).where(Alert.state == "firing"))}
+        ladder = {s for (s,) in conn.execute(select(Quota.status))}
+    assert {"drift", "overbooking", "depletion"} <= rules
+    assert ladder & {"nudged", "warned", "review"}
+    assert summary.delivery.failed == 0 and summary.delivery.delivered > 0
+    lines = (root / "notifications.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == summary.delivery.delivered
