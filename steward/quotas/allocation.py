@@ -22,6 +22,7 @@ multiples of 10^-6 (the ledger's scale) that add up exactly.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -141,6 +142,12 @@ def allocate(
     floor_f = None if floor is None else float(floor)
     cap_f = None if cap is None else float(cap)
     weights, low, high = _bounds(policy, claimants, floor_f, cap_f)
+    # Solve with weights scaled to at most 1: a tiny weight (1e-300) would otherwise
+    # need an infinite water level. The level is reported per unit of the real weight.
+    scale = max(weights, default=0.0)
+    if scale > 0:
+        # A subnormal ratio has no finite reciprocal: such a member is weightless.
+        weights = [w / scale if w / scale >= sys.float_info.min else 0.0 for w in weights]
     floors = sum(low)
     reachable = sum(hi if w > 0 else lo for w, lo, hi in zip(weights, low, high, strict=True))
     target = min(max(budget_f, floors), reachable)
@@ -166,7 +173,7 @@ def allocate(
     total = sum(micros)
     return Allocation(
         amounts=amounts,
-        level=level,
+        level=level / scale if scale > 0 else level,
         total=_dec(total),
         unallocated=_dec(max(round(budget_f * _MICRO) - total, 0)),
         floors_exceed_budget=floors > budget_f,
@@ -189,18 +196,26 @@ def _apportion(raw: list[float], low: list[float], high: list[float], target: in
     gap = target - sum(parts)
     order = sorted(range(len(parts)), key=lambda i: parts[i] - scaled[i])
     step = 1 if gap > 0 else -1
+    # Hand out the gap in even shares of whatever room is left (largest remainders
+    # first for the last micro-units): O(n) per round, never one micro-unit per round.
     while gap != 0:
-        moved = False
-        for i in order if step > 0 else reversed(order):
+        ranked = order if step > 0 else list(reversed(order))
+        room = {
+            i: (math.inf if hi_m[i] is None else hi_m[i] - parts[i])
+            if step > 0
+            else parts[i] - lo_m[i]
+            for i in ranked
+        }
+        open_ = [i for i in ranked if room[i] > 0]
+        if not open_:
+            break
+        share = max(abs(gap) // len(open_), 1)
+        for i in open_:
             if gap == 0:
                 break
-            room = (hi_m[i] is None or parts[i] < hi_m[i]) if step > 0 else parts[i] > lo_m[i]
-            if room:
-                parts[i] += step
-                gap -= step
-                moved = True
-        if not moved:
-            break
+            moved = int(min(share, room[i], abs(gap)))
+            parts[i] += step * moved
+            gap -= step * moved
     return parts
 
 

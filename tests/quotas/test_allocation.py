@@ -104,7 +104,8 @@ def test_bad_input_is_refused(kwargs, message) -> None:
 
 
 member = st.tuples(
-    st.floats(0, 10, allow_nan=False),
+    # Weights are stored with six decimal places (like every quantity), 0 to 10.
+    st.integers(0, 10_000_000).map(lambda micros: micros / 1e6),
     st.one_of(st.none(), st.floats(0, 500, allow_nan=False)),
 )
 
