@@ -191,10 +191,22 @@ def _daily_from_weekly(
     n: int,
     rng: np.random.Generator,
     profile: np.ndarray | None = None,
+    *,
+    point_only: bool = False,
 ) -> np.ndarray:
-    """Weekly sample paths spread over their days (evenly, or by a weekday profile)."""
+    """Weekly sample paths (or the point forecast) spread over their days.
+
+    Days get an even share of their week, or a weekday ``profile``'s share.
+    """
     h = len(dates)
-    paths = np.clip(sel.forecaster.sample_paths(weeks_for(h), n, rng), 0.0, None)
+    weeks = weeks_for(h)
+    if point_only:
+        # The median is the model's own point forecast; the mean of a forecast clipped
+        # at zero is lifted by the clipped-off noise (a quiet winter week would not be).
+        point = sel.predict(weeks, quantiles=(0.5,))["q0.5"].to_numpy(dtype=float)
+        paths = np.broadcast_to(np.clip(point, 0.0, None), (n, weeks))
+    else:
+        paths = np.clip(sel.forecaster.sample_paths(weeks, n, rng), 0.0, None)
     shares = np.full(7, 1 / 7) if profile is None else profile
     daily = (paths[:, :, None] * shares[None, None, :]).reshape(n, -1)
     # Paths start the Monday after the last complete week.
@@ -245,8 +257,12 @@ def _pool_run(
     target: float,
 ) -> tuple[dict[str, Any], dict[str, Any], PoolProjection]:
     profile = weekday_profile(inp.flows["demand"].fillna(0.0))
-    expected = _daily_from_weekly(sel["demand"], inp.series["demand"], dates, n, rng, profile)
-    # Loans are whole: draw each day's checkouts around the expected count.
+    # Checkouts arrive one by one: Poisson around the expected count of each day. The
+    # point path is used because additive noise on a near-zero winter week, clipped
+    # at zero, would invent demand that no season shows.
+    expected = _daily_from_weekly(
+        sel["demand"], inp.series["demand"], dates, n, rng, profile, point_only=True
+    )
     demand = rng.poisson(expected).astype(float)
     base = inp.capacity_now or 0.0
     plan = (
