@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import altair as alt
 import pandas as pd
 
@@ -113,3 +115,28 @@ def use_chart(frame: pd.DataFrame) -> alt.Chart:
         )
         .properties(height=220)
     )
+
+
+def daily_risk(paths: dict[str, Any], kind: str) -> pd.DataFrame:
+    """The latest forecast's probability per day (below reserve, or over capacity)."""
+    key = "p_below_reserve" if kind == "stock" else "p_over_capacity"
+    dates, values = paths.get("dates") or [], paths.get(key) or []
+    if not dates or len(values) != len(dates):
+        return pd.DataFrame(columns=["date", "probability"])
+    frame = pd.DataFrame({"date": pd.to_datetime(dates), "probability": values})
+    return frame.dropna()
+
+
+def score_table(scores: dict[str, Any]) -> pd.DataFrame:
+    """Backtest scores as rows: flow, method, MASE (best first within each flow)."""
+    rows = []
+    for flow, by_method in scores.items():
+        if isinstance(by_method, dict):
+            for method, mase in by_method.items():
+                if mase is not None:
+                    rows.append({"flow": flow, "method": method, "MASE": float(mase)})
+        elif by_method is not None:
+            rows.append({"flow": "", "method": flow, "MASE": float(by_method)})
+    if not rows:
+        return pd.DataFrame(columns=["flow", "method", "MASE"])
+    return pd.DataFrame(rows).sort_values(["flow", "MASE"]).reset_index(drop=True)

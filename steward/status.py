@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, func, select
 
 from steward import flows
+from steward.headlines import headline
 from steward.store.catalog import ResourceInfo, resources
 from steward.store.models import Event, ForecastRun, Reading
 
@@ -57,23 +58,6 @@ def latest_forecast(conn: Connection, resource_id: int) -> Row[Any] | None:
         .order_by(ForecastRun.created_at.desc(), ForecastRun.id.desc())
         .limit(1)
     ).first()
-
-
-def headline(res: ResourceInfo, risk: dict[str, Any]) -> str:
-    """The one sentence a steward reads first."""
-    if not risk:
-        return ""
-    if res.kind == "stock" and "p_below_reserve" in risk:
-        p = float(risk["p_below_reserve"])
-        when = risk.get("date_p50") or risk.get("horizon_end")
-        by = f" by {datetime.fromisoformat(when):%-d %B %Y}" if when else " within the horizon"
-        return f"{p:.0%} chance {res.name} is below its reserve{by}"
-    if res.kind == "pool" and "max_p_over_capacity" in risk:
-        p = float(risk["max_p_over_capacity"])
-        day = risk.get("peak_date")
-        on = f" on {datetime.fromisoformat(day):%a %-d %B}" if day else ""
-        return f"{p:.0%} chance demand for {res.name} exceeds the units available{on}"
-    return ""
 
 
 def resource_status(

@@ -55,12 +55,22 @@ def _render(config: str) -> None:
             + f" · updated {datetime.now():%H:%M:%S}"
         )
         firing = data.alert_list(config, scope, "firing")
-        if len(firing):
+        # Resource-level alerts lead; members' quota alerts are counted, not listed.
+        quota = firing.loc[firing["rule"] == "quota"] if len(firing) else firing
+        others = firing.loc[firing["rule"] != "quota"] if len(firing) else firing
+        if len(others):
             with st.expander(
-                f"{len(firing)} firing alerts", expanded=True, icon=":material/warning:"
+                f"{len(others)} firing alerts", expanded=True, icon=":material/warning:"
             ):
-                for row in firing.itertuples():
-                    st.markdown(f":red-badge[{plain(row.severity)}] {plain(row.summary)}")
+                for row in others.itertuples():
+                    colour = "red" if row.severity == "critical" else "orange"
+                    st.markdown(f":{colour}-badge[{plain(row.severity)}] {plain(row.summary)}")
+        if len(quota):
+            st.page_link(
+                "app_pages/members.py",
+                label=f"{len(quota)} members over or near their quota: see Members",
+                icon=":material/group:",
+            )
         shown = tiles[:MAX_TILES]
         for start in range(0, len(shown), COLUMNS):
             cols = st.columns(COLUMNS)

@@ -48,28 +48,35 @@ with session.shown_errors():
     what = "falling below the reserve" if res.kind == "stock" else "demand above capacity"
     left, right = st.columns(2)
     with left:
-        st.markdown(f"**Probability of {what}, forecast by forecast**")
-        risks = data.risk_history(config, scope, slug)
-        if len(risks):
+        st.markdown(f"**Probability of {what}, day by day**")
+        daily_risk = charts.daily_risk(view.paths if view else {}, str(res.kind))
+        if len(daily_risk):
             st.altair_chart(
-                charts.risk_chart(risks, x="forecast_at", title="probability"), width="stretch"
+                charts.risk_chart(daily_risk, x="date", title="probability"), width="stretch"
             )
         else:
             st.caption("No forecast yet.")
+        risks = data.risk_history(config, scope, slug)
+        if len(risks) > 1:
+            st.markdown("**Headline risk, forecast by forecast**")
+            st.altair_chart(
+                charts.risk_chart(risks, x="forecast_at", title="probability"), width="stretch"
+            )
     with right:
         st.markdown("**Forecast method**")
         if view is None:
             st.caption("No forecast yet: the forecasting job has not run for this resource.")
         else:
-            st.markdown(f"`{plain(view.method)}` · {view.created_at:%Y-%m-%d %H:%M} UTC")
+            # Method names are code-like ("mean(tsb+sba)"): shown verbatim, never as Markdown.
+            st.text(f"{view.method}  ·  {view.created_at:%Y-%m-%d %H:%M} UTC")
             if view.reason:
                 st.caption(plain(view.reason))
-            if view.scores:
-                st.dataframe(
-                    pd.DataFrame([view.scores]).T.rename(columns={0: "backtest score"}),
-                    width="stretch",
-                )
+            scores = charts.score_table(view.scores)
+            if len(scores):
+                st.markdown("Backtest MASE (lower is better; seasonal naive = baseline)")
+                st.dataframe(scores, hide_index=True, width="stretch")
             if view.accuracy:
+                st.markdown("How this forecast has done so far")
                 st.dataframe(
                     pd.DataFrame([view.accuracy]).T.rename(columns={0: "accuracy"}),
                     width="stretch",

@@ -48,8 +48,17 @@ def _in_commons(commons_id: int) -> Any:
 
 
 def list_alerts(
-    scope: Scope, conn: Connection, states: Sequence[str] = STATES, limit: int = 500
+    scope: Scope,
+    conn: Connection,
+    states: Sequence[str] = STATES,
+    limit: int = 500,
+    audience: str | None = "stewards",
 ) -> pd.DataFrame:
+    """Alerts of the steward's commons; by default those addressed to stewards.
+
+    A member's quota alert exists twice: once for the member ("you have used...")
+    and once for stewards ("X is over quota"); stewards see their own copy.
+    """
     commons_id = scope.require_steward()
     rows = conn.execute(
         select(
@@ -68,7 +77,11 @@ def list_alerts(
             Alert.silence_reason,
         )
         .outerjoin(Resource, Resource.id == Alert.resource_id)
-        .where(_in_commons(commons_id), Alert.state.in_(list(states)))
+        .where(
+            _in_commons(commons_id),
+            Alert.state.in_(list(states)),
+            Alert.audience == audience if audience is not None else Alert.id.isnot(None),
+        )
         .order_by(Alert.last_evaluated_at.desc(), Alert.id.desc())
         .limit(limit)
     ).all()

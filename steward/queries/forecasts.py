@@ -14,11 +14,9 @@ import pandas as pd
 from sqlalchemy import Connection, and_, func, select
 
 from steward.access import Scope
+from steward.headlines import headline
 from steward.queries.resources import one
-from steward.store.catalog import ResourceInfo
 from steward.store.models import ForecastRun
-
-NO_FORECAST = "No forecast yet"
 
 
 @dataclass(frozen=True)
@@ -33,41 +31,6 @@ class ForecastView:
     accuracy: dict[str, Any] | None
     paths: dict[str, Any]
     headline: str
-
-
-def _when(value: Any) -> date | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(str(value)).date()
-    except ValueError:
-        return None
-
-
-def _day_month(day: date) -> str:
-    return f"{day.day} {day:%B}"
-
-
-def headline(res: ResourceInfo, risk: dict[str, Any] | None, horizon_end: date | None) -> str:
-    """The sentence a steward reads first, e.g. "62% chance Repair fund is below its reserve by 14 March"."""
-    if risk is None:
-        return NO_FORECAST
-    if res.kind == "stock" and isinstance(risk.get("p_below_reserve"), int | float):
-        by = _when(risk.get("by")) or _when(risk.get("horizon_end")) or horizon_end
-        tail = f" by {_day_month(by)}" if by else " within the forecast horizon"
-        text = f"{float(risk['p_below_reserve']):.0%} chance {res.name} is below its reserve{tail}"
-        median = _when(risk.get("date_p50"))
-        return text + (f"; median date {_day_month(median)}" if median else "")
-    if res.kind == "pool" and isinstance(risk.get("max_p_over_capacity"), int | float):
-        peak = _when(risk.get("peak_date"))
-        on = f" on {peak:%a} {_day_month(peak)}" if peak else ""
-        if not on and horizon_end:
-            on = f" by {_day_month(horizon_end)}"
-        return (
-            f"{float(risk['max_p_over_capacity']):.0%} chance demand for {res.name} "
-            f"exceeds the units available{on}"
-        )
-    return "Forecast has no risk figures for this resource"
 
 
 def _horizon_end(created_at: datetime, cutoff: datetime | None, days: int) -> date:

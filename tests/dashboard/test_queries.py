@@ -11,6 +11,7 @@ from sqlalchemy import Connection, select
 
 from steward.access import Scope
 from steward.errors import AccessDenied, InputError
+from steward.headlines import NO_FORECAST
 from steward.queries import (
     activity,
     alerts,
@@ -150,7 +151,7 @@ def test_tiles_show_levels_status_and_firing_alerts(
     assert fund.status == "danger" and fund.firing
     assert fund.trend == pytest.approx(-37.25 - 58.5)
     assert tiles["drill"].level == 1 and tiles["drill"].capacity == 3
-    assert tiles["drill"].headline == forecasts.NO_FORECAST
+    assert tiles["drill"].headline == NO_FORECAST
     assert next(iter(tiles)) == "fund"
 
 
