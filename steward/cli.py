@@ -48,6 +48,9 @@ class CliState:
     def workspace(self, *, sync: bool = True) -> Workspace:
         if self._workspace is None:
             self._workspace = open_workspace(self.config, sync=sync)
+            if not self.debug:
+                # logging.level in the config (or STEWARD_LOG_LEVEL) applies from here on.
+                logging.getLogger().setLevel(self._workspace.settings.logging.level)
         return self._workspace
 
 
@@ -80,7 +83,9 @@ def _root(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if not debug:
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        # Libraries log every job run and every send; Steward logs what changed.
+        for noisy in ("alembic", "apscheduler", "apprise", "httpx"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     ctx.call_on_close(lambda: ctx.obj._workspace and ctx.obj._workspace.close())
 
 

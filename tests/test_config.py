@@ -211,3 +211,19 @@ def test_every_setting_is_documented() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     for setting in config.SETTINGS:
         assert f"`{setting.env}`" in readme, f"{setting.env} is not documented in README.md"
+
+
+def test_every_collector_option_and_alert_rule_is_documented() -> None:
+    from steward.alerts.options import RULE_MODELS
+    from steward.collectors.registry import COLLECTORS
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for collector in COLLECTORS:
+        assert f"| `{collector.kind}` |" in readme, f"collector kind {collector.kind} undocumented"
+        for name in collector.Options.model_fields:
+            assert f"`{name}`" in readme, f"{collector.kind} option {name} is not in README.md"
+    for rule, model in RULE_MODELS.items():
+        assert f"| `{rule}` |" in readme, f"alert rule {rule} is not in README.md"
+        for name in model.model_fields:
+            shown = model.model_fields[name].alias or name
+            assert f"`{shown}`" in readme, f"{rule} option {shown} is not in README.md"

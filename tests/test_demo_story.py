@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -12,13 +13,21 @@ from rich.console import Console
 from sqlalchemy import select
 
 from steward.commands.demo import build
-from steward.demo_inbox import Inbox
+from steward.demo_inbox import PORT, Inbox
 from steward.pipeline import PipelineSummary, run_pipeline
 from steward.status import all_statuses
 from steward.store.models import Alert, Quota
 from steward.workspace import Workspace, open_workspace
 
 SUMMER = {6, 7, 8}
+# One demo for the module: keep its tests on one xdist worker (make test uses loadgroup).
+pytestmark = pytest.mark.xdist_group("demo_story")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +36,13 @@ def demo(
 ) -> Iterator[tuple[Workspace, PipelineSummary, Path]]:
     root = tmp_path_factory.mktemp("story")
     config = build(root)
+    # The demo's inbox port may be taken (a running demo): deliver to a free one.
+    port = free_port()
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(f":{PORT}/", f":{port}/"), encoding="utf-8"
+    )
     ws = open_workspace(config)
-    with Inbox(root / "notifications.jsonl", Console(quiet=True)):
+    with Inbox(root / "notifications.jsonl", Console(quiet=True), port=port):
         summary = run_pipeline(ws)
     yield ws, summary, root
     ws.close()
