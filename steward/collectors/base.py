@@ -240,7 +240,7 @@ def _ingest(
     with ws.store.write() as conn:
         if report.run_id is None:
             report.run_id = _start_run(conn, source)
-        _finish(conn, report, expected, exists)
+        _finish(conn, report, expected)
 
 
 def _check_cursor(
@@ -342,36 +342,30 @@ def _save_progress(
         ) from exc
 
 
-def _finish(conn: Connection, report: RunReport, cursor: str | None, exists: bool) -> None:
+def _ensure_state(conn: Connection, source: str, **initial: object) -> int:
+    """The collector's consecutive failures so far; its state row is created on first use."""
+    previous = conn.execute(
+        select(CollectorState.consecutive_failures).where(CollectorState.source == source)
+    ).scalar()
+    if previous is None:
+        conn.execute(insert(CollectorState).values(source=source, **initial))
+        return 0
+    return int(previous)
+
+
+def _finish(conn: Connection, report: RunReport, cursor: str | None) -> None:
     now = datetime.now(UTC)
     conn.execute(
         update(CollectorRun)
         .where(CollectorRun.id == report.run_id)
         .values(status="ok", finished_at=now)
     )
-    previous = conn.execute(
-        select(CollectorState.consecutive_failures).where(CollectorState.source == report.name)
-    ).scalar()
-    if previous is None:
-        conn.execute(
-            insert(CollectorState).values(
-                source=report.name,
-                cursor=cursor,
-                last_success_at=now,
-                consecutive_failures=0,
-                rows_read=0,
-                accepted=0,
-                duplicates=0,
-                quarantined=0,
-                skipped=0,
-            )
-        )
-    else:
-        conn.execute(
-            update(CollectorState)
-            .where(CollectorState.source == report.name)
-            .values(last_success_at=now, consecutive_failures=0)
-        )
+    previous = _ensure_state(conn, report.name, cursor=cursor)
+    conn.execute(
+        update(CollectorState)
+        .where(CollectorState.source == report.name)
+        .values(last_success_at=now, consecutive_failures=0)
+    )
     if previous:
         log.info("collector %s recovered after %d failed run(s)", report.name, previous)
 
@@ -389,32 +383,15 @@ def _record_failure(ws: Workspace, report: RunReport, exc: StewardError) -> None
             .where(CollectorRun.id == report.run_id)
             .values(status="failed", finished_at=now, error=exc.message)
         )
-        previous = conn.execute(
-            select(CollectorState.consecutive_failures).where(CollectorState.source == report.name)
-        ).scalar()
-        if previous is None:
-            conn.execute(
-                insert(CollectorState).values(
-                    source=report.name,
-                    last_error_at=now,
-                    last_error=exc.message,
-                    consecutive_failures=1,
-                    rows_read=0,
-                    accepted=0,
-                    duplicates=0,
-                    quarantined=0,
-                    skipped=0,
-                )
+        previous = _ensure_state(conn, report.name)
+        conn.execute(
+            update(CollectorState)
+            .where(CollectorState.source == report.name)
+            .values(
+                last_error_at=now,
+                last_error=exc.message,
+                consecutive_failures=CollectorState.consecutive_failures + 1,
             )
-        else:
-            conn.execute(
-                update(CollectorState)
-                .where(CollectorState.source == report.name)
-                .values(
-                    last_error_at=now,
-                    last_error=exc.message,
-                    consecutive_failures=CollectorState.consecutive_failures + 1,
-                )
-            )
+        )
     if not previous:
         log.warning("collector %s failing: %s", report.name, exc.message)
