@@ -27,10 +27,10 @@ import pandas as pd
 from pydantic import Field
 
 from steward.collectors import parsing
-from steward.collectors.base import CHUNK_ROWS, Chunk, Collector
-from steward.collectors.tabular import Mapper, MappingOptions, Table, table_from_raws
+from steward.collectors.base import CHUNK_ROWS, Chunk
+from steward.collectors.tabular import MappingOptions, Table, TabularCollector
 from steward.errors import SourceError
-from steward.ledger import Batch, Rejected
+from steward.ledger import Rejected
 
 HEAD_BYTES = 4096
 csv.field_size_limit(16 * 1024 * 1024)
@@ -73,19 +73,10 @@ def _head(data: bytes, upto: int) -> str:
     return hashlib.blake2b(data[: min(upto, HEAD_BYTES)], digest_size=8).hexdigest()
 
 
-class CsvCollector(Collector):
+class CsvCollector(TabularCollector):
     kind = "csv"
     Options = CsvOptions
     options: CsvOptions
-
-    def _mapper(self) -> Mapper:
-        commons = self.context.commons
-        return Mapper(
-            self.options,
-            commons=commons.slug if commons else None,
-            timezone=commons.timezone if commons else "UTC",
-            where=self.context.where,
-        )
 
     def files(self) -> list[Path]:
         target = self.context.loaded.resolve(self.options.path)
@@ -271,9 +262,6 @@ class CsvCollector(Collector):
         if chosen:
             return "\t" if chosen == "tab" else chosen
         return parsing.sniff_delimiter(sample)
-
-    def remap(self, raws: Any) -> Batch | None:
-        return self._mapper().batch(self.name, [table_from_raws(raws, "quarantine")], [])
 
 
 def _unique(header: list[str]) -> list[str]:

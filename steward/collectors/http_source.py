@@ -16,11 +16,10 @@ import httpx
 import pandas as pd
 from pydantic import Field
 
-from steward.collectors.base import CHUNK_ROWS, Chunk, Collector
+from steward.collectors.base import CHUNK_ROWS, Chunk
 from steward.collectors.csv_files import read_text_table
-from steward.collectors.tabular import Mapper, MappingOptions, Table, table_from_raws
+from steward.collectors.tabular import MappingOptions, Table, TabularCollector
 from steward.errors import SourceError, TransientSourceError
-from steward.ledger import Batch
 
 
 class HttpOptions(MappingOptions):
@@ -83,19 +82,10 @@ def records_at(document: Any, path: str, where: str) -> list[dict[str, Any]]:
     return [r if isinstance(r, dict) else {"value": r} for r in node]
 
 
-class HttpCollector(Collector):
+class HttpCollector(TabularCollector):
     kind = "http"
     Options = HttpOptions
     options: HttpOptions
-
-    def _mapper(self) -> Mapper:
-        commons = self.context.commons
-        return Mapper(
-            self.options,
-            commons=commons.slug if commons else None,
-            timezone=commons.timezone if commons else "UTC",
-            where=self.context.where,
-        )
 
     def read(self, cursor: str | None) -> Iterator[Chunk]:
         validators = json.loads(cursor) if cursor else {}
@@ -150,6 +140,3 @@ class HttpCollector(Collector):
         records = records_at(document, self.options.json_path, where)
         frame = pd.json_normalize(records) if records else pd.DataFrame()
         return frame.astype("string") if len(frame.columns) else frame
-
-    def remap(self, raws: Any) -> Batch | None:
-        return self._mapper().batch(self.name, [table_from_raws(raws, "quarantine")], [])

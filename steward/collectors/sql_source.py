@@ -19,10 +19,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 
-from steward.collectors.base import CHUNK_ROWS, Chunk, Collector
-from steward.collectors.tabular import Mapper, MappingOptions, Table, table_from_raws
+from steward.collectors.base import CHUNK_ROWS, Chunk
+from steward.collectors.tabular import MappingOptions, Table, TabularCollector
 from steward.errors import ConfigError, SourceError, TransientSourceError
-from steward.ledger import Batch
 
 
 class SqlOptions(MappingOptions):
@@ -54,19 +53,10 @@ def _typed(value: Any) -> Any:
     return value
 
 
-class SqlCollector(Collector):
+class SqlCollector(TabularCollector):
     kind = "sql"
     Options = SqlOptions
     options: SqlOptions
-
-    def _mapper(self) -> Mapper:
-        commons = self.context.commons
-        return Mapper(
-            self.options,
-            commons=commons.slug if commons else None,
-            timezone=commons.timezone if commons else "UTC",
-            where=self.context.where,
-        )
 
     def _where(self) -> str:
         try:
@@ -126,6 +116,3 @@ class SqlCollector(Collector):
             ) from None
         finally:
             engine.dispose()
-
-    def remap(self, raws: Any) -> Batch | None:
-        return self._mapper().batch(self.name, [table_from_raws(raws, "quarantine")], [])

@@ -20,6 +20,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from steward.collectors import parsing
+from steward.collectors.base import Collector
 from steward.ledger import Batch, NewMember, Rejected
 
 RecordKind = Literal["events", "readings", "members", "capacity"]
@@ -272,3 +273,22 @@ def table_from_raws(raws: Sequence[tuple[str, Mapping[str, Any]]], where: str) -
         records.append(own or dict(raw))
     frame = pd.DataFrame.from_records(records).astype("string") if records else pd.DataFrame()
     return Table(frame=frame, keys=[key for key, _ in raws], where=where)
+
+
+class TabularCollector(Collector):
+    """A collector of tables (csv, http, sql): one column mapping, one way to remap."""
+
+    options: MappingOptions
+
+    def _mapper(self) -> Mapper:
+        commons = self.context.commons
+        return Mapper(
+            self.options,
+            commons=commons.slug if commons else None,
+            timezone=commons.timezone if commons else "UTC",
+            where=self.context.where,
+        )
+
+    def remap(self, raws: Sequence[tuple[str, dict[str, Any]]]) -> Batch | None:
+        """Map quarantined raw rows again with today's mapping."""
+        return self._mapper().batch(self.name, [table_from_raws(raws, "quarantine")], [])
