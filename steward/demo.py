@@ -278,12 +278,11 @@ LEAK_LITRES = 900.0
 def garden(files: Files, rng: np.random.Generator, start: date, today: date, now: datetime) -> None:
     tz = TZ["garden"]
     members = _members(files, rng, "garden", "G", 60)
-    capacity, reserve = 10_000.0, 1_500.0
+    capacity = 10_000.0
     level = 7_000.0
     sensor_offset = 0.0
     seeds = 400
     day = start
-    n = 0
     while day <= today:
         summer = _season(day, 1.0)
         rain_p = 0.55 - 0.3 * (summer - 1) / 1.0
@@ -291,7 +290,6 @@ def garden(files: Files, rng: np.random.Generator, start: date, today: date, now
             inflow = float(rng.gamma(2.0, 260.0 / max(summer, 0.5)))
             inflow = min(inflow, capacity - level)
             if inflow >= 1:
-                n += 1
                 files.add(
                     "sources/garden/water.csv",
                     {
@@ -376,7 +374,6 @@ def garden(files: Files, rng: np.random.Generator, start: date, today: date, now
                 },
             )
         day += timedelta(days=1)
-    del reserve, n
 
 
 FUND_START = 9_000.0

@@ -17,7 +17,7 @@ from typing import Literal
 import pandas as pd
 
 from steward.errors import InputError
-from steward.ledger import Batch, BatchResult, Ledger, NewMember
+from steward.ledger import Batch, BatchResult, Ledger, NewMember, Rejected
 from steward.store.engine import Store
 
 RecordKind = Literal["events", "readings", "members", "capacity"]
@@ -100,8 +100,6 @@ def _batch(opts: ImportOptions, path: Path, first_line: int, frame: pd.DataFrame
     rows = [f"{name}:{first_line + i}" for i in range(len(frame))]
     if opts.kind == "members":
         members, rejected = [], []
-        from steward.ledger import Rejected
-
         for row, rec in zip(rows, frame.to_dict("records"), strict=True):
             commons = rec.get("commons") or opts.commons
             try:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
 
 from steward.access import Scope
 from steward.queries.resources import one, stewarded
@@ -15,10 +15,9 @@ from steward.store.models import Event, Member, Resource
 COLUMNS = ["occurred_at", "resource", "kind", "quantity", "member", "loan_ref", "reversal"]
 
 
-def recent_events(scope: Scope, conn: Connection, slug: str, limit: int = 50) -> pd.DataFrame:
-    """The newest events of a resource, with who used it: stewards of its commons only."""
-    res = stewarded(scope, conn, slug)
-    rows = conn.execute(
+def _events() -> Select:
+    """Events with their resource and member, newest first; callers scope and join members."""
+    return (
         select(
             Event.occurred_at,
             Resource.slug,
@@ -29,9 +28,18 @@ def recent_events(scope: Scope, conn: Connection, slug: str, limit: int = 50) ->
             Event.reverses_id.is_not(None),
         )
         .join(Resource, Resource.id == Event.resource_id)
-        .outerjoin(Member, Member.id == Event.member_id)
-        .where(Event.resource_id == res.id, Event.scheduled.is_(False))
+        .where(Event.scheduled.is_(False))
         .order_by(Event.occurred_at.desc(), Event.id.desc())
+    )
+
+
+def recent_events(scope: Scope, conn: Connection, slug: str, limit: int = 50) -> pd.DataFrame:
+    """The newest events of a resource, with who used it: stewards of its commons only."""
+    res = stewarded(scope, conn, slug)
+    rows = conn.execute(
+        _events()
+        .outerjoin(Member, Member.id == Event.member_id)
+        .where(Event.resource_id == res.id)
         .limit(limit)
     ).all()
     return _frame(rows)
@@ -43,19 +51,9 @@ def my_events(
     """The signed-in member's own events (never anyone else's)."""
     _, member_id = scope.require_member()
     stmt = (
-        select(
-            Event.occurred_at,
-            Resource.slug,
-            Event.kind,
-            Event.quantity,
-            Member.code,
-            Event.loan_ref,
-            Event.reverses_id.is_not(None),
-        )
-        .join(Resource, Resource.id == Event.resource_id)
+        _events()
         .join(Member, Member.id == Event.member_id)
-        .where(Event.member_id == member_id, Event.scheduled.is_(False))
-        .order_by(Event.occurred_at.desc(), Event.id.desc())
+        .where(Event.member_id == member_id)
         .limit(limit)
     )
     if slug is not None:
