@@ -21,4 +21,6 @@ def number(value: float | None, unit: str = "") -> str:
     if value is None:
         return "—"
     text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}".rstrip("0").rstrip(".")
+    if unit == "units" and text == "1":
+        unit = "unit"
     return f"{text} {unit}".strip()

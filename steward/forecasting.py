@@ -155,7 +155,7 @@ def _weekly(frame: pd.DataFrame) -> pd.DataFrame:
 
 def weekday_profile(daily: pd.Series) -> np.ndarray:
     """Share of a week's demand that falls on each weekday (Monday first)."""
-    by_day = daily.clip(lower=0.0).groupby(daily.index.dayofweek).sum().reindex(range(7))
+    by_day = daily.clip(lower=0.0).groupby(daily.index.day_of_week).sum().reindex(range(7))
     total = float(by_day.sum())
     if not math.isfinite(total) or total <= 0:
         return np.full(7, 1 / 7)

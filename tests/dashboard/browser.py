@@ -23,6 +23,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+# Streamlit loads element code (metrics, charts, tables) lazily and shows these
+# placeholders meanwhile: the script can be done while the page is not drawn yet.
+SKELETONS = '[data-testid="stSkeleton"], [data-testid="stSkeletonElement"]'
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 
@@ -79,10 +82,13 @@ def served(config: Path, log: Path, *, timeout: float = 60) -> Iterator[str]:
 
 
 def wait_idle(page, timeout: float = 30_000) -> None:  # type: ignore[no-untyped-def]
-    """Wait until Streamlit has finished running the script (and rendered its output)."""
+    """Wait until Streamlit has run the script and drawn every element it sent."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
     page.wait_for_timeout(150)
     page.wait_for_selector(IDLE, timeout=timeout)
+    page.wait_for_function(
+        f"() => document.querySelectorAll('{SKELETONS}').length === 0", timeout=timeout
+    )
 
 
 def sign_in(page, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
