@@ -6,7 +6,7 @@ from typing import Any
 
 from steward.errors import ForecastError
 from steward.forecast.base import Forecaster
-from steward.forecast.calibration import Calibrated
+from steward.forecast.calibration import Calibrated, Widened
 from steward.forecast.models import (
     ARIMA,
     ETS,
@@ -37,6 +37,7 @@ FORECASTERS: tuple[type[Forecaster], ...] = (
     MSTLForecaster,
     Combination,
     Calibrated,
+    Widened,
     Clipped,
 )
 

@@ -45,3 +45,12 @@ def test_calibrated_paths_match_calibrated_quantiles() -> None:
     sim = np.quantile(paths, [0.1, 0.9], axis=0).T
     width = (frame["q0.9"] - frame["q0.1"]).to_numpy()
     assert np.all(np.abs(sim - frame[["q0.1", "q0.9"]].to_numpy()) <= 0.15 * width[:, None] + 0.1)
+
+
+def test_wide_intervals_keep_a_heavy_tail_over_the_anchor() -> None:
+    from steward.forecast.calibration import ANCHOR_LEVEL, TAIL_DF, tail_ratio
+
+    assert tail_ratio(0.5) == tail_ratio(ANCHOR_LEVEL) == 1.0
+    # A Student-t's 95% interval is relatively wider than a Gaussian's (about 14% at 4 df).
+    assert 1.1 < tail_ratio(0.95) < 1.2
+    assert tail_ratio(0.95, df=2) > tail_ratio(0.95) > tail_ratio(0.95, df=TAIL_DF * 10) > 1.0

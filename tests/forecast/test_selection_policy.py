@@ -1,0 +1,49 @@
+"""The default combination and when a baseline may replace it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from steward.forecast import select
+from steward.forecast.calibration import Widened
+from steward.forecast.models import Combination
+
+
+def _quarterly(values: np.ndarray) -> pd.Series:
+    return pd.Series(values, index=pd.date_range("2000-01-01", periods=len(values), freq="QS"))
+
+
+def test_a_trending_series_gets_the_mean_of_ets_and_theta() -> None:
+    rng = np.random.default_rng(5)
+    y = _quarterly(100 + 2.0 * np.arange(40) + rng.normal(0, 3, 40))
+    sel = select(y, 8)
+    assert sel.method.startswith("mean(ets(") and "theta" in sel.method
+    assert isinstance(sel.forecaster.inner_, Combination)  # type: ignore[attr-defined]
+    assert {"ets", "theta", "seasonal_naive"} <= set(sel.scores)
+
+
+def test_a_baseline_that_is_far_better_replaces_it_with_widened_intervals() -> None:
+    # A seasonal random walk: each month is last year's plus noise. The seasonal
+    # naive forecast is the right model; smoothing a fixed season cannot follow it.
+    rng = np.random.default_rng(5)
+    values = list(rng.uniform(50, 150, 12))
+    for t in range(12, 72):
+        values.append(values[t - 12] + rng.normal(0, 4))
+    y = pd.Series(values, index=pd.date_range("2000-01-01", periods=72, freq="MS"))
+    sel = select(y, 12)
+    assert sel.method.startswith("seasonal_naive")
+    assert isinstance(sel.forecaster, Widened)
+    frame = sel.predict(12, (0.1, 0.5, 0.9))
+    rival = sel.forecaster.rival_.predict(12, (0.1, 0.5, 0.9))
+    own = sel.forecaster.inner_.predict(12, (0.1, 0.5, 0.9))
+    # The point is the baseline's; the interval covers the baseline's and the rival's.
+    np.testing.assert_allclose(frame["mean"], own["mean"])
+    assert (frame["q0.1"] <= np.minimum(own["q0.1"], rival["q0.1"]) + 1e-9).all()
+    assert (frame["q0.9"] >= np.maximum(own["q0.9"], rival["q0.9"]) - 1e-9).all()
+    # Sample paths have the widened margins too (projections use paths).
+    paths = sel.forecaster.sample_paths(12, 4000, np.random.default_rng(0))
+    spread = (frame["q0.9"] - frame["q0.1"]).to_numpy()
+    for q in (0.1, 0.9):
+        drawn = np.quantile(paths, q, axis=0)
+        assert np.all(np.abs(drawn - frame[f"q{q}"].to_numpy()) <= 0.05 * spread)
