@@ -377,7 +377,7 @@ def garden(files: Files, rng: np.random.Generator, start: date, today: date, now
 
 
 FUND_START = 9_000.0
-FUND_NOW = 3_500.0
+FUND_NOW = 3_200.0
 # Dues and small gifts come in steadily; grants go out faster than that, and the
 # gap widens as need grows. The recent drain is large next to the weekly noise,
 # so the fund's story (heading below its reserve within the forecast horizon)
@@ -433,7 +433,7 @@ def fund(files: Files, rng: np.random.Generator, start: date, today: date, now: 
         progress = (day - start).days / max(total_days, 1)
         target = FUND_START - planned_drop * progress**2
         drain = 2 * planned_drop * progress / max(total_days, 1)
-        need = (inflow_per_day + drain) * float(np.clip(1 + (balance - target) / 3000, 0.5, 1.5))
+        need = (inflow_per_day + drain) * float(np.clip(1 + (balance - target) / 1000, 0.5, 1.5))
         count = int(rng.poisson(need / GRANT_MEAN))
         for k in range(count):
             grant = round(float(rng.gamma(6.0, GRANT_MEAN / 6.0)), 2)
