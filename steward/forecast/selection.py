@@ -56,6 +56,9 @@ BASELINE_MARGIN = 0.10
 # model replaces it, and only when its backtest MASE is better by this margin.
 DEFAULT_MEMBERS = ("ets", "theta")
 ALTERNATIVE_MARGIN = 0.5
+# A baseline chosen over the combination gets intervals that also cover the
+# combination's, unless the combination's backtest MASE is this many times worse.
+RIVAL_LIMIT = 3.0
 # ETS with m seasonal states for short seasons; for long ones (12 months, 7 days,
 # 52 weeks) a damped trend on classically adjusted data: faster, and more accurate
 # on the M3 monthly series.
@@ -562,7 +565,10 @@ def select(
         best = min(scores, key=lambda x: (scores[x] * _handicap(x, baseline_name, combo_name), x))
     chosen = fitted[best]
     final: Forecaster = Calibrated.of_fitted(chosen, results[best]) if calibrate else chosen
-    if calibrate and default_combo and combo_name is not None and best != combo_name:
+    plausible = combo_name is not None and scores[combo_name] < RIVAL_LIMIT * scores[best]
+    if calibrate and default_combo and combo_name is not None and best != combo_name and plausible:
+        # A rival far worse on the backtest (a smooth forecast of dues that arrive
+        # on the 1st) is no alternative: widening by it would only add noise.
         rival = Calibrated.of_fitted(fitted[combo_name], results[combo_name])
         final = Widened.of_fitted(final, rival)
     if nonnegative or intermittent:

@@ -47,3 +47,21 @@ def test_a_baseline_that_is_far_better_replaces_it_with_widened_intervals() -> N
     for q in (0.1, 0.9):
         drawn = np.quantile(paths, q, axis=0)
         assert np.all(np.abs(drawn - frame[f"q{q}"].to_numpy()) <= 0.05 * spread)
+
+
+def test_a_far_worse_combination_does_not_widen_the_baseline() -> None:
+    # Weekly takings of a fund whose dues arrive on the 1st of each month: the
+    # seasonal naive forecast finds the dues weeks, the smooth models cannot, and
+    # their wide intervals would only inflate the fund's projected income.
+    rng = np.random.default_rng(7)
+    days = pd.date_range("2024-11-04", periods=728, freq="D")
+    daily = pd.Series(rng.choice([0.0, 20.0, 40.0], size=len(days), p=[0.85, 0.1, 0.05]), days)
+    daily[days.day == 1] += 1000.0
+    weekly = daily.resample("W-SUN").sum()
+    sel = select(weekly, 36, nonnegative=True)
+    assert sel.method.startswith("seasonal_naive")
+    assert sel.scores["combination(ets+theta)"] > 3 * sel.scores["seasonal_naive"]
+    assert not isinstance(sel.forecaster.inner_, Widened)  # type: ignore[attr-defined]
+    # Its forecast income stays at the level of the history.
+    paths = sel.forecaster.sample_paths(36, 2000, np.random.default_rng(0))
+    assert paths.mean() < 1.25 * weekly.tail(52).mean()
