@@ -24,7 +24,7 @@ CHROMIUM_ARGS = [
 ]
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 # Streamlit loads element code (metrics, charts, tables) lazily and shows these
-# placeholders meanwhile: the script can be done while the page is not drawn yet.
+# skeletons meanwhile: the script can be done while the page is not drawn yet.
 SKELETONS = '[data-testid="stSkeleton"], [data-testid="stSkeletonElement"]'
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 

@@ -56,8 +56,8 @@ class ETS(Forecaster):
     """ETS state-space model; components left as None are chosen by AICc.
 
     With ``deseasonalize`` a positive series is seasonally adjusted by classical
-    multiplicative decomposition (when a 90% ACF test finds seasonality, as for
-    Theta and Naive2) and only non-seasonal forms are fitted to the adjusted
+    multiplicative decomposition (when the 90% ACF test Theta uses finds
+    seasonality) and only non-seasonal forms are fitted to the adjusted
     data: a handful of parameters instead of ``m`` seasonal states, which is
     faster and, on short seasonal series, more accurate.
     """
