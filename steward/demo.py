@@ -385,6 +385,7 @@ FUND_NOW = 3_200.0
 DUES = 15.0
 DUES_PAYING = 0.7
 GIFTS = (20.0, 40.0, 75.0)
+GIFT_CHANCE = 0.15  # per day
 EXPENSE = 85.0
 GRANT_MEAN = 25.0
 
@@ -409,7 +410,8 @@ def fund(files: Files, rng: np.random.Generator, start: date, today: date, now: 
     day = start
     total_days = (today - start).days
     balance = FUND_START
-    inflow_per_day = (len(members) * DUES_PAYING * DUES * 12 - EXPENSE * 12) / 365 + 0.15 * 45
+    dues_per_year = len(members) * DUES_PAYING * DUES * 12
+    inflow_per_day = (dues_per_year - EXPENSE * 12) / 365 + GIFT_CHANCE * float(np.mean(GIFTS))
     # The planned balance falls as progress**2: slowly at first, faster lately.
     planned_drop = FUND_START - FUND_NOW
     while day <= today:
@@ -421,7 +423,7 @@ def fund(files: Files, rng: np.random.Generator, start: date, today: date, now: 
             for code in np.array(members)[payers]:
                 balance += DUES
                 rows.append(_fund_row(f"dues-{day:%Y-%m}-{code}", "replenish", DUES, t, str(code)))
-        if rng.random() < 0.15:
+        if rng.random() < GIFT_CHANCE:
             gift = float(rng.choice(GIFTS))
             balance += gift
             rows.append(_fund_row(f"donation-{day.isoformat()}", "replenish", gift, t))

@@ -549,15 +549,19 @@ def select(
     default_combo = candidates is None and not intermittent
     members = [x for x in DEFAULT_MEMBERS if x in results] if default_combo else []
     combo_name = None
+    widen_by = None  # a plausible rival whose intervals a chosen baseline's must cover
     if default_combo and len(members) == len(DEFAULT_MEMBERS):
         # The combination is the default; the others have to clearly beat it.
-        primary = _add_combination(members, results, fitted, scores)
-        combo_name = primary
+        primary = combo_name = _add_combination(members, results, fitted, scores)
         # A member beating the mean of both on a few origins is mostly noise (on M3
         # choosing it costs accuracy); a baseline or a different kind of model
         # (MSTL) that is far better points to something the members miss.
         rivals = [x for x in scores if x not in members]
         best = min(rivals, key=lambda x: (scores[x] * _alternative(x, primary), x))
+        # A combination far worse on the backtest (a smooth forecast of dues that
+        # arrive on the 1st) is no alternative: widening by it would only add noise.
+        if best != primary and scores[primary] < RIVAL_LIMIT * scores[best]:
+            widen_by = primary
     else:
         ranked = sorted((s, x) for x, s in scores.items() if x != baseline_name and np.isfinite(s))
         if combine and len(ranked) >= 2:
@@ -565,11 +569,8 @@ def select(
         best = min(scores, key=lambda x: (scores[x] * _handicap(x, baseline_name, combo_name), x))
     chosen = fitted[best]
     final: Forecaster = Calibrated.of_fitted(chosen, results[best]) if calibrate else chosen
-    plausible = combo_name is not None and scores[combo_name] < RIVAL_LIMIT * scores[best]
-    if calibrate and default_combo and combo_name is not None and best != combo_name and plausible:
-        # A rival far worse on the backtest (a smooth forecast of dues that arrive
-        # on the 1st) is no alternative: widening by it would only add noise.
-        rival = Calibrated.of_fitted(fitted[combo_name], results[combo_name])
+    if calibrate and widen_by is not None:
+        rival = Calibrated.of_fitted(fitted[widen_by], results[widen_by])
         final = Widened.of_fitted(final, rival)
     if nonnegative or intermittent:
         final = Clipped.of_fitted(final, lower=0.0)

@@ -54,7 +54,6 @@ class Theta(Forecaster):
     def _fit(self, y: pd.Series) -> None:
         values = y.to_numpy(dtype=float)
         m = self.season_length or season_length_for(self.freq_)
-        self.m_ = m
         self.indices_ = seasonal_indices(values, m, "theta") if self.deseasonalize else None
         if self.indices_ is not None:
             values = values / self.indices_[np.arange(len(values)) % m]
