@@ -14,7 +14,7 @@ from typing import Any
 
 from steward.alerts import evaluate
 from steward.alerts.delivery import deliver_pending
-from steward.forecasting import ForecastSummary, run_forecasts
+from steward.forecast.runs import ForecastSummary, run_forecasts
 from steward.quotas.update import update_quotas
 from steward.workspace import Workspace
 

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from steward.forecasting import run_forecasts
+from steward.forecast.runs import run_forecasts
 from steward.status import all_statuses
 
 console = Console(soft_wrap=True)

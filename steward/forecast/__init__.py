@@ -1,5 +1,8 @@
 """Steward's forecasting engine: pure pandas/numpy/statsmodels, no database.
 
+The one exception is :mod:`steward.forecast.runs`, which runs the engine against
+the store; it is not imported here, so the engine stays free of SQLAlchemy.
+
 ``select`` picks and calibrates a forecaster per series, ``forecast_many`` fans
 that out over processes or a Dask cluster, and ``projection`` turns sample paths
 into stock-depletion and pool-occupancy risks.

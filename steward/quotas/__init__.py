@@ -1,15 +1,15 @@
 """Fair-use quotas: a sustainable budget per period, split fairly among members.
 
-* :mod:`~steward.quotas.budget`      pure budget math (stock risk, pool unit-days)
-* :mod:`~steward.quotas.allocation`  pure allocation policies (equal, weighted, max-min fair)
-* :mod:`~steward.quotas.tracking`    per-member quotas: use, pace, status ladder, explanation
-* :mod:`~steward.quotas.budgets`     a resource's budget from its ledger and forecast
-* :mod:`~steward.quotas.update`      the pipeline's entry point, :func:`update_quotas`
+* :mod:`~steward.quotas.sustainable`      pure budget maths (stock risk, pool unit-days)
+* :mod:`~steward.quotas.resource_budget`  reads the store: a resource's budget from its ledger and forecast
+* :mod:`~steward.quotas.allocation`       pure allocation policies (equal, weighted, max-min fair)
+* :mod:`~steward.quotas.tracking`         per-member quotas: use, pace, status ladder, explanation
+* :mod:`~steward.quotas.update`           the pipeline's entry point, :func:`update_quotas`
 """
 
 from steward.quotas.allocation import Allocation, Claimant, allocate
-from steward.quotas.budget import StockBudget, pool_budget, sustainable_stock_budget
 from steward.quotas.periods import Bounds, period_bounds
+from steward.quotas.sustainable import StockBudget, pool_budget, sustainable_stock_budget
 from steward.quotas.tracking import Budget, QuotaRow, compute_quotas
 from steward.quotas.update import QuotaSummary, update_quotas
 

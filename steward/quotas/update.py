@@ -11,8 +11,8 @@ import numpy as np
 from sqlalchemy import Connection
 
 from steward.config import Settings
-from steward.quotas.budgets import Sampler, forecast_sampler, period_budget
 from steward.quotas.periods import period_bounds
+from steward.quotas.resource_budget import Sampler, forecast_sampler, period_budget
 from steward.quotas.tracking import Budget, QuotaRow, compute_quotas
 from steward.store import catalog
 from steward.workspace import Workspace

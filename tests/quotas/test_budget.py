@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from steward.errors import QuotaError
-from steward.quotas.budget import pool_budget, sustainable_stock_budget
+from steward.quotas.sustainable import pool_budget, sustainable_stock_budget
 
 # level0, replenish per day, reserve, capacity, horizon, period, expected daily rate
 CLOSED_FORMS = [

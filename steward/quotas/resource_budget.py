@@ -17,9 +17,9 @@ from sqlalchemy import Connection, select
 
 from steward import flows
 from steward.config import QuotaPolicyConfig, Settings
-from steward.quotas.budget import pool_budget, sustainable_stock_budget
 from steward.quotas.explain import fmt, pct
 from steward.quotas.periods import Bounds
+from steward.quotas.sustainable import pool_budget, sustainable_stock_budget
 from steward.quotas.tracking import Budget
 from steward.store.catalog import ResourceInfo
 from steward.store.models import CapacityChange, Event
