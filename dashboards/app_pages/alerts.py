@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboards import data, session
+from steward.exports import spreadsheet_safe
 
 STATES = ("firing", "pending", "resolved")
 SILENCE_HOURS = {"1 hour": 1, "4 hours": 4, "1 day": 24, "1 week": 168}
@@ -24,7 +25,7 @@ with session.shown_errors():
             if frame.empty:
                 st.caption(f"No {state} alerts.")
             else:
-                st.dataframe(frame, hide_index=True, width="stretch")
+                st.dataframe(spreadsheet_safe(frame), hide_index=True, width="stretch")
 
     actionable = pd.concat([frames["firing"], frames["pending"]], ignore_index=True)
     if not actionable.empty:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboards import data, session
+from steward.exports import spreadsheet_safe
 
 st.title("Members")
 with session.shown_errors():
@@ -21,7 +22,7 @@ with session.shown_errors():
     counts = table["status"].value_counts()
     st.caption(" · ".join(f"{n} {s}" for s, n in counts.items()))
     st.dataframe(
-        shown,
+        spreadsheet_safe(shown),
         hide_index=True,
         width="stretch",
         column_config={

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from dashboards import charts, data, session
 from dashboards.text import number, plain
+from steward.exports import spreadsheet_safe
 
 STATUS_COLOURS = {"ok": "green", "nudged": "blue", "warned": "orange", "review": "red"}
 STATUS_ORDER = {"review": 0, "warned": 1, "nudged": 2, "ok": 3}
@@ -39,19 +41,23 @@ with session.shown_errors():
                 st.caption("No quota for this resource yet.")
     if len(entries) > MAX_CARDS:
         st.dataframe(
-            [
-                {
-                    "resource": e.name,
-                    "used": e.used,
-                    "quota": e.allocation,
-                    "remaining": e.remaining,
-                    "projected": e.projected,
-                    "unit": e.unit,
-                    "status": e.status,
-                    "period": e.period,
-                }
-                for e in entries[MAX_CARDS:]
-            ],
+            spreadsheet_safe(
+                pd.DataFrame(
+                    [
+                        {
+                            "resource": e.name,
+                            "used": e.used,
+                            "quota": e.allocation,
+                            "remaining": e.remaining,
+                            "projected": e.projected,
+                            "unit": e.unit,
+                            "status": e.status,
+                            "period": e.period,
+                        }
+                        for e in entries[MAX_CARDS:]
+                    ]
+                )
+            ),
             hide_index=True,
             width="stretch",
         )
@@ -64,4 +70,6 @@ with session.shown_errors():
     if events.empty:
         st.caption("You have no recorded use yet.")
     else:
-        st.dataframe(events.drop(columns=["member"]), hide_index=True, width="stretch")
+        st.dataframe(
+            spreadsheet_safe(events.drop(columns=["member"])), hide_index=True, width="stretch"
+        )

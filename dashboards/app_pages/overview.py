@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pandas as pd
 import streamlit as st
 
 from dashboards import data, session
 from dashboards.text import number, plain
+from steward.exports import spreadsheet_safe
 from steward.queries.health import Tile
 
 COLOURS = {"ok": "green", "watch": "orange", "danger": "red", "unknown": "gray"}
@@ -81,17 +83,21 @@ def _render(config: str) -> None:
         if rest:
             st.subheader(f"{len(rest)} more resources")
             st.dataframe(
-                [
-                    {
-                        "resource": t.name,
-                        "commons": t.commons_slug,
-                        "status": LABELS[t.status],
-                        "level / on loan": t.level,
-                        "capacity": t.capacity,
-                        "outlook": t.headline,
-                    }
-                    for t in rest
-                ],
+                spreadsheet_safe(
+                    pd.DataFrame(
+                        [
+                            {
+                                "resource": t.name,
+                                "commons": t.commons_slug,
+                                "status": LABELS[t.status],
+                                "level / on loan": t.level,
+                                "capacity": t.capacity,
+                                "outlook": t.headline,
+                            }
+                            for t in rest
+                        ]
+                    )
+                ),
                 hide_index=True,
             )
 

@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboards import charts, data, session
 from dashboards.text import plain
+from steward.exports import spreadsheet_safe
 
 with session.shown_errors():
     config = session.config_path()
@@ -74,24 +75,26 @@ with session.shown_errors():
             scores = charts.score_table(view.scores)
             if len(scores):
                 st.markdown("Backtest MASE (lower is better; seasonal naive = baseline)")
-                st.dataframe(scores, hide_index=True, width="stretch")
+                st.dataframe(spreadsheet_safe(scores), hide_index=True, width="stretch")
             if view.accuracy:
                 st.markdown("How this forecast has done so far")
                 st.dataframe(
-                    pd.DataFrame([view.accuracy]).T.rename(columns={0: "accuracy"}),
+                    spreadsheet_safe(
+                        pd.DataFrame([view.accuracy]).T.rename(columns={0: "accuracy"})
+                    ),
                     width="stretch",
                 )
 
     st.subheader("Recent events", anchor=False)
     events = data.recent_events(config, scope, slug)
     if len(events):
-        st.dataframe(events, hide_index=True, width="stretch")
+        st.dataframe(spreadsheet_safe(events), hide_index=True, width="stretch")
     else:
         st.caption("No events recorded yet.")
 
     st.subheader("Quotas", anchor=False)
     table = data.resource_quotas(config, scope, slug)
     if len(table):
-        st.dataframe(table, hide_index=True, width="stretch")
+        st.dataframe(spreadsheet_safe(table), hide_index=True, width="stretch")
     else:
         st.caption("No quotas computed for this resource yet.")

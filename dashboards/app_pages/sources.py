@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboards import data, session
+from steward.exports import spreadsheet_safe
 from steward.queries import sources
 
 st.title("Data sources")
@@ -17,14 +18,14 @@ with session.shown_errors():
     if status.empty:
         st.info("No collectors are configured for your commons.")
     else:
-        st.dataframe(status, hide_index=True, width="stretch")
+        st.dataframe(spreadsheet_safe(status), hide_index=True, width="stretch")
 
     st.subheader("Last runs", anchor=False)
     runs = data.collector_runs(config, scope)
     if runs.empty:
         st.caption("No collector has run yet.")
     else:
-        st.dataframe(runs, hide_index=True, width="stretch")
+        st.dataframe(spreadsheet_safe(runs), hide_index=True, width="stretch")
 
     st.subheader("Quarantined rows", anchor=False)
     rows = data.quarantined(config, scope)
@@ -32,7 +33,7 @@ with session.shown_errors():
         st.caption("Nothing in quarantine: every row read became an event or a duplicate.")
     else:
         st.caption("Rows a source sent that could not be recorded, kept with the reason.")
-        st.dataframe(rows, hide_index=True, width="stretch")
+        st.dataframe(spreadsheet_safe(rows), hide_index=True, width="stretch")
         retry = sources.retry_function()
         if retry is not None and st.button("Retry quarantined rows", icon=":material/replay:"):
             ws = session.workspace(config)
