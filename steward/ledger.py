@@ -34,6 +34,7 @@ from steward.store.models import (
     CapacityChange,
     Commons,
     Event,
+    LoanTerm,
     Member,
     MemberExternalId,
     QuarantinedRow,
@@ -88,6 +89,23 @@ class NewCapacityChange:
 
 
 @dataclass(frozen=True, slots=True)
+class NewLoanTerm:
+    """A loan's due date from ``starts_at`` on (its checkout or a renewal).
+
+    ``due_at`` is the first instant the loan is overdue. The loan is named by
+    resource and ``loan_ref``, as on its events.
+    """
+
+    resource: str
+    loan_ref: str
+    starts_at: datetime | str
+    due_at: datetime | str
+    external_id: str
+    row: str | None = None
+    raw: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class NewMember:
     commons: str
     code: str
@@ -116,6 +134,7 @@ class Batch:
     capacity_changes: pd.DataFrame | Sequence[NewCapacityChange] = ()
     members: Sequence[NewMember] = ()
     rejected: Sequence[Rejected] = ()
+    loan_terms: pd.DataFrame | Sequence[NewLoanTerm] = ()
 
 
 @dataclass
@@ -163,6 +182,7 @@ def to_frame(records: pd.DataFrame | Sequence[Any], columns: Sequence[str]) -> p
 EVENT_FIELDS = tuple(NewEvent.__slots__)
 READING_FIELDS = tuple(NewReading.__slots__)
 CAPACITY_FIELDS = tuple(NewCapacityChange.__slots__)
+TERM_FIELDS = tuple(NewLoanTerm.__slots__)
 
 
 class _Catalog:
@@ -206,7 +226,8 @@ class Ledger:
         events = to_frame(batch.events, EVENT_FIELDS)
         readings = to_frame(batch.readings, READING_FIELDS)
         changes = to_frame(batch.capacity_changes, CAPACITY_FIELDS)
-        for frame, prefix in ((events, "e"), (readings, "r"), (changes, "c")):
+        terms = to_frame(batch.loan_terms, TERM_FIELDS)
+        for frame, prefix in ((events, "e"), (readings, "r"), (changes, "c"), (terms, "t")):
             missing = frame["row"].isna()
             if missing.any():
                 frame.loc[missing, "row"] = [f"{prefix}{i}" for i in np.flatnonzero(missing)]
@@ -225,9 +246,11 @@ class Ledger:
             CapacityChange,
             allow_negative=True,
         )
+        terms = self._check_terms(terms, batch.source, catalog)
 
         # A row stands or falls as a whole.
-        parts = [f[["row", "status", "reason"]] for f in (events, readings, changes) if len(f)]
+        frames = (events, readings, changes, terms)
+        parts = [f[["row", "status", "reason"]] for f in frames if len(f)]
         rejected_rows = {r.row for r in batch.rejected}
         result = BatchResult()
         if parts:
@@ -249,7 +272,7 @@ class Ledger:
             bad_rows = rejected_rows
             result.rows_read = result.quarantined = len(rejected_rows)
 
-        self._quarantine(batch, bad_rows, (events, readings, changes), now, result)
+        self._quarantine(batch, bad_rows, frames, now, result)
 
         keep_e = events.loc[(events["status"] == "new") & ~events["row"].isin(bad_rows)]
         keep_r = readings.loc[(readings["status"] == "new") & ~readings["row"].isin(bad_rows)]
@@ -257,6 +280,8 @@ class Ledger:
         self._insert_events(keep_e, batch.source, now)
         self._insert_readings(keep_r, batch.source, now)
         self._insert_capacity(keep_c, batch.source)
+        keep_t = terms.loc[(terms["status"] == "new") & ~terms["row"].isin(bad_rows)]
+        self._insert_terms(keep_t, batch.source, now)
         result.events, result.readings, result.capacity_changes = (
             len(keep_e),
             len(keep_r),
@@ -453,6 +478,40 @@ class Ledger:
         fr["reason"] = reason
         fr["status"] = np.where(reason != "", "quarantine", "new")
         self._dedupe(fr, source, model)
+        return fr
+
+    def _check_terms(self, fr: pd.DataFrame, source: str, catalog: _Catalog) -> pd.DataFrame:
+        """Due dates: a known resource, a loan reference and two aware timestamps."""
+        if fr.empty:
+            return fr.assign(status=pd.Series(dtype=object), reason=pd.Series(dtype=object))
+        reason = pd.Series("", index=fr.index, dtype=object)
+
+        def flag(mask: pd.Series, text: Reason) -> None:
+            _flag(reason, mask, text)
+
+        ext = fr["external_id"].astype("string").str.strip()
+        fr["external_id"] = ext
+        flag(ext.isna() | (ext == ""), "missing external id: every row needs a stable id")
+        slug = fr["resource"].astype("string")
+        fr["resource_id"] = slug.map(catalog.resource_id).astype("Int64")
+        flag(
+            fr["resource_id"].isna(),
+            _say("unknown resource ", slug, f" (known: {catalog.known_resources()})"),
+        )
+        ref = fr["loan_ref"].astype("string").str.strip()
+        flag(ref.isna() | (ref == ""), "a due date needs the loan reference of its loan")
+        fr["ts"], why = _timestamps(fr["starts_at"])
+        flag(why != "", why)
+        fr["due_ts"], why = _timestamps(fr["due_at"])
+        flag(why != "", "due date: " + why)
+        flag(
+            fr["due_ts"] < fr["ts"],
+            _say("due date ", fr["due_at"].astype("string"), " is before the loan began"),
+        )
+        fr["hash"] = _digest(fr.assign(due=fr["due_ts"]), ["resource", "loan_ref", "ts", "due"])
+        fr["reason"] = reason
+        fr["status"] = np.where(reason != "", "quarantine", "new")
+        self._dedupe(fr, source, LoanTerm)
         return fr
 
     def _dedupe(self, fr: pd.DataFrame, source: str, model: Any) -> None:
@@ -772,6 +831,40 @@ class Ledger:
             rows,
         )
 
+    def _insert_terms(self, fr: pd.DataFrame, source: str, now: datetime) -> None:
+        if fr.empty:
+            return
+        n = len(fr)
+        stamp = bulk.now_value(self.dialect, now)
+        rows = zip(
+            fr["resource_id"].astype(int).tolist(),
+            _strs(fr["loan_ref"].astype("string").str.strip()),
+            bulk.timestamps(fr["ts"], self.dialect),
+            bulk.timestamps(fr["due_ts"], self.dialect),
+            [source] * n,
+            _strs(fr["external_id"]),
+            [stamp] * n,
+            _strs(fr["hash"]),
+            [self.run_id] * n,
+            strict=True,
+        )
+        bulk.insert_rows(
+            self.conn,
+            LoanTerm.__tablename__,
+            (
+                "resource_id",
+                "loan_ref",
+                "starts_at",
+                "due_at",
+                "source",
+                "external_id",
+                "ingested_at",
+                "payload_hash",
+                "run_id",
+            ),
+            rows,
+        )
+
     def _insert_capacity(self, fr: pd.DataFrame, source: str) -> None:
         if fr.empty:
             return
@@ -964,6 +1057,7 @@ def _raw_of(row: pd.Series) -> dict[str, Any]:
         "resource_id",
         "member_id",
         "reverses_id",
+        "due_ts",
     }
     return {str(c): _plain(row[c]) for c in row.index if c not in internal}
 

@@ -8,10 +8,12 @@
 * Loans: a loan row is a checkout ``use`` and, once checked in, a ``replenish``,
   linked by a loan reference. A renewal appears as a new row starting when the
   previous one was checked in: it extends that loan (same reference, no new
-  demand), so the return is recorded at the end of the chain and the rows in the
-  middle are counted as skipped. A renewal whose first row is not in the exports
-  (it began in an earlier year) starts its loan at the renewal. A loan still out
-  is a checkout now; a later export showing its check-in adds the return.
+  demand), so the return is recorded at the end of the chain. Every row records
+  its *Due Date* as a loan term: a renewal's due date replaces the earlier one.
+  A renewal whose first row is not in the exports (it began in an earlier year)
+  starts its loan at the renewal. A loan still out is a checkout now; a later
+  export showing its check-in (or its renewal) adds the return. A row read twice
+  (overlapping exports) is one row.
 * Transactions: payments (cash, card, PayPal, transfers, checks) replenish the
   money stock ``money_resource``, refunds use it; fee lines, store credit and
   activity lines (check out, return, membership change) carry no money and are
@@ -28,17 +30,24 @@ import glob
 import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from steward.collectors import parsing
 from steward.collectors.base import Chunk, Collector
 from steward.errors import SourceError
-from steward.ledger import Batch, NewCapacityChange, NewEvent, NewMember, Rejected
+from steward.ledger import (
+    Batch,
+    NewCapacityChange,
+    NewEvent,
+    NewLoanTerm,
+    NewMember,
+    Rejected,
+)
 
 SOURCE_ID = "myturn"
 PAYMENT_METHODS = frozenset(
@@ -65,6 +74,10 @@ class MyTurnOptions(BaseModel):
     money_resource: str | None = None
     timezone: str = "America/Los_Angeles"
     date_format: str = "%m/%d/%Y %I:%M %p"
+    #: strftime format of the loans' *Due Date* (a day: the loan is due by its end).
+    due_date_format: str = "%m/%d/%Y"
+    #: A renewal continues a loan checked in at most this many minutes before it began.
+    renewal_gap_minutes: int = Field(default=10, ge=0)
 
 
 @dataclass
@@ -206,18 +219,45 @@ class MyTurnCollector(Collector):
                 )
         return Batch(self.name, capacity_changes=changes, rejected=rejected)
 
+    def _due(self, values: pd.Series) -> tuple[pd.Series, pd.Series]:
+        """When each loan row falls due: the end of a date-only due date, local time."""
+        blank = parsing.is_missing(values)
+        iso = values.str.contains("T", regex=False, na=False) & ~blank
+        due = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us, UTC]")
+        why = pd.Series("", index=values.index, dtype=object)
+        zone = self.options.timezone
+        if iso.any():
+            due[iso], why[iso] = parsing.timestamps(values[iso], zone, allow_future=True)
+        dated = ~blank & ~iso
+        if dated.any():
+            fmt = self.options.due_date_format
+            day = pd.to_datetime(values[dated].str.strip(), format=fmt, errors="coerce")
+            after = (day + pd.Timedelta(days=1)).dt.tz_localize(
+                zone, ambiguous="NaT", nonexistent="shift_forward"
+            )
+            due[dated] = after.dt.tz_convert("UTC")
+            failed = day.isna()
+            why[failed[failed].index] = (
+                "Due Date "
+                + values[failed[failed].index].map(repr)
+                + f" is not a date; set due_date_format (now {fmt!r}) to match it"
+            )
+        return due, why
+
     def _loans(self, loans: _Export, type_of: dict[str, str]) -> tuple[Batch, int]:
         frame = loans.frame
         out_at, why_out = self._times(frame["Checked Out"])
         blank_in = parsing.is_missing(frame["Checked In"])
         in_at, why_in = self._times(frame["Checked In"].where(~blank_in, "2000-01-01T00:00:00Z"))
         in_at = in_at.where(~blank_in)
+        due_text = frame.get("Due Date", pd.Series("", index=frame.index, dtype=object))
+        due_at, why_due = self._due(due_text.astype(str))
         renewal = frame["Renewal"].str.strip().str.lower().eq("renewal")
         rejected: list[Rejected] = []
         usable: list[int] = []
         for i, key in enumerate(loans.keys):
             item = str(frame.at[i, "Item ID"]).strip()
-            reason = why_out[i] or ("" if blank_in[i] else why_in[i])
+            reason = why_out[i] or ("" if blank_in[i] else why_in[i]) or why_due[i]
             if not reason and item not in type_of:
                 reason = f"item {item!r} is not in the inventory export; export the inventory again"
             elif not reason and self._pool(type_of[item]) is None:
@@ -228,10 +268,13 @@ class MyTurnCollector(Collector):
                 rejected.append(Rejected(key, frame.loc[i].to_dict(), reason))
             else:
                 usable.append(i)
-        chains = _chains(frame, usable, out_at, in_at, renewal)
+        rows = _LoanRows(frame, loans.keys, out_at, in_at, renewal)
+        originals, copy_of = rows.copies(usable)
+        gap = pd.Timedelta(minutes=self.options.renewal_gap_minutes)
         events: list[NewEvent] = []
-        skipped = 0
-        for chain in chains:
+        terms: list[NewLoanTerm] = []
+        carried: dict[int, tuple[list[NewEvent], list[NewLoanTerm]]] = {}
+        for chain in rows.chains(originals, gap):
             first, last = chain[0], chain[-1]
             item = str(frame.at[first, "Item ID"]).strip()
             pool = self._pool(type_of[item])
@@ -242,38 +285,68 @@ class MyTurnCollector(Collector):
             attributes: dict[str, Any] = {"item_id": item, "item": frame.at[first, "Item Name"]}
             if renewal[first]:
                 attributes["renewal_without_original"] = True
-            events.append(
-                NewEvent(
-                    resource=pool,
-                    kind="use",
-                    quantity=1,
-                    occurred_at=started.to_pydatetime(),
-                    external_id=f"loan:{ref}",
-                    member=member,
-                    loan_ref=ref,
-                    attributes=attributes,
-                    row=loans.keys[first],
-                    raw=frame.loc[first].to_dict(),
-                )
-            )
-            if not pd.isna(in_at[last]):
-                events.append(
-                    NewEvent(
-                        resource=pool,
-                        kind="replenish",
-                        quantity=1,
-                        occurred_at=in_at[last].to_pydatetime(),
-                        external_id=f"loan:{ref}:return",
-                        member=member,
-                        loan_ref=ref,
-                        attributes={"item_id": item},
-                        row=loans.keys[last],
-                        raw=frame.loc[last].to_dict(),
+            for k, i in enumerate(chain):
+                mine: tuple[list[NewEvent], list[NewLoanTerm]] = ([], [])
+                carried[i] = mine
+                if k == 0:
+                    mine[0].append(
+                        NewEvent(
+                            resource=pool,
+                            kind="use",
+                            quantity=1,
+                            occurred_at=started.to_pydatetime(),
+                            external_id=f"loan:{ref}",
+                            member=member,
+                            loan_ref=ref,
+                            attributes=attributes,
+                            row=loans.keys[i],
+                            raw=frame.loc[i].to_dict(),
+                        )
                     )
-                )
-            carriers = {first, last} if not pd.isna(in_at[last]) else {first}
-            skipped += len(chain) - len(carriers)
-        return Batch(self.name, events=events, rejected=rejected), skipped
+                if i == last and not pd.isna(in_at[last]):
+                    mine[0].append(
+                        NewEvent(
+                            resource=pool,
+                            kind="replenish",
+                            quantity=1,
+                            occurred_at=in_at[last].to_pydatetime(),
+                            external_id=f"loan:{ref}:return",
+                            member=member,
+                            loan_ref=ref,
+                            attributes={"item_id": item},
+                            row=loans.keys[i],
+                            raw=frame.loc[i].to_dict(),
+                        )
+                    )
+                if not pd.isna(due_at[i]):
+                    # A renewal's term starts at the renewal and replaces the earlier one.
+                    mine[1].append(
+                        NewLoanTerm(
+                            resource=pool,
+                            loan_ref=ref,
+                            starts_at=out_at[i].to_pydatetime(),
+                            due_at=due_at[i].to_pydatetime(),
+                            external_id=f"loan:{ref}:due:{k}",
+                            row=loans.keys[i],
+                            raw=frame.loc[i].to_dict(),
+                        )
+                    )
+        # A copy of a row (a re-export, an overlapping file) carries what its original
+        # carries, so the ledger counts it as a duplicate rather than a second loan.
+        for i, original in copy_of.items():
+            got = carried[original]
+            key, raw = loans.keys[i], frame.loc[i].to_dict()
+            carried[i] = (
+                [replace(e, row=key, raw=raw) for e in got[0]],
+                [replace(t, row=key, raw=raw) for t in got[1]],
+            )
+        skipped = 0
+        for got_events, got_terms in carried.values():
+            events.extend(got_events)
+            terms.extend(got_terms)
+            skipped += not got_events and not got_terms
+        batch = Batch(self.name, events=events, rejected=rejected, loan_terms=terms)
+        return batch, skipped
 
     def _transactions(self, txns: _Export) -> tuple[Batch, int]:
         frame = txns.frame
@@ -322,31 +395,99 @@ class MyTurnCollector(Collector):
         return Batch(self.name, events=events, rejected=rejected), skipped
 
 
-def _chains(
-    frame: pd.DataFrame, usable: list[int], out_at: pd.Series, in_at: pd.Series, renewal: pd.Series
-) -> list[list[int]]:
-    """Group loan rows into loans: a renewal continues the row that ended when it began."""
-    order = sorted(
-        usable,
-        key=lambda i: (
-            out_at[i],
-            pd.isna(in_at[i]),
-            in_at[i] if not pd.isna(in_at[i]) else out_at[i],
-            i,
-        ),
-    )
-    chains: list[list[int]] = []
-    open_end: dict[tuple[str, str, pd.Timestamp], int] = {}
-    for i in order:
-        who = (str(frame.at[i, "Membership ID"]).strip(), str(frame.at[i, "Item ID"]).strip())
-        chain = open_end.pop((*who, out_at[i]), None) if renewal[i] else None
-        if chain is None:
-            chain = len(chains)
-            chains.append([])
-        chains[chain].append(i)
-        if not pd.isna(in_at[i]):
-            open_end[(*who, in_at[i])] = chain
-    return chains
+class _LoanRows:
+    """Loan rows across export files: which are copies, and which form one loan."""
+
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        keys: list[str],
+        out_at: pd.Series,
+        in_at: pd.Series,
+        renewal: pd.Series,
+    ) -> None:
+        self.who = [
+            (str(m).strip(), str(i).strip())
+            for m, i in zip(frame["Membership ID"], frame["Item ID"], strict=True)
+        ]
+        self.file = [key.rsplit("#", 1)[0] for key in keys]
+        self.out_at, self.in_at, self.renewal = out_at, in_at, renewal
+
+    def copies(self, usable: list[int]) -> tuple[list[int], dict[int, int]]:
+        """Rows that are new, and each copy -> the row it repeats.
+
+        The same row read twice (a re-export, ``loans-checked-out.csv`` beside the
+        year's file) is one row. A row still open in one file and returned in
+        another is the same loan row exported before and after its return: the
+        returned copy wins. Within one file, an open and a returned row are two rows.
+        """
+        first: dict[tuple[Any, ...], int] = {}
+        copy_of: dict[int, int] = {}
+        closed_by_start: dict[tuple[Any, ...], int] = {}
+        # Returned rows first, so an open copy finds the returned one whatever the order.
+        ordered = sorted(usable, key=lambda i: (pd.isna(self.in_at[i]), i))
+        for i in ordered:
+            start = (*self.who[i], self.out_at[i], bool(self.renewal[i]))
+            exact = (*start, None if pd.isna(self.in_at[i]) else self.in_at[i])
+            if exact in first:
+                copy_of[i] = first[exact]
+                continue
+            if pd.isna(self.in_at[i]):
+                later = closed_by_start.get(start)
+                if later is not None and self.file[later] != self.file[i]:
+                    copy_of[i] = later
+                    continue
+            else:
+                closed_by_start.setdefault(start, i)
+            first[exact] = i
+        return [i for i in usable if i not in copy_of], copy_of
+
+    def chains(self, rows: list[int], gap: pd.Timedelta) -> list[list[int]]:
+        """Group rows into loans: a renewal continues the same member's loan of the item
+        that was checked in when it began (up to ``gap`` earlier), or failing that one
+        still open in an older export (it was returned when renewed)."""
+        out_at, in_at = self.out_at, self.in_at
+        order = sorted(
+            rows,
+            key=lambda i: (
+                out_at[i],
+                pd.isna(in_at[i]),
+                in_at[i] if not pd.isna(in_at[i]) else out_at[i],
+                i,
+            ),
+        )
+        chains: list[list[int]] = []
+        ended: dict[tuple[str, str], list[tuple[pd.Timestamp, int]]] = {}
+        still_open: dict[tuple[str, str], list[int]] = {}
+        for i in order:
+            who = self.who[i]
+            chain = None
+            if self.renewal[i]:
+                chain = _take_ended(ended.get(who), out_at[i], gap)
+                if chain is None and still_open.get(who):
+                    chain = still_open[who].pop()
+            if chain is None:
+                chain = len(chains)
+                chains.append([])
+            chains[chain].append(i)
+            if pd.isna(in_at[i]):
+                still_open.setdefault(who, []).append(chain)
+            else:
+                ended.setdefault(who, []).append((in_at[i], chain))
+        return chains
+
+
+def _take_ended(
+    ended: list[tuple[pd.Timestamp, int]] | None, start: pd.Timestamp, gap: pd.Timedelta
+) -> int | None:
+    """The loan checked in latest within ``gap`` before ``start``, removed from ``ended``."""
+    if not ended:
+        return None
+    best = None
+    for n, (end, _) in enumerate(ended):
+        if start - gap <= end <= start and (best is None or end >= ended[best][0]):
+            best = n
+    return None if best is None else ended.pop(best)[1]
 
 
 def _unmapped(item_type: object, item: str) -> str:

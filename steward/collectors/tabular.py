@@ -29,7 +29,7 @@ RecordKind = Literal["events", "readings", "members", "capacity"]
 FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "events": (
         ("external_id", "resource", "kind", "quantity", "occurred_at"),
-        ("member", "loan_ref", "reverses", "scheduled"),
+        ("member", "loan_ref", "reverses", "scheduled", "due_at"),
     ),
     "readings": (("external_id", "resource", "value", "observed_at"), ()),
     "members": (("code", "name"), ("email", "weight")),
@@ -113,6 +113,19 @@ class Mapper:
         record = self.options.record
         batch = Batch(source=source, rejected=refused, members=members)
         if record == "events":
+            if "due_at" in frame:
+                due = frame["due_at"].notna()
+                batch.loan_terms = pd.DataFrame(
+                    {
+                        "resource": frame.loc[due, "resource"],
+                        "loan_ref": frame.loc[due, "loan_ref"],
+                        "starts_at": frame.loc[due, "occurred_at"],
+                        "due_at": frame.loc[due, "due_at"],
+                        "external_id": frame.loc[due, "external_id"] + ":due",
+                        "row": frame.loc[due, "row"],
+                    }
+                )
+                frame = frame.drop(columns="due_at")
             batch.events = frame
         elif record == "readings":
             batch.readings = frame
@@ -206,6 +219,8 @@ class Mapper:
                 values = text(name)
                 out[name] = values.where(~parsing.is_missing(values), None).astype(object)
             out["scheduled"] = scheduled
+            if "due_at" in found:
+                out["due_at"] = self._due(text("due_at"), out, flag)
         if record == "capacity":
             out["note"] = text("note").fillna("")
             out["scheduled"] = scheduled
@@ -215,6 +230,31 @@ class Mapper:
         bad = reason != ""
         rejects = _rejects(frame.loc[bad], keys[bad], reason[bad])
         return out.loc[~bad].reset_index(drop=True), rejects, []
+
+    def _due(self, values: pd.Series, out: pd.DataFrame, flag: Any) -> pd.Series:
+        """A loan's due date: the moment it is overdue; a date alone means the end of it."""
+        given = ~parsing.is_missing(values)
+        day_only = values.str.fullmatch(r"\d{4}-\d\d-\d\d", na=False).astype(bool)
+        due = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us, UTC]")
+        why = pd.Series("", index=values.index, dtype=object)
+        if day_only.any():
+            # Midnight starting the next day, local: named by text so DST is handled.
+            next_day = pd.to_datetime(values[day_only]) + pd.Timedelta(days=1)
+            due[day_only], why[day_only] = parsing.timestamps(
+                next_day.dt.strftime("%Y-%m-%d 00:00"), self.timezone, allow_future=True
+            )
+        timed = given & ~day_only
+        if timed.any():
+            due[timed], why[timed] = parsing.timestamps(
+                values[timed],
+                self.timezone,
+                date_format=self.options.date_format,
+                allow_future=True,
+            )
+        flag(given & (why != ""), "due_at: " + why)
+        flag(given & (out["kind"] != "use"), "due_at belongs on a loan's checkout (kind use)")
+        flag(given & out["loan_ref"].isna(), "due_at needs the loan's loan_ref")
+        return due.where(given)
 
     def _members(
         self, frame: pd.DataFrame, keys: pd.Series, text: Any, reason: pd.Series, flag: Any

@@ -201,6 +201,34 @@ class Event(Base):
     attributes: Mapped[dict[str, Any] | None]
 
 
+class LoanTerm(Base):
+    """When a loan is due, from a moment on: its checkout, then each renewal.
+
+    Append-only like the ledger: a renewal adds a term rather than editing the
+    old one, so the due date a loan had at any moment stays answerable (the
+    term with the latest ``starts_at`` not after that moment). ``due_at`` is the
+    first instant the loan is overdue (for a date-only due date, the end of that
+    day in the commons' timezone).
+    """
+
+    __tablename__ = "loan_term"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id"),
+        Index("ix_loan_term_loan", "resource_id", "loan_ref"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resource.id"))
+    loan_ref: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(200))
+    ingested_at: Mapped[datetime]
+    payload_hash: Mapped[str] = mapped_column(String(32))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("collector_run.id"))
+
+
 class Reading(Base):
     """An observed level (a tank sensor, a bank balance) that anchors the ledger."""
 

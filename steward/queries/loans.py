@@ -1,0 +1,187 @@
+"""Loans of pools: which are out at a moment, when each is due, and how late.
+
+A loan is a pool's ``use`` event with a loan reference; it is open at ``as_of``
+when it was checked out by then and its ``replenish`` (the return) had not
+happened by then. Reversed events and the reversals themselves are left out:
+a corrected checkout never was. A loan's due date is its latest
+:class:`~steward.store.models.LoanTerm` that had begun by ``as_of`` (a renewal's
+term replaces the checkout's); a loan without terms has no due date and is
+never counted overdue.
+
+These functions take resource and member ids, not an access scope: callers
+(dashboard pages) narrow them to what the viewer may see first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, and_, exists, select
+from sqlalchemy.orm import aliased
+
+from steward.store.models import Event, LoanTerm, Member, Resource
+
+#: Overdue age buckets in days: [low, high); ``None`` = no upper bound.
+OVERDUE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
+    ("<7", 0, 7),
+    ("7-14", 7, 14),
+    ("14-30", 14, 30),
+    ("30-60", 30, 60),
+    ("60+", 60, None),
+)
+COLUMNS = (
+    "resource_id",
+    "resource",
+    "resource_name",
+    "member_id",
+    "member",
+    "loan_ref",
+    "checked_out_at",
+    "due_at",
+    "days_overdue",
+)
+
+
+def open_loans(
+    conn: Connection,
+    resource_ids: Sequence[int] | None = None,
+    member_id: int | None = None,
+    as_of: datetime | None = None,
+) -> pd.DataFrame:
+    """Loans out at ``as_of`` (default now), oldest checkout first.
+
+    Returns one row per loan with :data:`COLUMNS`: ``resource_id``, ``resource``
+    (slug), ``resource_name``, ``member_id`` and ``member`` (code; both None
+    for a loan without a member), ``loan_ref``, ``checked_out_at`` and ``due_at``
+    (tz-aware UTC timestamps; ``due_at`` is NaT when the source gave no due date
+    and is the first instant the loan is overdue), and ``days_overdue`` (float
+    days past ``due_at``, NaN when not overdue or not due). ``resource_ids``
+    limits the pools (an empty list: none), ``member_id`` the borrower.
+    Raises ``ValueError`` for a naive ``as_of``.
+    """
+    as_of = _moment(as_of)
+    ret = aliased(Event)
+    undo = aliased(Event)
+    undo_ret = aliased(Event)
+    stmt = (
+        select(
+            Event.resource_id,
+            Resource.slug.label("resource"),
+            Resource.name.label("resource_name"),
+            Event.member_id,
+            Member.code.label("member"),
+            Event.loan_ref,
+            Event.occurred_at.label("checked_out_at"),
+        )
+        .join(Resource, Resource.id == Event.resource_id)
+        .outerjoin(Member, Member.id == Event.member_id)
+        .where(
+            Resource.kind == "pool",
+            Event.kind == "use",
+            Event.loan_ref.is_not(None),
+            Event.reverses_id.is_(None),
+            Event.scheduled.is_(False),
+            Event.occurred_at <= as_of,
+            ~exists().where(undo.reverses_id == Event.id),
+            ~exists().where(
+                and_(
+                    ret.resource_id == Event.resource_id,
+                    ret.loan_ref == Event.loan_ref,
+                    ret.kind == "replenish",
+                    ret.reverses_id.is_(None),
+                    ret.scheduled.is_(False),
+                    ret.occurred_at <= as_of,
+                    ~exists().where(undo_ret.reverses_id == ret.id),
+                )
+            ),
+        )
+        .order_by(Event.occurred_at, Event.id)
+    )
+    if resource_ids is not None:
+        stmt = stmt.where(Event.resource_id.in_([int(r) for r in resource_ids]))
+    if member_id is not None:
+        stmt = stmt.where(Event.member_id == int(member_id))
+    loans = pd.DataFrame(conn.execute(stmt).all(), columns=list(COLUMNS[:-2]))
+    loans["checked_out_at"] = pd.to_datetime(loans["checked_out_at"], utc=True)
+    loans["due_at"] = _due(conn, loans, as_of)
+    late = (pd.Timestamp(as_of) - loans["due_at"]) / pd.Timedelta(days=1)
+    loans["days_overdue"] = late.where(late >= 0).astype("float64")
+    for column in ("member_id", "member"):
+        loans[column] = loans[column].astype(object).where(loans[column].notna(), None)
+    return loans.reset_index(drop=True)
+
+
+def overdue_counts(
+    conn: Connection,
+    resource_ids: Sequence[int] | None = None,
+    member_id: int | None = None,
+    as_of: datetime | None = None,
+) -> pd.Series:
+    """Open loans past their due date at ``as_of``, counted by days overdue.
+
+    A Series of int counts indexed by the labels of :data:`OVERDUE_BUCKETS`
+    (``<7``, ``7-14``, ``14-30``, ``30-60``, ``60+``; every label present, in
+    that order); a loan exactly 7 days overdue counts in ``7-14``. Arguments
+    as for :func:`open_loans`.
+    """
+    loans = open_loans(conn, resource_ids, member_id, as_of)
+    return bucket_counts(loans["days_overdue"])
+
+
+def bucket_counts(days_overdue: pd.Series) -> pd.Series:
+    """Counts of overdue ages (float days; NaN = not overdue) per :data:`OVERDUE_BUCKETS`."""
+    late = days_overdue.dropna()
+    counts = {
+        label: int(((late >= low) & (late < high if high is not None else True)).sum())
+        for label, low, high in OVERDUE_BUCKETS
+    }
+    return pd.Series(counts, dtype="int64", name="loans")
+
+
+def _moment(as_of: datetime | None) -> datetime:
+    if as_of is None:
+        return datetime.now(UTC)
+    if as_of.tzinfo is None:
+        raise ValueError(f"as_of {as_of.isoformat()} has no timezone; pass an aware datetime")
+    return as_of.astimezone(UTC)
+
+
+def _due(conn: Connection, loans: pd.DataFrame, as_of: datetime) -> pd.Series:
+    """Each loan's due date as of ``as_of``: its latest term begun by then."""
+    empty = pd.Series(pd.NaT, index=loans.index, dtype="datetime64[us, UTC]")
+    if loans.empty:
+        return empty
+    wanted = set(zip(loans["resource_id"], loans["loan_ref"], strict=True))
+    refs = sorted({ref for _, ref in wanted})
+    rows: list[Any] = []
+    for start in range(0, len(refs), 500):
+        rows.extend(
+            conn.execute(
+                select(
+                    LoanTerm.resource_id,
+                    LoanTerm.loan_ref,
+                    LoanTerm.starts_at,
+                    LoanTerm.due_at,
+                    LoanTerm.id,
+                ).where(
+                    LoanTerm.loan_ref.in_(refs[start : start + 500]),
+                    LoanTerm.starts_at <= as_of,
+                )
+            ).all()
+        )
+    if not rows:
+        return empty
+    terms = pd.DataFrame(rows, columns=["resource_id", "loan_ref", "starts_at", "due_at", "id"])
+    terms["starts_at"] = pd.to_datetime(terms["starts_at"], utc=True)
+    latest = terms.sort_values(["starts_at", "id"]).drop_duplicates(
+        ["resource_id", "loan_ref"], keep="last"
+    )
+    due = latest.set_index(["resource_id", "loan_ref"])["due_at"]
+    keys = pd.MultiIndex.from_arrays([loans["resource_id"], loans["loan_ref"]])
+    found = due.reindex(keys)
+    return pd.Series(pd.to_datetime(found.to_numpy(), utc=True), index=loans.index).astype(
+        "datetime64[us, UTC]"
+    )
