@@ -66,6 +66,10 @@ class Depletion(RuleOptions):
     p: float = Field(default=0.5, gt=0, le=1)
 
 
+class Deficit(RuleOptions):
+    severity: Severity = "critical"
+
+
 class Overbooking(RuleOptions):
     p: float = Field(default=0.3, gt=0, le=1)
 
@@ -99,6 +103,7 @@ class Anomaly(RuleOptions):
 
 
 RULE_MODELS: dict[str, type[RuleOptions]] = {
+    "deficit": Deficit,
     "depletion": Depletion,
     "overbooking": Overbooking,
     "quota": QuotaRule,
@@ -111,6 +116,7 @@ RULE_MODELS: dict[str, type[RuleOptions]] = {
 class Rules(BaseModel):
     model_config = ConfigDict(frozen=True)
 
+    deficit: Deficit = Deficit()
     depletion: Depletion = Depletion()
     overbooking: Overbooking = Overbooking()
     quota: QuotaRule = QuotaRule()
