@@ -113,6 +113,18 @@ def alert_list(config: str, scope: Scope, state: str) -> pd.DataFrame:
         return alerts.list_alerts(scope, conn, (state,))
 
 
+@st.cache_data(ttl=TTL, show_spinner=False)
+def resource_alerts(config: str, scope: Scope) -> dict[str, list[alerts.ResourceAlert]]:
+    with workspace(config).store.read() as conn:
+        return alerts.resource_alerts(scope, conn)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def member_message_count(config: str, scope: Scope) -> int:
+    with workspace(config).store.read() as conn:
+        return alerts.member_message_count(scope, conn)
+
+
 def source_names(config: str, scope: Scope) -> list[str]:
     ws = workspace(config)
     with ws.store.read() as conn:

@@ -209,6 +209,8 @@ class RouteConfig(Strict):
     urls: list[str] = Field(min_length=1)
     audience: Literal["stewards", "members"] = "stewards"
     severities: list[Severity] = Field(default_factory=lambda: list(DEFAULT_SEVERITIES))
+    #: At most this many messages per rolling 24 hours; past it, a digest (None: no limit).
+    max_per_day: int | None = Field(default=None, ge=1)
 
 
 class AlertsConfig(Strict):

@@ -15,7 +15,7 @@ from typing import Any
 from steward.alerts import evaluate
 from steward.alerts.delivery import deliver_pending
 from steward.forecast.runs import ForecastSummary, run_forecasts
-from steward.quotas.update import update_quotas
+from steward.quotas.update import QuotaSummary, update_quotas
 from steward.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,19 @@ class PipelineSummary:
     delivery: Any
 
 
+def refresh_after_forecast(ws: Workspace, now: datetime) -> tuple[QuotaSummary, Any, Any]:
+    """Quotas, alerts and delivery that depend on the forecasts, so the store is consistent.
+
+    ``steward forecast`` calls this too: a forecast never leaves quotas and alerts
+    of an older one behind.
+    """
+    quotas = update_quotas(ws, ws.settings, now)
+    with ws.store.write() as conn:
+        alerts = evaluate(conn, ws.settings, now)
+    delivery = deliver_pending(ws.store, ws.settings, now)
+    return quotas, alerts, delivery
+
+
 def run_pipeline(
     ws: Workspace,
     *,
@@ -38,10 +51,7 @@ def run_pipeline(
     """Forecast every resource, then recompute quotas, evaluate alerts and deliver."""
     now = now or datetime.now(UTC)
     forecast = run_forecasts(ws, now=now, progress=progress)
-    quotas = update_quotas(ws, ws.settings, now)
-    with ws.store.write() as conn:
-        alerts = evaluate(conn, ws.settings, now)
-    delivery = deliver_pending(ws.store, ws.settings, now)
+    quotas, alerts, delivery = refresh_after_forecast(ws, now)
     log.info(
         "pipeline: %d forecasts (%d without data), %d quotas, alerts %s, delivered %d, failed %d",
         forecast.runs,

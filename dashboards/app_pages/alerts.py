@@ -25,13 +25,25 @@ with session.shown_errors():
             if frame.empty:
                 st.caption(f"No {state} alerts.")
             else:
-                st.dataframe(spreadsheet_safe(frame), hide_index=True, width="stretch")
+                # Severity, state and who/when/why first: the table is read left to right.
+                lead = ["id", "severity", "state", "status", "rule", "resource", "summary"]
+                st.dataframe(
+                    spreadsheet_safe(frame[lead + [c for c in frame.columns if c not in lead]]),
+                    hide_index=True,
+                    width="stretch",
+                    column_config={
+                        "status": st.column_config.TextColumn(
+                            "acknowledged / silenced (who, when, why)"
+                        )
+                    },
+                )
 
     actionable = pd.concat([frames["firing"], frames["pending"]], ignore_index=True)
     if not actionable.empty:
         st.subheader("Acknowledge or silence", anchor=False)
         labels = {
             int(row.id): f"#{row.id} {row.severity}: {row.summary}"
+            + (f" [{row.status}]" if row.status else "")
             for row in actionable.itertuples()
         }
         with st.form("alert_action", clear_on_submit=True):

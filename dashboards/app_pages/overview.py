@@ -10,6 +10,7 @@ import streamlit as st
 from dashboards import data, session
 from dashboards.text import number, plain
 from steward.exports import spreadsheet_safe
+from steward.queries.alerts import ResourceAlert
 from steward.queries.health import Tile
 
 COLOURS = {"ok": "green", "watch": "orange", "danger": "red", "unknown": "gray"}
@@ -17,11 +18,26 @@ LABELS = {"ok": "healthy", "watch": "watch", "danger": "at risk", "unknown": "no
 #: Beyond this many tiles the rest are listed in a table (a federation has hundreds).
 MAX_TILES = 48
 COLUMNS = 3
+#: Severity colours: a critical alert is never drawn like a nudge.
+SEVERITY_COLOURS = {"critical": "red", "warning": "orange", "info": "blue"}
 
 st.title("Overview")
 
 
-def _tile(tile: Tile) -> None:
+def _alert_line(alert: ResourceAlert) -> None:
+    colour = SEVERITY_COLOURS.get(alert.severity, "gray")
+    badges = f":{colour}-badge[{plain(alert.severity)}]"
+    if alert.acknowledged:
+        badges += " :gray-badge[acknowledged]"
+    if alert.silenced:
+        badges += " :violet-badge[silenced]"
+    st.markdown(f"{badges} {plain(alert.summary)}")
+    for who in (alert.acknowledged, alert.silenced):
+        if who:
+            st.caption(plain(who))
+
+
+def _tile(tile: Tile, alerts: list[ResourceAlert]) -> None:
     with st.container(border=True):
         st.markdown(f"**{plain(tile.name)}** :{COLOURS[tile.status]}-badge[{LABELS[tile.status]}]")
         if tile.kind == "stock":
@@ -34,8 +50,8 @@ def _tile(tile: Tile) -> None:
         delta = None if tile.trend is None else f"{tile.trend:+,.2f} in 7 days"
         st.metric(label, value, delta=delta, delta_color="off" if tile.kind == "pool" else "normal")
         st.caption(plain(tile.headline))
-        for summary in tile.firing:
-            st.warning(plain(summary), icon=":material/notifications_active:")
+        for alert in alerts:
+            _alert_line(alert)
         st.page_link(
             "app_pages/resource.py",
             label="Details",
@@ -56,21 +72,16 @@ def _render(config: str) -> None:
             " · ".join(f"{counts[s]} {LABELS[s]}" for s in LABELS if counts[s])
             + f" · updated {datetime.now():%H:%M:%S}"
         )
-        firing = data.alert_list(config, scope, "firing")
-        # Resource-level alerts lead; members' quota alerts are counted, not listed.
-        quota = firing.loc[firing["rule"] == "quota"] if len(firing) else firing
-        others = firing.loc[firing["rule"] != "quota"] if len(firing) else firing
-        if len(others):
-            with st.expander(
-                f"{len(others)} firing alerts", expanded=True, icon=":material/warning:"
-            ):
-                for row in others.itertuples():
-                    colour = "red" if row.severity == "critical" else "orange"
-                    st.markdown(f":{colour}-badge[{plain(row.severity)}] {plain(row.summary)}")
-        if len(quota):
+        # Resource alerts, one per rule, lead; member messages are counted and linked.
+        by_resource = data.resource_alerts(config, scope)
+        firing = sum(len(v) for v in by_resource.values())
+        if firing:
+            st.markdown(f"**{firing} resource alerts firing** (grouped per resource and rule)")
+        members = data.member_message_count(config, scope)
+        if members:
             st.page_link(
                 "app_pages/members.py",
-                label=f"{len(quota)} members over or near their quota: see Members",
+                label=f"{members} member quota messages: see Members",
                 icon=":material/group:",
             )
         shown = tiles[:MAX_TILES]
@@ -78,7 +89,7 @@ def _render(config: str) -> None:
             cols = st.columns(COLUMNS)
             for col, tile in zip(cols, shown[start : start + COLUMNS], strict=False):
                 with col:
-                    _tile(tile)
+                    _tile(tile, by_resource.get(tile.slug, []))
         rest = tiles[MAX_TILES:]
         if rest:
             st.subheader(f"{len(rest)} more resources")

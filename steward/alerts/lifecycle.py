@@ -4,32 +4,45 @@
   rule's ``for`` duration, then ``firing``; if it clears first it resolves quietly.
 * One open alert per fingerprint: re-evaluating (or restarting) updates it, never
   duplicates it.
-* A firing alert is sent again every ``repeat`` unless acknowledged or silenced.
-* Silences carry an expiry and a reason; every change is kept in AlertHistory.
-* Storm control: rules look at current state only, and member notifications per
-  evaluation are capped; the overflow goes to stewards as one digest.
+* A firing alert is sent again every ``repeat`` unless acknowledged or silenced;
+  when a silence expires on a firing alert it is sent once ("resumed"), then repeats.
+* Silences and acknowledgements carry who, when and why; every change is kept in
+  AlertHistory.
+* Volume control as in Alertmanager: *inhibition* (a resource-level alert --
+  deficit, depletion, overbooking -- holds back the member quota alerts of that
+  resource, and a deficit holds back the depletion alert it already states);
+  *grouping* (stewards get one message per rule and resource per evaluation);
+  a *rate limit* per route (``max_per_day`` over a rolling 24 hours) and a member
+  storm cap per evaluation, past which messages are held and stewards get at
+  most one digest per route every ``DIGEST_EVERY``.
 
 Every function takes ``now``; nothing here reads the wall clock.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from steward.alerts import outbox
-from steward.alerts.messages import message
+from steward.alerts.messages import group_message, message
 from steward.alerts.options import Rules, load_rules
 from steward.alerts.records import entities
 from steward.alerts.rules import Candidate, collect
-from steward.config import Settings
+from steward.config import RouteConfig, Settings
 from steward.errors import InputError
-from steward.store.models import Alert, AlertHistory, Member
+from steward.store.models import Alert, AlertHistory, Member, OutboxMessage
 
 OPEN = ("pending", "firing")
+#: Rules whose alert concerns a whole resource: they inhibit its member quota alerts.
+RESOURCE_RULES = ("deficit", "depletion", "overbooking")
+#: At most one digest of held messages per route in this interval.
+DIGEST_EVERY = timedelta(hours=6)
+#: The rolling window of a route's ``max_per_day``.
+RATE_WINDOW = timedelta(hours=24)
 
 
 @dataclass
@@ -38,16 +51,34 @@ class EvaluationSummary:
     changes: Counter[str] = field(default_factory=Counter)
     queued: int = 0
     suppressed_member_messages: int = 0
+    #: Candidates held back by a resource-level alert (Alertmanager inhibition).
+    inhibited: int = 0
+    #: Messages held by a route's rate limit or the member storm cap.
+    held: int = 0
+
+    def __str__(self) -> str:
+        changes = ", ".join(f"{k} {v}" for k, v in sorted(self.changes.items())) or "no changes"
+        return (
+            f"{self.candidates} conditions, {changes}; {self.queued} messages queued, "
+            f"{self.held} held, {self.inhibited} inhibited"
+        )
+
+
+@dataclass
+class _Outgoing:
+    alert: Alert
+    change: str
 
 
 class _Run:
-    """One evaluation: the connection, clock, settings and running counters."""
+    """One evaluation: the connection, clock, settings and what it will send."""
 
     def __init__(self, conn: Connection, settings: Settings, rules: Rules, now: datetime) -> None:
         self.conn, self.settings, self.rules, self.now = conn, settings, rules, now
         self.summary = EvaluationSummary()
         self.member_messages = 0
-        self.overflow: list[str] = []
+        self.outgoing: list[_Outgoing] = []
+        self.resumed: set[int] = set()
 
     def history(
         self, alert_id: int, action: str, note: str | None = None, actor: str | None = None
@@ -59,7 +90,7 @@ class _Run:
         self.summary.changes[action] += 1
 
     def notify(self, alert: Alert, change: str) -> None:
-        """Queue ``change`` of ``alert`` on every matching route (once per key)."""
+        """Queue ``change`` of ``alert`` for sending at the end of the evaluation."""
         self.conn.execute(
             update(Alert).where(Alert.id == alert.id).values(last_notified_at=self.now)
         )
@@ -67,63 +98,142 @@ class _Run:
             self.history(
                 alert.id,
                 "suppressed",
-                f"{change}: silenced until {alert.silenced_until:%Y-%m-%d %H:%M} UTC",
+                f"{change}: silenced by {alert.silenced_by or 'a steward'} until "
+                f"{alert.silenced_until:%Y-%m-%d %H:%M} UTC: {alert.silence_reason}",
             )
             return
-        routes = outbox.routes_for(self.settings, alert.audience, alert.severity)
-        if alert.audience == "members":
-            if change.startswith("resolved"):
-                return  # a member is told when a step is reached, not when it passes
-            if not routes:
-                return
-            email = self.conn.execute(
-                select(Member.email).where(Member.id == alert.member_id)
-            ).scalar()
-            if not email:
-                self.history(alert.id, "not sent", "the member has no email address on record")
-                return
-            if self.member_messages >= self.rules.quota.max_member_messages:
-                self.overflow.append(alert.summary)
-                self.summary.suppressed_member_messages += 1
-                self.history(
-                    alert.id,
-                    "not sent",
-                    "storm cap: too many member messages at once; stewards got a digest",
-                )
-                return
-            self.member_messages += 1
-        title, body = message(alert, change)
-        for route in routes:
-            self.summary.queued += outbox.enqueue(
-                self.conn,
-                key=f"alert:{alert.id}:{change}",
-                alert_id=alert.id,
-                route=route,
-                title=title,
-                body=body,
-                now=self.now,
-            )
+        if alert.audience == "members" and change.startswith("resolved"):
+            return  # a member is told when a step is reached, not when it passes
+        self.outgoing.append(_Outgoing(alert, change))
 
-    def digest(self) -> None:
-        if not self.overflow:
-            return
-        n = len(self.overflow)
-        title = f"[INFO] {n} member quota messages held back"
-        body = (
-            f"{n} member quota notifications were not sent in one go (storm cap "
-            f"{self.rules.quota.max_member_messages}). Review them with `steward quotas`.\n\n"
-            + "\n".join(f"- {s}" for s in self.overflow[:50])
+    # -- sending: grouping, rate limits, digests ----------------------------------
+
+    def _sent_recently(self, route: RouteConfig) -> int:
+        return int(
+            self.conn.execute(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(
+                    OutboxMessage.route == f"{route.name}#0",
+                    OutboxMessage.created_at > self.now - RATE_WINDOW,
+                    ~OutboxMessage.dedupe_key.startswith("digest:"),
+                )
+            ).scalar_one()
         )
-        for route in outbox.routes_for(self.settings, "stewards", "warning"):
-            self.summary.queued += outbox.enqueue(
-                self.conn,
-                key=f"digest:{self.now.isoformat()}",
-                alert_id=None,
-                route=route,
-                title=title,
-                body=body,
-                now=self.now,
+
+    def _hold(self, alert_ids: list[int], route: RouteConfig, why: str) -> None:
+        for alert_id in alert_ids:
+            self.history(alert_id, "held", f"route {route.name}: {why}")
+        self.summary.held += len(alert_ids)
+
+    def _send(
+        self, key: str, alert_ids: list[int], route: RouteConfig, title: str, body: str
+    ) -> None:
+        limit = route.max_per_day
+        if limit is not None and self._sent_recently(route) >= limit:
+            self._hold(alert_ids, route, f"rate limit of {limit} messages a day reached")
+            return
+        self.summary.queued += outbox.enqueue(
+            self.conn,
+            key=key,
+            alert_id=alert_ids[0] if len(alert_ids) == 1 else None,
+            route=route,
+            title=title,
+            body=body,
+            now=self.now,
+        )
+
+    def flush(self) -> None:
+        """Send what this evaluation produced: members one by one, stewards grouped."""
+        groups: dict[tuple[str, str, str], list[_Outgoing]] = defaultdict(list)
+        for out in self.outgoing:
+            alert = out.alert
+            if alert.audience == "members":
+                self._member(out)
+                continue
+            subject = str(alert.resource_id or alert.source or alert.fingerprint)
+            kind = out.change.split("-", 1)[0]
+            groups[(alert.rule, subject, kind)].append(out)
+        for (rule, subject, kind), items in groups.items():
+            severity = max((o.alert.severity for o in items), key=_SEVERITY_RANK.__getitem__)
+            ids = [o.alert.id for o in items]
+            if len(items) == 1:
+                title, body = message(items[0].alert, items[0].change)
+                key = f"alert:{ids[0]}:{items[0].change}"
+            else:
+                title, body = group_message([o.alert for o in items], kind)
+                key = f"group:{rule}:{subject}:{kind}:{self.now.isoformat()}"
+            for route in outbox.routes_for(self.settings, "stewards", severity):
+                self._send(key, ids, route, title, body)
+        self._digests()
+
+    def _member(self, out: _Outgoing) -> None:
+        alert = out.alert
+        routes = outbox.routes_for(self.settings, "members", alert.severity)
+        if not routes:
+            return
+        email = self.conn.execute(select(Member.email).where(Member.id == alert.member_id)).scalar()
+        if not email:
+            self.history(alert.id, "not sent", "the member has no email address on record")
+            return
+        if self.member_messages >= self.rules.quota.max_member_messages:
+            self.summary.suppressed_member_messages += 1
+            for route in routes:
+                self._hold(
+                    [alert.id],
+                    route,
+                    f"storm cap of {self.rules.quota.max_member_messages} member messages "
+                    "per evaluation",
+                )
+            return
+        self.member_messages += 1
+        title, body = message(alert, out.change)
+        for route in routes:
+            self._send(f"alert:{alert.id}:{out.change}", [alert.id], route, title, body)
+
+    def _digests(self) -> None:
+        """At most one digest per route every DIGEST_EVERY, of what it held since the last."""
+        for route in self.settings.alerts.routes:
+            last = self.conn.execute(
+                select(func.max(OutboxMessage.created_at)).where(
+                    OutboxMessage.dedupe_key.startswith(f"digest:{route.name}:")
+                )
+            ).scalar()
+            if last is not None and self.now - last < DIGEST_EVERY:
+                continue
+            held = self.conn.execute(
+                select(AlertHistory.note, Alert.summary)
+                .join(Alert, Alert.id == AlertHistory.alert_id)
+                .where(
+                    AlertHistory.action == "held",
+                    AlertHistory.note.startswith(f"route {route.name}:"),
+                    AlertHistory.at > (last or datetime.min.replace(tzinfo=self.now.tzinfo)),
+                )
+                .order_by(AlertHistory.id)
+            ).all()
+            if not held:
+                continue
+            n = len(held)
+            what = "member messages" if route.audience == "members" else "messages"
+            title = f"[DIGEST] {n} {what} held back on route {route.name}"
+            body = (
+                f"{n} {what} of route {route.name} were held back (rate limit or storm "
+                "cap) since the last digest. Review them with `steward alerts list` and "
+                "`steward quotas`.\n\n" + "\n".join(f"- {summary}" for _, summary in held[:50])
             )
+            for target in outbox.routes_for(self.settings, "stewards", "warning"):
+                self.summary.queued += outbox.enqueue(
+                    self.conn,
+                    key=f"digest:{route.name}:{self.now.isoformat()}",
+                    alert_id=None,
+                    route=target,
+                    title=title,
+                    body=body,
+                    now=self.now,
+                )
+
+
+_SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 
 
 def _open_alerts(conn: Connection) -> dict[str, Alert]:
@@ -176,12 +286,15 @@ def _update(run: _Run, alert: Alert, c: Candidate) -> None:
     run.conn.execute(update(Alert).where(Alert.id == alert.id).values(**values))
     if alert.state != "firing" or alert.acknowledged_at is not None:
         return
+    if alert.id in run.resumed:
+        run.notify(_load(run.conn, alert.id), f"resumed-{run.now.isoformat()}")
+        return
     last = alert.last_notified_at or alert.fired_at or alert.first_seen_at
     if run.now - last >= c.repeat:
         run.notify(_load(run.conn, alert.id), f"repeat-{last.isoformat()}")
 
 
-def _resolve(run: _Run, alert: Alert) -> None:
+def _resolve(run: _Run, alert: Alert, inhibited_by: str | None = None) -> None:
     run.conn.execute(
         update(Alert)
         .where(Alert.id == alert.id)
@@ -189,6 +302,9 @@ def _resolve(run: _Run, alert: Alert) -> None:
     )
     if alert.state == "pending":
         run.history(alert.id, "cleared", "the condition cleared before the alert fired")
+        return
+    if inhibited_by is not None:
+        run.history(alert.id, "inhibited", f"held back while {inhibited_by} stands")
         return
     run.history(alert.id, "resolved")
     run.notify(_load(run.conn, alert.id), "resolved")
@@ -203,6 +319,31 @@ def _expire_silences(run: _Run) -> None:
     for alert_id, reason in expired:
         run.conn.execute(update(Alert).where(Alert.id == alert_id).values(silenced_until=None))
         run.history(alert_id, "silence expired", f"was: {reason}" if reason else None)
+        run.resumed.add(alert_id)
+
+
+def inhibit(candidates: dict[str, Candidate]) -> dict[str, str]:
+    """Fingerprints held back by a resource-level candidate -> the one that holds them.
+
+    A resource alert inhibits the member quota alerts (and steward reviews) of the
+    same resource; a deficit also inhibits the depletion alert of its resource,
+    whose forecast figures it already states.
+    """
+    holders: dict[int, Candidate] = {}
+    for c in candidates.values():
+        resource = c.resource_id
+        if resource is None or c.rule not in RESOURCE_RULES:
+            continue
+        if c.rule == "deficit" or resource not in holders:
+            holders[resource] = c
+    held: dict[str, str] = {}
+    for fp, c in candidates.items():
+        holder = holders.get(c.resource_id) if c.resource_id is not None else None
+        if holder is None or holder.fingerprint == fp:
+            continue
+        if c.rule == "quota" or (c.rule == "depletion" and holder.rule == "deficit"):
+            held[fp] = holder.fingerprint
+    return held
 
 
 def evaluate(conn: Connection, settings: Settings, now: datetime) -> EvaluationSummary:
@@ -211,6 +352,9 @@ def evaluate(conn: Connection, settings: Settings, now: datetime) -> EvaluationS
     run = _Run(conn, settings, load_rules(settings), now)
     _expire_silences(run)
     candidates = collect(conn, settings, run.rules, now)
+    held = inhibit(candidates)
+    run.summary.inhibited = len(held)
+    candidates = {fp: c for fp, c in candidates.items() if fp not in held}
     run.summary.candidates = len(candidates)
     current = _open_alerts(conn)
     for fingerprint, candidate in candidates.items():
@@ -221,8 +365,8 @@ def evaluate(conn: Connection, settings: Settings, now: datetime) -> EvaluationS
             _update(run, alert, candidate)
     for fingerprint, alert in current.items():
         if fingerprint not in candidates:
-            _resolve(run, alert)
-    run.digest()
+            _resolve(run, alert, inhibited_by=held.get(fingerprint))
+    run.flush()
     return run.summary
 
 
@@ -249,7 +393,9 @@ def acknowledge(
     """A steward has seen the alert: no more repeats until it resolves."""
     _require_open(conn, alert_id)
     conn.execute(
-        update(Alert).where(Alert.id == alert_id).values(acknowledged_at=now, acknowledged_by=by)
+        update(Alert)
+        .where(Alert.id == alert_id)
+        .values(acknowledged_at=now, acknowledged_by=by, acknowledged_note=note)
     )
     conn.execute(
         insert(AlertHistory),
@@ -273,7 +419,7 @@ def silence(
     conn.execute(
         update(Alert)
         .where(Alert.id == alert_id)
-        .values(silenced_until=until, silence_reason=reason)
+        .values(silenced_until=until, silence_reason=reason, silenced_at=now, silenced_by=by)
     )
     conn.execute(
         insert(AlertHistory),

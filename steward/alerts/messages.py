@@ -11,7 +11,32 @@ from typing import Any
 from steward.quotas.explain import fmt
 from steward.store.models import Alert
 
-_CHANGE_TAG = {"firing": "", "resolved": "RESOLVED ", "repeat": "STILL FIRING "}
+_CHANGE_TAG = {
+    "firing": "",
+    "resolved": "RESOLVED ",
+    "repeat": "STILL FIRING ",
+    "resumed": "SILENCE EXPIRED ",
+}
+
+
+def status_lines(alert: Alert) -> list[str]:
+    """Who acknowledged or silenced the alert, when and why (empty when neither)."""
+    lines = []
+    if alert.acknowledged_at is not None:
+        why = f": {alert.acknowledged_note}" if alert.acknowledged_note else ""
+        lines.append(
+            f"Acknowledged by {alert.acknowledged_by or 'a steward'} at "
+            f"{alert.acknowledged_at:%Y-%m-%d %H:%M} UTC{why}"
+        )
+    if alert.silenced_until is not None:
+        since = f" at {alert.silenced_at:%Y-%m-%d %H:%M} UTC" if alert.silenced_at else ""
+        lines.append(
+            f"Silenced by {alert.silenced_by or 'a steward'}{since} until "
+            f"{alert.silenced_until:%Y-%m-%d %H:%M} UTC: {alert.silence_reason}"
+        )
+    elif alert.silence_reason and alert.silenced_by:
+        lines.append(f"Was silenced by {alert.silenced_by} (expired): {alert.silence_reason}")
+    return lines
 
 
 def steward_message(alert: Alert, change: str) -> tuple[str, str]:
@@ -21,6 +46,9 @@ def steward_message(alert: Alert, change: str) -> tuple[str, str]:
     lines = [alert.summary, ""]
     if kind == "resolved":
         lines.append("The condition no longer holds.")
+    if kind == "resumed":
+        lines.append("The silence on this alert has expired and the condition still holds.")
+    lines += status_lines(alert)
     lines += [
         f"Alert #{alert.id} ({alert.fingerprint}), first seen {alert.first_seen_at:%Y-%m-%d %H:%M} UTC."
     ]
@@ -30,6 +58,26 @@ def steward_message(alert: Alert, change: str) -> tuple[str, str]:
             f"Silence: steward alerts silence {alert.id} --for 1d --reason '...'"
         )
     return title, "\n".join(lines)
+
+
+def group_message(alerts: list[Alert], kind: str) -> tuple[str, str]:
+    """One message for several alerts of one rule and resource (Alertmanager grouping)."""
+    tag = _CHANGE_TAG.get(kind, "")
+    severity = max(alerts, key=lambda a: _RANK.get(a.severity, 0)).severity
+    first = alerts[0]
+    title = f"[{tag}{severity.upper()}] {first.rule}: {len(alerts)} alerts"
+    if first.details.get("resource_name"):
+        title += f" on {first.details['resource_name']}"
+    lines = [f"{len(alerts)} {first.rule} alerts {kind} together:", ""]
+    for a in alerts[:50]:
+        lines.append(f"- #{a.id} {a.summary}")
+        lines += [f"    {line}" for line in status_lines(a)]
+    if len(alerts) > 50:
+        lines.append(f"... and {len(alerts) - 50} more: steward alerts list")
+    return title[:250], "\n".join(lines)
+
+
+_RANK = {"info": 0, "warning": 1, "critical": 2}
 
 
 def member_message(alert: Alert, details: dict[str, Any]) -> tuple[str, str]:

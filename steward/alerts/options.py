@@ -12,30 +12,34 @@ again) and ``resources`` (per-resource overrides of its own options)::
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pytimeparse import parse as parse_time_expression
 
 from steward.config import Settings
 from steward.errors import ConfigError
 
 Severity = Literal["info", "warning", "critical"]
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def parse_duration(value: str | int | float | timedelta, *, where: str = "duration") -> timedelta:
-    """'90s', '15m', '2h', '2d', '1w' (or a number of seconds) as a timedelta."""
+    """A duration as a timedelta: '90s', '15m', '2h', '14d', '2w', '2 weeks', '1h30m'.
+
+    Text is parsed by pytimeparse (``m`` is minutes); a bare number is seconds.
+    Raises ValueError naming ``where`` for text that is not a duration.
+    """
     if isinstance(value, timedelta):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         return timedelta(seconds=float(value))
-    match = _DURATION.match(str(value))
-    if not match:
-        raise ValueError(f"{where}: {value!r} is not a duration; write e.g. 30m, 2h, 2d or 1w")
-    return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    seconds = parse_time_expression(str(value).strip())
+    if seconds is None:
+        raise ValueError(
+            f"{where}: {value!r} is not a duration; write e.g. 30m, 2h, 14d, 2w or '2 weeks'"
+        )
+    return timedelta(seconds=float(seconds))
 
 
 class RuleOptions(BaseModel):
@@ -64,6 +68,10 @@ class RuleOptions(BaseModel):
 class Depletion(RuleOptions):
     severity: Severity = "critical"
     p: float = Field(default=0.5, gt=0, le=1)
+
+
+class Deficit(RuleOptions):
+    severity: Severity = "critical"
 
 
 class Overbooking(RuleOptions):
@@ -99,6 +107,7 @@ class Anomaly(RuleOptions):
 
 
 RULE_MODELS: dict[str, type[RuleOptions]] = {
+    "deficit": Deficit,
     "depletion": Depletion,
     "overbooking": Overbooking,
     "quota": QuotaRule,
@@ -111,6 +120,7 @@ RULE_MODELS: dict[str, type[RuleOptions]] = {
 class Rules(BaseModel):
     model_config = ConfigDict(frozen=True)
 
+    deficit: Deficit = Deficit()
     depletion: Depletion = Depletion()
     overbooking: Overbooking = Overbooking()
     quota: QuotaRule = QuotaRule()

@@ -19,9 +19,17 @@ from steward.alerts.options import RuleOptions, Rules
 from steward.alerts.records import entities, rows
 from steward.config import Settings
 from steward.quotas.explain import fmt, pct
+from steward.quotas.sustainable import units_to_meet
 from steward.store import catalog
 from steward.store.catalog import ResourceInfo
-from steward.store.models import CollectorState, ForecastRun, Member, Quota, Resource
+from steward.store.models import (
+    CollectorState,
+    ForecastRun,
+    Member,
+    Quota,
+    QuotaBudget,
+    Resource,
+)
 
 #: Forecast runs to look back through for one that covers today (anomaly rule).
 _ANOMALY_RUNS = 10
@@ -99,6 +107,65 @@ def depletion(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
     return out
 
 
+def deficit(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
+    """One steward alert per resource whose budget is below its members' ordinary need.
+
+    Reads the period's stored budget (:class:`QuotaBudget`) for the gap and the
+    remedy, and the latest forecast run for the depletion chance and date.
+    """
+    found = rows(
+        conn,
+        select(QuotaBudget, Resource.slug)
+        .join(Resource, Resource.id == QuotaBudget.resource_id)
+        .where(
+            QuotaBudget.period_start <= now,
+            QuotaBudget.period_end > now,
+            QuotaBudget.state.in_(("deficit", "stop")),
+        )
+        .order_by(Resource.slug),
+    )
+    forecasts = _latest_forecasts(conn, now)
+    out = []
+    for budget, slug in found:
+        opts = rules.deficit.for_resource(slug)
+        if not opts.enabled:
+            continue
+        res = catalog.resource(conn, slug)
+        if res is None:
+            continue
+        summary = f"{res.name} is running a deficit: {budget.remedy or budget.basis}."
+        if budget.state == "stop":
+            summary = f"{res.name}: stop using it now. {budget.basis}."
+        details: dict[str, Any] = {
+            "gap_per_month": float(budget.gap_per_month or 0),
+            "need": None if budget.need is None else float(budget.need),
+            "budget": float(budget.amount),
+            "unit": res.unit,
+        }
+        run = forecasts.get(res.id)
+        if run is not None and run.risk.get("p_below_reserve") is not None:
+            p = float(run.risk["p_below_reserve"])
+            when = run.risk.get("date_p50")
+            what = f"its reserve of {fmt(res.reserve, res.unit)}" if res.reserve else "empty"
+            if when:
+                summary += (
+                    f" At the current pace it falls below {what} around {when} "
+                    f"(chance {pct(p)} within {run.horizon_days} days)."
+                )
+            details |= {"forecast_run": run.id, "p_below_reserve": p, "date_p50": when}
+        out.append(
+            _candidate(
+                opts,
+                "deficit",
+                f"deficit:{slug}",
+                summary,
+                resource_id=res.id,
+                details=details,
+            )
+        )
+    return out
+
+
 def overbooking(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
     out = []
     forecasts = _latest_forecasts(conn, now)
@@ -111,19 +178,24 @@ def overbooking(conn: Connection, rules: Rules, now: datetime) -> list[Candidate
         if p is None or float(p) < opts.p:
             continue
         first = _first_day_over(run, opts.p)
-        extra = run.risk.get("extra_units_needed")
+        extra = units_to_meet(run.paths.get("q0.9") or [], run.paths.get("capacity") or [])
+        more = (
+            f"; {extra} more {res.unit if extra > 1 else res.unit.rstrip('s')} would bring "
+            "overbooking under 10%"
+            if extra
+            else ""
+        )
         out.append(
             _candidate(
                 opts,
                 "overbooking",
                 f"overbooking:{res.slug}",
                 f"{res.name} may be overbooked: demand exceeds capacity with chance "
-                f"{pct(float(p))}"
-                + (f" from {first}" if first else "")
-                + (f"; {extra} more unit(s) would cover it" if extra else ""),
+                f"{pct(float(p))}" + (f" from {first}" if first else "") + more,
                 resource_id=res.id,
                 details={
                     "max_p_over_capacity": float(p),
+                    "units_to_meet": extra,
                     "forecast_run": run.id,
                     **_json(run.risk),
                 },
@@ -151,7 +223,11 @@ def quota(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
         select(Quota, Member.code, Member.name, Resource.slug, Resource.name, Resource.unit)
         .join(Member, Member.id == Quota.member_id)
         .join(Resource, Resource.id == Quota.resource_id)
-        .where(Quota.period_start <= now, Quota.period_end > now, Quota.status != "ok")
+        .where(
+            Quota.period_start <= now,
+            Quota.period_end > now,
+            Quota.status.in_(("nudged", "warned", "review")),
+        )
         .order_by(Resource.slug, Member.code),
     )
     out = []
@@ -367,6 +443,7 @@ def collect(
 ) -> dict[str, Candidate]:
     """Every candidate that holds now, by fingerprint."""
     found = [
+        *deficit(conn, rules, now),
         *depletion(conn, rules, now),
         *overbooking(conn, rules, now),
         *quota(conn, rules, now),

@@ -8,15 +8,15 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import select
 
 from steward.alerts import acknowledge, evaluate, silence
 from steward.alerts.delivery import deliver_pending, send_test
+from steward.alerts.listing import alert_page, lifecycle_state
+from steward.alerts.messages import status_lines
 from steward.alerts.options import parse_duration
-from steward.alerts.records import entities
 from steward.errors import InputError
-from steward.store.models import Alert
 
 console = Console()
 SEVERITY_STYLE = {"info": "cyan", "warning": "yellow", "critical": "bold red"}
@@ -39,42 +39,58 @@ def register(app: typer.Typer) -> None:
     def list_(
         ctx: typer.Context,
         all_: Annotated[bool, typer.Option("--all", help="Include resolved alerts.")] = False,
+        limit: Annotated[
+            int, typer.Option("--limit", min=1, max=1000, help="Alerts per page.")
+        ] = 50,
+        page: Annotated[int, typer.Option("--page", min=1, help="Page to show (1 first).")] = 1,
     ) -> None:
-        """Open alerts (pending and firing), newest first."""
+        """Alerts, most severe first, then newest; pending and firing only unless --all."""
         from steward.cli import state
 
         ws = state(ctx).workspace()
-        stmt = select(Alert).order_by(Alert.id.desc()).limit(200)
-        if not all_:
-            stmt = stmt.where(Alert.state.in_(("pending", "firing")))
         with ws.store.read() as conn:
-            found = entities(conn, stmt)
+            total, found = alert_page(conn, include_resolved=all_, limit=limit, page=page)
         if not found:
+            if total and page > 1:
+                raise InputError(
+                    f"page {page} is past the end: {total} alerts make "
+                    f"{-(-total // limit)} page(s) of {limit}",
+                    hint="use a smaller --page",
+                )
             console.print("No open alerts." if not all_ else "No alerts.")
             return
         now = datetime.now(UTC)
-        table = Table(title="Alerts")
-        for col in ("id", "severity", "state", "rule", "summary", "since", "notes"):
+        first = (page - 1) * limit + 1
+        table = Table(
+            title=f"Alerts {first}-{first + len(found) - 1} of {total}" + ("" if all_ else " open")
+        )
+        for col in ("id", "severity", "state", "rule", "summary", "since", "who, when, why"):
             table.add_column(col)
         for a in found:
-            notes = []
-            if a.acknowledged_at:
-                notes.append(f"ack by {a.acknowledged_by}")
-            if a.silenced_until and a.silenced_until > now:
-                notes.append(
-                    f"silenced until {a.silenced_until:%Y-%m-%d %H:%M}: {a.silence_reason}"
-                )
             style = SEVERITY_STYLE.get(a.severity, "")
             table.add_row(
                 str(a.id),
                 f"[{style}]{a.severity}[/]",
-                a.state,
+                lifecycle_state(a, now),
                 a.rule,
-                a.summary,
+                escape(a.summary),
                 f"{a.first_seen_at:%Y-%m-%d %H:%M}",
-                "; ".join(notes),
+                escape("\n".join(status_lines(a))),
             )
         console.print(table)
+        shown = first + len(found) - 1
+        if shown < total:
+            console.print(
+                f"Showing {first}-{shown} of {total}; next: steward alerts list"
+                + (" --all" if all_ else "")
+                + f" --page {page + 1}"
+                + (f" --limit {limit}" if limit != 50 else ""),
+                highlight=False,
+            )
+        else:
+            console.print(
+                f"Showing all {total}." if first == 1 else f"Showing {first}-{shown} of {total}."
+            )
 
     @alerts.command("ack")
     def ack(
@@ -88,13 +104,13 @@ def register(app: typer.Typer) -> None:
         ws = state(ctx).workspace()
         with ws.store.write() as conn:
             acknowledge(conn, alert_id, by=getpass.getuser(), now=datetime.now(UTC), note=note)
-        console.print(f"Alert {alert_id} acknowledged.")
+        console.print(f"Alert {alert_id} acknowledged by {getpass.getuser()}.")
 
     @alerts.command("silence")
     def silence_(
         ctx: typer.Context,
         alert_id: Annotated[int, typer.Argument(help="Alert id.")],
-        for_: Annotated[str, typer.Option("--for", help="How long, e.g. 2h, 2d, 1w.")],
+        for_: Annotated[str, typer.Option("--for", help="How long, e.g. 2h, 14d, 2w, '2 weeks'.")],
         reason: Annotated[str, typer.Option("--reason", help="Why (kept in the history).")],
     ) -> None:
         """Silence an alert's notifications for a while, with a reason."""
@@ -127,6 +143,11 @@ def register(app: typer.Typer) -> None:
         console.print(
             f"{summary.candidates} conditions hold; {changes}; {sent.delivered} delivered, {sent.failed} failed."
         )
+        if summary.inhibited or summary.held:
+            console.print(
+                f"{summary.inhibited} member alerts held back under resource alerts; "
+                f"{summary.held} messages held by rate limits (stewards get a digest)."
+            )
         for error in sent.errors:
             console.print(f"  [yellow]{error}[/]", highlight=False)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -22,8 +23,9 @@ def register(app: typer.Typer) -> None:
             list[str] | None, typer.Argument(help="Resource slugs (default: all).")
         ] = None,
     ) -> None:
-        """Forecast resources (backtested model choice) and store risk figures."""
+        """Forecast resources (backtested model choice), store risk figures, refresh quotas and alerts."""
         from steward.cli import state
+        from steward.pipeline import refresh_after_forecast
 
         ws = state(ctx).workspace()
         with Progress(
@@ -38,8 +40,19 @@ def register(app: typer.Typer) -> None:
             def progress(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            summary = run_forecasts(ws, resources or None, progress=progress)
+            now = datetime.now(UTC)
+            summary = run_forecasts(ws, resources or None, now=now, progress=progress)
         console.print(f"{summary.runs} forecast runs stored; {summary.scored} earlier runs scored.")
+        quotas, alerts, delivery = refresh_after_forecast(ws, now)
+        console.print(
+            f"Quotas refreshed: {quotas.quotas} for {quotas.resources} resources"
+            + (f" ({len(quotas.deficits)} in deficit)" if quotas.deficits else "")
+            + f". Alerts: {alerts}. Delivered {delivery.delivered}, failed {delivery.failed}.",
+            markup=False,
+            highlight=False,
+        )
+        for slug, why in quotas.skipped.items():
+            console.print(f"  quotas for {slug} skipped: {why}", markup=False)
         for slug in summary.no_data:
             console.print(f"  {slug}: no data yet, nothing to forecast", markup=False)
         with ws.store.read() as conn:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
@@ -14,10 +15,27 @@ from steward.alerts.records import rows
 from steward.errors import InputError
 from steward.quotas import update_quotas
 from steward.quotas.explain import fmt
-from steward.store.models import Member, Quota, Resource
+from steward.store.models import Member, Quota, QuotaBudget, Resource
+from steward.workspace import Workspace
 
 console = Console()
-STATUS_STYLE = {"ok": "green", "nudged": "yellow", "warned": "dark_orange", "review": "bold red"}
+STATUS_STYLE = {
+    "ok": "green",
+    "nudged": "yellow",
+    "warned": "dark_orange",
+    "review": "bold red",
+    "suspended": "dim",
+}
+
+
+def _has_quotas(ws: Workspace, now: datetime) -> bool:
+    with ws.store.read() as conn:
+        return (
+            conn.execute(
+                select(Quota.id).where(Quota.period_start <= now, Quota.period_end > now).limit(1)
+            ).first()
+            is not None
+        )
 
 
 def register(app: typer.Typer) -> None:
@@ -31,7 +49,7 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option("--resource", "-r", help="Only this resource (slug).")
         ] = None,
         refresh: Annotated[
-            bool, typer.Option("--refresh", help="Recompute quotas first (runs the forecast).")
+            bool, typer.Option("--refresh", help="Recompute quotas first (from the ledger).")
         ] = False,
         explain: Annotated[
             bool, typer.Option("--explain", help="Print each quota's explanation.")
@@ -42,9 +60,12 @@ def register(app: typer.Typer) -> None:
 
         ws = state(ctx).workspace()
         now = datetime.now(UTC)
-        if refresh:
-            with console.status("Recomputing quotas..."):
-                update_quotas(ws, ws.settings, now)
+        if refresh or not _has_quotas(ws, now):
+            # A period with no quotas yet (a new week or month, or a fresh store) opens now.
+            with console.status("Computing this period's quotas..."):
+                update = update_quotas(ws, ws.settings, now)
+            for slug, why in update.skipped.items():
+                console.print(f"quotas for {slug} skipped: {why}", markup=False)
         stmt = (
             select(Quota, Member.code, Member.name, Resource.slug, Resource.unit)
             .join(Member, Member.id == Quota.member_id)
@@ -92,6 +113,27 @@ def register(app: typer.Typer) -> None:
                 f"[{style}]{q.status}[/]",
             )
         console.print(table)
+        with ws.store.read() as conn:
+            budgets = rows(
+                conn,
+                select(QuotaBudget, Resource.slug, Resource.unit)
+                .join(Resource, Resource.id == QuotaBudget.resource_id)
+                .where(QuotaBudget.period_start <= now, QuotaBudget.period_end > now)
+                .order_by(Resource.slug),
+            )
+        for b, slug, unit in budgets:
+            if resource and slug != resource:
+                continue
+            line = f"{slug}: budget {fmt(b.amount, unit)} this period"
+            if b.opening_amount != b.amount:
+                line += f" (quotas set from {fmt(b.opening_amount, unit)} when it opened)"
+            if b.need is not None:
+                line += f"; members ordinarily use {fmt(b.need, unit)}"
+            if b.single_use is not None:
+                line += f"; one ordinary use is {fmt(b.single_use, unit)}"
+            console.print(line, markup=False, highlight=False)
+            if b.state != "ok" and b.remedy:
+                console.print(f"  [bold red]{b.state}[/]: {escape(b.remedy)}", highlight=False)
         if explain:
             for q, code, _name, slug, _unit in found:
                 console.print(f"\n[bold]{slug} / {code}[/]: {q.explanation}", highlight=False)

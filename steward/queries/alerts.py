@@ -6,15 +6,20 @@ itself (state change + history row) is the alert lifecycle's.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, func, or_, select
 
 from steward.access import Scope
 from steward.alerts import lifecycle
+from steward.alerts.listing import SEVERITY_ORDER, lifecycle_state
+from steward.alerts.messages import status_lines
+from steward.alerts.records import rows as record_rows
 from steward.errors import AccessDenied, InputError
 from steward.store.models import Alert, AlertHistory, Member, Resource
 
@@ -33,6 +38,10 @@ COLUMNS = [
     "acknowledged_at",
     "silenced_until",
     "silence_reason",
+    "acknowledged_note",
+    "silenced_by",
+    "silenced_at",
+    "status",
 ]
 
 
@@ -75,6 +84,9 @@ def list_alerts(
             Alert.acknowledged_at,
             Alert.silenced_until,
             Alert.silence_reason,
+            Alert.acknowledged_note,
+            Alert.silenced_by,
+            Alert.silenced_at,
         )
         .outerjoin(Resource, Resource.id == Alert.resource_id)
         .where(
@@ -82,10 +94,108 @@ def list_alerts(
             Alert.state.in_(list(states)),
             Alert.audience == audience if audience is not None else Alert.id.isnot(None),
         )
-        .order_by(Alert.last_evaluated_at.desc(), Alert.id.desc())
+        .order_by(SEVERITY_ORDER, Alert.last_evaluated_at.desc(), Alert.id.desc())
         .limit(limit)
     ).all()
-    return pd.DataFrame(rows, columns=COLUMNS)
+    frame = pd.DataFrame(rows, columns=COLUMNS[:-1])
+    now = datetime.now(UTC)
+    frame["status"] = [_status(r, now) for r in frame.itertuples()]
+    return frame
+
+
+def _status(row: Any, now: datetime) -> str:
+    """'acknowledged by X at T: note; silenced by Y until U: reason' (empty when neither)."""
+    parts = []
+    if row.acknowledged_at is not None and not pd.isna(row.acknowledged_at):
+        note = f": {row.acknowledged_note}" if row.acknowledged_note else ""
+        parts.append(
+            f"acknowledged by {row.acknowledged_by} at {row.acknowledged_at:%Y-%m-%d %H:%M}{note}"
+        )
+    until = row.silenced_until
+    if until is not None and not pd.isna(until) and until > now:
+        parts.append(
+            f"silenced by {row.silenced_by or 'a steward'} until {until:%Y-%m-%d %H:%M}: {row.silence_reason}"
+        )
+    return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class ResourceAlert:
+    """A firing steward alert about a resource, grouped per rule, as the overview shows it.
+
+    ``count`` alerts of the same rule are folded into one (``summary`` is the most
+    severe one's); ``acknowledged`` / ``silenced`` carry who, when and why.
+    """
+
+    rule: str
+    severity: str
+    summary: str
+    count: int
+    state: str
+    acknowledged: str | None
+    silenced: str | None
+
+
+def resource_alerts(scope: Scope, conn: Connection) -> dict[str, list[ResourceAlert]]:
+    """Firing steward alerts per resource slug, one per rule, most severe first.
+
+    Member quota messages are not here: see :func:`member_message_count`.
+    """
+    commons_id = scope.require_steward()
+    found = record_rows(
+        conn,
+        select(Alert, Resource.slug)
+        .join(Resource, Resource.id == Alert.resource_id)
+        .where(
+            Resource.commons_id == commons_id,
+            Alert.state == "firing",
+            Alert.audience == "stewards",
+        )
+        .order_by(Resource.slug, SEVERITY_ORDER, Alert.id.desc()),
+    )
+    now = datetime.now(UTC)
+    grouped: dict[str, dict[str, list[Any]]] = defaultdict(dict)
+    for alert, slug in found:
+        grouped[slug].setdefault(alert.rule, []).append(alert)
+    out: dict[str, list[ResourceAlert]] = {}
+    for slug, by_rule in grouped.items():
+        items = []
+        for rule, alerts in by_rule.items():
+            lead = alerts[0]
+            lines = status_lines(lead)
+            items.append(
+                ResourceAlert(
+                    rule=rule,
+                    severity=lead.severity,
+                    summary=lead.summary
+                    if len(alerts) == 1
+                    else f"{len(alerts)} {rule} alerts, e.g. {lead.summary}",
+                    count=len(alerts),
+                    state=lifecycle_state(lead, now),
+                    acknowledged=next((x for x in lines if x.startswith("Acknowledged")), None),
+                    silenced=next((x for x in lines if x.startswith("Silenced")), None),
+                )
+            )
+        rank = {"critical": 0, "warning": 1, "info": 2}
+        out[slug] = sorted(items, key=lambda a: rank.get(a.severity, 3))
+    return out
+
+
+def member_message_count(scope: Scope, conn: Connection) -> int:
+    """How many member quota messages are firing in the steward's commons."""
+    commons_id = scope.require_steward()
+    member_ids = select(Member.id).where(Member.commons_id == commons_id)
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(Alert)
+            .where(
+                Alert.state == "firing",
+                Alert.audience == "members",
+                Alert.member_id.in_(member_ids),
+            )
+        ).scalar_one()
+    )
 
 
 def _own_alert(scope: Scope, conn: Connection, alert_id: int) -> None:

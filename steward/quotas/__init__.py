@@ -9,8 +9,9 @@
 
 from steward.quotas.allocation import Allocation, Claimant, allocate
 from steward.quotas.periods import Bounds, period_bounds
-from steward.quotas.sustainable import StockBudget, pool_budget, sustainable_stock_budget
-from steward.quotas.tracking import Budget, QuotaRow, compute_quotas
+from steward.quotas.resource_budget import Budget
+from steward.quotas.sustainable import StockBudget, long_run_stock_budget, pool_budget
+from steward.quotas.tracking import QuotaRow, compute_quotas
 from steward.quotas.update import QuotaSummary, update_quotas
 
 __all__ = [
@@ -23,8 +24,8 @@ __all__ = [
     "StockBudget",
     "allocate",
     "compute_quotas",
+    "long_run_stock_budget",
     "period_bounds",
     "pool_budget",
-    "sustainable_stock_budget",
     "update_quotas",
 ]

@@ -43,6 +43,8 @@ class ShareFacts:
     at_floor: bool
     at_high: bool
     floors_exceed_budget: bool
+    #: The policy's floor when it had to be scaled down to fit the budget.
+    floor_asked: float | None = None
 
 
 def share_text(f: ShareFacts) -> str:
@@ -85,12 +87,45 @@ def share_text(f: ShareFacts) -> str:
             parts[-1] += f", and you get all of it: {fmt(f.allocation, u)}."
         else:
             parts[-1] += f"; the equal share of what is left is {fmt(f.level, u)}."
-    if f.at_floor and f.floor:
+    if f.floor_asked is not None:
+        parts.append(
+            f"The policy's floor of {fmt(f.floor_asked, u)} per member is more than the budget "
+            f"allows for {f.members} members, so it is scaled to {fmt(f.floor or 0, u)} each."
+        )
+    elif f.at_floor and f.floor:
         parts.append(f"The policy guarantees at least {fmt(f.floor, u)}, so yours is raised to it.")
     elif f.at_high and f.cap is not None and Decimal(str(f.cap)) == f.allocation:
         parts.append(f"The policy caps a share at {fmt(f.cap, u)}, so yours is limited to it.")
     parts.append(f"Your quota: {fmt(f.allocation, u)}.")
     return " ".join(parts)
+
+
+def later_text(told: Decimal, latest: Decimal, unit: str) -> str:
+    """A newer budget differs from the one the member was told at the period's start."""
+    if latest < told:
+        return (
+            f"The latest forecast would give you {fmt(latest, unit)}; your quota for this period "
+            f"stays at {fmt(told, unit)}, and the new figure applies from the next period."
+        )
+    return (
+        f"The latest forecast would give you {fmt(latest, unit)}; your quota for this period "
+        f"stays at {fmt(told, unit)} as announced."
+    )
+
+
+def suspended_text(allocation: float, single: float, unit: str, state: str) -> str:
+    """Why a quota smaller than one ordinary use is suspended, not enforced."""
+    why = (
+        " The resource cannot sustain its members' ordinary use; the stewards have been told "
+        "what would close the gap."
+        if state in ("deficit", "stop")
+        else ""
+    )
+    return (
+        f"Your share ({fmt(allocation, unit)}) is smaller than one ordinary use of this resource "
+        f"({fmt(single, unit)}, the median single use), so your quota is suspended: you will "
+        f"not be warned against it.{why}"
+    )
 
 
 STATUS_TEXT = {

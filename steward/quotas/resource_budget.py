@@ -1,47 +1,67 @@
-"""A resource's budget for the current period, from its ledger and a forecast.
+"""A resource's budget for a quota period, read from the store (the maths is in sustainable).
 
-The pipeline usually passes budgets it computed from its own forecast paths;
-this module computes them when it does not: it fits the daily use and
-replenishment with :func:`steward.forecast.selection.select`, draws sample
-paths, adds pledged (scheduled) deliveries, and solves for the budget.
+Data flows one way: this module reads the ledger (level, replenishment over the
+last seasonal cycle, pledged deliveries, members' use per period, single draws),
+calls the pure functions of :mod:`steward.quotas.sustainable`, and returns a
+:class:`Budget` that :mod:`steward.quotas.tracking` splits among members. It
+never fits a forecaster: the forecast engine's projections are read by the
+alert rules from the stored forecast runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, insert, select, update
 
 from steward import flows
-from steward.config import QuotaPolicyConfig, Settings
+from steward.config import QuotaPolicyConfig
+from steward.errors import QuotaError
 from steward.quotas.explain import fmt, pct
-from steward.quotas.periods import Bounds
-from steward.quotas.sustainable import pool_budget, sustainable_stock_budget
-from steward.quotas.tracking import Budget
+from steward.quotas.periods import Bounds, previous_periods
+from steward.quotas.sustainable import (
+    long_run_stock_budget,
+    monthly_gap,
+    pool_budget,
+)
+from steward.quotas.usage import MemberUsage
 from steward.store.catalog import ResourceInfo
-from steward.store.models import CapacityChange, Event
+from steward.store.models import CapacityChange, Event, QuotaBudget
 
-#: (daily series, horizon, number of paths, rng) -> (n, horizon) simulated paths.
-Sampler = Callable[[pd.Series, int, int, np.random.Generator], np.ndarray]
-
-
-def forecast_sampler(y: pd.Series, h: int, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Sample paths from the forecaster that wins the backtest for ``y``."""
-    from steward.forecast.selection import select
-
-    if len(y) == 0:
-        return np.zeros((1, h))
-    chosen = select(y.astype("float64"), h, nonnegative=True)
-    return np.clip(chosen.forecaster.sample_paths(h, n, rng), 0.0, None)
+#: The seasonal cycle whose replenishment the stock budget counts on.
+CYCLE_DAYS = 364
+#: Members' ordinary need: the median of their total use over up to this many past periods.
+NEED_PERIODS = 12
+_Q = Decimal("0.000001")
 
 
-def _scheduled_inflow(conn: Connection, res: ResourceInfo, now: datetime, h: int) -> np.ndarray:
-    """Pledged deliveries (scheduled replenish events) per future local day."""
+@dataclass(frozen=True)
+class Budget:
+    """What members can use in a period (resource unit), and why, in words.
+
+    ``need``: the members' ordinary total use per period; ``single_use``: the
+    median single draw (stock) or loan in unit-days (pool); ``state``: ``ok``,
+    ``deficit`` (need above the budget; ``gap_per_month`` and ``remedy`` say what
+    closes it) or ``stop`` (no use is sustainable). None: not known yet.
+    """
+
+    amount: float
+    basis: str
+    need: float | None = None
+    single_use: float | None = None
+    state: str = "ok"
+    gap_per_month: float = 0.0
+    remedy: str | None = None
+
+
+def _scheduled_inflow(conn: Connection, res: ResourceInfo, now: datetime, h: int) -> float:
+    """Pledged deliveries (scheduled replenish events) within the next ``h`` days."""
     rows = conn.execute(
-        select(Event.occurred_at, Event.quantity).where(
+        select(Event.quantity).where(
             Event.resource_id == res.id,
             Event.scheduled.is_(True),
             Event.kind == "replenish",
@@ -50,12 +70,50 @@ def _scheduled_inflow(conn: Connection, res: ResourceInfo, now: datetime, h: int
             Event.occurred_at <= now + timedelta(days=h),
         )
     ).all()
-    out = np.zeros(h)
-    today = pd.Timestamp(now).tz_convert(res.timezone).normalize()
-    for at, qty in rows:
-        day = (pd.Timestamp(at).tz_convert(res.timezone).normalize() - today).days - 1
-        out[min(max(day, 0), h - 1)] += float(qty)
-    return out
+    return float(sum(float(q) for (q,) in rows))
+
+
+def weekly_inflow(daily: pd.DataFrame) -> np.ndarray:
+    """Replenishment per 7-day block over the last cycle of complete days (newest last)."""
+    history = daily["replenished"].iloc[:-1] if len(daily) > 1 else daily["replenished"]
+    values = history.fillna(0.0).to_numpy(dtype=float)[-CYCLE_DAYS:]
+    weeks = len(values) // 7
+    if weeks == 0:
+        return np.array([])
+    return values[len(values) - weeks * 7 :].reshape(weeks, 7).sum(axis=1)
+
+
+def single_use(conn: Connection, res: ResourceInfo) -> float | None:
+    """The median single draw (stock) or closed loan in unit-days (pool); None without any."""
+    ev = flows.events_frame(conn, res)
+    ev = ev.loc[ev["sign"] > 0]
+    if str(res.kind) == "stock":
+        uses = ev.loc[(ev["kind"] == "use") & ev["member_id"].notna(), "quantity"]
+        return float(uses.median()) if len(uses) else None
+    loans = ev.loc[ev["loan_ref"].notna()]
+    out = (
+        loans.loc[loans["kind"] == "use"]
+        .groupby("loan_ref")
+        .agg(at=("occurred_at", "min"), units=("quantity", "sum"))
+    )
+    back = loans.loc[loans["kind"] == "replenish"].groupby("loan_ref")["occurred_at"].max()
+    both = out.join(back.rename("back"), how="inner")
+    days = (both["back"] - both["at"]).dt.total_seconds() / 86400
+    unit_days = (days * both["units"]).loc[days > 0]
+    return float(unit_days.median()) if len(unit_days) else None
+
+
+def ordinary_need(usage: MemberUsage, bounds: Bounds, timezone: str) -> float | None:
+    """Median of the members' total use per period over up to NEED_PERIODS past periods."""
+    firsts = usage.first_use()
+    if not firsts:
+        return None
+    first = min(firsts.values())
+    past = [p for p in previous_periods(bounds, timezone, NEED_PERIODS) if p.end > first]
+    if not past:
+        return None
+    totals = [sum(usage.between(p.start, p.end).values()) for p in past]
+    return float(np.median(totals))
 
 
 def stock_budget(
@@ -66,42 +124,73 @@ def stock_budget(
     *,
     now: datetime,
     horizon_days: int,
-    paths: int,
-    sampler: Sampler,
-    rng: np.random.Generator,
 ) -> Budget:
+    """The stock's long-run budget for ``bounds`` (see :func:`long_run_stock_budget`).
+
+    Raises QuotaError when there is not yet a complete week of history.
+    """
     level0 = float(flows.level(conn, res, now))
-    daily = flows.daily_flows(conn, res, until=now)
-    history = daily.iloc[:-1] if len(daily) > 1 else daily  # today is not complete yet
-    use = sampler(history["used"], horizon_days, paths, rng)
-    rep = sampler(history["replenished"], horizon_days, paths, rng)
-    rep = rep + _scheduled_inflow(conn, res, now, horizon_days)[None, :]
+    weeks = weekly_inflow(flows.daily_flows(conn, res, until=now))
+    if len(weeks) == 0:
+        raise QuotaError(
+            f"{res.slug}: a stock budget needs at least one complete week of history",
+            hint="quotas start once the ledger covers a week; collect more data first",
+        )
+    pledged = _scheduled_inflow(conn, res, now, horizon_days)
     reserve = float(res.reserve) if res.reserve is not None else None
-    capacity = float(res.capacity) if res.capacity is not None else None
-    result = sustainable_stock_budget(
-        level0, use, rep, reserve, capacity, policy.risk_target, bounds.days
+    result = long_run_stock_budget(
+        level0,
+        reserve,
+        weeks,
+        horizon_days=horizon_days,
+        risk_target=policy.risk_target,
+        period_days=bounds.days,
+        pledged=pledged,
     )
     u = res.unit
     what = f"its reserve of {fmt(reserve, u)}" if reserve else "empty"
-    if result.per_period == 0:
+    end = (pd.Timestamp(now).tz_convert(res.timezone) + pd.Timedelta(days=horizon_days)).date()
+    held = level0 + pledged - (reserve or 0.0)
+    above = (
+        f"{fmt(held, u)} above {what} spread over {horizon_days} days"
+        if held >= 0
+        else f"{fmt(-held, u)} to refill up to {what} within {horizon_days} days"
+    )
+    sources = (
+        f"its reliable replenishment ({fmt(result.inflow_rate, u)} a day over the last "
+        f"{len(weeks)} weeks, at {pct(policy.risk_target)} risk) and {above}"
+    )
+    if result.stop:
         basis = (
-            f"{res.name} can sustain no use in {bounds.label()}: even with no use the forecast "
-            f"gives a {pct(result.risk_without_use)} chance of falling below {what} within "
-            f"{horizon_days} days (the policy accepts {pct(policy.risk_target)})"
+            f"{res.name} can sustain no use in {bounds.label()}: stop using it now. Even with "
+            f"no use, {sources} leaves it below {what} by {end:%d %B %Y}"
         )
     else:
         basis = (
             f"{res.name} can sustain {fmt(result.per_period, u)} of use in {bounds.label()} "
-            f"({fmt(result.daily_rate, u)} a day), which keeps the chance of falling below "
-            f"{what} within the next {horizon_days} days at {pct(policy.risk_target)} or less, "
-            f"given its level of {fmt(level0, u)} and the forecast replenishment"
+            f"({fmt(result.daily_rate, u)} a day): {sources}, so that the chance of being "
+            f"below {what} on {end:%d %B %Y} stays under {pct(policy.risk_target)}"
         )
-    return Budget(result.per_period, basis)
+    usage = MemberUsage(conn, res)
+    need = ordinary_need(usage, bounds, res.timezone)
+    state, gap, remedy = "stop" if result.stop else "ok", 0.0, None
+    if need is not None:
+        gap = monthly_gap(result.daily_rate, need, bounds.days)
+        if gap > 0:
+            state = "stop" if result.stop else "deficit"
+            remedy = (
+                f"{res.name} needs +{fmt(gap, u)}/month more income, or {fmt(gap, u)}/month "
+                f"less use, to keep the chance of being below {what} on {end:%d %B %Y} under "
+                f"{pct(policy.risk_target)} (members ordinarily use {fmt(need, u)} in a "
+                f"{bounds.kind}; it can sustain {fmt(result.per_period, u)})"
+            )
+    return Budget(result.per_period, basis, need, single_use(conn, res), state, gap, remedy)
 
 
 def pool_period_budget(
     conn: Connection, res: ResourceInfo, policy: QuotaPolicyConfig, bounds: Bounds
 ) -> Budget:
+    """Unit-days the pool can lend in ``bounds`` at the policy's utilisation."""
     changes = conn.execute(
         select(CapacityChange.effective_at, CapacityChange.delta).where(
             CapacityChange.resource_id == res.id
@@ -119,30 +208,65 @@ def pool_period_budget(
         f"{pct(policy.utilisation)} of {units} units over {bounds.days} days, "
         "so that waiting lists stay short"
     )
-    return Budget(amount, basis)
+    need = ordinary_need(MemberUsage(conn, res), bounds, res.timezone)
+    # A pool's shortfall is told by the overbooking alert in units to add (forecast-based).
+    return Budget(amount, basis, need, single_use(conn, res))
 
 
 def period_budget(
     conn: Connection,
-    settings: Settings,
     res: ResourceInfo,
     policy: QuotaPolicyConfig,
     bounds: Bounds,
     *,
     now: datetime,
-    sampler: Sampler = forecast_sampler,
-    rng: np.random.Generator | None = None,
+    horizon_days: int,
 ) -> Budget:
+    """The budget of ``res`` for the period ``bounds`` (stock or pool)."""
     if str(res.kind) == "pool":
         return pool_period_budget(conn, res, policy, bounds)
-    return stock_budget(
-        conn,
-        res,
-        policy,
-        bounds,
-        now=now,
-        horizon_days=settings.forecast.horizon_days,
-        paths=settings.forecast.paths,
-        sampler=sampler,
-        rng=rng or np.random.default_rng(0),
-    )
+    return stock_budget(conn, res, policy, bounds, now=now, horizon_days=horizon_days)
+
+
+def _dec(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(repr(float(value))).quantize(_Q)
+
+
+def record_budget(
+    conn: Connection, res: ResourceInfo, bounds: Bounds, budget: Budget, now: datetime
+) -> Budget:
+    """Store the period's budget; returns the one the period's quotas are set from.
+
+    The first budget of a period is its opening budget; a later computation
+    updates ``amount`` (and the deficit figures) but the opening one stands for
+    the running period's quotas.
+    """
+    found = conn.execute(
+        select(QuotaBudget.id, QuotaBudget.opening_amount).where(
+            QuotaBudget.resource_id == res.id, QuotaBudget.period_start == bounds.start
+        )
+    ).first()
+    values = {
+        "period_end": bounds.end,
+        "amount": _dec(budget.amount),
+        "need": _dec(budget.need),
+        "single_use": _dec(budget.single_use),
+        "gap_per_month": _dec(budget.gap_per_month),
+        "state": budget.state,
+        "basis": budget.basis,
+        "remedy": budget.remedy,
+        "computed_at": now,
+    }
+    if found is None:
+        conn.execute(
+            insert(QuotaBudget),
+            {
+                "resource_id": res.id,
+                "period_start": bounds.start,
+                "opening_amount": _dec(budget.amount),
+                **values,
+            },
+        )
+        return budget
+    conn.execute(update(QuotaBudget).where(QuotaBudget.id == found.id).values(**values))
+    return budget

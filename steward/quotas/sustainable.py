@@ -1,138 +1,131 @@
-"""Sustainable budgets: how much members can use per period. Pure numpy.
+"""Sustainable budgets and deficits: how much members can use per period. Pure numpy.
 
-Stock: members draw at a constant daily ``rate`` on top of nothing else; the
-forecast's replenishment paths (plus pledged, scheduled deliveries) refill it.
-The budget is the largest rate that keeps P(level below the reserve at some day
-within the horizon) at or under the risk target, times the days of a period.
-The day follows :func:`steward.forecast.projection.project_stock`: replenishment
-arrives, use is served, anything above capacity overflows.
+Stock (the long-run balance over a seasonal cycle): members can use, per day,
+what the resource is reliably replenished with plus what it holds above its
+reserve spread over the horizon::
 
-When use paths are given, their shape (a dry summer's higher draw, weekends) is
-kept: the rate scales the paths instead of replacing them by a flat line.
+    rate = inflow_q + (level0 + pledged - reserve) / horizon_days
 
-Pool: unit-days per period = target utilisation x the capacity of each day.
+``inflow_q`` is the ``risk_target`` quantile of the mean daily replenishment over
+the horizon, from the weekly replenishment of the last seasonal cycle (a year of
+a rain tank's yield, a fund's dues and donations) under a normal approximation
+of the mean of ``horizon_days / 7`` weeks. At that rate the level at the
+horizon's end is at or above the reserve with probability about
+``1 - risk_target``. A dry summer is paid for by a wet winter: the budget is not
+"never below the reserve on any day", which would give a tank that empties every
+summer a budget near zero all year. A rate of zero or less means "stop using it
+now": even with no use, the income over the horizon does not restore the reserve.
+
+Deficit: when the members' ordinary need per period (the median of their total
+use per period) is above the budget, the gap per month is what would close it:
+that much more income, or that much less use.
+
+Pool: unit-days per period = target utilisation x the capacity of each day; the
+units that would bring overbooking under a target come from the forecast's
+occupancy quantile (:func:`units_to_meet`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 
 from steward.errors import QuotaError
 
-#: Bisection steps: 2^-60 of the bracket is far below the ledger's 10^-6.
-_STEPS = 60
+#: Days in an average month (365.25 / 12): a gap per day becomes a gap per month.
+DAYS_PER_MONTH = 365.25 / 12
 
 
 @dataclass(frozen=True)
 class StockBudget:
+    """A stock's budget. Rates are per day in the resource's unit."""
+
     per_period: float
-    #: Members' total use per day that the budget allows (mean over the horizon).
+    #: Members' total use per day that the budget allows (never below zero).
     daily_rate: float
-    #: P(below reserve within the horizon) at that rate.
-    risk: float
-    #: P(below reserve) even with no use at all: the budget is zero when over target.
-    risk_without_use: float
+    #: The replenishment per day the budget counts on (risk-target quantile).
+    inflow_rate: float
+    #: (level + pledged - reserve) / horizon: above 0 a surplus to draw down, below 0 a hole.
+    drawdown_rate: float
     horizon_days: int
+    #: The balance is zero or negative: members should stop using it now.
+    stop: bool
 
 
-def _paths(x: np.ndarray | float, h: int | None, what: str) -> np.ndarray:
-    arr = np.asarray(x, dtype=float)
-    if arr.ndim == 0:
-        if h is None:
-            raise QuotaError(f"{what}: give paths with a length, not a single number")
-        arr = np.full((1, h), float(arr))
-    if arr.ndim == 1:
-        arr = arr[None, :]
-    if arr.ndim != 2 or arr.shape[1] == 0:
-        raise QuotaError(f"{what} must be an (n paths, days) array, got shape {arr.shape}")
-    if not np.isfinite(arr).all():
-        raise QuotaError(f"{what} contains non-finite values (NaN or infinity)")
-    return np.clip(arr, 0.0, None)
-
-
-def _p_below(
+def long_run_stock_budget(
     level0: float,
-    draw: np.ndarray,
-    replenish: np.ndarray,
-    reserve: float,
-    capacity: float | None,
-) -> float:
-    if capacity is None:
-        # No overflow: the level is a plain running sum (use beyond empty is unmet).
-        running = level0 + np.cumsum(replenish - draw, axis=1)
-        # Use is not served below zero, so a path that empties stays at zero: same verdict.
-        hit = running < reserve if reserve > 0 else running <= 0
-        return float(hit.any(axis=1).mean())
-    level = np.full(draw.shape[0], min(level0, capacity))
-    hit = np.zeros(draw.shape[0], dtype=bool)
-    for t in range(draw.shape[1]):
-        level = np.clip(level + replenish[:, t] - draw[:, t], 0.0, capacity)
-        hit |= level < reserve if reserve > 0 else level <= 0
-    return float(hit.mean())
-
-
-def sustainable_stock_budget(
-    level0: float,
-    use_paths: np.ndarray | float | None,
-    replenish_paths: np.ndarray | float,
     reserve: float | None,
-    capacity: float | None,
+    weekly_inflow: Sequence[float] | np.ndarray,
+    *,
+    horizon_days: int,
     risk_target: float,
     period_days: float,
-    *,
-    horizon_days: int | None = None,
+    pledged: float = 0.0,
 ) -> StockBudget:
-    """The most members can use per period while P(below reserve) stays <= ``risk_target``.
+    """The most members can use per period on the long-run balance (module docstring).
 
-    ``replenish_paths``: (n, H) simulated daily replenishment. ``use_paths``: (n, H)
-    daily use giving the *shape* of demand (None or all zero: a flat draw).
-    Closed form with a flat draw and a steady replenishment ``r`` per day (no
-    capacity): rate = r + (level0 - reserve) / H.
+    ``weekly_inflow``: replenishment per complete week over the last seasonal cycle
+    (at least one week). ``pledged``: scheduled deliveries within the horizon.
+    Closed form with a steady inflow of ``r`` per day: rate = r + (level0 - reserve) / H.
+    Raises QuotaError on a risk target outside (0, 1), a non-positive horizon or
+    period, or inflow that is empty or not finite.
     """
     if not 0 < risk_target < 1:
         raise QuotaError(f"risk_target must be between 0 and 1, got {risk_target}")
     if period_days <= 0:
         raise QuotaError(f"period_days must be > 0, got {period_days}")
-    rep = _paths(replenish_paths, horizon_days, "replenish_paths")
-    h = rep.shape[1]
-    if horizon_days is not None and horizon_days != h:
-        rep = rep[:, :horizon_days] if h > horizon_days else rep
-        h = rep.shape[1]
-    shape = np.ones((1, h))
-    if use_paths is not None:
-        use = _paths(use_paths, h, "use_paths")[:, :h]
-        if use.shape[1] != h:
-            raise QuotaError(f"use_paths cover {use.shape[1]} days, replenish_paths {h}")
-        if float(use.mean()) > 0:
-            shape = use / float(use.mean())  # mean 1: the multiplier is a daily rate
-    n = max(rep.shape[0], shape.shape[0])
-    rep, shape = np.broadcast_to(rep, (n, h)), np.broadcast_to(shape, (n, h))
-    res = float(reserve or 0.0)
-    cap = None if capacity is None else float(capacity)
+    if horizon_days < 1:
+        raise QuotaError(f"horizon_days must be at least 1, got {horizon_days}")
+    weeks = np.clip(np.asarray(weekly_inflow, dtype=float), 0.0, None)
+    if weeks.ndim != 1 or weeks.size == 0:
+        raise QuotaError("weekly_inflow needs at least one complete week of replenishment")
+    if not np.isfinite(weeks).all() or not math.isfinite(level0) or not math.isfinite(pledged):
+        raise QuotaError("level, pledged and weekly_inflow must be finite numbers")
+    mean = float(weeks.mean())
+    sd = float(weeks.std(ddof=1)) if weeks.size > 1 else 0.0
+    z = NormalDist().inv_cdf(1.0 - risk_target)
+    horizon_weeks = max(horizon_days / 7.0, 1.0)
+    inflow = max(mean - z * sd / math.sqrt(horizon_weeks), 0.0) / 7.0
+    drawdown = (level0 + pledged - float(reserve or 0.0)) / horizon_days
+    rate = inflow + drawdown
+    stop = rate <= 0
+    rate = max(rate, 0.0)
+    return StockBudget(rate * period_days, rate, inflow, drawdown, horizon_days, stop)
 
-    def risk(rate: float) -> float:
-        return _p_below(float(level0), rate * shape, rep, res, cap)
 
-    base = risk(0.0)
-    if base > risk_target:
-        return StockBudget(0.0, 0.0, base, base, h)
-    # Bracket: a rate that drains more than everything there is, plus all inflow.
-    hi = max((max(float(level0), 0.0) + float(rep.sum(axis=1).max())) / h * 2.0, 1e-9) + 1.0
-    while risk(hi) <= risk_target:
-        hi *= 2.0
-        if not math.isfinite(hi):
-            raise QuotaError("the stock budget does not converge: check the replenishment paths")
-    lo = 0.0
-    for _ in range(_STEPS):
-        mid = (lo + hi) / 2.0
-        if risk(mid) <= risk_target:
-            lo = mid
-        else:
-            hi = mid
-    return StockBudget(lo * period_days, lo, risk(lo), base, h)
+def monthly_gap(budget_rate: float, need_per_period: float, period_days: float) -> float:
+    """Members' ordinary need above the budget, per month (0 when the budget covers it).
+
+    ``budget_rate`` per day; ``need_per_period`` per period of ``period_days`` days.
+    gap = (need / period_days - budget_rate) x 365.25 / 12.
+    """
+    if period_days <= 0:
+        raise QuotaError(f"period_days must be > 0, got {period_days}")
+    return max(need_per_period / period_days - budget_rate, 0.0) * DAYS_PER_MONTH
+
+
+def units_to_meet(
+    occupancy_quantile: Sequence[float | None], capacity: Sequence[float | None]
+) -> int:
+    """More units so that the forecast's occupancy quantile never exceeds capacity.
+
+    With the ``1 - target`` occupancy quantile per day (e.g. ``q0.9`` for a 10%
+    target) and the capacity per day, P(demand over capacity + k) <= target on
+    every day exactly when k >= max over days of (quantile - capacity): the
+    answer is that maximum rounded up, or 0. Days missing either figure are skipped.
+    """
+    gaps = [
+        float(q) - float(c)
+        for q, c in zip(occupancy_quantile, capacity, strict=False)
+        if q is not None and c is not None
+    ]
+    if not gaps:
+        return 0
+    return max(math.ceil(max(gaps) - 1e-9), 0)
 
 
 def pool_budget(

@@ -2,6 +2,13 @@
 
 The graduated ladder a member climbs, from the quota's own numbers:
 ``ok`` -> ``nudged`` (80% used) -> ``warned`` (projected over) -> ``review`` (over).
+
+A quota's allocation is set when the period opens (or when the member first
+appears in it) and is what the member was told: a later, lower budget applies
+from the next period and is announced in the explanation, never applied to the
+running one. A quota smaller than one ordinary use of the resource (its median
+single draw) is ``suspended`` with the reason: such a share tells a member
+nothing they could act on. Floors are scaled down so they fit in the budget.
 """
 
 from __future__ import annotations
@@ -15,8 +22,16 @@ from sqlalchemy import Connection, insert, select, update
 from steward.config import QuotaPolicyConfig, Settings
 from steward.errors import QuotaError
 from steward.quotas.allocation import Claimant, allocate
-from steward.quotas.explain import ShareFacts, fmt, share_text, tracking_text
+from steward.quotas.explain import (
+    ShareFacts,
+    fmt,
+    later_text,
+    share_text,
+    suspended_text,
+    tracking_text,
+)
 from steward.quotas.periods import Bounds, period_bounds, previous_periods
+from steward.quotas.resource_budget import Budget
 from steward.quotas.usage import MemberUsage
 from steward.store.catalog import ResourceInfo
 from steward.store.models import Member, Quota
@@ -27,14 +42,6 @@ PACE_DAYS = 14
 #: Need: average use over up to this many past periods.
 NEED_PERIODS = 6
 _Q = Decimal("0.000001")
-
-
-@dataclass(frozen=True)
-class Budget:
-    """What members can use in a period, and why, in words."""
-
-    amount: float
-    basis: str
 
 
 @dataclass(frozen=True)
@@ -59,7 +66,7 @@ class QuotaRow:
 
 
 def ladder(used: float, projected: float, allocation: float) -> str:
-    """The member's step on the ladder (see module docstring)."""
+    """The member's step on the ladder (see module docstring); not for suspended quotas."""
     eps = 1e-9
     if used > allocation + eps:
         return "review"
@@ -131,7 +138,20 @@ def compute_quotas(
     firsts = usage.first_use()
     needs = {m.id: _need(usage, m.id, firsts.get(m.id), bounds, resource.timezone) for m in members}
     claimants = [Claimant(m.code, float(m.weight), needs[m.id][0]) for m in members]
-    alloc = allocate(policy.policy, budget.amount, claimants, floor=policy.floor, cap=policy.cap)
+    floor = None if policy.floor is None else float(policy.floor)
+    floor_scaled = floor is not None and bool(members) and floor * len(members) > budget.amount
+    if floor is not None and floor_scaled:
+        # A floor is a promise only as far as the budget goes: scale it so the floors fit.
+        floor = budget.amount / len(members)
+    alloc = allocate(policy.policy, budget.amount, claimants, floor=floor, cap=policy.cap)
+    told = dict(
+        conn.execute(
+            select(Quota.member_id, Quota.allocation).where(
+                Quota.resource_id == resource.id, Quota.period_start == bounds.start
+            )
+        ).all()
+    )
+    single = budget.single_use
 
     until = min(now, bounds.end)
     used = usage.between(bounds.start, until)
@@ -141,10 +161,12 @@ def compute_quotas(
 
     rows: list[QuotaRow] = []
     for m, c in zip(members, claimants, strict=True):
-        amount = alloc.amounts[m.code]
+        fresh = alloc.amounts[m.code]
+        amount = told.get(m.id, fresh)
         u = used.get(m.id, 0.0)
         projected = u + recent.get(m.id, 0.0) / PACE_DAYS * remaining_days
-        status = ladder(u, projected, float(amount))
+        suspended = single is not None and float(amount) < single
+        status = "suspended" if suspended else ladder(u, projected, float(amount))
         facts = ShareFacts(
             policy=policy.policy,
             budget=budget.amount,
@@ -157,17 +179,22 @@ def compute_quotas(
             need=c.need,
             need_basis=needs[m.id][1],
             level=alloc.level,
-            floor=None if policy.floor is None else float(policy.floor),
+            floor=floor,
             cap=None if policy.cap is None else float(policy.cap),
             at_floor=m.code in alloc.at_floor,
             at_high=m.code in alloc.at_high,
             floors_exceed_budget=alloc.floors_exceed_budget,
+            floor_asked=float(policy.floor) if floor_scaled and policy.floor is not None else None,
         )
-        text = (
-            share_text(facts)
-            + " "
-            + tracking_text(u, float(amount), projected, resource.unit, bounds.label(), status)
-        )
+        text = share_text(facts)
+        if amount != fresh:
+            text += " " + later_text(amount, fresh, resource.unit)
+        if suspended and single is not None:
+            text += " " + suspended_text(float(amount), single, resource.unit, budget.state)
+        else:
+            text += " " + tracking_text(
+                u, float(amount), projected, resource.unit, bounds.label(), status
+            )
         rows.append(
             QuotaRow(
                 member_id=m.id,

@@ -7,13 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import numpy as np
 from sqlalchemy import Connection
 
 from steward.config import Settings
+from steward.errors import QuotaError
 from steward.quotas.periods import period_bounds
-from steward.quotas.resource_budget import Sampler, forecast_sampler, period_budget
-from steward.quotas.tracking import Budget, QuotaRow, compute_quotas
+from steward.quotas.resource_budget import Budget, period_budget, record_budget
+from steward.quotas.tracking import QuotaRow, compute_quotas
 from steward.store import catalog
 from steward.workspace import Workspace
 
@@ -24,6 +24,8 @@ class QuotaSummary:
     quotas: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
     budgets: dict[str, float] = field(default_factory=dict)
+    #: Resources whose budget is below their members' ordinary need (slug -> state).
+    deficits: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     rows: list[QuotaRow] = field(default_factory=list)
 
@@ -34,20 +36,19 @@ def update_quotas(
     now: datetime,
     *,
     budgets: Mapping[str, Budget | float] | None = None,
-    sampler: Sampler = forecast_sampler,
-    seed: int = 0,
 ) -> QuotaSummary:
     """Recompute this period's quotas of every resource that has a quota policy.
 
-    ``budgets`` (by resource slug) lets the pipeline pass budgets it computed from
-    its own forecast paths; the others are computed here.
+    ``budgets`` (by resource slug) overrides the computed budget of a resource
+    (tests, what-if runs); the others are read from the ledger. Each period's
+    budget is stored (``quota_budget``); a resource without enough history is
+    skipped with the reason in ``summary.skipped``.
     """
     if isinstance(target, Workspace):
         with target.store.write() as conn:
-            return update_quotas(conn, settings, now, budgets=budgets, sampler=sampler, seed=seed)
+            return update_quotas(conn, settings, now, budgets=budgets)
     conn = target
     summary = QuotaSummary()
-    rng = np.random.default_rng(seed)
     for commons in settings.commons:
         for cfg in commons.resources:
             if cfg.quota is None:
@@ -58,13 +59,26 @@ def update_quotas(
                 continue
             bounds = period_bounds(now, res.timezone, cfg.quota.period)
             given = (budgets or {}).get(cfg.slug)
-            budget = (
-                given
-                if given is not None
-                else period_budget(
-                    conn, settings, res, cfg.quota, bounds, now=now, sampler=sampler, rng=rng
+            if given is None:
+                try:
+                    budget = period_budget(
+                        conn,
+                        res,
+                        cfg.quota,
+                        bounds,
+                        now=now,
+                        horizon_days=settings.forecast.horizon_days,
+                    )
+                except QuotaError as exc:
+                    summary.skipped[cfg.slug] = exc.message
+                    continue
+            elif isinstance(given, Budget):
+                budget = given
+            else:
+                budget = Budget(
+                    float(given), f"The sustainable budget is {float(given):g} {res.unit}"
                 )
-            )
+            record_budget(conn, res, bounds, budget, now)
             rows = compute_quotas(
                 conn,
                 settings,
@@ -77,6 +91,8 @@ def update_quotas(
             summary.resources += 1
             summary.quotas += len(rows)
             summary.statuses.update(r.status for r in rows)
-            summary.budgets[cfg.slug] = budget.amount if isinstance(budget, Budget) else budget
+            summary.budgets[cfg.slug] = budget.amount
+            if budget.state != "ok":
+                summary.deficits[cfg.slug] = budget.state
             summary.rows.extend(rows)
     return summary

@@ -356,6 +356,32 @@ class Quota(Base):
     computed_at: Mapped[datetime]
 
 
+class QuotaBudget(Base):
+    """A resource's sustainable budget for one quota period, and whether it covers need.
+
+    ``opening_amount`` is the budget the period's quotas were set from (members were
+    told); ``amount`` is the latest computation, which applies from the next period.
+    ``state``: ``ok``, ``deficit`` (ordinary need above the budget) or ``stop``.
+    """
+
+    __tablename__ = "quota_budget"
+    __table_args__ = (UniqueConstraint("resource_id", "period_start"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resource.id"))
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]
+    opening_amount: Mapped[Decimal]
+    amount: Mapped[Decimal]
+    need: Mapped[Decimal | None]
+    single_use: Mapped[Decimal | None]
+    gap_per_month: Mapped[Decimal | None]
+    state: Mapped[str] = mapped_column(String(16))
+    basis: Mapped[str] = mapped_column(Text)
+    remedy: Mapped[str | None] = mapped_column(Text)
+    computed_at: Mapped[datetime]
+
+
 class Alert(Base):
     __tablename__ = "alert"
 
@@ -379,6 +405,10 @@ class Alert(Base):
     acknowledged_by: Mapped[str | None] = mapped_column(String(128))
     silenced_until: Mapped[datetime | None]
     silence_reason: Mapped[str | None] = mapped_column(Text)
+    #: Who and why, shown wherever the alert appears (list, dashboard, notifications).
+    acknowledged_note: Mapped[str | None] = mapped_column(Text)
+    silenced_at: Mapped[datetime | None]
+    silenced_by: Mapped[str | None] = mapped_column(String(128))
 
 
 class AlertHistory(Base):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-import numpy as np
 import pytest
 from sqlalchemy import func, select
 
@@ -13,7 +12,7 @@ from steward.errors import QuotaError
 from steward.quotas import Budget, compute_quotas, period_bounds, update_quotas
 from steward.quotas.tracking import ladder
 from steward.store import catalog
-from steward.store.models import Quota
+from steward.store.models import Quota, QuotaBudget
 
 NOW = datetime(2025, 3, 12, 11, 0, tzinfo=UTC)  # Wednesday, noon in Paris
 
@@ -125,15 +124,66 @@ def test_recompute_updates_in_place(garden) -> None:
         assert conn.execute(select(func.count()).select_from(Quota)).scalar_one() == 4
 
 
-def test_update_quotas_solves_the_stock_budget_from_sampled_paths(garden) -> None:
-    def flat(y, h, n, rng):  # no replenishment, steady use: the closed form applies
-        return np.zeros((1, h)) if y.name == "replenished" else np.ones((1, h))
-
-    summary = update_quotas(garden, garden.settings, NOW, sampler=flat, budgets={"drill": 10})
+def test_update_quotas_computes_the_long_run_stock_budget(garden) -> None:
+    # One complete week of history and no replenishment: the closed form applies.
+    summary = update_quotas(garden, garden.settings, NOW, budgets={"drill": 10})
     level = 800 - 30 - 140 - 20
     expected = (level - 100) / garden.settings.forecast.horizon_days * 7
     assert summary.budgets["tank"] == pytest.approx(expected, rel=1e-6)
     assert summary.quotas == 4 and summary.statuses.total() == 4
+    with garden.store.read() as conn:
+        stored = conn.execute(select(QuotaBudget.amount, QuotaBudget.single_use)).all()
+    # The tank's median single use: 30, 140 and 20 L -> 30 L.
+    assert (round(float(stored[0][0]), 4), stored[0][1]) == (round(expected, 4), Decimal(30))
+
+
+def test_a_running_period_keeps_the_quota_members_were_told(garden) -> None:
+    update_quotas(garden, garden.settings, NOW, budgets={"tank": 400, "drill": 10})
+    later = NOW.replace(hour=18)
+    summary = update_quotas(garden, garden.settings, later, budgets={"tank": 40, "drill": 10})
+    by = {r.member_code: r for r in summary.rows if r.resource == "tank"}
+    assert by["ana"].allocation == Decimal(100) and by["ben"].allocation == Decimal(300)
+    assert by["ana"].status == "ok"
+    assert "would give you 10 L" in by["ana"].explanation
+    assert "applies from the next period" in by["ana"].explanation
+
+
+def test_floors_are_scaled_to_fit_the_budget(garden) -> None:
+    b = period_bounds(NOW, "Europe/Paris", "week")
+    data = garden.settings.model_dump()
+    data["commons"][0]["resources"][1]["quota"]["floor"] = 7
+    settings = type(garden.settings).model_validate(data)
+    with garden.store.write() as conn:
+        rows = compute_quotas(
+            conn,
+            settings,
+            catalog.resource(conn, "drill"),
+            budget=Budget(10, "Drills can lend 10 unit-days"),
+            period_start=b.start,
+            period_end=b.end,
+            now=NOW,
+        )
+    assert sum(r.allocation for r in rows) == Decimal(10)
+    assert "floor of 7 units per member is more than the budget" in rows[0].explanation
+
+
+def test_a_share_smaller_than_one_ordinary_use_is_suspended(garden) -> None:
+    b = period_bounds(NOW, "Europe/Paris", "week")
+    with garden.store.write() as conn:
+        rows = compute_quotas(
+            conn,
+            garden.settings,
+            catalog.resource(conn, "tank"),
+            budget=Budget(40, "Rain tank can sustain 40 L", single_use=30, state="deficit"),
+            period_start=b.start,
+            period_end=b.end,
+            now=NOW,
+        )
+    by = {r.member_code: r for r in rows}
+    assert by["ana"].allocation == Decimal(10) and by["ana"].status == "suspended"
+    assert "smaller than one ordinary use" in by["ana"].explanation
+    assert "30 L, the median single use" in by["ana"].explanation
+    assert by["ben"].allocation == Decimal(30) and by["ben"].status == "review"
 
 
 def test_wrong_period_is_refused(garden) -> None:
