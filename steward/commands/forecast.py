@@ -40,6 +40,13 @@ def register(app: typer.Typer) -> None:
 
             summary = run_forecasts(ws, resources or None, progress=progress)
         console.print(f"{summary.runs} forecast runs stored; {summary.scored} earlier runs scored.")
+        if summary.skipped:
+            console.print(
+                f"{len(summary.skipped)} resources skipped: their data have not changed since "
+                "their last forecast, which is younger than forecast.max_age_hours "
+                f"({ws.settings.forecast.max_age_hours:g} h).",
+                markup=False,
+            )
         for slug in summary.no_data:
             console.print(f"  {slug}: no data yet, nothing to forecast", markup=False)
         with ws.store.read() as conn:
