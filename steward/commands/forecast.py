@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from steward.forecast.runs import run_forecasts
-from steward.status import all_statuses
+from steward.status import resource_status
 
 console = Console(soft_wrap=True)
 
@@ -50,6 +50,8 @@ def register(app: typer.Typer) -> None:
         for slug in summary.no_data:
             console.print(f"  {slug}: no data yet, nothing to forecast", markup=False)
         with ws.store.read() as conn:
-            for status in all_statuses(conn):
-                if status.slug in summary.methods and status.headline:
+            # Only the resources forecast now: a status costs a few queries each.
+            for res in resources(conn, list(summary.methods)) if summary.methods else []:
+                status = resource_status(conn, res)
+                if status.headline:
                     console.print(f"  {status.headline}", markup=False, highlight=False)
