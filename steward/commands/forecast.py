@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from steward.forecast.runs import run_forecasts
 from steward.status import resource_status
+from steward.store.catalog import resources as catalog_resources
 
 console = Console(soft_wrap=True)
 
@@ -51,7 +52,7 @@ def register(app: typer.Typer) -> None:
             console.print(f"  {slug}: no data yet, nothing to forecast", markup=False)
         with ws.store.read() as conn:
             # Only the resources forecast now: a status costs a few queries each.
-            for res in resources(conn, list(summary.methods)) if summary.methods else []:
+            for res in catalog_resources(conn, list(summary.methods)) if summary.methods else []:
                 status = resource_status(conn, res)
                 if status.headline:
                     console.print(f"  {status.headline}", markup=False, highlight=False)
