@@ -198,6 +198,8 @@ class ForecastConfig(Strict):
     workers: int | None = Field(default=None, ge=1)
     #: Simulated paths per resource for the risk figures.
     paths: int = Field(default=1000, ge=100, le=20000)
+    #: A resource whose data have not changed is forecast again once its last run is this old.
+    max_age_hours: float = Field(default=24, gt=0, le=24 * 31)
 
 
 Severity = Literal["info", "warning", "critical"]

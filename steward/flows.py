@@ -11,6 +11,8 @@ events are plans, not history: they enter projections, never balances.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -94,21 +96,8 @@ def capacity(conn: Connection, res: ResourceInfo, at: datetime | None = None) ->
     return (res.capacity or Decimal(0)) + Decimal(delta)
 
 
-def events_frame(conn: Connection, res: ResourceInfo, *, scheduled: bool = False) -> pd.DataFrame:
-    """The resource's events with their signed effect, as float64 for analysis."""
-    rows = conn.execute(
-        select(
-            Event.occurred_at,
-            Event.kind,
-            Event.quantity,
-            Event.reverses_id,
-            Event.member_id,
-            Event.loan_ref,
-        ).where(Event.resource_id == res.id, Event.scheduled.is_(scheduled))
-    ).all()
-    frame = pd.DataFrame(
-        rows, columns=["occurred_at", "kind", "quantity", "reverses_id", "member_id", "loan_ref"]
-    )
+def _event_frame(rows: Sequence[Any]) -> pd.DataFrame:
+    frame = pd.DataFrame(list(rows), columns=list(EVENT_COLUMNS))
     frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True)
     frame["kind"] = frame["kind"].astype(str)
     frame["quantity"] = frame["quantity"].astype("float64")
@@ -116,33 +105,132 @@ def events_frame(conn: Connection, res: ResourceInfo, *, scheduled: bool = False
     return frame.sort_values("occurred_at", kind="stable").reset_index(drop=True)
 
 
+EVENT_COLUMNS = ("id", "occurred_at", "kind", "quantity", "reverses_id", "member_id", "loan_ref")
+
+
+def events_frame(conn: Connection, res: ResourceInfo, *, scheduled: bool = False) -> pd.DataFrame:
+    """The resource's events with their signed effect, as float64 for analysis.
+
+    Columns: ``id``, ``occurred_at`` (UTC), ``kind``, ``quantity``, ``reverses_id``,
+    ``member_id``, ``loan_ref``, ``sign`` (-1 for a reversal), sorted by time.
+    """
+    rows = conn.execute(
+        select(*(getattr(Event, c) for c in EVENT_COLUMNS)).where(
+            Event.resource_id == res.id, Event.scheduled.is_(scheduled)
+        )
+    ).all()
+    return _event_frame(rows)
+
+
+@dataclass(frozen=True)
+class LedgerFrames:
+    """One resource's recorded (not scheduled) ledger rows, read once per run.
+
+    ``events`` as :func:`events_frame`; ``readings`` (``id``, ``observed_at``,
+    ``value``) by time; ``changes`` (``id``, ``effective_at``, ``delta``).
+    """
+
+    events: pd.DataFrame
+    readings: pd.DataFrame
+    changes: pd.DataFrame
+
+
+#: SQLite allows 999 bound parameters per statement in older builds.
+_ID_CHUNK = 900
+
+
+def read_ledgers(conn: Connection, resource_ids: Sequence[int]) -> dict[int, LedgerFrames]:
+    """Every listed resource's ledger in one query per table (not one per resource).
+
+    Returns a :class:`LedgerFrames` for each id, empty frames where nothing is recorded.
+    """
+    ids = list(resource_ids)
+    ev_rows: list[Any] = []
+    rd_rows: list[Any] = []
+    ch_rows: list[Any] = []
+    for i in range(0, len(ids), _ID_CHUNK):
+        chunk = ids[i : i + _ID_CHUNK]
+        ev_rows += conn.execute(
+            select(Event.resource_id, *(getattr(Event, c) for c in EVENT_COLUMNS)).where(
+                Event.resource_id.in_(chunk), Event.scheduled.is_(False)
+            )
+        ).all()
+        rd_rows += conn.execute(
+            select(Reading.resource_id, Reading.id, Reading.observed_at, Reading.value).where(
+                Reading.resource_id.in_(chunk)
+            )
+        ).all()
+        ch_rows += conn.execute(
+            select(
+                CapacityChange.resource_id,
+                CapacityChange.id,
+                CapacityChange.effective_at,
+                CapacityChange.delta,
+            ).where(CapacityChange.resource_id.in_(chunk), CapacityChange.scheduled.is_(False))
+        ).all()
+    events = _split(ev_rows, ("resource_id", *EVENT_COLUMNS))
+    readings = _split(rd_rows, ("resource_id", "id", "observed_at", "value"))
+    changes = _split(ch_rows, ("resource_id", "id", "effective_at", "delta"))
+    out = {}
+    for rid in ids:
+        ev = events.get(rid)
+        rd = readings.get(rid)
+        ch = changes.get(rid)
+        out[rid] = LedgerFrames(
+            _event_frame([] if ev is None else ev.drop(columns="resource_id").itertuples(False)),
+            _reading_frame(rd),
+            _change_frame(ch),
+        )
+    return out
+
+
+def _split(rows: list[Any], columns: Sequence[str]) -> dict[int, pd.DataFrame]:
+    if not rows:
+        return {}
+    frame = pd.DataFrame(rows, columns=list(columns))
+    return {int(rid): part for rid, part in frame.groupby("resource_id", sort=False)}
+
+
+def _reading_frame(part: pd.DataFrame | None) -> pd.DataFrame:
+    if part is None:
+        return pd.DataFrame(columns=["id", "observed_at", "value"])
+    return (
+        part[["id", "observed_at", "value"]]
+        .sort_values(["observed_at", "id"])
+        .reset_index(drop=True)
+    )
+
+
+def _change_frame(part: pd.DataFrame | None) -> pd.DataFrame:
+    if part is None:
+        return pd.DataFrame(columns=["id", "effective_at", "delta"])
+    return part[["id", "effective_at", "delta"]].reset_index(drop=True)
+
+
+def read_ledger(conn: Connection, res: ResourceInfo) -> LedgerFrames:
+    """One resource's ledger (see :func:`read_ledgers`)."""
+    return read_ledgers(conn, [res.id])[res.id]
+
+
 def daily_flows(
-    conn: Connection, res: ResourceInfo, *, until: datetime | None = None
+    conn: Connection,
+    res: ResourceInfo,
+    *,
+    until: datetime | None = None,
+    ledger: LedgerFrames | None = None,
 ) -> pd.DataFrame:
     """One row per local day from the first event to ``until`` (default today).
+
+    ``ledger`` is the resource's ledger already read (:func:`read_ledgers`);
+    without it the ledger is read here.
 
     Columns: ``used``, ``replenished``, ``adjusted``, ``level`` (stock: end-of-day
     level; pool: units on loan at day end) and, for pools, ``demand`` (units
     checked out that day) and ``capacity``.
     """
     tz = res.timezone
-    ev = events_frame(conn, res)
-    readings = pd.DataFrame(
-        conn.execute(
-            select(Reading.observed_at, Reading.value)
-            .where(Reading.resource_id == res.id)
-            .order_by(Reading.observed_at)
-        ).all(),
-        columns=["observed_at", "value"],
-    )
-    changes = pd.DataFrame(
-        conn.execute(
-            select(CapacityChange.effective_at, CapacityChange.delta).where(
-                CapacityChange.resource_id == res.id, CapacityChange.scheduled.is_(False)
-            )
-        ).all(),
-        columns=["effective_at", "delta"],
-    )
+    ledger = ledger or read_ledger(conn, res)
+    ev, readings, changes = ledger.events, ledger.readings, ledger.changes
     end = pd.Timestamp(until or datetime.now(UTC)).tz_convert(tz).normalize().tz_localize(None)
     firsts = [
         pd.to_datetime(f, utc=True).min()

@@ -33,7 +33,8 @@ COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "capacity": (("external_id", "resource", "delta", "effective_at"), ("note",)),
 }
 TIME_COLUMN = {"events": "occurred_at", "readings": "observed_at", "capacity": "effective_at"}
-CHUNK_ROWS = 250_000
+#: Rows per transaction: bounded, so an import never holds SQLite's write lock for long.
+CHUNK_ROWS = 50_000
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,9 @@ log = logging.getLogger("steward.collectors")
 
 #: Rows per chunk for sources that can be read in parts; each chunk is one commit.
 CHUNK_ROWS = 50_000
+#: Most rows one write transaction takes, whatever a collector's ``chunk_rows`` says:
+#: a commit holds SQLite's write lock, and every other writer waits for it.
+MAX_WRITE_ROWS = 50_000
 
 
 @dataclass
@@ -137,6 +140,8 @@ def build(loaded: LoadedConfig, name: str) -> Collector:
         error = format_validation_error(loaded.path, exc)
         message = error.message.replace(f"{loaded.path}: ", f"{loaded.path}: collectors[{index}].")
         raise ConfigError(message, hint=f"see the options of the {cfg.kind!r} collector") from None
+    if getattr(options, "chunk_rows", 0) > MAX_WRITE_ROWS:
+        options = options.model_copy(update={"chunk_rows": MAX_WRITE_ROWS})
     return cls(CollectorContext(cfg, index, loaded), options)
 
 

@@ -10,7 +10,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from steward.forecast.runs import run_forecasts
-from steward.status import all_statuses
+from steward.status import resource_status
+from steward.store.catalog import resources as catalog_resources
 
 console = Console(soft_wrap=True)
 
@@ -43,6 +44,13 @@ def register(app: typer.Typer) -> None:
             now = datetime.now(UTC)
             summary = run_forecasts(ws, resources or None, now=now, progress=progress)
         console.print(f"{summary.runs} forecast runs stored; {summary.scored} earlier runs scored.")
+        if summary.skipped:
+            console.print(
+                f"{len(summary.skipped)} resources skipped: their data have not changed since "
+                "their last forecast, which is younger than forecast.max_age_hours "
+                f"({ws.settings.forecast.max_age_hours:g} h).",
+                markup=False,
+            )
         quotas, alerts, delivery = refresh_after_forecast(ws, now)
         console.print(
             f"Quotas refreshed: {quotas.quotas} for {quotas.resources} resources"
@@ -56,6 +64,8 @@ def register(app: typer.Typer) -> None:
         for slug in summary.no_data:
             console.print(f"  {slug}: no data yet, nothing to forecast", markup=False)
         with ws.store.read() as conn:
-            for status in all_statuses(conn):
-                if status.slug in summary.methods and status.headline:
+            # Only the resources forecast now: a status costs a few queries each.
+            for res in catalog_resources(conn, list(summary.methods)) if summary.methods else []:
+                status = resource_status(conn, res)
+                if status.headline:
                     console.print(f"  {status.headline}", markup=False, highlight=False)

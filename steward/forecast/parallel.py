@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -52,6 +53,40 @@ def forecast_one(key: str, y: pd.Series, h: int, select_kwargs: dict[str, Any]) 
         return ForecastError(f"{key}: forecasting failed: {type(exc).__name__}: {exc}")
 
 
+_pool: tuple[int, ProcessPoolExecutor] | None = None
+_pool_lock = threading.Lock()
+
+
+def _warm_pool(n_workers: int) -> ProcessPoolExecutor:
+    """The process's forecasting pool, kept warm across batches.
+
+    Starting a spawned worker and importing statsmodels costs about a CPU-second
+    per worker; the scheduler forecasts every hour, so workers are started once
+    per process (or after a worker died) and reused. They exit with the process.
+    """
+    global _pool
+    with _pool_lock:
+        if _pool is not None:
+            size, pool = _pool
+            if size == n_workers and not getattr(pool, "_broken", False):
+                return pool
+            pool.shutdown(wait=False, cancel_futures=True)
+        pool = ProcessPoolExecutor(
+            max_workers=n_workers, mp_context=multiprocessing.get_context("spawn")
+        )
+        _pool = (n_workers, pool)
+        return pool
+
+
+def shutdown_workers() -> None:
+    """Stop the warm pool's workers now (they also stop when the process exits)."""
+    global _pool
+    with _pool_lock:
+        if _pool is not None:
+            _pool[1].shutdown(wait=True, cancel_futures=True)
+            _pool = None
+
+
 def _is_dask_address(executor: str) -> bool:
     return "://" in executor or ":" in executor
 
@@ -85,17 +120,13 @@ def forecast_many(
         for key in keys:
             done(key, forecast_one(key, series[key], h, select_kwargs))
     elif executor is None or executor == "processes":
-        n_workers = workers or os.cpu_count() or 1
-        spawn = multiprocessing.get_context("spawn")
-        with (
-            _single_threaded_workers(),
-            ProcessPoolExecutor(max_workers=min(n_workers, total), mp_context=spawn) as pool,
-        ):
+        pool = _warm_pool(workers or os.cpu_count() or 1)
+        with _single_threaded_workers():  # workers start on the first submit
             futures = {
                 pool.submit(forecast_one, key, series[key], h, select_kwargs): key for key in keys
             }
-            for fut in as_completed(futures):
-                done(futures[fut], fut.result())
+        for fut in as_completed(futures):
+            done(futures[fut], fut.result())
     elif _is_dask_address(executor):
         _run_dask(executor, series, keys, h, select_kwargs, done)
     else:

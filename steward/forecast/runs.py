@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, Row, insert, select, update
 
-from steward import flows
+from steward import flow_refresh, flows
 from steward.forecast import (
     PoolProjection,
     Selection,
@@ -30,7 +30,7 @@ from steward.forecast import (
 )
 from steward.store import catalog
 from steward.store.catalog import ResourceInfo
-from steward.store.models import CapacityChange, DailyFlow, Event, ForecastRun
+from steward.store.models import CapacityChange, Event, ForecastRun
 from steward.workspace import Workspace
 
 #: Shortest history (days) worth a model; shorter series still get a baseline.
@@ -41,10 +41,19 @@ MAX_HISTORY_DAYS = 730
 
 @dataclass
 class ForecastSummary:
+    """What a forecast run did.
+
+    ``skipped`` maps a resource slug to why it was not forecast again (its data
+    have not changed since a stored run that is younger than
+    ``forecast.max_age_hours``); ``flow_days`` counts daily-flow rows written.
+    """
+
     runs: int = 0
     no_data: list[str] = field(default_factory=list)
     scored: int = 0
     methods: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    flow_days: int = 0
 
 
 @dataclass
@@ -73,8 +82,11 @@ def _by_local_day(times: pd.Series, values: pd.Series, tz: str) -> pd.Series:
     return values.groupby(days.to_numpy()).sum()
 
 
-def _inputs(conn: Connection, res: ResourceInfo, now: datetime) -> _Inputs:
-    daily = flows.daily_flows(conn, res, until=now)
+def _inputs(
+    conn: Connection, res: ResourceInfo, now: datetime, ledger: flows.LedgerFrames | None = None
+) -> _Inputs:
+    ledger = ledger or flows.read_ledger(conn, res)
+    daily = flows.daily_flows(conn, res, until=now, ledger=ledger)
     today = _local_today(res, now)
     # Today is not over yet: fit on complete days only.
     history = daily.loc[: today - pd.Timedelta(days=1)].tail(MAX_HISTORY_DAYS)
@@ -119,7 +131,7 @@ def _inputs(conn: Connection, res: ResourceInfo, now: datetime) -> _Inputs:
             scheduled,
             capacity_plan,
         )
-    ev = flows.events_frame(conn, res)
+    ev = ledger.events
     loans = ev.loc[ev["loan_ref"].notna() & (ev["sign"] > 0)]
     out = loans.loc[loans["kind"] == "use"].groupby("loan_ref")["occurred_at"].min()
     back = loans.loc[loans["kind"] == "replenish"].groupby("loan_ref")["occurred_at"].max()
@@ -290,27 +302,6 @@ def _pool_run(
     return risk, paths, proj
 
 
-def refresh_daily_flows(conn: Connection, res: ResourceInfo, frame: pd.DataFrame) -> None:
-    """Replace the resource's precomputed daily aggregates (the dashboard reads these)."""
-    conn.execute(delete(DailyFlow).where(DailyFlow.resource_id == res.id))
-    if frame.empty:
-        return
-    rows = [
-        {
-            "resource_id": res.id,
-            "day": day.date(),
-            "used": round(float(r.used), 6),
-            "replenished": round(float(r.replenished), 6),
-            "adjusted": round(float(r.adjusted), 6),
-            "level": round(float(r.level), 6),
-            "demand": None if pd.isna(r.demand) else round(float(r.demand), 6),
-            "capacity": None if pd.isna(r.capacity) else round(float(r.capacity), 6),
-        }
-        for day, r in frame.iterrows()
-    ]
-    conn.execute(insert(DailyFlow), rows)
-
-
 def score_past_runs(
     conn: Connection, res: ResourceInfo, actual: pd.DataFrame, now: datetime
 ) -> int:
@@ -344,6 +335,63 @@ def score_past_runs(
     return scored
 
 
+@dataclass
+class _Plan:
+    """Per resource: its ledger mark, stored watermark, where its flows go stale, and
+    whether it is forecast again (else the reason it is skipped)."""
+
+    res: ResourceInfo
+    mark: flow_refresh.LedgerMark
+    state: Row[Any] | None
+    inputs_key: str
+    skip_reason: str | None
+
+
+def _forecast_inputs_key(
+    res: ResourceInfo, mark: flow_refresh.LedgerMark, now: datetime, h: int, n: int
+) -> str:
+    """What a forecast depends on: the ledger, the last complete week, horizon and paths."""
+    week = (_local_today(res, now) - pd.Timedelta(days=1)).to_period("W-SUN").start_time
+    return f"{mark.key()}|w{week.date().isoformat()}|h{h}|n{n}"
+
+
+def _plan_runs(
+    conn: Connection,
+    infos: Sequence[ResourceInfo],
+    now: datetime,
+    h: int,
+    n: int,
+    max_age: timedelta,
+) -> list[_Plan]:
+    """Which resources need their flows refreshed or a new forecast, read in three scans."""
+    ids = [res.id for res in infos]
+    marks = flow_refresh.ledger_marks(conn, ids)
+    states = flow_refresh.flow_states(conn, ids)
+    plans = []
+    for res in infos:
+        mark, state = marks[res.id], states.get(res.id)
+        key = _forecast_inputs_key(res, mark, now, h, n)
+        reason = None
+        if state is not None and state.forecast_inputs == key and state.forecast_at is not None:
+            age = now - state.forecast_at
+            if timedelta(0) <= age < max_age:
+                reason = (
+                    f"data unchanged since its forecast at {state.forecast_at:%Y-%m-%d %H:%M} UTC"
+                )
+        plans.append(_Plan(res, mark, state, key, reason))
+    return plans
+
+
+def _flows_current(plan: _Plan, now: datetime) -> bool:
+    state = plan.state
+    return (
+        state is not None
+        and state.flows_through is not None
+        and flow_refresh.mark_of(state) == plan.mark.flows_part()
+        and state.flows_through >= _local_today(plan.res, now).date()
+    )
+
+
 def run_forecasts(
     ws: Workspace,
     slugs: Sequence[str] | None = None,
@@ -352,13 +400,37 @@ def run_forecasts(
     progress: Callable[[int, int], None] | None = None,
     seed: int = 0,
 ) -> ForecastSummary:
+    """Refresh daily flows and forecast every resource whose inputs changed.
+
+    Inputs are read once per run (one query per ledger table for every resource
+    that needs them). A resource whose ledger, last complete week, horizon and
+    path count are those of its last stored run, younger than
+    ``forecast.max_age_hours``, is skipped and listed in the summary with why.
+    Each resource is written in its own short transaction (flows, watermark,
+    forecast run): a crash leaves every resource either updated or as it was.
+    """
     now = now or datetime.now(UTC)
     cfg = ws.settings.forecast
     h, n = cfg.horizon_days, cfg.paths
     summary = ForecastSummary()
     with ws.store.read() as conn:
         infos = catalog.resources(conn, list(slugs) if slugs else None)
-        inputs = {res.slug: _inputs(conn, res, now) for res in infos}
+        plans = _plan_runs(conn, infos, now, h, n, timedelta(hours=cfg.max_age_hours))
+        todo = [p for p in plans if p.skip_reason is None or not _flows_current(p, now)]
+        ledgers = flows.read_ledgers(conn, [p.res.id for p in todo])
+        inputs = {
+            p.res.slug: _inputs(conn, p.res, now, ledgers[p.res.id])
+            for p in todo
+            if p.skip_reason is None
+        }
+        frames = {
+            p.res.slug: flows.daily_flows(conn, p.res, until=now, ledger=ledgers[p.res.id])
+            for p in todo
+            if p.skip_reason is not None
+        }
+    for p in plans:
+        if p.skip_reason is not None:
+            summary.skipped[p.res.slug] = p.skip_reason
 
     # Every flow is forecast per week (see _weekly) and spread back over the days.
     series = {
@@ -375,53 +447,93 @@ def run_forecasts(
         progress=progress,
         nonnegative=True,
     )
-    rng = np.random.default_rng(seed)
-    with ws.store.write() as conn:
-        for slug, inp in inputs.items():
-            res = inp.res
-            refresh_daily_flows(conn, res, inp.flows)
-            summary.scored += score_past_runs(conn, res, inp.flows, now)
-            chosen: dict[str, Selection] = {}
-            for name in inp.series:
-                got = selections.get(f"{slug}:{name}")
-                if isinstance(got, Selection):
-                    chosen[name] = got
-            if not chosen or not any(s.has_data for s in chosen.values()):
-                summary.no_data.append(slug)
+    for p in todo:
+        res = p.res
+        frame = inputs[res.slug].flows if res.slug in inputs else frames[res.slug]
+        start = flow_refresh.rewrite_from(res, p.state, p.mark, ledgers[res.id])
+        with ws.store.write() as conn:
+            summary.flow_days += flow_refresh.write_flows(conn, res, frame, start)
+            through = flow_refresh.last_day(frame)
+            if res.slug not in inputs:
+                assert p.state is not None
+                flow_refresh.save_state(
+                    conn,
+                    res,
+                    p.mark,
+                    through,
+                    forecast_inputs=p.state.forecast_inputs,
+                    forecast_at=p.state.forecast_at,
+                )
                 continue
-            dates = _future_days(res, now, h)
-            if res.kind == "stock":
-                if set(chosen) != {"use", "replenish"}:
-                    summary.no_data.append(slug)
-                    continue
-                risk, paths, _ = _stock_run(inp, chosen, dates, n, rng)
-            else:
-                if inp.capacity_now is None:
-                    summary.no_data.append(slug)
-                    continue
-                risk, paths, _ = _pool_run(inp, chosen, dates, n, rng, target=0.1)
-            method = " + ".join(f"{k}: {s.method}" for k, s in chosen.items())
-            reason = " | ".join(f"{k}: {s.reason}" for k, s in chosen.items())
-            scores = {k: {m: _finite(v) for m, v in s.scores.items()} for k, s in chosen.items()}
-            last_day = inp.flows.index[-1] if len(inp.flows) else None
-            conn.execute(
-                insert(ForecastRun),
-                {
-                    "resource_id": res.id,
-                    "created_at": now,
-                    "data_cutoff": now if last_day is not None else None,
-                    "horizon_days": h,
-                    "method": method[:128],
-                    "reason": reason,
-                    "scores": scores,
-                    "risk": risk,
-                    "paths": paths,
-                    "accuracy": None,
-                },
+            # Per resource, so its paths do not depend on which others ran.
+            rng = np.random.default_rng([seed, res.id])
+            stored = _store_forecast(conn, inputs[res.slug], selections, now, h, n, rng, summary)
+            flow_refresh.save_state(
+                conn,
+                res,
+                p.mark,
+                through,
+                forecast_inputs=p.inputs_key if stored else None,
+                forecast_at=now if stored else None,
             )
-            summary.runs += 1
-            summary.methods[slug] = method
     return summary
+
+
+def _store_forecast(
+    conn: Connection,
+    inp: _Inputs,
+    selections: dict[str, Any],
+    now: datetime,
+    h: int,
+    n: int,
+    rng: np.random.Generator,
+    summary: ForecastSummary,
+) -> bool:
+    """Score the resource's earlier runs and store a new one; False when it has no data."""
+    res = inp.res
+    slug = res.slug
+    summary.scored += score_past_runs(conn, res, inp.flows, now)
+    chosen: dict[str, Selection] = {}
+    for name in inp.series:
+        got = selections.get(f"{slug}:{name}")
+        if isinstance(got, Selection):
+            chosen[name] = got
+    if not chosen or not any(s.has_data for s in chosen.values()):
+        summary.no_data.append(slug)
+        return False
+    dates = _future_days(res, now, h)
+    if res.kind == "stock":
+        if set(chosen) != {"use", "replenish"}:
+            summary.no_data.append(slug)
+            return False
+        risk, paths, _ = _stock_run(inp, chosen, dates, n, rng)
+    else:
+        if inp.capacity_now is None:
+            summary.no_data.append(slug)
+            return False
+        risk, paths, _ = _pool_run(inp, chosen, dates, n, rng, target=0.1)
+    method = " + ".join(f"{k}: {s.method}" for k, s in chosen.items())
+    reason = " | ".join(f"{k}: {s.reason}" for k, s in chosen.items())
+    scores = {k: {m: _finite(v) for m, v in s.scores.items()} for k, s in chosen.items()}
+    last_day = inp.flows.index[-1] if len(inp.flows) else None
+    conn.execute(
+        insert(ForecastRun),
+        {
+            "resource_id": res.id,
+            "created_at": now,
+            "data_cutoff": now if last_day is not None else None,
+            "horizon_days": h,
+            "method": method[:128],
+            "reason": reason,
+            "scores": scores,
+            "risk": risk,
+            "paths": paths,
+            "accuracy": None,
+        },
+    )
+    summary.runs += 1
+    summary.methods[slug] = method
+    return True
 
 
 def _finite(value: float) -> float | None:

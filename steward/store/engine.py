@@ -1,13 +1,21 @@
 """Engine factory and the :class:`Store` handle every command opens.
 
-SQLite runs in WAL mode with a generous busy timeout so the scheduler, the CLI and
-the dashboard can share one file; writers take the write lock up front
-(BEGIN IMMEDIATE) so two writers queue instead of failing half-way with
-"database is locked". PostgreSQL is reached through psycopg 3.
+SQLite runs in WAL mode, so readers never block writers (nor writers readers),
+and the scheduler, the CLI, the simulator and the dashboard can share one file.
+Writers take the write lock up front (BEGIN IMMEDIATE): that is the one place a
+writer waits for another, before it has done anything, so waiting there is safe
+and a transaction never fails half-way with "database is locked". SQLite's busy
+handler waits up to :data:`BUSY_TIMEOUT_MS` per attempt; the attempt is retried
+until :data:`WRITE_WAIT_SECONDS` have passed (every write transaction in Steward
+is bounded far below that: ledger chunks are at most
+:data:`steward.collectors.base.MAX_WRITE_ROWS` rows). PostgreSQL is reached
+through psycopg 3.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +29,10 @@ from sqlalchemy.orm import Session
 from steward.errors import StoreError
 
 BUSY_TIMEOUT_MS = 10_000
+#: How long a SQLite writer waits for the write lock in all before it gives up.
+WRITE_WAIT_SECONDS = 180.0
+
+log = logging.getLogger(__name__)
 
 
 def normalise_url(url: str) -> str:
@@ -74,10 +86,36 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        write = conn.get_execution_options().get("steward_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        if conn.get_execution_options().get("steward_write", False):
+            _begin_immediate(conn, database or "")
+        else:
+            conn.exec_driver_sql("BEGIN")
 
     return engine
+
+
+def _begin_immediate(conn: Connection, database: str) -> None:
+    """Take SQLite's write lock, waiting for other writers as long as they need."""
+    started = time.monotonic()
+    while True:
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except OperationalError as exc:
+            waited = time.monotonic() - started
+            if not _is_busy(exc) or waited >= WRITE_WAIT_SECONDS:
+                raise
+            log.warning(
+                "waiting for the write lock on %s: another writer has held it for %.0f s",
+                database,
+                waited,
+            )
+            continue
+        return
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return "database is locked" in text or "database is busy" in text
 
 
 class Store:
@@ -89,7 +127,8 @@ class Store:
         if check_schema:
             from steward.store.schema import require_current
 
-            require_current(self.engine)
+            with _translate_errors(self.url):
+                require_current(self.engine)
 
     @property
     def dialect(self) -> str:
@@ -126,11 +165,41 @@ class Store:
 
 @contextmanager
 def _translate_errors(url: str) -> Iterator[None]:
+    """Turn driver errors into a StoreError naming the database (password hidden)."""
     try:
         yield
     except OperationalError as exc:
-        safe = make_url(url).render_as_string(hide_password=True)
-        raise StoreError(
-            f"database {safe} cannot be used: {exc.orig}",
-            hint="check that the database server is running and the URL is right",
-        ) from exc
+        raise database_error(url, exc) from exc
+
+
+def database_error(url: str, exc: OperationalError) -> StoreError:
+    """What went wrong with which database, and what to check; never the password."""
+    parsed = make_url(url)
+    safe = parsed.render_as_string(hide_password=True)
+    detail = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+    if parsed.password:
+        detail = detail.replace(str(parsed.password), "***")
+    if parsed.get_backend_name() == "sqlite":
+        if _is_busy(exc):
+            return StoreError(
+                f"database {safe} stayed locked by another writer for more than "
+                f"{WRITE_WAIT_SECONDS:.0f} s",
+                hint="check for a stuck steward process writing to this file "
+                "(`steward status` lists running jobs); readers never hold this lock",
+            )
+        return StoreError(
+            f"database {safe} cannot be used: {detail}",
+            hint="check that the file's folder exists and is writable, and the disk is not full",
+        )
+    where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
+    if exc.connection_invalidated or "connect" in detail.lower():
+        return StoreError(
+            f"database {safe} cannot be reached: {detail}",
+            hint=f"check that PostgreSQL is running and accepts connections at {where}, and "
+            "that database.url (or STEWARD_DATABASE_URL) names the right host, port, "
+            "database and user",
+        )
+    return StoreError(
+        f"database {safe} cannot be used: {detail}",
+        hint=f"check the PostgreSQL server at {where} (its log says more) and the user's rights",
+    )

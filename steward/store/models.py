@@ -476,6 +476,32 @@ class DailyFlow(Base):
     capacity: Mapped[Decimal | None]
 
 
+class FlowState(Base):
+    """What the ledger held for a resource when its flows (and forecast) were last derived.
+
+    Per ledger table, the row count and the highest id seen: the ledger is
+    append-only, so a changed count means new rows, and when the new count equals
+    the old count plus the rows above the old highest id, those rows are exactly
+    what changed (a row that committed late under a lower id breaks the equality
+    and forces a full recompute instead of being missed).
+    """
+
+    __tablename__ = "flow_state"
+
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resource.id"), primary_key=True)
+    events: Mapped[int] = mapped_column(BigInteger)
+    event_max_id: Mapped[int] = mapped_column(BigInteger)
+    readings: Mapped[int] = mapped_column(BigInteger)
+    reading_max_id: Mapped[int] = mapped_column(BigInteger)
+    changes: Mapped[int] = mapped_column(BigInteger)
+    change_max_id: Mapped[int] = mapped_column(BigInteger)
+    #: Last local day written to daily_flow.
+    flows_through: Mapped[date | None] = mapped_column(Date)
+    #: The inputs the last stored forecast run was made from (see forecast/runs.py).
+    forecast_inputs: Mapped[str | None] = mapped_column(String(200))
+    forecast_at: Mapped[datetime | None]
+
+
 class AppSecret(Base):
     """A key the application generated once and keeps, such as the session signing key.
 
