@@ -48,6 +48,8 @@ KINDS = ("use", "replenish", "adjust")
 Reason: TypeAlias = str | pd.Series | Callable[[pd.Series], pd.Series]
 #: Beyond this, float64 can no longer carry SCALE exact decimal places.
 MAX_QUANTITY = 9e9
+#: A reading may exceed its stock's capacity by this share (sensor noise, a brim-full tank).
+CAPACITY_TOLERANCE = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,8 +192,11 @@ class _Catalog:
 
     def __init__(self, conn: Connection) -> None:
         rows = conn.execute(
-            select(Resource.slug, Resource.id, Resource.kind, Resource.commons_id)
+            select(
+                Resource.slug, Resource.id, Resource.kind, Resource.commons_id, Resource.capacity
+            )
         ).all()
+        self.resource_capacity = {r.slug: float(r.capacity) for r in rows if r.capacity is not None}
         self.resource_id = {r.slug: r.id for r in rows}
         self.resource_kind = {r.slug: str(r.kind) for r in rows}
         self.resource_commons = {r.slug: r.commons_id for r in rows}
@@ -468,6 +473,21 @@ class Ledger:
                     f"{value_col} ", val, " is negative; a level cannot be below zero", quote=False
                 ),
             )
+            capacity = slug.map(catalog.resource_capacity).astype("float64")
+
+            def above(mask: pd.Series) -> pd.Series:
+                return (
+                    f"{value_col} "
+                    + val[mask].map("{:g}".format)
+                    + " is above the capacity "
+                    + capacity[mask].map("{:g}".format)
+                    + " of "
+                    + slug[mask].astype(str)
+                    + f" (by more than {CAPACITY_TOLERANCE:.0%}): a sensor's error value? "
+                    "fix the sensor, or the resource's capacity if it grew"
+                )
+
+            flag(val > capacity * (1 + CAPACITY_TOLERANCE), above)
         else:
             flag(val == 0, f"a {value_col} of 0 changes nothing")
         fr["qty"] = val

@@ -37,6 +37,7 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from steward import numbers
 from steward.collectors import parsing
 from steward.collectors.base import Chunk, Collector
 from steward.errors import SourceError
@@ -352,7 +353,7 @@ class MyTurnCollector(Collector):
         frame = txns.frame
         method = frame["Payment method"].str.strip()
         is_payment = method.str.lower().isin(PAYMENT_METHODS)
-        amount = parsing.money(frame["Payment Amount"])
+        amount = numbers.parse(frame["Payment Amount"], numbers.US)[0]
         stamps, why = self._times(frame["Date"])
         events: list[NewEvent] = []
         rejected: list[Rejected] = []

@@ -19,6 +19,7 @@ import httpx
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from steward import numbers
 from steward.collectors import parsing
 from steward.collectors.base import Chunk, Collector
 from steward.collectors.csv_files import read_text_table
@@ -102,7 +103,12 @@ class OpenCollectiveCollector(Collector):
 
     def _map(self, frame: pd.DataFrame, keys: list[str]) -> Any:
         column = "netAmount" if self.options.amount == "net" else "amount"
-        value = parsing.money(frame[column]) if len(frame) else pd.Series(dtype="float64")
+        # The export writes amounts with a "." decimal mark and no grouping.
+        value = (
+            numbers.parse(frame[column], numbers.US)[0]
+            if len(frame)
+            else pd.Series(dtype="float64")
+        )
         kind = frame["type"].str.strip().str.upper().map({"CREDIT": "replenish", "DEBIT": "use"})
         prepared = frame.assign(
             steward_kind=kind.fillna(frame["type"]).astype("string"),
