@@ -118,6 +118,20 @@ class NewMember:
 
 
 @dataclass(frozen=True, slots=True)
+class NewPool:
+    """A pool a source discovered (a lending inventory's item type), created if missing.
+
+    A pool that already exists (declared in the configuration, or created before)
+    is left as it is. Its capacity comes from the source's capacity changes.
+    """
+
+    commons: str
+    slug: str
+    name: str
+    unit: str = "items"
+
+
+@dataclass(frozen=True, slots=True)
 class Rejected:
     """A source row the mapper could not read at all, with why."""
 
@@ -137,6 +151,7 @@ class Batch:
     members: Sequence[NewMember] = ()
     rejected: Sequence[Rejected] = ()
     loan_terms: pd.DataFrame | Sequence[NewLoanTerm] = ()
+    pools: Sequence[NewPool] = ()
 
 
 @dataclass
@@ -227,6 +242,7 @@ class Ledger:
     def record(self, batch: Batch, *, now: datetime | None = None) -> BatchResult:
         now = now or datetime.now(UTC)
         self._upsert_members(batch.members)
+        self._create_pools(batch.pools)
         catalog = _Catalog(self.conn)
         events = to_frame(batch.events, EVENT_FIELDS)
         readings = to_frame(batch.readings, READING_FIELDS)
@@ -652,6 +668,35 @@ class Ledger:
             ev.at[idx, "reason"] = why
 
     # -- writing ------------------------------------------------------------------
+
+    def _create_pools(self, pools: Sequence[NewPool]) -> None:
+        if not pools:
+            return
+        commons = dict(self.conn.execute(select(Commons.slug, Commons.id)).all())
+        known = set(self.conn.execute(select(Resource.slug)).scalars())
+        rows = []
+        for pool in pools:
+            if pool.slug in known:
+                continue
+            cid = commons.get(pool.commons)
+            if cid is None:
+                raise LedgerError(f"pool {pool.slug!r} names unknown commons {pool.commons!r}")
+            known.add(pool.slug)
+            rows.append(
+                {
+                    "commons_id": cid,
+                    "slug": pool.slug,
+                    "name": pool.name[:200],
+                    "kind": "pool",
+                    "unit": pool.unit,
+                    "capacity": None,
+                    "reserve": None,
+                    "initial_level": Decimal(0),
+                    "attributes": {"created_by": "source"},
+                }
+            )
+        if rows:
+            self.conn.execute(insert(Resource), rows)
 
     def _upsert_members(self, members: Sequence[NewMember]) -> None:
         if not members:
