@@ -10,12 +10,15 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
 import pandas as pd
+from pydantic import ValidationError
 
+from steward import numbers
+from steward.collectors.parsing import sniff_delimiter
 from steward.errors import InputError
 from steward.ledger import Batch, BatchResult, Ledger, NewMember, Rejected
 from steward.store.engine import Store
@@ -33,6 +36,9 @@ COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "capacity": (("external_id", "resource", "delta", "effective_at"), ("note",)),
 }
 TIME_COLUMN = {"events": "occurred_at", "readings": "observed_at", "capacity": "effective_at"}
+VALUE_COLUMN = {"events": "quantity", "readings": "value", "capacity": "delta"}
+#: Where an import's number format is declared, for reasons that name it.
+NUMBER_SETTING = "with `steward import --decimal` (and `--thousands`)"
 #: Rows per transaction: bounded, so an import never holds SQLite's write lock for long.
 CHUNK_ROWS = 50_000
 
@@ -43,20 +49,46 @@ class ImportOptions:
     source: str
     timezone: str | None = None
     commons: str | None = None
+    #: How the file writes numbers; undeclared: see steward.numbers.
+    number_format: numbers.NumberFormat = numbers.UNDECLARED
+    #: Column delimiter; None: sniffed from the first lines, as the csv collector does.
+    delimiter: str | None = None
 
 
-def _check_header(path: Path, kind: str) -> list[str]:
+def number_format(decimal: str | None, thousands: str | None) -> numbers.NumberFormat:
+    """The format ``--decimal`` / ``--thousands`` declare; InputError if impossible."""
+    try:
+        return numbers.NumberFormat.model_validate({"decimal": decimal, "thousands": thousands})
+    except ValidationError as exc:
+        problems = "; ".join(e["msg"] for e in exc.errors())
+        raise InputError(
+            f"--decimal {decimal!r} / --thousands {thousands!r}: {problems}",
+            hint="e.g. --decimal , (thousands then default to '.')",
+        ) from None
+
+
+def delimiter_of(path: Path, declared: str | None) -> str:
+    if declared is not None:
+        return declared
+    with path.open(encoding="utf-8-sig", newline="", errors="replace") as handle:
+        return sniff_delimiter(handle.read(64 * 1024))
+
+
+def _check_header(path: Path, kind: str, delimiter: str) -> list[str]:
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        header = next(csv.reader(handle), None)
+        header = next(csv.reader(handle, delimiter=delimiter), None)
     if not header:
         raise InputError(f"{path}: the file is empty", hint="the first line must name the columns")
     required, optional = COLUMNS[kind]
+    header = [h.strip() for h in header]
     missing = [c for c in required if c not in header]
     if missing:
         raise InputError(
-            f"{path}: missing column(s) {', '.join(missing)} for {kind}",
+            f"{path}: missing column(s) {', '.join(missing)} for {kind} "
+            f"(read with delimiter {delimiter!r}; the header has: {', '.join(header)})",
             hint=f"{kind} files need columns {', '.join(required)}"
-            + (f" (optional: {', '.join(optional)})" if optional else ""),
+            + (f" (optional: {', '.join(optional)})" if optional else "")
+            + "; pass --delimiter if the columns are split wrongly",
         )
     return header
 
@@ -78,11 +110,15 @@ def localize(values: pd.Series, timezone: str | None) -> pd.Series:
     return out
 
 
-def read_chunks(path: Path, kind: RecordKind) -> Iterator[tuple[int, pd.DataFrame]]:
+def read_chunks(
+    path: Path, kind: RecordKind, delimiter: str | None = None
+) -> Iterator[tuple[int, pd.DataFrame]]:
     """(first line number, frame) chunks, every cell as text."""
-    _check_header(path, kind)
+    sep = delimiter_of(path, delimiter)
+    _check_header(path, kind, sep)
     reader = pd.read_csv(
         path,
+        sep=sep,
         dtype=str,
         keep_default_na=False,
         chunksize=CHUNK_ROWS,
@@ -91,6 +127,7 @@ def read_chunks(path: Path, kind: RecordKind) -> Iterator[tuple[int, pd.DataFram
     )
     line = 2
     for chunk in reader:
+        chunk.columns = [str(c).strip() for c in chunk.columns]
         yield line, chunk
         line += len(chunk)
 
@@ -101,12 +138,18 @@ def _batch(opts: ImportOptions, path: Path, first_line: int, frame: pd.DataFrame
     rows = [f"{name}:{first_line + i}" for i in range(len(frame))]
     if opts.kind == "members":
         members, rejected = [], []
-        for row, rec in zip(rows, frame.to_dict("records"), strict=True):
+        weights = frame["weight"] if "weight" in frame else pd.Series(None, index=frame.index)
+        given = weights.notna()
+        weight, why = numbers.parse(
+            weights, opts.number_format, field="weight", setting=NUMBER_SETTING
+        )
+        for i, (row, rec) in enumerate(zip(rows, frame.to_dict("records"), strict=True)):
             commons = rec.get("commons") or opts.commons
-            try:
-                weight = Decimal(str(rec.get("weight") or 1))
-            except InvalidOperation:
-                rejected.append(Rejected(row, rec, f"weight {rec.get('weight')!r} is not a number"))
+            if given.iat[i] and why.iat[i]:
+                rejected.append(Rejected(row, rec, why.iat[i]))
+                continue
+            if given.iat[i] and weight.iat[i] < 0:
+                rejected.append(Rejected(row, rec, "weight must be >= 0"))
                 continue
             if not commons:
                 raise InputError(
@@ -119,7 +162,7 @@ def _batch(opts: ImportOptions, path: Path, first_line: int, frame: pd.DataFrame
                     code=str(rec["code"]),
                     name=str(rec["name"]),
                     email=rec.get("email"),
-                    weight=weight,
+                    weight=Decimal(str(weight.iat[i])) if given.iat[i] else Decimal(1),
                 )
             )
         return Batch(opts.source, members=members, rejected=rejected)
@@ -127,11 +170,23 @@ def _batch(opts: ImportOptions, path: Path, first_line: int, frame: pd.DataFrame
     frame[time_col] = localize(frame[time_col], opts.timezone)
     frame["row"] = rows
     frame["raw"] = None
+    value_col = VALUE_COLUMN[opts.kind]
+    value, why = numbers.parse(
+        frame[value_col], opts.number_format, field=value_col, setting=NUMBER_SETTING
+    )
+    bad = why != ""
+    rejected = [
+        Rejected(row, {k: v for k, v in rec.items() if k not in ("row", "raw")}, reason)
+        for row, rec, reason in zip(
+            frame.loc[bad, "row"], frame.loc[bad].to_dict("records"), why[bad], strict=True
+        )
+    ]
+    frame = frame.loc[~bad].assign(**{value_col: value[~bad]})
     if opts.kind == "events":
-        return Batch(opts.source, events=frame)
+        return Batch(opts.source, events=frame, rejected=rejected)
     if opts.kind == "readings":
-        return Batch(opts.source, readings=frame)
-    return Batch(opts.source, capacity_changes=frame)
+        return Batch(opts.source, readings=frame, rejected=rejected)
+    return Batch(opts.source, capacity_changes=frame, rejected=rejected)
 
 
 def import_file(
@@ -144,7 +199,7 @@ def import_file(
     if not path.exists():
         raise InputError(f"{path} does not exist")
     total = BatchResult()
-    for first_line, frame in read_chunks(path, opts.kind):
+    for first_line, frame in read_chunks(path, opts.kind, opts.delimiter):
         batch = _batch(opts, path, first_line, frame)
         with store.write() as conn:
             result = Ledger(conn).record(batch)

@@ -48,6 +48,8 @@ KINDS = ("use", "replenish", "adjust")
 Reason: TypeAlias = str | pd.Series | Callable[[pd.Series], pd.Series]
 #: Beyond this, float64 can no longer carry SCALE exact decimal places.
 MAX_QUANTITY = 9e9
+#: A reading may exceed its stock's capacity by this share (sensor noise, a brim-full tank).
+CAPACITY_TOLERANCE = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +118,20 @@ class NewMember:
 
 
 @dataclass(frozen=True, slots=True)
+class NewPool:
+    """A pool a source discovered (a lending inventory's item type), created if missing.
+
+    A pool that already exists (declared in the configuration, or created before)
+    is left as it is. Its capacity comes from the source's capacity changes.
+    """
+
+    commons: str
+    slug: str
+    name: str
+    unit: str = "items"
+
+
+@dataclass(frozen=True, slots=True)
 class Rejected:
     """A source row the mapper could not read at all, with why."""
 
@@ -135,6 +151,7 @@ class Batch:
     members: Sequence[NewMember] = ()
     rejected: Sequence[Rejected] = ()
     loan_terms: pd.DataFrame | Sequence[NewLoanTerm] = ()
+    pools: Sequence[NewPool] = ()
 
 
 @dataclass
@@ -190,8 +207,11 @@ class _Catalog:
 
     def __init__(self, conn: Connection) -> None:
         rows = conn.execute(
-            select(Resource.slug, Resource.id, Resource.kind, Resource.commons_id)
+            select(
+                Resource.slug, Resource.id, Resource.kind, Resource.commons_id, Resource.capacity
+            )
         ).all()
+        self.resource_capacity = {r.slug: float(r.capacity) for r in rows if r.capacity is not None}
         self.resource_id = {r.slug: r.id for r in rows}
         self.resource_kind = {r.slug: str(r.kind) for r in rows}
         self.resource_commons = {r.slug: r.commons_id for r in rows}
@@ -222,6 +242,7 @@ class Ledger:
     def record(self, batch: Batch, *, now: datetime | None = None) -> BatchResult:
         now = now or datetime.now(UTC)
         self._upsert_members(batch.members)
+        self._create_pools(batch.pools)
         catalog = _Catalog(self.conn)
         events = to_frame(batch.events, EVENT_FIELDS)
         readings = to_frame(batch.readings, READING_FIELDS)
@@ -468,6 +489,21 @@ class Ledger:
                     f"{value_col} ", val, " is negative; a level cannot be below zero", quote=False
                 ),
             )
+            capacity = slug.map(catalog.resource_capacity).astype("float64")
+
+            def above(mask: pd.Series) -> pd.Series:
+                return (
+                    f"{value_col} "
+                    + val[mask].map("{:g}".format)
+                    + " is above the capacity "
+                    + capacity[mask].map("{:g}".format)
+                    + " of "
+                    + slug[mask].astype(str)
+                    + f" (by more than {CAPACITY_TOLERANCE:.0%}): a sensor's error value? "
+                    "fix the sensor, or the resource's capacity if it grew"
+                )
+
+            flag(val > capacity * (1 + CAPACITY_TOLERANCE), above)
         else:
             flag(val == 0, f"a {value_col} of 0 changes nothing")
         fr["qty"] = val
@@ -632,6 +668,35 @@ class Ledger:
             ev.at[idx, "reason"] = why
 
     # -- writing ------------------------------------------------------------------
+
+    def _create_pools(self, pools: Sequence[NewPool]) -> None:
+        if not pools:
+            return
+        commons = dict(self.conn.execute(select(Commons.slug, Commons.id)).all())
+        known = set(self.conn.execute(select(Resource.slug)).scalars())
+        rows = []
+        for pool in pools:
+            if pool.slug in known:
+                continue
+            cid = commons.get(pool.commons)
+            if cid is None:
+                raise LedgerError(f"pool {pool.slug!r} names unknown commons {pool.commons!r}")
+            known.add(pool.slug)
+            rows.append(
+                {
+                    "commons_id": cid,
+                    "slug": pool.slug,
+                    "name": pool.name[:200],
+                    "kind": "pool",
+                    "unit": pool.unit,
+                    "capacity": None,
+                    "reserve": None,
+                    "initial_level": Decimal(0),
+                    "attributes": {"created_by": "source"},
+                }
+            )
+        if rows:
+            self.conn.execute(insert(Resource), rows)
 
     def _upsert_members(self, members: Sequence[NewMember]) -> None:
         if not members:

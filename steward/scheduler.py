@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from apscheduler.events import (
     EVENT_JOB_ERROR,
@@ -62,6 +63,8 @@ class JobSpec:
     func: Callable[[], object]
     schedule: Schedule
     run_at_start: bool = True
+    #: Timezone of a cron schedule: "0 6 * * *" is 06:00 there (the commons').
+    timezone: str = "UTC"
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,15 @@ def collector_jobs(ws: Workspace) -> list[JobSpec]:
         if not cfg.enabled:
             continue
         collectors.build(ws.config, cfg.name)  # a bad option fails now, not at 3 a.m.
-        jobs.append(JobSpec(f"collect:{cfg.name}", _collect_job(ws, cfg.name), cfg.schedule))
+        zone = next((c.timezone for c in ws.settings.commons if c.slug == cfg.commons), None)
+        jobs.append(
+            JobSpec(
+                f"collect:{cfg.name}",
+                _collect_job(ws, cfg.name),
+                cfg.schedule,
+                timezone=zone or _only_zone(ws),
+            )
+        )
     return jobs
 
 
@@ -103,15 +114,27 @@ def pipeline_job(ws: Workspace) -> JobSpec | None:
     run_pipeline = getattr(module, "run_pipeline", None)
     if run_pipeline is None:
         return None
-    return JobSpec("pipeline", lambda: run_pipeline(ws), ws.settings.forecast.schedule)
+    return JobSpec(
+        "pipeline",
+        lambda: run_pipeline(ws),
+        ws.settings.forecast.schedule,
+        timezone=_only_zone(ws),
+    )
 
 
-def trigger(schedule: Schedule) -> IntervalTrigger | CronTrigger:
+def _only_zone(ws: Workspace) -> str:
+    """The commons' timezone when every commons shares one, else UTC."""
+    zones = {c.timezone for c in ws.settings.commons}
+    return zones.pop() if len(zones) == 1 else "UTC"
+
+
+def trigger(schedule: Schedule, timezone: str = "UTC") -> IntervalTrigger | CronTrigger:
+    """APScheduler's trigger; a cron schedule runs in ``timezone`` (DST included)."""
     if schedule.seconds is not None:
         return IntervalTrigger(seconds=schedule.seconds, timezone=UTC)
     assert schedule.cron is not None
     try:
-        return CronTrigger.from_crontab(schedule.cron, timezone=UTC)
+        return CronTrigger.from_crontab(schedule.cron, timezone=ZoneInfo(timezone))
     except ValueError as exc:
         raise ConfigError(
             f"schedule cron {schedule.cron!r} is not valid: {exc}",
@@ -194,7 +217,7 @@ def build_scheduler(ws: Workspace, extra_jobs: Sequence[JobSpec] = ()) -> Blocki
     for spec in specs:
         scheduler.add_job(
             recorder.wrap(spec),
-            trigger(spec.schedule),
+            trigger(spec.schedule, spec.timezone),
             id=spec.id,
             name=spec.id,
             replace_existing=True,

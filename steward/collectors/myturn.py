@@ -1,7 +1,10 @@
 """MyTurn (tool-library lending software) exports: inventory, loans and transactions.
 
 * Inventory: each item type is a pool (``item_types`` maps types to resource slugs,
-  or ``auto`` derives the slug from the type's name). Each item adds one unit at
+  or ``auto`` derives the slug from the type's name); a pool the configuration does
+  not declare is created, named after its item type. A pool whose capacity the
+  configuration declares keeps it: the inventory's items for it are skipped, so
+  units are never counted twice. Each item adds one unit at
   its *Date Created*; an item whose status includes *Disabled* removes it again at
   its *Date Last Edited*: disabling is a staff edit, while *Date Last Updated* also
   moves on system activity (loans, syncs) long after the item left the shelf.
@@ -15,13 +18,15 @@
   export showing its check-in (or its renewal) adds the return. A row read twice
   (overlapping exports) is one row.
 * Transactions: payments (cash, card, PayPal, transfers, checks) replenish the
-  money stock ``money_resource``, refunds use it; fee lines, store credit and
-  activity lines (check out, return, membership change) carry no money and are
-  skipped.
+  money stock ``money_resource``, refunds use it; fee lines, store credit,
+  activity lines (check out, return, membership change) and payment lines
+  with no amount carry no money and are skipped.
 
 Exports are re-read whole when any file changed: they are small, and every record
 has a stable external id, so a replay only finds duplicates. Columns are found
-by header name (their order changes between years).
+by header name, ignoring case and spacing (``Payment method`` one year,
+``Payment Method`` the next); a file that lacks a column has its rows
+quarantined with the reason, and the other files are still read.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from steward import numbers
 from steward.collectors import parsing
 from steward.collectors.base import Chunk, Collector
 from steward.errors import SourceError
@@ -46,6 +52,7 @@ from steward.ledger import (
     NewEvent,
     NewLoanTerm,
     NewMember,
+    NewPool,
     Rejected,
 )
 
@@ -56,6 +63,7 @@ PAYMENT_METHODS = frozenset(
 LOAN_COLUMNS = ("Membership ID", "Item ID", "Checked Out", "Checked In", "Renewal")
 INVENTORY_COLUMNS = ("Item ID", "Item Type", "Status(es)", "Date Created", "Date Last Edited")
 TRANSACTION_COLUMNS = ("Transaction ID", "Member ID", "Date", "Payment method", "Payment Amount")
+OPTIONAL_COLUMNS = ("Item Name", "Due Date", "Name")
 
 
 class MyTurnOptions(BaseModel):
@@ -84,6 +92,8 @@ class MyTurnOptions(BaseModel):
 class _Export:
     frame: pd.DataFrame
     keys: list[str]
+    #: Rows of files that lack a required column, each with the reason.
+    refused: list[Rejected]
 
 
 class MyTurnCollector(Collector):
@@ -132,7 +142,8 @@ class MyTurnCollector(Collector):
         type_of = dict(
             zip(items.frame["Item ID"].str.strip(), items.frame["Item Type"], strict=True)
         )
-        yield Chunk(self._inventory(items), cursor if loans or money else stamp)
+        inventory_batch, declared = self._inventory(items, commons)
+        yield Chunk(inventory_batch, cursor if loans or money else stamp, skipped=declared)
         if loans:
             batch, skipped = self._loans(loan_rows, type_of)
             yield Chunk(batch, cursor if money else stamp, skipped=skipped)
@@ -145,6 +156,7 @@ class MyTurnCollector(Collector):
     def _read(self, files: list[Path], required: tuple[str, ...]) -> _Export:
         frames: list[pd.DataFrame] = []
         keys: list[str] = []
+        refused: list[Rejected] = []
         for path in files:
             try:
                 frame = pd.read_csv(
@@ -152,18 +164,22 @@ class MyTurnCollector(Collector):
                 )
             except (OSError, ValueError, UnicodeDecodeError) as exc:
                 raise SourceError(f"{self.context.where}: cannot read {path}: {exc}") from exc
-            frame.columns = [str(c).strip() for c in frame.columns]
+            frame.columns = _canonical([str(c) for c in frame.columns])
+            rows = [f"{path.name}#{i + 1}" for i in range(len(frame))]
             missing = [c for c in required if c not in frame.columns]
             if missing:
-                raise SourceError(
-                    f"{self.context.where}: {path.name} lacks column(s) {missing}",
-                    hint="export it again from MyTurn with those columns included",
+                why = (
+                    f"{path.name} lacks column(s) {missing} (it has: {', '.join(frame.columns)}); "
+                    "export it again from MyTurn with those columns included"
                 )
+                records = frame.to_dict("records")
+                refused.extend(Rejected(k, r, why) for k, r in zip(rows, records, strict=True))
+                continue
             frames.append(frame)
-            keys.extend(f"{path.name}#{i + 1}" for i in range(len(frame)))
+            keys.extend(rows)
         if not frames:
-            return _Export(pd.DataFrame(columns=list(required)), [])
-        return _Export(pd.concat(frames, ignore_index=True), keys)
+            return _Export(pd.DataFrame(columns=list(required)), [], refused)
+        return _Export(pd.concat(frames, ignore_index=True), keys, refused)
 
     def _pool(self, item_type: str) -> str | None:
         if self.options.item_types == "auto":
@@ -186,8 +202,21 @@ class MyTurnCollector(Collector):
 
     # -- mapping ---------------------------------------------------------------------
 
-    def _inventory(self, items: _Export) -> Batch:
+    def _declared_capacity(self) -> set[str]:
+        """Pools whose capacity the configuration declares: that figure wins."""
+        return {
+            res.slug
+            for commons in self.context.loaded.settings.commons
+            for res in commons.resources
+            if res.kind == "pool" and res.capacity is not None
+        }
+
+    def _inventory(self, items: _Export, commons: str) -> tuple[Batch, int]:
+        """Capacity changes per item, the pools they need, and items left to declared pools."""
         frame = items.frame
+        declared = self._declared_capacity()
+        pools: dict[str, NewPool] = {}
+        skipped = 0
         created, why_created = self._times(frame["Date Created"])
         edited, why_edited = self._times(frame["Date Last Edited"])
         disabled = frame["Status(es)"].str.contains("Disabled", case=False, na=False)
@@ -203,6 +232,10 @@ class MyTurnCollector(Collector):
             if reason or pool is None:
                 rejected.append(Rejected(key, raw, reason))
                 continue
+            if pool in declared:
+                skipped += 1  # the configured capacity counts this pool's units
+                continue
+            pools.setdefault(pool, NewPool(commons, pool, str(frame.at[i, "Item Type"]).strip()))
             added = created[i].to_pydatetime()
             changes.append(
                 NewCapacityChange(
@@ -217,7 +250,11 @@ class MyTurnCollector(Collector):
                         pool, -1, gone, f"item:{item}:disabled", "disabled", row=key, raw=raw
                     )
                 )
-        return Batch(self.name, capacity_changes=changes, rejected=rejected)
+        rejected.extend(items.refused)
+        batch = Batch(
+            self.name, capacity_changes=changes, rejected=rejected, pools=list(pools.values())
+        )
+        return batch, skipped
 
     def _due(self, values: pd.Series) -> tuple[pd.Series, pd.Series]:
         """When each loan row falls due: the end of a date-only due date, local time."""
@@ -282,7 +319,10 @@ class MyTurnCollector(Collector):
             started = out_at[first]
             ref = f"{item}@{started.strftime('%Y-%m-%dT%H:%M:%SZ')}"
             member = str(frame.at[first, "Membership ID"]).strip()
-            attributes: dict[str, Any] = {"item_id": item, "item": frame.at[first, "Item Name"]}
+            attributes: dict[str, Any] = {
+                "item_id": item,
+                "item": frame.get("Item Name", {}).get(first, ""),
+            }
             if renewal[first]:
                 attributes["renewal_without_original"] = True
             for k, i in enumerate(chain):
@@ -345,6 +385,7 @@ class MyTurnCollector(Collector):
             events.extend(got_events)
             terms.extend(got_terms)
             skipped += not got_events and not got_terms
+        rejected.extend(loans.refused)
         batch = Batch(self.name, events=events, rejected=rejected, loan_terms=terms)
         return batch, skipped
 
@@ -352,16 +393,17 @@ class MyTurnCollector(Collector):
         frame = txns.frame
         method = frame["Payment method"].str.strip()
         is_payment = method.str.lower().isin(PAYMENT_METHODS)
-        amount = parsing.money(frame["Payment Amount"])
+        amount = numbers.parse(frame["Payment Amount"], numbers.US)[0]
         stamps, why = self._times(frame["Date"])
         events: list[NewEvent] = []
         rejected: list[Rejected] = []
         skipped = 0
         seen: dict[tuple[str, str], int] = {}
         assert self.options.money_resource is not None
+        no_amount = parsing.is_missing(frame["Payment Amount"])
         for i, key in enumerate(txns.keys):
-            if not is_payment[i]:
-                skipped += 1  # fee lines, store credit, activity: no money moved
+            if not is_payment[i] or no_amount[i]:
+                skipped += 1  # fee lines, store credit, activity, no amount: no money moved
                 continue
             txn = str(frame.at[i, "Transaction ID"]).strip()
             raw = frame.loc[i].to_dict()
@@ -392,7 +434,21 @@ class MyTurnCollector(Collector):
                     raw=raw,
                 )
             )
+        rejected.extend(txns.refused)
         return Batch(self.name, events=events, rejected=rejected), skipped
+
+
+def _canonical(columns: list[str]) -> list[str]:
+    """Header names as this module spells them, whatever their case and spacing."""
+    known = {
+        _fold(c): c
+        for c in (*LOAN_COLUMNS, *INVENTORY_COLUMNS, *TRANSACTION_COLUMNS, *OPTIONAL_COLUMNS)
+    }
+    return [known.get(_fold(c), c.strip()) for c in columns]
+
+
+def _fold(name: str) -> str:
+    return " ".join(name.split()).casefold()
 
 
 class _LoanRows:

@@ -7,11 +7,21 @@ fund) or DEBIT (money out: use of the fund), a signed ``amount`` and the
 collective's balance moves by. Reading is incremental by date: the cursor is the
 newest ``datetime`` committed; rows at that same instant are read again and
 recognised as duplicates by their ``shortId``.
+
+Paging counts records, never lines: a full page ends with a notice line
+(``Warning: totalCount is ... and limit was ...``) that is logged, not read as a
+transaction, and the next offset advances by the transactions actually parsed.
+Amounts are in the row's ``currency``; one other than the fund's (its unit when
+that is a currency code, else the commons' currency), as after a change of
+fiscal host, is converted with the ``rates`` table or quarantined, never added
+as if it were the same money.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,14 +29,20 @@ import httpx
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from steward import numbers
 from steward.collectors import parsing
 from steward.collectors.base import Chunk, Collector
 from steward.collectors.csv_files import read_text_table
 from steward.collectors.http_source import fetch
 from steward.collectors.tabular import Mapper, MappingOptions, Table
 from steward.errors import SourceError
+from steward.ledger import Rejected
 
 REQUIRED = ("datetime", "shortId", "type", "amount", "netAmount")
+#: A notice the export appends instead of a transaction (in the first column).
+NOTICE = re.compile(r"^\s*[A-Za-z][A-Za-z ]*:")
+
+log = logging.getLogger("steward.collectors")
 
 
 class OpenCollectiveOptions(BaseModel):
@@ -44,6 +60,8 @@ class OpenCollectiveOptions(BaseModel):
     timeout: float = Field(default=30.0, gt=0)
     #: Personal token for private collectives: "${OC_API_KEY}" (sent as Api-Key).
     api_key: str | None = None
+    #: Currency -> the fund's currency per unit of it, e.g. {GBP: 1.17} for a EUR fund.
+    rates: dict[str, float] = Field(default_factory=dict)
 
 
 class OpenCollectiveCollector(Collector):
@@ -76,7 +94,7 @@ class OpenCollectiveCollector(Collector):
                         stamp = latest.isoformat().replace("+00:00", "Z")
                         newest = max(newest, stamp) if newest else stamp
                 keys = [f"{opts.slug}@{offset + i + 1}" for i in range(len(frame))]
-                batch = self._map(frame, keys)
+                batch = self._map(frame.reset_index(drop=True), keys)
                 full = len(frame) >= opts.page_size
                 # Only the last page moves the date: pages are offsets into one query.
                 state = cursor if full else json.dumps({"date_from": newest})
@@ -98,11 +116,49 @@ class OpenCollectiveCollector(Collector):
                 f"{self.context.where}: the transactions CSV lacks {missing}",
                 hint="Open Collective may have changed its export; report it",
             )
-        return frame
+        notice = frame["datetime"].fillna("").str.match(NOTICE)
+        for text in frame.loc[notice, "datetime"]:
+            log.info("%s: the export says: %s", self.context.where, str(text)[:200])
+        return frame.loc[~notice]
+
+    def _currency(self) -> str:
+        """The fund's currency: its unit when that is a currency code, else the commons'."""
+        for commons in self.context.loaded.settings.commons:
+            for res in commons.resources:
+                if res.slug == self.options.resource:
+                    if re.fullmatch(r"[A-Za-z]{3}", res.unit):
+                        return res.unit.upper()
+                    return commons.currency
+        return "USD"
 
     def _map(self, frame: pd.DataFrame, keys: list[str]) -> Any:
         column = "netAmount" if self.options.amount == "net" else "amount"
-        value = parsing.money(frame[column]) if len(frame) else pd.Series(dtype="float64")
+        rejected: list[Rejected] = []
+        rate = pd.Series(1.0, index=frame.index)
+        if "currency" in frame and len(frame):
+            fund = self._currency()
+            rates = {k.upper(): v for k, v in self.options.rates.items()} | {fund: 1.0}
+            code = frame["currency"].fillna("").str.strip().str.upper().replace("", fund)
+            rate = code.map(rates).astype("float64")
+            foreign = rate.isna()
+            for i in frame.index[foreign]:
+                rejected.append(
+                    Rejected(
+                        keys[i],
+                        frame.loc[i].to_dict(),
+                        f"amount in {code[i]}, but fund {self.options.resource!r} counts {fund}: "
+                        f"add `rates: {{{code[i]}: <{fund} per {code[i]}>}}` to convert it",
+                    )
+                )
+            keep = ~foreign
+            frame, rate = frame.loc[keep], rate.loc[keep]
+            keys = [k for k, ok in zip(keys, keep, strict=True) if ok]
+        # The export writes amounts with a "." decimal mark and no grouping.
+        value = (
+            (numbers.parse(frame[column], numbers.US)[0] * rate).round(6)
+            if len(frame)
+            else pd.Series(dtype="float64")
+        )
         kind = frame["type"].str.strip().str.upper().map({"CREDIT": "replenish", "DEBIT": "use"})
         prepared = frame.assign(
             steward_kind=kind.fillna(frame["type"]).astype("string"),
@@ -122,6 +178,9 @@ class OpenCollectiveCollector(Collector):
             },
             defaults={"resource": self.options.resource},
             timezone="UTC",
+            decimal=".",
+            thousands="none",
         )
         mapper = Mapper(mapping, commons=None, timezone="UTC", where=self.context.where)
-        return mapper.batch(self.name, [Table(prepared, keys, self.options.slug)], [])
+        table = Table(prepared.reset_index(drop=True), keys, self.options.slug)
+        return mapper.batch(self.name, [table], rejected)

@@ -1,4 +1,6 @@
-"""Vectorised readers for the messy values real sources send: money, dates, encodings.
+"""Vectorised readers for the messy values real sources send: dates, encodings, blanks.
+
+Numbers are read by :mod:`steward.numbers`, the one number reader.
 
 Each parser returns the parsed values and, per value it could not read, a reason
 (empty string = fine), so a collector can quarantine exactly the rows that failed
@@ -14,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-#: Values that mean "no value" in spreadsheets and exports.
-MISSING = frozenset({"", "n/a", "na", "null", "none", "-", "--", "#n/a", "nan"})
+from steward.numbers import MISSING
+
 DELIMITERS = ",;\t|"
 BOM = b"\xef\xbb\xbf"
 #: Timestamps further ahead than this are refused unless marked scheduled.
@@ -53,24 +55,6 @@ def sniff_delimiter(sample: str) -> str:
 def is_missing(values: pd.Series) -> pd.Series:
     text = values.astype("string").str.strip().str.lower()
     return text.isna() | text.isin(MISSING)
-
-
-def money(values: pd.Series) -> pd.Series:
-    """Numbers from money text like ``$1,204.50`` or ``(3.20)`` (accounting negative).
-
-    Commas are thousands separators; unreadable or missing values become NaN.
-    """
-    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
-        return values.astype("float64")
-    text = values.astype("string").str.strip()
-    negative = text.str.startswith("(") & text.str.endswith(")")
-    negative = negative.fillna(False).astype(bool)
-    if negative.any():
-        text = text.where(~negative, text.str.slice(1, -1))
-    cleaned = text.str.replace(r"[\s$€£¥,+]|USD|EUR|GBP|CAD", "", regex=True)
-    cleaned = cleaned.where(~is_missing(values), None)
-    number = pd.to_numeric(cleaned, errors="coerce").astype("float64")
-    return number.where(~negative, -number)
 
 
 def timestamps(

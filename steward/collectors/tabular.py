@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from steward import numbers
 from steward.collectors import parsing
 from steward.collectors.base import Collector
 from steward.ledger import Batch, NewMember, Rejected
@@ -52,6 +53,14 @@ class MappingOptions(BaseModel):
     timezone: str | None = None
     #: strftime format of timestamps that are not ISO 8601, e.g. "%m/%d/%Y %I:%M %p".
     date_format: str | None = None
+    #: How the source writes numbers (see steward.numbers): "." or ",".
+    decimal: numbers.Mark | None = None
+    #: Its thousands separator: ",", ".", " ", "'" or "none" (default: the other mark).
+    thousands: numbers.Grouping | None = None
+
+    @property
+    def number_format(self) -> numbers.NumberFormat:
+        return numbers.NumberFormat(decimal=self.decimal, thousands=self.thousands)
 
     @field_validator("timezone")
     @classmethod
@@ -62,6 +71,11 @@ class MappingOptions(BaseModel):
             except (ZoneInfoNotFoundError, ValueError):
                 raise ValueError(f"unknown timezone {value!r}; use an IANA name") from None
         return value
+
+    @model_validator(mode="after")
+    def _numbers(self) -> MappingOptions:
+        numbers.NumberFormat(decimal=self.decimal, thousands=self.thousands)
+        return self
 
     @model_validator(mode="after")
     def _known_fields(self) -> MappingOptions:
@@ -192,13 +206,8 @@ class Mapper:
         resource = text("resource")
         flag(parsing.is_missing(resource), "missing resource")
         out["resource"] = resource
-        raw_value = text(value_field)
-        number = parsing.money(raw_value)
-        flag(parsing.is_missing(raw_value), f"missing {value_field}")
-        flag(
-            number.isna(),
-            f"{value_field} " + raw_value.fillna("").map(repr) + " is not a number",
-        )
+        number, why = self._number(text(value_field), value_field)
+        flag(why != "", why)
         out[value_field] = number
         scheduled = (
             parsing.truthy(text("scheduled"))
@@ -230,6 +239,11 @@ class Mapper:
         bad = reason != ""
         rejects = _rejects(frame.loc[bad], keys[bad], reason[bad])
         return out.loc[~bad].reset_index(drop=True), rejects, []
+
+    def _number(self, values: pd.Series, field: str) -> tuple[pd.Series, pd.Series]:
+        return numbers.parse(
+            values, self.options.number_format, field=field, setting=f"in {self.where}"
+        )
 
     def _due(self, values: pd.Series, out: pd.DataFrame, flag: Any) -> pd.Series:
         """A loan's due date: the moment it is overdue; a date alone means the end of it."""
@@ -264,13 +278,11 @@ class Mapper:
             return None, _rejects(frame, keys, pd.Series(why, index=frame.index)), []
         code, name, email = text("code"), text("name"), text("email")
         weight_text = text("weight")
-        weight = parsing.money(weight_text)
+        weight, why = self._number(weight_text, "weight")
         flag(parsing.is_missing(code), "missing member code")
         flag(parsing.is_missing(name), "missing member name")
         given = ~parsing.is_missing(weight_text)
-        flag(
-            given & weight.isna(), "weight " + weight_text.fillna("").map(repr) + " is not a number"
-        )
+        flag(given & (why != ""), why)
         flag(given & (weight < 0), "weight must be >= 0")
         flag(code.str.len() > 64, "member code is longer than 64 characters")
         members: list[NewMember] = []

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from steward.importer import ImportOptions, RecordKind, import_file
+from steward.importer import ImportOptions, RecordKind, import_file, number_format
 
 console = Console(soft_wrap=True)
 
@@ -36,12 +36,29 @@ def register(app: typer.Typer) -> None:
         commons: Annotated[
             str | None, typer.Option(help="Commons of imported members (if no 'commons' column).")
         ] = None,
+        decimal: Annotated[
+            str | None, typer.Option(help="The file's decimal mark: '.' or ','.")
+        ] = None,
+        thousands: Annotated[
+            str | None,
+            typer.Option(help="Its thousands separator: ',', '.', ' ', \"'\" or 'none'."),
+        ] = None,
+        delimiter: Annotated[
+            str | None, typer.Option(help="Column delimiter (default: sniffed).")
+        ] = None,
     ) -> None:
         """Load a CSV by hand; re-running it never double counts."""
         from steward.cli import state
 
         ws = state(ctx).workspace()
-        opts = ImportOptions(kind, source or f"import:{path.name}", timezone, commons)
+        opts = ImportOptions(
+            kind,
+            source or f"import:{path.name}",
+            timezone,
+            commons,
+            number_format=number_format(decimal, thousands),
+            delimiter=delimiter,
+        )
         total = _count_lines(path) if path.exists() else 0
         with Progress(
             TextColumn("[bold]import[/] {task.description}"),

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from steward import collectors
-from steward.store.models import CollectorState, Event
+from steward.store.models import CollectorState, Event, QuarantinedRow
 
 from .support import MakeWorkspace
 
@@ -241,3 +241,77 @@ def test_opencollective_server_error_is_retried(
     report = collectors.run(ws, "oc", retries=1, sleep=no_sleep)
     assert (report.status, report.attempts) == ("failed", 2)
     assert len(server.requests) == 2
+
+
+def oc_stand_in(server: Server, rows: list[str]) -> None:
+    """Open Collective's paged transactions CSV: a full page ends with a notice line."""
+
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        q = {k: v[0] for k, v in parse_qs(urlsplit(h.path).query).items()}
+        offset, limit = int(q["offset"]), int(q["limit"])
+        page = rows[offset : offset + limit]
+        body = OC_HEADER + "".join(page)
+        if offset + limit < len(rows):
+            body += f"Warning: totalCount is {len(rows)} and limit was {limit}\n"
+        server.reply(h, 200, body.encode(), Content_Type="text/csv")
+
+    server.handler = handler
+
+
+def test_opencollective_full_pages_with_a_notice_lose_nothing(
+    make_workspace: MakeWorkspace, server: Server
+) -> None:
+    rows = [
+        oc_row(f"2024-02-{d:02d}T10:00:00.000Z", f"t{d}", "CREDIT", f"{d}.00", f"{d}.00")
+        for d in range(1, 26)
+    ]
+    oc_stand_in(server, rows)
+    collector = {
+        "name": "oc",
+        "kind": "opencollective",
+        "slug": "garden",
+        "resource": "fund",
+        "base_url": server.url,
+        "page_size": 10,
+    }
+    ws = make_workspace([collector])
+    first = collectors.run(ws, "oc")
+    # Pages of 10, 10 and 5 transactions; the two notices are neither rows nor quarantined.
+    assert (first.rows_read, first.accepted, first.quarantined) == (25, 25, 0)
+    offsets = [parse_qs(urlsplit(path).query)["offset"][0] for path, _ in server.requests]
+    assert offsets == ["0", "10", "20"]
+    replay = collectors.run(ws, "oc", from_start=True)
+    assert (replay.rows_read, replay.accepted, replay.duplicates) == (25, 0, 25)
+    with ws.store.read() as conn:
+        ids = sorted(conn.execute(select(Event.external_id)).scalars())
+        total = conn.execute(select(func.sum(Event.quantity))).scalar_one()
+    assert ids == sorted(f"t{d}" for d in range(1, 26))
+    assert float(total) == sum(range(1, 26))
+
+
+def test_opencollective_other_currency_is_converted_or_refused(
+    make_workspace: MakeWorkspace, server: Server
+) -> None:
+    rows = [
+        oc_row("2024-03-01T10:00:00.000Z", "u1", "CREDIT", "10.00", "10.00"),
+        oc_row("2024-03-02T10:00:00.000Z", "e1", "CREDIT", "12.00", "12.00").replace(
+            '"USD"', '"EUR"'
+        ),
+    ]
+    oc_stand_in(server, rows)
+    base = {"name": "oc", "kind": "opencollective", "slug": "garden", "resource": "fund"}
+    ws = make_workspace([{**base, "base_url": server.url}])
+    report = collectors.run(ws, "oc")
+    assert (report.accepted, report.quarantined) == (1, 1)
+    with ws.store.read() as conn:
+        why = conn.execute(select(QuarantinedRow.reason)).scalar_one()
+    assert (
+        why
+        == "amount in EUR, but fund 'fund' counts USD: add `rates: {EUR: <USD per EUR>}` to convert it"
+    )
+    ws = make_workspace([{**base, "base_url": server.url, "rates": {"EUR": 1.17}}])
+    report = collectors.run(ws, "oc", from_start=True)
+    assert (report.accepted, report.duplicates) == (1, 1)
+    with ws.store.read() as conn:
+        amounts = sorted(float(q) for q in conn.execute(select(Event.quantity)).scalars())
+    assert amounts == [10.0, 14.04]

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from steward import collectors
 from steward.collectors.base import Chunk, RunReport
 from steward.collectors.parsing import slugify
-from steward.store.models import CapacityChange, Event, Member
+from steward.store.models import CapacityChange, Event, Member, QuarantinedRow, Resource
 
 from .support import MakeWorkspace
 
@@ -41,10 +41,8 @@ def per_chunk(ws: Any, name: str) -> tuple[RunReport, list[tuple[int, int, int, 
 @pytest.mark.slow
 @pytest.mark.skipif(not MYTURN.exists(), reason=f"needs the MyTurn sample in {MYTURN}")
 def test_real_myturn_sample_ingests_completely(make_workspace: MakeWorkspace) -> None:
-    resources = [
-        *pools_for_inventory(MYTURN / "inventory-snapshot.csv"),
-        {"slug": "money", "name": "Money", "kind": "stock", "unit": "USD"},
-    ]
+    # Only the money stock is declared: the pools come from the inventory.
+    resources = [{"slug": "money", "name": "Money", "kind": "stock", "unit": "USD"}]
     ws = make_workspace(
         [
             {
@@ -102,6 +100,10 @@ def test_real_myturn_sample_ingests_completely(make_workspace: MakeWorkspace) ->
     assert money == {"replenish": 783, "use": 92}
     # 7,294 items acquired, 3,049 of them since disabled.
     assert int(capacity) == 7294 - 3049
+    with ws.store.read() as conn:
+        pools = set(conn.execute(select(Resource.slug).where(Resource.kind == "pool")).scalars())
+    expected = {p["slug"] for p in pools_for_inventory(MYTURN / "inventory-snapshot.csv")}
+    assert pools == expected and len(pools) > 500
     replay = collectors.run(ws, "myturn", from_start=True)
     assert (replay.accepted, replay.quarantined) == (0, 0)
     assert replay.duplicates == report.rows_read
@@ -116,7 +118,16 @@ INVENTORY = (
 )
 
 
-def small_library(make_workspace: MakeWorkspace, tmp_path: Path, **options: Any) -> Any:
+#: The drills pool is declared without a capacity: the inventory counts its units.
+LIBRARY = [{"slug": "drill", "name": "Drills", "kind": "pool"}]
+
+
+def small_library(
+    make_workspace: MakeWorkspace,
+    tmp_path: Path,
+    resources: list[dict[str, Any]] | None = None,
+    **options: Any,
+) -> Any:
     (tmp_path / "myturn").mkdir(exist_ok=True)
     (tmp_path / "myturn" / "inventory.csv").write_text(INVENTORY)
     return make_workspace(
@@ -131,6 +142,7 @@ def small_library(make_workspace: MakeWorkspace, tmp_path: Path, **options: Any)
                 **options,
             }
         ],
+        resources=LIBRARY if resources is None else resources,
         timezone="America/Los_Angeles",
     )
 
@@ -205,3 +217,105 @@ def test_disabled_item_leaves_capacity_at_its_last_edit(
     gone = [r for r in rows if r.external_id == "item:2:disabled"]
     assert len(rows) == 4 and members == 0
     assert gone[0].delta == -1 and gone[0].effective_at.strftime("%Y-%m-%d") == "2019-06-01"
+
+
+def test_pools_come_from_the_inventory_and_a_declared_capacity_wins(
+    make_workspace: MakeWorkspace, tmp_path: Path
+) -> None:
+    declared = [{"slug": "drills", "name": "Drills", "kind": "pool", "capacity": 4}]
+    ws = small_library(make_workspace, tmp_path, resources=declared, item_types="auto")
+    (tmp_path / "myturn" / "loans-2019.csv").write_text(
+        H + "7,3,Sander,5/1/2019 4:00 PM,5/2/2019 4:00 PM,5/8/2019,$0.00,\n"
+    )
+    report = collectors.run(ws, "lib")
+    # Two drills skipped (the declared 4 count them), the sander's pool created.
+    assert (report.quarantined, report.skipped) == (0, 2)
+    with ws.store.read() as conn:
+        pools = dict(
+            conn.execute(select(Resource.slug, Resource.name).where(Resource.kind == "pool")).all()
+        )
+        deltas = conn.execute(
+            select(Resource.slug, func.sum(CapacityChange.delta))
+            .join(Resource, Resource.id == CapacityChange.resource_id)
+            .group_by(Resource.slug)
+        ).all()
+    assert pools == {"drills": "Drills", "sanders": "Sanders"}
+    assert [(slug, int(d)) for slug, d in deltas] == [("sanders", 1)]
+
+
+TXN_HEADER = "Transaction ID,Member ID,Date,{method},Payment Amount,Item Type\n"
+
+
+@pytest.mark.parametrize(
+    ("files", "expected", "reason"),
+    [
+        # Header case differs by year: both files read.
+        (
+            {
+                "2018": TXN_HEADER.format(method="Payment method")
+                + "1,7,1/2/2018 9:00 AM,Cash,$5.00,\n",
+                "2019": TXN_HEADER.format(method="payment  METHOD")
+                + "2,7,1/2/2019 9:00 AM,Cash,$7.50,\n",
+            },
+            (2, 0, 0, [5.0, 7.5]),
+            None,
+        ),
+        # A cash row with no amount moved no money: skipped, not "not a number".
+        (
+            {"2019": TXN_HEADER.format(method="Payment Method") + "3,7,1/2/2019 9:00 AM,Cash,,\n"},
+            (0, 0, 1, []),
+            None,
+        ),
+        # A file that truly lacks a column: only its rows are refused.
+        (
+            {
+                "2018": "Transaction ID,Member ID,Date,Payment Amount\n4,7,1/2/2018 9:00 AM,$1.00\n",
+                "2019": TXN_HEADER.format(method="Payment Method")
+                + "5,7,1/2/2019 9:00 AM,Cash,$2.00,\n",
+            },
+            (1, 1, 0, [2.0]),
+            "transactions-2018.csv lacks column(s) ['Payment method']",
+        ),
+    ],
+    ids=["header case", "blank cash amount", "file lacking a column"],
+)
+def test_transactions_across_years(
+    make_workspace: MakeWorkspace,
+    tmp_path: Path,
+    files: dict[str, str],
+    expected: tuple[int, int, int, list[float]],
+    reason: str | None,
+) -> None:
+    resources = [*LIBRARY, {"slug": "money", "name": "Money", "kind": "stock", "unit": "USD"}]
+    ws = small_library(
+        make_workspace,
+        tmp_path,
+        resources=resources,
+        transactions="myturn/transactions-*.csv",
+        money_resource="money",
+        other="drill",
+    )
+    (tmp_path / "myturn" / "loans-2019.csv").write_text(H)
+    for year, text in files.items():
+        (tmp_path / "myturn" / f"transactions-{year}.csv").write_text(text)
+    report = collectors.run(ws, "lib")
+    assert report.status == "ok", report.error
+    assert report.rows_read == report.accepted + report.duplicates + report.quarantined
+    accepted, quarantined, skipped, amounts = expected
+    with ws.store.read() as conn:
+        got = [
+            float(q)
+            for q in conn.execute(
+                select(Event.quantity).where(Event.loan_ref.is_(None)).order_by(Event.id)
+            ).scalars()
+        ]
+        why = list(conn.execute(select(QuarantinedRow.reason)).scalars())
+    # Member 7 and three inventory items come first (all accepted).
+    assert (report.accepted - 4, report.quarantined, report.skipped) == (
+        accepted,
+        quarantined,
+        skipped,
+    )
+    assert got == amounts
+    if reason:
+        assert len(why) == 1 and why[0].startswith(reason), why

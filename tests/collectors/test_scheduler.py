@@ -155,3 +155,19 @@ def test_two_steward_run_processes_exactly_one_runs_jobs(
                 proc.kill()
                 proc.wait()
     assert {status for _, status in job_runs(ws)} == {"ok"}
+
+
+def test_cron_runs_in_the_commons_timezone(make_workspace: MakeWorkspace, tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    ws = make_workspace(
+        [{**csv_collector(schedule={"cron": "0 6 * * *"}), "name": "daily"}],
+        timezone="America/Los_Angeles",
+    )
+    sched = scheduler.build_scheduler(ws)
+    cron = sched.get_job("collect:daily").trigger
+    # 06:00 in Los Angeles is 13:00 UTC in summer and 14:00 UTC in winter, never 06:00 UTC.
+    for after, expected in (
+        (datetime(2024, 7, 1, 12, tzinfo=UTC), datetime(2024, 7, 1, 13, tzinfo=UTC)),
+        (datetime(2024, 12, 1, 12, tzinfo=UTC), datetime(2024, 12, 1, 14, tzinfo=UTC)),
+    ):
+        assert cron.get_next_fire_time(None, after) == expected

@@ -1,0 +1,238 @@
+"""The one reader of numbers written as text, for every source and import.
+
+Europe writes ``1.234,56`` where North America writes ``1,234.56``; read with the
+wrong convention, ``50,00`` becomes 5000 (a silently wrong number). So every
+path (csv, http and sql collectors, MQTT, ``steward import``, member weights,
+capacity) reads numbers here, with Babel's CLDR parser (``parse_decimal`` in
+strict mode, which refuses digit groups in the wrong places) and an explicit
+locale chosen from the source's declared :class:`NumberFormat`:
+
+* ``decimal`` and ``thousands`` declared: values are read that way only;
+  a value that does not fit (``1.234,5`` when ``decimal: "."``) is refused.
+* nothing declared: a value is read under both conventions (``.`` decimal with
+  ``,`` groups, and ``,`` decimal with ``.`` groups). If only one reads it
+  (``50,00``, ``1,234.56``) or both agree (``12``), that is its value; if they
+  disagree (``1,234`` is 1234 or 1.234) it is refused with a reason naming the
+  ``decimal`` option, never guessed.
+
+Around the number, currency symbols and codes (``$``, ``€``, ``EUR``), a leading
+``+`` and accounting parentheses (``(3.20)`` = -3.20) are accepted.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from babel.numbers import NumberFormatError, parse_decimal
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from steward.errors import InputError
+
+Mark = Literal[".", ","]
+Grouping = Literal[",", ".", " ", "'", "none"]
+
+#: Values that mean "no value" in spreadsheets and exports.
+MISSING = frozenset({"", "n/a", "na", "null", "none", "-", "--", "#n/a", "nan"})
+#: (decimal, thousands) -> the CLDR locale whose symbols they are.
+LOCALES: dict[tuple[str, str], str] = {
+    (".", ","): "en_US",
+    (".", "'"): "de_CH",
+    (",", "."): "de_DE",
+    (",", " "): "fr_FR",
+}
+#: The thousands separator assumed when only the decimal mark is declared.
+DEFAULT_GROUPING = {".": ",", ",": "."}
+_SPACES = "\u0020\u00a0\u202f"
+_CURRENCY = re.compile(r"[$€£¥]|\b(?:USD|EUR|GBP|CAD|CHF|AUD|NZD)\b")
+_INTEGER = re.compile(r"^-?\d+$")
+_PLAIN = {".": re.compile(r"^-?\d+(?:\.\d+)?$"), ",": re.compile(r"^-?\d+(?:,\d+)?$")}
+#: Plain ``1.234`` / ``12.345.678``: also a valid grouped integer with ``.`` groups.
+_GROUPED_DOT = re.compile(r"^-?\d{1,3}(?:\.\d{3})+$")
+
+
+class NumberFormat(BaseModel):
+    """How a source writes numbers: its ``decimal`` mark and ``thousands`` separator.
+
+    ``decimal`` is ``"."`` or ``","``; ``thousands`` is ``","``, ``"."``, ``" "``
+    (any space, also the no-break spaces spreadsheets write), ``"'"`` or
+    ``"none"``, and defaults to the other of ``.`` and ``,``. Both unset: see the
+    module docstring. Raises ``ValueError`` (a config error) for a pair no
+    convention uses, such as the same mark for both.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    decimal: Mark | None = None
+    thousands: Grouping | None = None
+
+    @model_validator(mode="after")
+    def _pair(self) -> NumberFormat:
+        if self.thousands is not None and self.decimal is None:
+            raise ValueError("thousands needs decimal too (e.g. decimal: ',', thousands: '.')")
+        if self.decimal is not None and self.grouping not in ("none", *self._groupings()):
+            raise ValueError(
+                f"thousands {self.thousands!r} does not go with decimal {self.decimal!r}; "
+                f"use one of {', '.join(map(repr, [*self._groupings(), 'none']))}"
+            )
+        return self
+
+    @property
+    def declared(self) -> bool:
+        return self.decimal is not None
+
+    @property
+    def grouping(self) -> str:
+        """The thousands separator in force (only when ``decimal`` is declared)."""
+        assert self.decimal is not None
+        return self.thousands or DEFAULT_GROUPING[self.decimal]
+
+    def _groupings(self) -> list[str]:
+        return [g for d, g in LOCALES if d == self.decimal]
+
+    def describe(self) -> str:
+        if self.decimal is None:
+            return "undeclared"
+        return f"decimal {self.decimal!r}, thousands {self.grouping!r}"
+
+
+UNDECLARED = NumberFormat()
+US = NumberFormat(decimal=".", thousands=",")
+
+
+def parse(
+    values: pd.Series, fmt: NumberFormat = UNDECLARED, *, field: str = "value", setting: str = ""
+) -> tuple[pd.Series, pd.Series]:
+    """Numbers from text: (float64 values, reasons); NaN and a reason where unreadable.
+
+    ``values`` may already be numeric (JSON numbers, SQL columns): they pass as
+    they are. Missing values (blank, ``n/a``...) give NaN with the reason
+    ``missing <field>``. ``setting`` tells the user where the format is declared
+    (e.g. ``in collectors[2] (bank)``, or ``with --decimal``) and ends the reason
+    of an ambiguous value, which names the ``decimal`` option.
+    """
+    reason = pd.Series("", index=values.index, dtype=object)
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        return values.astype("float64"), reason
+    text = values.astype("string").str.strip()
+    missing = text.isna() | text.str.lower().isin(MISSING)
+    reason[missing.to_numpy()] = f"missing {field}"
+    out = pd.Series(np.nan, index=values.index, dtype="float64")
+    todo = text[~missing]
+    if todo.empty:
+        return out, reason
+    uniques = todo.unique()
+    read = {str(u): _read(str(u), fmt, field, setting) for u in uniques}
+    out[todo.index] = todo.map(lambda u: read[u][0]).astype("float64")
+    reason[todo.index] = todo.map(lambda u: read[u][1]).astype(object)
+    return out, reason
+
+
+def parse_one(value: object, fmt: NumberFormat = UNDECLARED, *, field: str = "value") -> Decimal:
+    """One number (a payload value, a single cell) as an exact Decimal.
+
+    Raises :class:`~steward.errors.InputError` with the reason when it cannot be
+    read, or could be read two ways.
+    """
+    if isinstance(value, bool):
+        raise InputError(f"{field} {value!r} is not a number")
+    if isinstance(value, int | float | Decimal):
+        return Decimal(str(value))
+    text = str(value).strip()
+    if text.lower() in MISSING:
+        raise InputError(f"missing {field}")
+    number, why = _read(text, fmt, field, "")
+    if why:
+        raise InputError(why)
+    return number
+
+
+def _read(text: str, fmt: NumberFormat, field: str, setting: str) -> tuple[Decimal, str]:
+    """One distinct value: (value, "") or (NaN, reason)."""
+    core, negative = _unwrap(text)
+    where = f" {setting}" if setting else ""
+    if fmt.declared:
+        number = _declared(core, fmt)
+        if number is None:
+            return _nan(f"{field} {text!r} is not a number written with {fmt.describe()}{where}")
+        return (-number if negative else number), ""
+    got = _undeclared(core)
+    if isinstance(got, str):
+        hint = (
+            f"; if its digits are grouped with spaces, set `decimal` and `thousands: ' '`{where}"
+            if any(c in core for c in _SPACES)
+            else ""
+        )
+        if got == "none":
+            return _nan(f"{field} {text!r} is not a number{hint}")
+        return _nan(
+            f"{field} {text!r} {got}; set the source's `decimal` option ('.' or ','){where} "
+            "to say how it writes numbers"
+        )
+    return (-got if negative else got), ""
+
+
+def _unwrap(text: str) -> tuple[str, bool]:
+    """The number inside currency marks and accounting parentheses, and its sign."""
+    core = _CURRENCY.sub("", text).strip()
+    negative = core.startswith("(") and core.endswith(")")
+    if negative:
+        core = core[1:-1].strip()
+    if core.startswith("+"):
+        core = core[1:].lstrip()
+    if core.startswith("-") and negative:
+        core = "?"  # "(-3)" is no convention's way of writing a number
+    return core, negative
+
+
+def _declared(core: str, fmt: NumberFormat) -> Decimal | None:
+    assert fmt.decimal is not None
+    if _PLAIN[fmt.decimal].match(core):
+        return Decimal(core.replace(",", "."))
+    grouping = fmt.grouping
+    others = (
+        {".", ",", "'", *_SPACES}
+        - {fmt.decimal}
+        - (set(_SPACES) if grouping == " " else {grouping})
+    )
+    if any(c in core for c in others):
+        return None
+    if grouping == "none":
+        return None  # not plain, yet nothing else allowed
+    locale = LOCALES[(fmt.decimal, grouping)]
+    if grouping == " ":
+        core = re.sub(f"[{_SPACES}]", "\u202f", core)
+    return _babel(core, locale)
+
+
+def _undeclared(core: str) -> Decimal | str:
+    """The value both conventions agree on, else why not: "none" or the disagreement."""
+    if _INTEGER.match(core) or (_PLAIN["."].match(core) and not _GROUPED_DOT.match(core)):
+        return Decimal(core)
+    dot = _babel(core, LOCALES[(".", ",")])
+    comma = _babel(core, LOCALES[(",", ".")])
+    if dot is None and comma is None:
+        return "none"
+    if comma is None or dot == comma:
+        return dot  # type: ignore[return-value]  # not None: checked above
+    if dot is None:
+        return comma
+    return f"reads as {_plain(dot)} with decimal '.' and as {_plain(comma)} with decimal ','"
+
+
+def _babel(core: str, locale: str) -> Decimal | None:
+    try:
+        return parse_decimal(core, locale=locale, strict=True)
+    except (NumberFormatError, ValueError):
+        return None
+
+
+def _plain(number: Decimal) -> str:
+    return format(number.normalize(), "f")
+
+
+def _nan(reason: str) -> tuple[Decimal, str]:
+    return Decimal("NaN"), reason

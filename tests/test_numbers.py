@@ -1,0 +1,99 @@
+"""The one number reader: each convention read right, anything two-faced refused."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+
+from steward.errors import InputError
+from steward.numbers import NumberFormat, parse, parse_one
+
+EU = NumberFormat(decimal=",")
+US = NumberFormat(decimal=".")
+FR = NumberFormat(decimal=",", thousands=" ")
+CH = NumberFormat(decimal=".", thousands="'")
+BARE = NumberFormat(decimal=",", thousands="none")
+UNDECLARED = NumberFormat()
+
+AMBIGUOUS = "set the source's `decimal` option ('.' or ',')"
+
+# (text, format, value or None, fragment of the reason)
+CASES: list[tuple[str, NumberFormat, float | None, str]] = [
+    ("50,00", EU, 50.0, ""),
+    ("-12,50", EU, -12.5, ""),
+    ("1.234,56", EU, 1234.56, ""),
+    ("1.234", EU, 1234.0, ""),
+    ("1,5", EU, 1.5, ""),
+    ("€ 272,06", EU, 272.06, ""),
+    ("12,50 EUR", EU, 12.5, ""),
+    ("1,234.56", EU, None, "not a number written with decimal ',', thousands '.'"),
+    ("1 234,56", FR, 1234.56, ""),
+    ("1\u202f234,56", FR, 1234.56, ""),
+    ("1\xa0234,56", FR, 1234.56, ""),
+    ("1.234,56", FR, None, "decimal ',', thousands ' '"),
+    ("1'234.50", CH, 1234.5, ""),
+    ("1,234", BARE, 1.234, ""),
+    ("1.234", BARE, None, "thousands 'none'"),
+    ("$1,204.50", US, 1204.5, ""),
+    ("(3.20)", US, -3.2, ""),
+    ("+5", US, 5.0, ""),
+    ("50,00", US, None, "not a number written with decimal '.', thousands ','"),
+    ("1,23", US, None, "not a number"),
+    # Nothing declared: one reading, or both agree -> read; they disagree -> refused.
+    ("50,00", UNDECLARED, 50.0, ""),
+    ("-12,50", UNDECLARED, -12.5, ""),
+    ("1,5", UNDECLARED, 1.5, ""),
+    ("12.5", UNDECLARED, 12.5, ""),
+    ("0.125", UNDECLARED, 0.125, ""),
+    ("1,234.56", UNDECLARED, 1234.56, ""),
+    ("1.234,56", UNDECLARED, 1234.56, ""),
+    ("$1,204.50", UNDECLARED, 1204.5, ""),
+    ("412", UNDECLARED, 412.0, ""),
+    ("1,234", UNDECLARED, None, "reads as 1234 with decimal '.' and as 1.234 with decimal ','"),
+    ("1.234", UNDECLARED, None, AMBIGUOUS),
+    ("12.345.678", UNDECLARED, 12345678.0, ""),
+    ("1 234,56", UNDECLARED, None, "thousands: ' '"),
+    ("abc", UNDECLARED, None, "'abc' is not a number"),
+    ("1.2.3", UNDECLARED, None, "not a number"),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "fmt", "value", "why"), CASES, ids=[c[0] + " " + c[1].describe() for c in CASES]
+)
+def test_parse(text: str, fmt: NumberFormat, value: float | None, why: str) -> None:
+    got, reason = parse(pd.Series([text], dtype=object), fmt, field="quantity")
+    if value is None:
+        assert pd.isna(got[0]) and why in reason[0], reason[0]
+        assert reason[0].startswith(f"quantity {text!r}")
+    else:
+        assert got[0] == pytest.approx(value) and reason[0] == ""
+
+
+def test_missing_and_numeric_values() -> None:
+    got, reason = parse(pd.Series(["", "n/a", None], dtype=object), field="weight")
+    assert got.isna().all() and reason.tolist() == ["missing weight"] * 3
+    got, reason = parse(pd.Series([1.5, 2]), EU)
+    assert got.tolist() == [1.5, 2.0] and (reason == "").all()
+
+
+def test_parse_one() -> None:
+    assert parse_one("1,5", EU) == Decimal("1.5")
+    assert parse_one(412) == Decimal(412)
+    with pytest.raises(InputError, match="decimal"):
+        parse_one("1,234")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"decimal": ".", "thousands": "."}, "does not go with decimal"),
+        ({"thousands": "."}, "thousands needs decimal"),
+        ({"decimal": ";"}, "decimal"),
+    ],
+)
+def test_impossible_formats_are_config_errors(options: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        NumberFormat.model_validate(options)
