@@ -8,6 +8,7 @@ see what Steward would have sent by email, Matrix or Slack.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,11 +19,15 @@ from urllib.parse import parse_qs, urlsplit
 from rich.console import Console
 from rich.markup import escape
 
+#: The port written in config/demo.yaml; a running demo listens on a free port instead.
 PORT = 8599
+_TARGET = re.compile(r"json://127\.0\.0\.1:\d+/")
 
 
 class Inbox:
-    def __init__(self, path: Path, console: Console, port: int = PORT) -> None:
+    """The demo's inbox on ``port`` (0: a free port the OS picks; see :attr:`port`)."""
+
+    def __init__(self, path: Path, console: Console, port: int = 0) -> None:
         self.path = path
         self.console = console
         self.lock = threading.Lock()
@@ -40,7 +45,13 @@ class Inbox:
                 return  # the terminal shows the messages themselves, not HTTP lines
 
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.port = int(self.server.server_address[1])
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def point_config_here(self, config: Path) -> None:
+        """Make the workspace's notification routes deliver to this inbox's port."""
+        text = config.read_text(encoding="utf-8")
+        config.write_text(_TARGET.sub(f"json://127.0.0.1:{self.port}/", text), encoding="utf-8")
 
     def receive(self, target: str, body: bytes) -> None:
         url = urlsplit(target)

@@ -77,7 +77,14 @@ def first_pipeline_run(config_path: Path) -> None:
 def serve(config_path: Path) -> None:
     root = config_path.parent
     create_demo_accounts(config_path)
-    with Inbox(root / "notifications.jsonl", console):
+    with Inbox(root / "notifications.jsonl", console) as inbox:
+        # A free port, so two demos on one host never deliver into each other's inbox.
+        inbox.point_config_here(config_path)
+        console.print(
+            f"Notification inbox: http://127.0.0.1:{inbox.port}/ "
+            f"(messages are printed here and kept in {root / 'notifications.jsonl'})",
+            highlight=False,
+        )
         first_pipeline_run(config_path)
         _monitor(config_path, root)
 

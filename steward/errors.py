@@ -10,6 +10,7 @@ the edge where they happen, never leaked as-is to a user.
     ├── StoreError               the database cannot be used
     │   ├── SchemaOutOfDate      the schema is behind the code: run `steward db upgrade`
     │   └── StoreLocked          another process holds the single-instance lock
+    │       └── LockLost         this `steward run` lost the lock: it runs no more jobs
     ├── LedgerError              a batch cannot be recorded as a whole
     ├── InputError               a user-supplied file or value cannot be read
     ├── SourceError              a collector's source failed
@@ -55,6 +56,10 @@ class SchemaOutOfDate(StoreError):
 
 class StoreLocked(StoreError):
     """Another process already holds the single-instance lock."""
+
+
+class LockLost(StoreLocked):
+    """The scheduler's lock was lost (its database connection ended): no more jobs here."""
 
 
 class LedgerError(StewardError):

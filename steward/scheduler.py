@@ -7,7 +7,9 @@ Jobs are built in code from the config on every start (``replace_existing``) and
 kept in memory only: no job store is ever shared between processes. A
 single-instance lock (a lock file beside a SQLite database, a session advisory
 lock on PostgreSQL) makes a second ``steward run`` exit with :class:`StoreLocked`
-instead of running every job twice. Every execution, failure and missed run is
+instead of running every job twice. On PostgreSQL the lock is checked before
+every job and fenced by a lease (:mod:`steward.scheduler_lease`): a holder that
+lost it runs no more jobs and stops, and a successor starts only after it. Every execution, failure and missed run is
 written to ``job_run`` for ``steward status``.
 """
 
@@ -45,7 +47,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from steward import collectors
 from steward.config import Schedule
-from steward.errors import ConfigError, SourceError, StewardError, StoreLocked
+from steward.errors import ConfigError, LockLost, SourceError, StewardError, StoreLocked
+from steward.scheduler_lease import Guard, LeaseGuard, runner_name
 from steward.store.models import JobRun
 from steward.workspace import Workspace
 
@@ -145,8 +148,10 @@ def trigger(schedule: Schedule, timezone: str = "UTC") -> IntervalTrigger | Cron
 class _JobRecorder:
     """Writes every execution, failure and missed run of the scheduler to ``job_run``."""
 
-    def __init__(self, ws: Workspace) -> None:
+    def __init__(self, ws: Workspace, guard: Guard, on_lost: Callable[[], None]) -> None:
         self.ws = ws
+        self.guard = guard
+        self.on_lost = on_lost
         self.started: dict[str, datetime] = {}
         self.lock = threading.Lock()
 
@@ -154,7 +159,12 @@ class _JobRecorder:
         def run() -> object:
             with self.lock:
                 self.started[spec.id] = datetime.now(UTC)
-            return spec.func()
+            try:
+                with self.guard.job():
+                    return spec.func()
+            except LockLost:
+                self.on_lost()
+                raise
 
         return run
 
@@ -188,6 +198,7 @@ class _JobRecorder:
                         finished_at=None if status == "missed" else now,
                         status=status,
                         error=error,
+                        runner=runner_name(),
                     )
                 )
         except (StewardError, SQLAlchemyError):
@@ -195,8 +206,18 @@ class _JobRecorder:
             log.exception("could not record job %s (%s)", event.job_id, status)
 
 
-def build_scheduler(ws: Workspace, extra_jobs: Sequence[JobSpec] = ()) -> BlockingScheduler:
-    """A scheduler with one job per enabled collector, the pipeline, and ``extra_jobs``."""
+def build_scheduler(
+    ws: Workspace,
+    extra_jobs: Sequence[JobSpec] = (),
+    *,
+    guard: Guard | None = None,
+    on_lost: Callable[[], None] = lambda: None,
+) -> BlockingScheduler:
+    """A scheduler with one job per enabled collector, the pipeline, and ``extra_jobs``.
+
+    Every job first asks ``guard`` (see :func:`instance_lock`); when it refuses,
+    ``on_lost`` is called and the job does not run.
+    """
     specs = collector_jobs(ws)
     pipeline = pipeline_job(ws)
     if pipeline is not None:
@@ -211,7 +232,7 @@ def build_scheduler(ws: Workspace, extra_jobs: Sequence[JobSpec] = ()) -> Blocki
             "misfire_grace_time": MISFIRE_GRACE_SECONDS,
         },
     )
-    recorder = _JobRecorder(ws)
+    recorder = _JobRecorder(ws, guard or Guard(), on_lost)
     scheduler.add_listener(recorder, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
     now = datetime.now(UTC)
     for spec in specs:
@@ -227,15 +248,19 @@ def build_scheduler(ws: Workspace, extra_jobs: Sequence[JobSpec] = ()) -> Blocki
 
 
 @contextlib.contextmanager
-def instance_lock(ws: Workspace) -> Iterator[None]:
-    """Hold the single-instance lock for the store, or raise :class:`StoreLocked`."""
+def instance_lock(ws: Workspace) -> Iterator[Guard]:
+    """Hold the single-instance lock for the store, or raise :class:`StoreLocked`.
+
+    Yields the :class:`Guard` to check before every job (a lock file cannot be
+    lost; a PostgreSQL session lock can).
+    """
     url = make_url(ws.store.url)
     if url.get_backend_name() == "sqlite":
         with _file_lock(Path(url.database or "steward.db").with_suffix(".run.lock")):
-            yield
+            yield Guard()
         return
-    with _advisory_lock(ws):
-        yield
+    with _advisory_lock(ws) as guard:
+        yield guard
 
 
 @contextlib.contextmanager
@@ -268,7 +293,7 @@ def advisory_key(database: str) -> int:
 
 
 @contextlib.contextmanager
-def _advisory_lock(ws: Workspace) -> Iterator[None]:
+def _advisory_lock(ws: Workspace) -> Iterator[Guard]:
     # A session lock lives as long as this connection: held for the process lifetime.
     conn = ws.store.engine.connect()
     key = advisory_key(ws.store.engine.url.database or "")
@@ -281,13 +306,21 @@ def _advisory_lock(ws: Workspace) -> Iterator[None]:
                 "another `steward run` is already running jobs on this database",
                 hint="stop it first (pg_locks shows the holder: locktype 'advisory')",
             )
-        yield
+        guard = LeaseGuard(ws, conn, key)
+        guard.acquire()
+        try:
+            yield guard
+        finally:
+            guard.release()
     finally:
         if got:
-            # The pooled connection outlives this block: release the lock explicitly.
-            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-            conn.commit()
-        conn.close()
+            # The pooled connection outlives this block: release the lock explicitly
+            # (unless the connection, and the lock with it, is already gone).
+            with contextlib.suppress(SQLAlchemyError):
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+        with contextlib.suppress(SQLAlchemyError):
+            conn.close()
 
 
 def run_forever(
@@ -296,19 +329,34 @@ def run_forever(
     *,
     on_ready: Callable[[BlockingScheduler], None] | None = None,
 ) -> None:
-    """Hold the lock and run every job until SIGTERM or SIGINT."""
-    with instance_lock(ws):
-        scheduler = build_scheduler(ws, extra_jobs)
+    """Hold the lock and run every job until SIGTERM or SIGINT.
+
+    Raises :class:`StoreLocked` if the lock was lost (PostgreSQL) and the
+    scheduler stopped because of it.
+    """
+    with instance_lock(ws) as guard:
         stopper: list[threading.Thread] = []
+        stop_lock = threading.Lock()
+        lost: list[bool] = []
+
+        def shutdown(why: str) -> None:
+            with stop_lock:
+                if stopper:
+                    return
+                log.info("%s: letting running jobs finish, then stopping", why)
+                # shutdown(wait=True) joins the job threads: not from a job or signal handler.
+                thread = threading.Thread(target=scheduler.shutdown, kwargs={"wait": True})
+                stopper.append(thread)
+                thread.start()
 
         def stop(signum: int, _frame: FrameType | None) -> None:
-            if stopper:
-                return
-            log.info("%s: letting running jobs finish, then stopping", signal.Signals(signum).name)
-            # shutdown(wait=True) joins the job threads: not from inside a signal handler.
-            thread = threading.Thread(target=scheduler.shutdown, kwargs={"wait": True})
-            stopper.append(thread)
-            thread.start()
+            shutdown(signal.Signals(signum).name)
+
+        def on_lost() -> None:
+            lost.append(True)
+            shutdown("lost the scheduler lock")
+
+        scheduler = build_scheduler(ws, extra_jobs, guard=guard, on_lost=on_lost)
 
         previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
@@ -316,12 +364,18 @@ def run_forever(
             if on_ready is not None:
                 on_ready(scheduler)
             scheduler.start()
-            for thread in stopper:
+            for thread in list(stopper):
                 thread.join()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         log.info("scheduler stopped")
+        if lost:
+            raise LockLost(
+                "`steward run` stopped: it lost the scheduler lock on the database "
+                "(its connection ended), so another process may run the jobs",
+                hint="start it again: it waits until no other scheduler runs, then takes over",
+            )
 
 
 def recent_job_problems(conn: Connection, since: datetime) -> list[JobProblem]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -61,7 +60,9 @@ def register(app: typer.Typer) -> None:
         env["STEWARD_CONFIG"] = str(ws.config.path)
         ws.close()
         console.print(f"Dashboard for {ws.config.path} on http://{host}:{chosen}/", highlight=False)
-        proc = subprocess.run(
-            streamlit_command(APP, port=chosen, host=host, debug=cli.debug), env=env, check=False
-        )
-        raise typer.Exit(proc.returncode)
+        command = streamlit_command(APP, port=chosen, host=host, debug=cli.debug)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Become the server (same pid): a signal to `steward dashboard` reaches Streamlit
+        # itself, so stopping it stops the server and frees the port.
+        os.execve(command[0], command, env)

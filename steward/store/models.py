@@ -316,6 +316,8 @@ class JobRun(Base):
     finished_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(16))  # ok, failed, missed
     error: Mapped[str | None] = mapped_column(Text)
+    #: The `steward run` process that ran it (host:pid).
+    runner: Mapped[str | None] = mapped_column(String(64))
 
 
 class ForecastRun(Base):
@@ -500,6 +502,16 @@ class FlowState(Base):
     #: The inputs the last stored forecast run was made from (see forecast/runs.py).
     forecast_inputs: Mapped[str | None] = mapped_column(String(200))
     forecast_at: Mapped[datetime | None]
+
+
+class SchedulerLease(Base):
+    """Who may run scheduled jobs, until when (PostgreSQL; see steward/scheduler_lease.py)."""
+
+    __tablename__ = "scheduler_lease"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime]
 
 
 class AppSecret(Base):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import pstats
 import subprocess
 import sys
 import tempfile
@@ -70,6 +71,37 @@ def timed_import(config: Path, csv: Path) -> float:
     return time.perf_counter() - started
 
 
+def profile_top(config: Path, csv: Path, lines: int = 3) -> list[str]:
+    """The top ``lines`` functions by own time of an import (into a fresh source name)."""
+    out = config.parent / "import.prof"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cProfile",
+            "-o",
+            str(out),
+            "-m",
+            "steward",
+            "-c",
+            str(config),
+            "import",
+            "events",
+            str(csv),
+            "--source",
+            "profiled",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    stats = pstats.Stats(str(out))
+    rows = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)[:lines]  # type: ignore[attr-defined]
+    return [
+        f"{tottime:8.2f} s own {cumtime:8.2f} s cum  {Path(file).name}:{line}({name})"
+        for (file, line, name), (_cc, _nc, tottime, cumtime, _callers) in rows
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -83,6 +115,9 @@ def main() -> None:
         config = workspace(root, "sqlite:///bench.db")
         seconds = timed_import(config, csv)
         rows.append(("import into SQLite", n, seconds, n / seconds, ">= 200,000/s"))
+        profiles = {}
+        if n / seconds < 200_000:
+            profiles["SQLite"] = profile_top(config, csv)
         seconds = timed_import(config, csv)
         rows.append(("re-import (all duplicates), SQLite", n, seconds, n / seconds, ""))
         base = os.environ.get("STEWARD_TEST_DATABASE_URL")
@@ -100,6 +135,8 @@ def main() -> None:
                 )
                 seconds = timed_import(pg_config, csv)
                 rows.append(("import into PostgreSQL", n, seconds, n / seconds, ">= 100,000/s"))
+                if n / seconds < 100_000:
+                    profiles["PostgreSQL"] = profile_top(pg_config, csv)
             finally:
                 with admin.connect() as conn:
                     conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -116,6 +153,10 @@ def main() -> None:
     for what, count, seconds, rate, target in rows:
         print(f"{what:38} {count:>10,} {seconds:>8.1f} {rate:>10,.0f}  {target}")
     print(f"{'demo build (steward demo --no-serve)':38} {'':>10} {demo_seconds:>8.1f}")
+    for backend, top in profiles.items():
+        print(f"target missed on {backend}: the profile's top three (own time)")
+        for line in top:
+            print(f"  {line}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""flow_state: per-resource ledger watermark so flows and forecasts skip unchanged data
+"""flow_state (per-resource ledger watermark: flows and forecasts skip unchanged data),
+scheduler_lease (one scheduler for sure on PostgreSQL) and job_run.runner
 
 Revision ID: 0010
 Revises: 0008
@@ -35,7 +36,19 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("resource_id", name=op.f("pk_flow_state")),
     )
+    op.create_table(
+        "scheduler_lease",
+        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.Column("holder", sa.String(length=128), nullable=False),
+        sa.Column("expires_at", UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_scheduler_lease")),
+    )
+    with op.batch_alter_table("job_run", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("runner", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("job_run", schema=None) as batch_op:
+        batch_op.drop_column("runner")
+    op.drop_table("scheduler_lease")
     op.drop_table("flow_state")

@@ -1,0 +1,205 @@
+"""Dashboard pages under load: 20 browser sessions on the demo at once.
+
+Each session opens the dashboard in Debian's Chromium (one browser, a context per
+session, driven by playwright's async API), signs in (stewards and members
+alternate) and visits pages in turn; a page time runs from the navigation to the
+moment Streamlit has run the script and drawn every element. Two runs:
+
+* staggered: sessions start 1 s apart;
+* burst: all 20 start at once.
+
+Prints per run: page loads, errors (timeouts, Streamlit exception boxes), first
+page time, p50 / p95 / max page time, and the server's RSS at start, peak and end.
+Target: p95 <= 3 s on a 2-core machine, 0 errors.
+
+    python tests/benchmarks/bench_dashboard_load.py [--sessions 20] [--pages 8] [--dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests"))
+
+from dashboard.browser import CHROMIUM, CHROMIUM_ARGS, IDLE, SKELETONS, free_port  # noqa: E402
+
+from steward.demo_runner import DEMO_ACCOUNTS, create_demo_accounts  # noqa: E402
+
+TIMEOUT_MS = 120_000
+STEWARD_PAGES = ("Commons health", "Alerts", "Resource", "Overview")
+MEMBER_PAGES = ("Commons health", "My usage")
+
+
+@dataclass
+class Run:
+    times: list[float] = field(default_factory=list)
+    first: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    rss: list[float] = field(default_factory=list)
+
+
+async def _idle(page: Any) -> None:
+    await page.wait_for_selector('[data-testid="stApp"]', timeout=TIMEOUT_MS)
+    await page.wait_for_timeout(150)
+    await page.wait_for_selector(IDLE, timeout=TIMEOUT_MS)
+    await page.wait_for_function(
+        f"() => document.querySelectorAll('{SKELETONS}').length === 0", timeout=TIMEOUT_MS
+    )
+
+
+async def _errors_on(page: Any) -> int:
+    return int(await page.locator('[data-testid="stException"]').count())
+
+
+async def session(browser: Any, url: str, n: int, pages: int, delay: float, run: Run) -> None:
+    await asyncio.sleep(delay)
+    steward = n % 2 == 0
+    username, password = ("steward", "steward-demo") if steward else ("ada", "member-demo")
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    try:
+        t0 = time.perf_counter()
+        await page.goto(url, timeout=TIMEOUT_MS)
+        await _idle(page)
+        run.first.append(time.perf_counter() - t0)
+        await page.get_by_label("Username").fill(username)
+        await page.get_by_label("Password", exact=True).fill(password)
+        t0 = time.perf_counter()
+        await page.get_by_role("button", name="Sign in").click()
+        await page.locator("text=/Signed in as/").first.wait_for(timeout=TIMEOUT_MS)
+        await _idle(page)
+        run.times.append(time.perf_counter() - t0)
+        names = STEWARD_PAGES if steward else MEMBER_PAGES
+        for i in range(pages):
+            link = names[i % len(names)]
+            t0 = time.perf_counter()
+            await page.get_by_role("link", name=link, exact=True).first.click()
+            await page.wait_for_timeout(50)
+            await _idle(page)
+            run.times.append(time.perf_counter() - t0 - 0.05)
+            if await _errors_on(page):
+                run.errors.append(f"session {n}: an exception box on {link}")
+    except Exception as exc:  # noqa: BLE001 - a benchmark counts failures, it does not stop
+        run.errors.append(f"session {n}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+    finally:
+        await context.close()
+
+
+async def load(url: str, sessions: int, pages: int, spacing: float, run: Run) -> None:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        await asyncio.gather(
+            *(session(browser, url, n, pages, n * spacing, run) for n in range(sessions))
+        )
+        await browser.close()
+
+
+def sample_rss(pid: int, run: Run, stop: threading.Event) -> None:
+    proc = psutil.Process(pid)
+    while not stop.is_set():
+        try:
+            total = sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)])
+        except psutil.Error:
+            return
+        run.rss.append(total / 2**20)
+        stop.wait(0.25)
+
+
+def serve(config: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STEWARD_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "steward", "-c", str(config), "dashboard", "--port", str(port)],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/_stcore/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            pass
+        time.sleep(0.25)
+    proc.kill()
+    raise SystemExit(f"the dashboard did not start:\n{log.read_text()}")
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--pages", type=int, default=8)
+    parser.add_argument("--dir", type=Path, default=None)
+    args, _ = parser.parse_known_args()
+    if not CHROMIUM.exists():
+        print(f"skipped: {CHROMIUM} is missing (apt-get install -y chromium)")
+        return
+    root = args.dir or Path(tempfile.mkdtemp(prefix="steward-load-"))
+    config = root / "demo" / "steward.yaml"
+    if not config.exists():
+        subprocess.run(
+            [sys.executable, "-m", "steward", "demo", "--dir", str(root / "demo"), "--no-serve"],
+            check=True,
+            capture_output=True,
+        )
+        create_demo_accounts(config)
+    assert {a[0] for a in DEMO_ACCOUNTS} >= {"steward", "ada"}
+    print(f"{args.sessions} sessions, {args.pages} page visits each after sign-in, demo data")
+    print(
+        f"{'run':10} {'loads':>6} {'errors':>6} {'first p50':>9} {'first max':>9} "
+        f"{'p50 s':>6} {'p95 s':>6} {'max s':>6} {'RSS MB start/peak/end':>22}"
+    )
+    for name, spacing in (("staggered", 1.0), ("burst", 0.0)):
+        # A fresh server per run: the burst run starts on a cold server too.
+        proc, url = serve(config, root / f"dashboard-{name}.log")
+        run = Run()
+        stop = threading.Event()
+        sampler = threading.Thread(target=sample_rss, args=(proc.pid, run, stop))
+        sampler.start()
+        try:
+            asyncio.run(load(url, args.sessions, args.pages, spacing, run))
+        finally:
+            stop.set()
+            sampler.join()
+            proc.terminate()
+            proc.wait(timeout=30)
+        rss = f"{run.rss[0]:.0f}/{max(run.rss):.0f}/{run.rss[-1]:.0f}" if run.rss else "-"
+        times = run.times or [float("nan")]
+        first = run.first or [float("nan")]
+        print(
+            f"{name:10} {len(run.times):>6} {len(run.errors):>6} "
+            f"{statistics.median(first):>9.2f} {max(first):>9.2f} "
+            f"{statistics.median(times):>6.2f} {pct(times, 0.95):>6.2f} {max(times):>6.2f} "
+            f"{rss:>22}"
+        )
+        for error in run.errors[:5]:
+            print(f"  {error}")
+    print("target: p95 <= 3 s, 0 errors")
+
+
+if __name__ == "__main__":
+    main()
