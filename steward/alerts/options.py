@@ -76,6 +76,14 @@ class Deficit(RuleOptions):
 
 class Overbooking(RuleOptions):
     p: float = Field(default=0.3, gt=0, le=1)
+    #: Only the risk within this lead time (the time it takes to buy, borrow or repair
+    #: units) raises the alert; a peak months away is for planning, not an alarm.
+    within: timedelta = timedelta(days=28)
+
+    @field_validator("within", mode="before")
+    @classmethod
+    def _within(cls, value: Any) -> timedelta:
+        return parse_duration(value)
 
 
 class QuotaRule(RuleOptions):

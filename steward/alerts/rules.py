@@ -174,11 +174,16 @@ def overbooking(conn: Connection, rules: Rules, now: datetime) -> list[Candidate
         run = forecasts.get(res.id)
         if not opts.enabled or run is None or str(res.kind) != "pool":
             continue
-        p = run.risk.get("max_p_over_capacity")
+        days = _days_within(run, res, now, opts.within)
+        p = _window_max(run.risk.get("p_over_capacity_dates"), days)
+        if p is None:
+            p = run.risk.get("max_p_over_capacity")
         if p is None or float(p) < opts.p:
             continue
         first = _first_day_over(run, opts.p)
-        extra = units_to_meet(run.paths.get("q0.9") or [], run.paths.get("capacity") or [])
+        extra = units_to_meet(
+            (run.paths.get("q0.9") or [])[:days], (run.paths.get("capacity") or [])[:days]
+        )
         more = (
             f"; {extra} more {res.unit if extra > 1 else res.unit.rstrip('s')} would bring "
             "overbooking under 10%"
@@ -202,6 +207,17 @@ def overbooking(conn: Connection, rules: Rules, now: datetime) -> list[Candidate
             )
         )
     return out
+
+
+def _days_within(run: ForecastRun, res: ResourceInfo, now: datetime, within: timedelta) -> int:
+    """How many of the run's forecast days fall within ``within`` of ``now`` (local days)."""
+    last = (pd.Timestamp(now).tz_convert(res.timezone) + within).date().isoformat()
+    return sum(1 for d in run.paths.get("dates") or [] if str(d)[:10] <= last)
+
+
+def _window_max(per_day: list[Any] | None, days: int) -> float | None:
+    values = [float(v) for v in (per_day or [])[:days] if isinstance(v, int | float)]
+    return max(values) if values else None
 
 
 def _first_day_over(run: ForecastRun, p: float) -> str | None:

@@ -117,3 +117,21 @@ def test_collector_failing_and_stale(make_garden) -> None:
         assert conn.execute(select(CollectorState.source)).scalar_one() == "tanksensor"
     assert {"collector_failing:tanksensor", "collector_stale:tanksensor"} <= set(found)
     assert "broker unreachable" in found["collector_failing:tanksensor"].summary
+
+
+def test_overbooking_looks_only_within_its_lead_time(make_garden) -> None:
+    ws = make_garden([], {"drift": {"enabled": False}})
+    dates = [(T0 + timedelta(days=d)).date().isoformat() for d in range(1, 61)]
+    late = [0.0] * 40 + [0.9] * 20  # a peak 41-60 days out
+    paths = {"dates": dates, "q0.9": [1.0] * 40 + [6.0] * 20, "capacity": [3.0] * 60}
+    risk = {"max_p_over_capacity": 0.9, "p_over_capacity_dates": late}
+    with ws.store.write() as conn:
+        forecast(conn, "drill", risk, paths)
+        assert "overbooking:drill" not in collect(conn, ws.settings, load_rules(ws.settings), T0)
+    rules = {"drift": {"enabled": False}, "overbooking": {"within": "9 weeks"}}
+    ws = make_garden([], rules)
+    with ws.store.read() as conn:
+        found = collect(conn, ws.settings, load_rules(ws.settings), T0)
+    assert found["overbooking:drill"].summary.endswith(
+        "3 more units would bring overbooking under 10%"
+    )
