@@ -437,6 +437,7 @@ class Selection:
     n_obs: int = 0
     measure: str = "MASE"
     origins: int = 0
+    key: str = ""  # the chosen candidate's key in ``scores``
 
     @property
     def has_data(self) -> bool:
@@ -781,6 +782,7 @@ def select(
         n_obs=n,
         measure=measure,
         origins=len(positions),
+        key=best,
     )
 
 
