@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "steward.commands.importing",
     "steward.commands.demo",
     "steward.commands.forecast",
+    "steward.commands.calibrate",
     "steward.commands.account",
     "steward.commands.dashboard",
     "steward.commands.collect",

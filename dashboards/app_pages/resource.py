@@ -8,6 +8,7 @@ import streamlit as st
 from dashboards import charts, data, session
 from dashboards.text import plain
 from steward.exports import spreadsheet_safe
+from steward.queries.forecasts import calibration, track_record
 
 with session.shown_errors():
     config = session.config_path()
@@ -72,6 +73,14 @@ with session.shown_errors():
             st.text(f"{view.method}  ·  {view.created_at:%Y-%m-%d %H:%M} UTC")
             if view.reason:
                 st.caption(plain(view.reason))
+            # How often such figures came true (the stored risk backtest), when known.
+            with session.workspace(config).store.read() as conn:
+                record = calibration(scope, conn, slug)
+            headline_p = view.risk.get("p_below_reserve", view.risk.get("max_p_over_capacity"))
+            if record is not None and isinstance(headline_p, int | float):
+                said = track_record(record, float(headline_p))
+                if said:
+                    st.caption(plain(said))
             scores = charts.score_table(view.scores)
             if len(scores):
                 st.markdown("Backtest MASE (lower is better; seasonal naive = baseline)")

@@ -250,6 +250,20 @@ class Forecaster(abc.ABC):
         )
         return frame
 
+    def point(self, h: int) -> np.ndarray:
+        """The model's own point forecast for the next ``h`` periods, shape ``(h,)``.
+
+        Unlike ``predict(h)["mean"]`` it is not the mean of simulated paths, so a
+        bounded model (see ``Clipped``) does not lift it by the noise it clips off.
+        """
+        self._check_fitted()
+        h = _check_h(h)
+        with quiet():
+            point = np.asarray(self._point(h), dtype=float).reshape(h)
+        if not np.isfinite(point).all():
+            raise ForecastError(f"{self.label} produced a non-finite point forecast")
+        return point
+
     def sample_paths(self, h: int, n: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` simulated future paths of length ``h``, shape ``(n, h)``."""
         self._check_fitted()

@@ -16,11 +16,14 @@ from steward.forecast.models import (
     Combination,
     Constant,
     Croston,
+    LongRunRate,
     MSTLForecaster,
     Naive,
     Naive2,
+    SeasonalMean,
     SeasonalNaive,
     Theta,
+    WindowMean,
 )
 
 FORECASTERS: tuple[type[Forecaster], ...] = (
@@ -34,6 +37,9 @@ FORECASTERS: tuple[type[Forecaster], ...] = (
     Croston,
     SBA,
     TSB,
+    LongRunRate,
+    WindowMean,
+    SeasonalMean,
     MSTLForecaster,
     Combination,
     Calibrated,

@@ -14,9 +14,10 @@ import pandas as pd
 from sqlalchemy import Connection, and_, func, select
 
 from steward.access import Scope
+from steward.forecast.reliability import MIN_BIN_CASES, Reliability
 from steward.headlines import headline
 from steward.queries.resources import one
-from steward.store.models import ForecastRun
+from steward.store.models import ForecastRun, RiskCalibration
 
 
 @dataclass(frozen=True)
@@ -156,3 +157,65 @@ def risk_path(view: ForecastView, kind: str) -> pd.DataFrame:
     if not isinstance(values, list) or len(values) != len(dates) or not dates:
         return pd.DataFrame(columns=["date", "probability"])
     return pd.DataFrame({"date": pd.to_datetime(dates), "probability": values})
+
+
+#: What each calibrated event is called in a sentence, per resource kind.
+_EVENT_WORDS = {
+    "all_units_out": ("days", "all units out", "had all units out"),
+    "below_reserve": ("forecasts", "falling below the reserve", "fell below it"),
+}
+
+
+@dataclass(frozen=True)
+class CalibrationView:
+    """A resource's stored risk backtest (see steward.forecast.risk_backtest)."""
+
+    event: str
+    computed_at: datetime
+    period_start: datetime
+    period_end: datetime
+    origins: int
+    reliability: Reliability
+
+
+def calibration(scope: Scope, conn: Connection, slug: str) -> CalibrationView | None:
+    """How often the resource's risk figures came true; None before any risk backtest."""
+    res = one(scope, conn, slug)
+    row = conn.execute(
+        select(RiskCalibration)
+        .where(RiskCalibration.resource_id == res.id)
+        .order_by(RiskCalibration.computed_at.desc(), RiskCalibration.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if row is None:
+        return None
+    return CalibrationView(
+        event=row.event,
+        computed_at=row.computed_at,
+        period_start=row.period_start,
+        period_end=row.period_end,
+        origins=row.origins,
+        reliability=Reliability.from_json(dict(row.figures or {})),
+    )
+
+
+def track_record(view: CalibrationView, probability: float) -> str | None:
+    """One sentence on how often figures like ``probability`` came true, e.g.
+    "Of the 212 days we gave a 30-40% chance of all units out, 34% had all units out."
+
+    None when the figure's bin holds too few cases (fewer than MIN_BIN_CASES pool-days,
+    or 10 stock forecasts) to say anything.
+    """
+    if not 0.0 <= probability <= 1.0:
+        return None
+    cases_word, what, happened = _EVENT_WORDS.get(
+        view.event, ("cases", view.event.replace("_", " "), "saw it happen")
+    )
+    b = view.reliability.bin_for(probability)
+    enough = MIN_BIN_CASES if view.event == "all_units_out" else 10
+    if b.cases < enough or b.observed != b.observed:  # NaN: empty bin
+        return None
+    return (
+        f"Of the {b.cases} {cases_word} we gave a {b.lo:.0%}-{b.hi:.0%} chance of {what}, "
+        f"{b.observed:.0%} {happened}."
+    )

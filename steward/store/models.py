@@ -340,6 +340,26 @@ class ForecastRun(Base):
     accuracy: Mapped[dict[str, Any] | None]
 
 
+class RiskCalibration(Base):
+    """How often a resource's published risk figures came true, from a rolling-origin
+    backtest (see steward.forecast.risk_backtest): reliability bins and Brier scores
+    per event ("all_units_out" for pools, "below_reserve" for stocks). Derived data,
+    replaced whole by the next backtest of the resource."""
+
+    __tablename__ = "risk_calibration"
+    __table_args__ = (UniqueConstraint("resource_id", "event"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resource.id"))
+    event: Mapped[str] = mapped_column(String(32))
+    computed_at: Mapped[datetime]
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]
+    origins: Mapped[int]
+    #: steward.forecast.reliability.Reliability.to_json(): cases, base rate, Brier, bins.
+    figures: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
 class Quota(Base):
     __tablename__ = "quota"
     __table_args__ = (UniqueConstraint("member_id", "resource_id", "period_start"),)

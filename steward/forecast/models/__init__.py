@@ -5,7 +5,8 @@ from steward.forecast.models.clipped import Clipped
 from steward.forecast.models.combination import Combination
 from steward.forecast.models.constant import Constant
 from steward.forecast.models.ets import ETS
-from steward.forecast.models.intermittent import SBA, TSB, Croston
+from steward.forecast.models.intermittent import SBA, TSB, Croston, LongRunRate
+from steward.forecast.models.long_memory import SeasonalMean, WindowMean
 from steward.forecast.models.mstl import MSTLForecaster
 from steward.forecast.models.naive import Naive, Naive2, SeasonalNaive
 from steward.forecast.models.theta import Theta
@@ -19,9 +20,12 @@ __all__ = [
     "Combination",
     "Constant",
     "Croston",
+    "LongRunRate",
     "MSTLForecaster",
     "Naive",
     "Naive2",
+    "SeasonalMean",
     "SeasonalNaive",
     "Theta",
+    "WindowMean",
 ]

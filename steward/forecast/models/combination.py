@@ -48,7 +48,8 @@ class Combination(Forecaster):
 
     @property
     def label(self) -> str:
-        names = [m.label for m in getattr(self, "members_", self.members)]
+        # Sorted: the same members make the same name whatever order they came in.
+        names = sorted(m.label for m in getattr(self, "members_", self.members))
         return f"{self.method}({'+'.join(names)})"
 
     def _fit(self, y: pd.Series) -> None:

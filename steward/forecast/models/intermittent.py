@@ -131,3 +131,35 @@ class TSB(_Intermittent):
         self.alpha_, self.beta_ = float(a), float(b)
         z, pi, _ = tsb_states(d, self.alpha_, self.beta_)
         self.size_, self.prob_ = z, pi
+
+
+class LongRunRate(Forecaster):
+    """Demand at its long-run rate: occurrence and sizes as the whole history shows them.
+
+    Croston's method with the smoothing weight at zero: each period has demand
+    with the share of periods that had any, and a size drawn from the sizes
+    seen. For a tool borrowed once a year this forecasts a fiftieth of a loan a
+    week, with paths that are mostly zero and never negative, instead of a
+    random walk around zero whose clipped median drifts upward.
+    """
+
+    name = "long_run_rate"
+    min_length = 1
+
+    def __init__(self) -> None:
+        pass
+
+    def _fit(self, y: pd.Series) -> None:
+        d = y.to_numpy()
+        self.sizes_ = d[d != 0]
+        self.prob_ = len(self.sizes_) / len(d)
+
+    def _point(self, h: int) -> np.ndarray:
+        size = float(np.mean(self.sizes_)) if len(self.sizes_) else 0.0
+        return np.full(h, self.prob_ * size)
+
+    def _sample_paths(self, h: int, n: int, rng: np.random.Generator) -> np.ndarray:
+        if len(self.sizes_) == 0:
+            return np.zeros((n, h))
+        occurs = rng.random((n, h)) < self.prob_
+        return np.where(occurs, rng.choice(self.sizes_, size=(n, h)), 0.0)

@@ -1,0 +1,235 @@
+"""Did the risk figures we publish come true? A rolling-origin backtest against the store.
+
+At each origin (every ``every_days`` days over a past period) every resource is
+forecast exactly as ``steward forecast`` would have done then, from the ledger
+as it stood (flows up to the origin, units on loan and capacity at the origin),
+and its risk figures are set beside what followed:
+
+- pools: per day of the horizon, the predicted chance that all units are out
+  (simulated occupancy at or above capacity) against whether the units on loan
+  at the end of that day reached the capacity. Demand beyond the units cannot
+  be recorded (nobody can borrow a unit that is out), so "all units out" is the
+  observable side of "demand exceeds capacity";
+- stocks: the predicted chance of falling below the reserve (empty without one)
+  within the horizon against whether the level did.
+
+The result per resource is a reliability table with Brier scores
+(:mod:`steward.forecast.reliability`), stored in ``risk_calibration`` so the
+dashboard can say how often such figures came true. Loan durations are drawn
+from every loan in the ledger, including later ones: a small look-ahead in the
+duration distribution only, never in demand or levels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, delete, insert
+
+from steward import flows
+from steward.errors import ForecastError
+from steward.forecast.parallel import forecast_many
+from steward.forecast.reliability import Reliability, reliability
+from steward.forecast.runs import _future_days, _inputs, _pool_run, _stock_run, weeks_for
+from steward.forecast.selection import Selection
+from steward.store import catalog
+from steward.store.catalog import ResourceInfo
+from steward.store.models import RiskCalibration
+from steward.workspace import Workspace
+
+POOL_EVENT = "all_units_out"
+STOCK_EVENT = "below_reserve"
+#: An origin needs this much history before it: a forecast from two weeks of data
+#: is not what the backtest is meant to judge.
+MIN_HISTORY_DAYS = 56
+
+
+@dataclass
+class Cases:
+    """Predicted probabilities and outcomes of one resource's event."""
+
+    event: str
+    predicted: list[float] = field(default_factory=list)
+    observed: list[float] = field(default_factory=list)
+    origins: int = 0
+
+
+@dataclass
+class RiskBacktest:
+    """Cases per resource slug, and the period and origins they came from."""
+
+    start: datetime
+    end: datetime
+    origins: list[datetime]
+    cases: dict[str, Cases]
+
+    def pooled(self, event: str) -> Reliability | None:
+        """Reliability of every resource's cases of ``event`` together (None if none)."""
+        p = [x for c in self.cases.values() if c.event == event for x in c.predicted]
+        o = [x for c in self.cases.values() if c.event == event for x in c.observed]
+        return reliability(np.array(p), np.array(o)) if p else None
+
+
+def origins_between(
+    start: datetime, end: datetime, horizon_days: int, every_days: int
+) -> list[datetime]:
+    """Origins from ``start`` every ``every_days`` days whose horizon ends by ``end``."""
+    if every_days < 1:
+        raise ForecastError(f"origins must be at least a day apart, got every {every_days} days")
+    out, t = [], start
+    while t + timedelta(days=horizon_days) <= end:
+        out.append(t)
+        t += timedelta(days=every_days)
+    return out
+
+
+def _observed_pool(actual: pd.DataFrame, dates: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+    """Whether all units were out at the end of each date; mask of dates with data."""
+    seen = actual.reindex(dates)
+    known = seen["level"].notna().to_numpy() & seen["capacity"].notna().to_numpy()
+    full = (seen["level"] >= seen["capacity"]) & (seen["capacity"] > 0)
+    return full.fillna(False).to_numpy(dtype=float), known
+
+
+def _observed_stock(
+    res: ResourceInfo, actual: pd.DataFrame, dates: pd.DatetimeIndex
+) -> float | None:
+    seen = actual["level"].reindex(dates).dropna()
+    if len(seen) < len(dates):
+        return None  # the horizon runs past the data
+    reserve = float(res.reserve) if res.reserve is not None and res.reserve > 0 else None
+    below = seen < reserve if reserve is not None else seen <= 0
+    return float(below.any())
+
+
+def _one_origin(
+    ws: Workspace,
+    infos: Sequence[ResourceInfo],
+    origin: datetime,
+    actual: dict[str, pd.DataFrame],
+    cases: dict[str, Cases],
+    rng: np.random.Generator,
+) -> None:
+    cfg = ws.settings.forecast
+    h, n = cfg.horizon_days, cfg.paths
+    with ws.store.read() as conn:
+        inputs = {res.slug: _inputs(conn, res, origin) for res in infos}
+    ready = {
+        slug: inp
+        for slug, inp in inputs.items()
+        if len(inp.flows) and (inp.flows.index[-1] - inp.flows.index[0]).days >= MIN_HISTORY_DAYS
+    }
+    series = {
+        f"{slug}:{name}": y
+        for slug, inp in ready.items()
+        for name, y in inp.series.items()
+        if y.notna().sum() > 0
+    }
+    selections = forecast_many(
+        series,
+        weeks_for(h),
+        executor=cfg.executor or "serial",
+        workers=cfg.workers,
+        nonnegative=True,
+    )
+    for slug, inp in ready.items():
+        chosen: dict[str, Selection] = {}
+        for name in inp.series:
+            sel = selections.get(f"{slug}:{name}")
+            if isinstance(sel, Selection):
+                chosen[name] = sel
+        if not chosen or not any(s.has_data for s in chosen.values()):
+            continue
+        res = inp.res
+        dates = _future_days(res, origin, h)
+        if res.kind == "stock":
+            if set(chosen) != {"use", "replenish"}:
+                continue
+            _, _, stock = _stock_run(inp, chosen, dates, n, rng)
+            happened = _observed_stock(res, actual[slug], dates)
+            if happened is None:
+                continue
+            kept = cases.setdefault(slug, Cases(STOCK_EVENT))
+            kept.predicted.append(stock.p_below_reserve_within_horizon)
+            kept.observed.append(happened)
+        else:
+            if inp.capacity_now is None:
+                continue
+            _, _, pool = _pool_run(inp, chosen, dates, n, rng, target=0.1)
+            cap = pool.capacity.to_numpy()[None, :]
+            p_full = ((pool.occupancy_paths >= cap) & (cap > 0)).mean(axis=0)
+            full, known = _observed_pool(actual[slug], dates)
+            kept = cases.setdefault(slug, Cases(POOL_EVENT))
+            kept.predicted.extend(p_full[known].tolist())
+            kept.observed.extend(full[known].tolist())
+        kept.origins += 1
+
+
+def backtest_risks(
+    ws: Workspace,
+    *,
+    start: datetime,
+    end: datetime,
+    every_days: int = 28,
+    slugs: Sequence[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    seed: int = 0,
+) -> RiskBacktest:
+    """Forecast every resource at each origin in ``[start, end - horizon]`` and collect cases.
+
+    ``start``/``end`` are tz-aware datetimes. Raises ForecastError when the
+    period holds no origin (it must be longer than the forecast horizon).
+    """
+    h = ws.settings.forecast.horizon_days
+    origins = origins_between(start, end, h, every_days)
+    if not origins:
+        raise ForecastError(
+            f"no backtest origin between {start.date()} and {end.date()}",
+            hint=f"the period must be longer than the forecast horizon ({h} days)",
+        )
+    with ws.store.read() as conn:
+        infos = catalog.resources(conn, list(slugs) if slugs else None)
+        actual = {res.slug: flows.daily_flows(conn, res, until=end) for res in infos}
+    rng = np.random.default_rng(seed)
+    cases: dict[str, Cases] = {}
+    for i, origin in enumerate(origins):
+        _one_origin(ws, infos, origin, actual, cases, rng)
+        if progress is not None:
+            progress(i + 1, len(origins))
+    return RiskBacktest(start, end, origins, cases)
+
+
+def store_calibration(
+    conn: Connection, result: RiskBacktest, *, now: datetime | None = None
+) -> int:
+    """Replace each backtested resource's stored calibration; returns rows written."""
+    now = now or datetime.now(UTC)
+    ids = {r.slug: r.id for r in catalog.resources(conn, list(result.cases))}
+    written = 0
+    for slug, got in result.cases.items():
+        if not got.predicted:
+            continue
+        rel = reliability(np.array(got.predicted), np.array(got.observed))
+        conn.execute(
+            delete(RiskCalibration).where(
+                RiskCalibration.resource_id == ids[slug], RiskCalibration.event == got.event
+            )
+        )
+        conn.execute(
+            insert(RiskCalibration),
+            {
+                "resource_id": ids[slug],
+                "event": got.event,
+                "computed_at": now,
+                "period_start": result.start,
+                "period_end": result.end,
+                "origins": got.origins,
+                "figures": rel.to_json(),
+            },
+        )
+        written += 1
+    return written
