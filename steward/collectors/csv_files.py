@@ -1,5 +1,9 @@
 """CSV files: one file, a glob, or a drop folder, read incrementally.
 
+The header is the first line that names every column the mapping needs: lines
+above it (a bank export's account number, period and balance) are a preamble,
+not rows.
+
 The cursor remembers, per file, how far it has been committed (byte offset) and
 what the file looked like (size, mtime, inode, a digest of its head). Appended
 rows are read from the offset; a file that shrank or whose head changed was
@@ -33,6 +37,8 @@ from steward.errors import SourceError
 from steward.ledger import Rejected
 
 HEAD_BYTES = 4096
+#: How many lines above the header (a bank's account and balance lines) are looked through.
+PREAMBLE_LINES = 30
 csv.field_size_limit(16 * 1024 * 1024)
 
 
@@ -187,16 +193,20 @@ class CsvCollector(TabularCollector):
                 complete=complete,
             )
 
+        preamble = 0  # lines above the header
         if not header:
             if not text.strip():
                 yield None, [], mark(start, line, complete=True)  # empty: nothing yet
                 return
             sample = text[:65536]
             delimiter = self._delimiter(sample)
+            preamble, delimiter = self._header_line(lines, delimiter)
         # Lines split on "\n" only, as the byte offsets above are computed.
         reader = csv.reader(io.StringIO(text, newline="\n"), delimiter=delimiter)
         consumed = 0  # lines consumed by the reader so far
         if not header:
+            for _ in range(preamble):
+                next(reader)
             try:
                 header = [h.strip().lstrip("\ufeff") for h in next(reader)]
             except (csv.Error, StopIteration) as exc:
@@ -256,6 +266,20 @@ class CsvCollector(TabularCollector):
         done_lines = len(newlines)
         offset = int(line_end[done_lines - 1]) if done_lines else start
         yield table(), bad, mark(offset, line + done_lines, complete=True)
+
+    def _header_line(self, lines: list[str], sniffed: str) -> tuple[int, str]:
+        """Lines before the header, and the delimiter that splits it into known columns."""
+        mapper = self._mapper()
+        if self.options.delimiter:
+            candidates = [sniffed]
+        else:
+            candidates = [sniffed, *(d for d in parsing.DELIMITERS if d != sniffed)]
+        for number, line in enumerate(lines[:PREAMBLE_LINES]):
+            for delimiter in candidates:
+                fields = next(csv.reader([line.rstrip("\r")], delimiter=delimiter), [])
+                if mapper.fits([f.strip().lstrip("\ufeff") for f in fields]):
+                    return number, delimiter
+        return 0, sniffed
 
     def _delimiter(self, sample: str) -> str:
         chosen = self.options.delimiter

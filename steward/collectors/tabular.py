@@ -30,7 +30,7 @@ RecordKind = Literal["events", "readings", "members", "capacity"]
 FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "events": (
         ("external_id", "resource", "kind", "quantity", "occurred_at"),
-        ("member", "loan_ref", "reverses", "scheduled", "due_at"),
+        ("member", "loan_ref", "reverses", "scheduled", "due_at", "quantity_in", "quantity_out"),
     ),
     "readings": (("external_id", "resource", "value", "observed_at"), ()),
     "members": (("code", "name"), ("email", "weight")),
@@ -57,6 +57,8 @@ class MappingOptions(BaseModel):
     decimal: numbers.Mark | None = None
     #: Its thousands separator: ",", ".", " ", "'" or "none" (default: the other mark).
     thousands: numbers.Grouping | None = None
+    #: Events: the sign of ``quantity`` gives the kind (negative: use, positive: replenish).
+    signed: bool = False
 
     @property
     def number_format(self) -> numbers.NumberFormat:
@@ -149,6 +151,10 @@ class Mapper:
 
     # -- mapping --------------------------------------------------------------------
 
+    def fits(self, header: list[str]) -> bool:
+        """Whether a line with these fields names every column the mapping needs."""
+        return not self._columns(pd.DataFrame(columns=list(dict.fromkeys(header))))[1]
+
     def _columns(self, frame: pd.DataFrame) -> tuple[dict[str, str], list[str]]:
         """Source column of each field present, and the required fields missing."""
         by_name = {str(c).strip().lstrip("\ufeff").lower(): str(c) for c in frame.columns}
@@ -162,7 +168,16 @@ class Mapper:
                 found[name] = column
             elif name in required and name not in self.options.defaults:
                 missing.append(name)
-        return found, missing
+        # A signed amount, or a pair of in/out columns, gives the kind (and the quantity).
+        derived = set()
+        if self.options.record == "events" and (self.options.signed or self._in_out(found)):
+            derived.add("kind")
+        if self.options.record == "events" and self._in_out(found):
+            derived.add("quantity")
+        return found, [m for m in missing if m not in derived]
+
+    def _in_out(self, found: dict[str, str]) -> bool:
+        return "quantity_in" in found or "quantity_out" in found
 
     def _map(self, table: Table) -> tuple[pd.DataFrame | None, list[Rejected], list[NewMember]]:
         frame = table.frame.reset_index(drop=True)
@@ -206,8 +221,20 @@ class Mapper:
         resource = text("resource")
         flag(parsing.is_missing(resource), "missing resource")
         out["resource"] = resource
-        number, why = self._number(text(value_field), value_field)
-        flag(why != "", why)
+        kind = text("kind").str.lower()
+        if record == "events" and self._in_out(found):
+            number, kind = self._in_out_amounts(found, text, flag)
+        else:
+            number, why = self._number(text(value_field), value_field)
+            flag(why != "", why)
+            if record == "events" and self.options.signed:
+                flag(number == 0, f"{value_field} 0 moves nothing: neither a use nor a replenish")
+                kind = (
+                    pd.Series(pd.NA, index=frame.index, dtype="string")
+                    .mask(number < 0, "use")
+                    .mask(number > 0, "replenish")
+                )
+                number = number.abs()
         out[value_field] = number
         scheduled = (
             parsing.truthy(text("scheduled"))
@@ -223,7 +250,7 @@ class Mapper:
         flag(late != "", late)
         out[time_field] = stamps
         if record == "events":
-            out["kind"] = text("kind").str.lower()
+            out["kind"] = kind
             for name in ("member", "loan_ref", "reverses"):
                 values = text(name)
                 out[name] = values.where(~parsing.is_missing(values), None).astype(object)
@@ -239,6 +266,27 @@ class Mapper:
         bad = reason != ""
         rejects = _rejects(frame.loc[bad], keys[bad], reason[bad])
         return out.loc[~bad].reset_index(drop=True), rejects, []
+
+    def _in_out_amounts(
+        self, found: dict[str, str], text: Any, flag: Any
+    ) -> tuple[pd.Series, pd.Series]:
+        """A bank's "Money in" / "Money out" pair: the filled one gives kind and amount.
+
+        An amount out may be written negative (``-200.00``): it is a use either way.
+        """
+        got_in, why_in = self._number(text("quantity_in"), "quantity_in")
+        got_out, why_out = self._number(text("quantity_out"), "quantity_out")
+        has_in = ~parsing.is_missing(text("quantity_in")) & (got_in.fillna(1) != 0)
+        has_out = ~parsing.is_missing(text("quantity_out")) & (got_out.fillna(1) != 0)
+        names = " / ".join(repr(found.get(n, n)) for n in ("quantity_in", "quantity_out"))
+        flag(has_in & has_out, f"both {names} have an amount: which one moved?")
+        flag(~has_in & ~has_out, f"no amount in {names}")
+        flag(has_in & (why_in != ""), why_in)
+        flag(has_in & (got_in < 0), f"{found.get('quantity_in')!r} is negative: money in?")
+        flag(has_out & (why_out != ""), why_out)
+        number = got_in.where(has_in, got_out).abs()
+        kind = pd.Series("use", index=number.index, dtype="string").mask(has_in, "replenish")
+        return number, kind
 
     def _number(self, values: pd.Series, field: str) -> tuple[pd.Series, pd.Series]:
         return numbers.parse(
