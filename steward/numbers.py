@@ -121,14 +121,50 @@ def parse(
     missing = text.isna() | text.str.lower().isin(MISSING)
     reason[missing.to_numpy()] = f"missing {field}"
     out = pd.Series(np.nan, index=values.index, dtype="float64")
-    todo = text[~missing]
+    # Vectorised fast path: plain digits that every applicable convention reads alike.
+    fast = ~missing & _plain_mask(text, fmt)
+    if fast.any():
+        plain = text[fast]
+        if fmt.decimal == ",":
+            plain = plain.str.replace(",", ".", regex=False)
+        out[fast] = pd.to_numeric(plain, errors="coerce").astype("float64")
+    grouped = ~missing & ~fast & _grouped_mask(text, fmt)
+    if grouped.any():
+        assert fmt.decimal is not None
+        digits = text[grouped].str.replace(
+            f"[{re.escape(fmt.grouping)}{_SPACES if fmt.grouping == ' ' else ''}]", "", regex=True
+        )
+        out[grouped] = pd.to_numeric(
+            digits.str.replace(fmt.decimal, ".", regex=False), errors="coerce"
+        ).astype("float64")
+        fast |= grouped
+    todo = text[~missing & ~fast]
     if todo.empty:
         return out, reason
-    uniques = todo.unique()
-    read = {str(u): _read(str(u), fmt, field, setting) for u in uniques}
-    out[todo.index] = todo.map(lambda u: read[u][0]).astype("float64")
-    reason[todo.index] = todo.map(lambda u: read[u][1]).astype(object)
+    read = {str(u): _read(str(u), fmt, field, setting) for u in todo.unique()}
+    out[todo.index] = [float(read[u][0]) for u in todo]
+    reason[todo.index] = [read[u][1] for u in todo]
     return out, reason
+
+
+def _grouped_mask(text: pd.Series, fmt: NumberFormat) -> pd.Series:
+    """Values in a declared format's standard groups of three (``-1.234.567,89``)."""
+    if fmt.decimal is None or fmt.grouping == "none":
+        return pd.Series(False, index=text.index)
+    group = (
+        f"[{re.escape(fmt.grouping)}{_SPACES}]" if fmt.grouping == " " else re.escape(fmt.grouping)
+    )
+    pattern = rf"-?\d{{1,3}}(?:{group}\d{{3}})+(?:{re.escape(fmt.decimal)}\d+)?"
+    return text.str.fullmatch(pattern, na=False).astype(bool)
+
+
+def _plain_mask(text: pd.Series, fmt: NumberFormat) -> pd.Series:
+    """Values Babel would read exactly as ``float()`` does: no groups, no symbols."""
+    if fmt.decimal is not None:
+        return text.str.fullmatch(_PLAIN[fmt.decimal].pattern[1:-1], na=False).astype(bool)
+    dotted = text.str.fullmatch(_PLAIN["."].pattern[1:-1], na=False).astype(bool)
+    grouped = text.str.fullmatch(_GROUPED_DOT.pattern[1:-1], na=False).astype(bool)
+    return dotted & ~grouped
 
 
 def parse_one(value: object, fmt: NumberFormat = UNDECLARED, *, field: str = "value") -> Decimal:

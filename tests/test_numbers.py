@@ -6,9 +6,11 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from steward.errors import InputError
-from steward.numbers import NumberFormat, parse, parse_one
+from steward.numbers import NumberFormat, _read, parse, parse_one
 
 EU = NumberFormat(decimal=",")
 US = NumberFormat(decimal=".")
@@ -97,3 +99,22 @@ def test_parse_one() -> None:
 def test_impossible_formats_are_config_errors(options: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         NumberFormat.model_validate(options)
+
+
+@given(
+    st.decimals(min_value=-(10**9), max_value=10**9, places=2, allow_nan=False),
+    st.sampled_from([EU, US, FR, CH, UNDECLARED]),
+)
+def test_fast_paths_agree_with_babel(value: Decimal, fmt: NumberFormat) -> None:
+    """The vectorised paths (plain and grouped digits) read what Babel reads, and never a
+    wrong value (Babel's strict mode refuses some well-grouped Swiss values they read)."""
+    grouping = fmt.grouping if fmt.declared else ","
+    mark = fmt.decimal or "."
+    text = f"{value:,.2f}".replace(",", "\x00").replace(".", mark).replace("\x00", grouping)
+    for written in (text, f"{value:.2f}".replace(".", mark)):
+        got, why = parse(pd.Series([written]), fmt)
+        slow, slow_why = _read(written, fmt, "value", "")
+        if not slow_why:
+            assert why[0] == "" and got[0] == float(slow)
+        if not why[0]:
+            assert got[0] == float(value)
