@@ -101,10 +101,17 @@ class NumberFormat(BaseModel):
 
 UNDECLARED = NumberFormat()
 US = NumberFormat(decimal=".", thousands=",")
+#: Numbers that were numbers at the source (JSON, SQL), made text: "." and no groups.
+PLAIN = NumberFormat(decimal=".", thousands="none")
 
 
 def parse(
-    values: pd.Series, fmt: NumberFormat = UNDECLARED, *, field: str = "value", setting: str = ""
+    values: pd.Series,
+    fmt: NumberFormat = UNDECLARED,
+    *,
+    field: str = "value",
+    setting: str = "",
+    native: pd.Series | None = None,
 ) -> tuple[pd.Series, pd.Series]:
     """Numbers from text: (float64 values, reasons); NaN and a reason where unreadable.
 
@@ -112,8 +119,18 @@ def parse(
     they are. Missing values (blank, ``n/a``...) give NaN with the reason
     ``missing <field>``. ``setting`` tells the user where the format is declared
     (e.g. ``in collectors[2] (bank)``, or ``with --decimal``) and ends the reason
-    of an ambiguous value, which names the ``decimal`` option.
+    of an ambiguous value, which names the ``decimal`` option. ``native`` marks
+    values that were numbers at the source (JSON, SQL) before becoming text:
+    they are read as written by a program (``.`` decimal, no groups).
     """
+    if native is not None and native.any():
+        native = native.reindex(values.index, fill_value=False).astype(bool)
+        out, reason = parse(values[~native], fmt, field=field, setting=setting)
+        got, why = parse(values[native], PLAIN, field=field, setting=setting)
+        return (
+            pd.concat([out, got]).reindex(values.index),
+            pd.concat([reason, why]).reindex(values.index),
+        )
     reason = pd.Series("", index=values.index, dtype=object)
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         return values.astype("float64"), reason

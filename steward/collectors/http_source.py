@@ -18,7 +18,7 @@ from pydantic import Field
 
 from steward.collectors.base import CHUNK_ROWS, Chunk
 from steward.collectors.csv_files import read_text_table
-from steward.collectors.tabular import MappingOptions, Table, TabularCollector
+from steward.collectors.tabular import MappingOptions, Table, TabularCollector, native_numbers
 from steward.errors import SourceError, TransientSourceError
 
 
@@ -98,7 +98,7 @@ class HttpCollector(TabularCollector):
             response = fetch(client, self.options.url, headers=headers, where=self.context.where)
         if response.status_code == 304:
             return
-        frame = self._frame(response)
+        frame, native = self._frame(response)
         new_cursor = json.dumps(
             {
                 "etag": response.headers.get("etag"),
@@ -113,13 +113,17 @@ class HttpCollector(TabularCollector):
             part = frame.iloc[start : start + size].reset_index(drop=True)
             keys = [f"{where}#{start + i + 1}" for i in range(len(part))]
             last = start + size >= len(frame)
-            batch = mapper.batch(self.name, [Table(part, keys, where)], [])
+            table = Table(
+                part, keys, where, native.iloc[start : start + size].reset_index(drop=True)
+            )
+            batch = mapper.batch(self.name, [table], [])
             # The validators move only with the last part: a crash re-fetches the document.
             yield Chunk(
                 batch, new_cursor if last else cursor, progress=(start + len(part), len(frame))
             )
 
-    def _frame(self, response: httpx.Response) -> pd.DataFrame:
+    def _frame(self, response: httpx.Response) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The records as text, and which cells were JSON numbers."""
         kind = self.options.format
         if kind == "auto":
             ctype = response.headers.get("content-type", "")
@@ -127,7 +131,8 @@ class HttpCollector(TabularCollector):
         where = f"{self.context.where}: {safe_url(self.options.url)}"
         if kind == "csv":
             try:
-                return read_text_table(response.content)
+                table = read_text_table(response.content)
+                return table, pd.DataFrame(False, index=table.index, columns=table.columns)
             except (ValueError, pd.errors.ParserError) as exc:
                 raise SourceError(f"{where}: not readable CSV: {exc}") from None
         try:
@@ -139,4 +144,5 @@ class HttpCollector(TabularCollector):
             ) from None
         records = records_at(document, self.options.json_path, where)
         frame = pd.json_normalize(records) if records else pd.DataFrame()
-        return frame.astype("string") if len(frame.columns) else frame
+        native = native_numbers(frame)
+        return (frame.astype("string") if len(frame.columns) else frame), native

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 
 from steward.collectors.base import CHUNK_ROWS, Chunk
-from steward.collectors.tabular import MappingOptions, Table, TabularCollector
+from steward.collectors.tabular import MappingOptions, Table, TabularCollector, native_numbers
 from steward.errors import ConfigError, SourceError, TransientSourceError
 
 
@@ -100,10 +100,12 @@ class SqlCollector(TabularCollector):
                             .all()
                         )
                         rows = [r for r in rows if r[col] != top] + list(ties)
-                    frame = pd.DataFrame([dict(r) for r in rows]).astype("string")
+                    frame = pd.DataFrame([dict(r) for r in rows])
+                    native = native_numbers(frame)
+                    frame = frame.astype("string")
                     keys = [f"row {seen + i + 1} ({col}={r[col]})" for i, r in enumerate(rows)]
                     seen += len(rows)
-                    batch = mapper.batch(self.name, [Table(frame, keys, where)], [])
+                    batch = mapper.batch(self.name, [Table(frame, keys, where, native)], [])
                     last = top
                     yield Chunk(batch, json.dumps({"last": _plain(top)}))
                     if not full:

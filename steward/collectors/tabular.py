@@ -100,6 +100,27 @@ class Table:
     frame: pd.DataFrame  # the source's columns, as text
     keys: list[str]  # e.g. "sources/fund/2024.csv:12"
     where: str  # what to name in errors, e.g. the file
+    #: Cells that held numbers, not text (JSON numbers, SQL numerics): no locale applies.
+    native: pd.DataFrame | None = None
+
+
+def native_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Which cells are numbers (not text) before the frame is made text."""
+
+    def number(value: object) -> bool:
+        return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+    return pd.DataFrame(
+        {
+            c: (
+                frame[c].notna()
+                if frame[c].dtype.kind in "iuf"
+                else frame[c].map(number).astype(bool)
+            )
+            for c in frame.columns
+        },
+        index=frame.index,
+    )
 
 
 class Mapper:
@@ -207,7 +228,10 @@ class Mapper:
 
         record = self.options.record
         if record == "members":
-            return self._members(frame, keys, text, reason, flag)
+            native_weight = None
+            if table.native is not None and found.get("weight") in table.native:
+                native_weight = table.native[found["weight"]].reset_index(drop=True)
+            return self._members(frame, keys, text, reason, flag, native_weight)
 
         value_field, time_field = {
             "events": ("quantity", "occurred_at"),
@@ -222,10 +246,15 @@ class Mapper:
         flag(parsing.is_missing(resource), "missing resource")
         out["resource"] = resource
         kind = text("kind").str.lower()
+        native = {
+            name: table.native[column].reset_index(drop=True)
+            for name, column in found.items()
+            if table.native is not None and column in table.native
+        }
         if record == "events" and self._in_out(found):
-            number, kind = self._in_out_amounts(found, text, flag)
+            number, kind = self._in_out_amounts(found, text, flag, native)
         else:
-            number, why = self._number(text(value_field), value_field)
+            number, why = self._number(text(value_field), value_field, native.get(value_field))
             flag(why != "", why)
             if record == "events" and self.options.signed:
                 flag(number == 0, f"{value_field} 0 moves nothing: neither a use nor a replenish")
@@ -268,14 +297,16 @@ class Mapper:
         return out.loc[~bad].reset_index(drop=True), rejects, []
 
     def _in_out_amounts(
-        self, found: dict[str, str], text: Any, flag: Any
+        self, found: dict[str, str], text: Any, flag: Any, native: dict[str, pd.Series]
     ) -> tuple[pd.Series, pd.Series]:
         """A bank's "Money in" / "Money out" pair: the filled one gives kind and amount.
 
         An amount out may be written negative (``-200.00``): it is a use either way.
         """
-        got_in, why_in = self._number(text("quantity_in"), "quantity_in")
-        got_out, why_out = self._number(text("quantity_out"), "quantity_out")
+        got_in, why_in = self._number(text("quantity_in"), "quantity_in", native.get("quantity_in"))
+        got_out, why_out = self._number(
+            text("quantity_out"), "quantity_out", native.get("quantity_out")
+        )
         has_in = ~parsing.is_missing(text("quantity_in")) & (got_in.fillna(1) != 0)
         has_out = ~parsing.is_missing(text("quantity_out")) & (got_out.fillna(1) != 0)
         names = " / ".join(repr(found.get(n, n)) for n in ("quantity_in", "quantity_out"))
@@ -288,9 +319,16 @@ class Mapper:
         kind = pd.Series("use", index=number.index, dtype="string").mask(has_in, "replenish")
         return number, kind
 
-    def _number(self, values: pd.Series, field: str) -> tuple[pd.Series, pd.Series]:
+    def _number(
+        self, values: pd.Series, field: str, native: pd.Series | None = None
+    ) -> tuple[pd.Series, pd.Series]:
+        """A field's numbers; ``native`` marks those that were numbers, not text, at the source."""
         return numbers.parse(
-            values, self.options.number_format, field=field, setting=f"in {self.where}"
+            values,
+            self.options.number_format,
+            field=field,
+            setting=f"in {self.where}",
+            native=native,
         )
 
     def _due(self, values: pd.Series, out: pd.DataFrame, flag: Any) -> pd.Series:
@@ -319,14 +357,20 @@ class Mapper:
         return due.where(given)
 
     def _members(
-        self, frame: pd.DataFrame, keys: pd.Series, text: Any, reason: pd.Series, flag: Any
+        self,
+        frame: pd.DataFrame,
+        keys: pd.Series,
+        text: Any,
+        reason: pd.Series,
+        flag: Any,
+        native_weight: pd.Series | None = None,
     ) -> tuple[None, list[Rejected], list[NewMember]]:
         if self.commons is None:
             why = f"members need a commons: add `commons:` to {self.where}"
             return None, _rejects(frame, keys, pd.Series(why, index=frame.index)), []
         code, name, email = text("code"), text("name"), text("email")
         weight_text = text("weight")
-        weight, why = self._number(weight_text, "weight")
+        weight, why = self._number(weight_text, "weight", native_weight)
         flag(parsing.is_missing(code), "missing member code")
         flag(parsing.is_missing(name), "missing member name")
         given = ~parsing.is_missing(weight_text)

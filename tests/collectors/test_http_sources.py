@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from steward import collectors
-from steward.store.models import CollectorState, Event, QuarantinedRow
+from steward.store.models import CollectorState, Event, QuarantinedRow, Reading
 
 from .support import MakeWorkspace
 
@@ -315,3 +315,21 @@ def test_opencollective_other_currency_is_converted_or_refused(
     with ws.store.read() as conn:
         amounts = sorted(float(q) for q in conn.execute(select(Event.quantity)).scalars())
     assert amounts == [10.0, 14.04]
+
+
+def test_json_numbers_are_numbers_and_json_text_takes_the_format(
+    make_workspace: MakeWorkspace, server: Server
+) -> None:
+    doc = (
+        b'[{"external_id": "n1", "resource": "tank", "value": 1.234, "observed_at": "2024-05-01T08:00:00Z"},'
+        b' {"external_id": "n2", "resource": "tank", "value": "1,234", "observed_at": "2024-05-01T09:00:00Z"}]'
+    )
+    server.handler = lambda h: server.reply(h, 200, doc, Content_Type="application/json")
+    ws = make_workspace([http_collector(server.url, record="readings")])
+    report = collectors.run(ws, "api")
+    # A JSON number is no one's locale; the text "1,234" could be 1234 or 1.234.
+    assert (report.accepted, report.quarantined) == (1, 1)
+    with ws.store.read() as conn:
+        assert [float(v) for v in conn.execute(select(Reading.value)).scalars()] == [1.234]
+        why = conn.execute(select(QuarantinedRow.reason)).scalar_one()
+    assert why.startswith("value '1,234' reads as 1234 with decimal '.' and as 1.234")

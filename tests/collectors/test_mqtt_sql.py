@@ -142,3 +142,20 @@ def test_sql_unreachable_database_is_a_failed_run(make_workspace: MakeWorkspace)
     assert report.status == "failed" and report.attempts == 2
     assert "hunter2" not in (report.error or "")
     assert json.dumps(report.error)  # a plain message, no traceback
+
+
+def test_sql_numeric_columns_are_numbers(make_workspace: MakeWorkspace, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'meter.db'}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE m (id TEXT, litres REAL, at TEXT)"))
+        conn.execute(text("INSERT INTO m VALUES ('a', 1.234, '2024-05-01T08:00:00Z')"))
+    engine.dispose()
+    query = (
+        "SELECT id AS external_id, 'tank' AS resource, litres AS value, at AS observed_at FROM m"
+    )
+    ws = make_workspace([sql_collector(url, query=query, cursor_column="observed_at")])
+    report = collectors.run(ws, "meter")
+    # 1.234 stored as a number is 1.234, never "1.234 or 1234?".
+    assert (report.accepted, report.quarantined) == (1, 0)
+    assert [v for _, v in readings(ws)] == [1.234]
