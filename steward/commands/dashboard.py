@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -56,13 +58,29 @@ def register(app: typer.Typer) -> None:
                 f"the dashboard app is missing at {APP}",
                 hint="reinstall Steward from its source tree (the dashboards/ folder ships with it)",
             )
-        env = dict(os.environ)
-        env["STEWARD_CONFIG"] = str(ws.config.path)
+        os.environ["STEWARD_CONFIG"] = str(ws.config.path)
         ws.close()
         console.print(f"Dashboard for {ws.config.path} on http://{host}:{chosen}/", highlight=False)
-        command = streamlit_command(APP, port=chosen, host=host, debug=cli.debug)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        # Become the server (same pid): a signal to `steward dashboard` reaches Streamlit
-        # itself, so stopping it stops the server and frees the port.
-        os.execve(command[0], command, env)
+        serve_here(streamlit_command(APP, port=chosen, host=host, debug=cli.debug))
+
+
+#: What the pages import, loaded before the server listens: otherwise the first page
+#: after a start pays for it (about 3 CPU-seconds).
+WARM_MODULES = ("numpy", "pandas", "altair", "sqlalchemy", "steward.access", "steward.exports")
+
+
+def serve_here(command: list[str]) -> None:
+    """Run the Streamlit server in this process (the same pid as `steward dashboard`).
+
+    A signal to the command reaches the server itself, so stopping it stops the
+    server and frees the port; and the modules the pages need are imported first.
+    """
+    for name in WARM_MODULES:
+        importlib.import_module(name)
+    queries = importlib.import_module("steward.queries")
+    for module in pkgutil.iter_modules(queries.__path__):
+        importlib.import_module(f"steward.queries.{module.name}")
+    from streamlit.web import cli as streamlit_cli
+
+    sys.argv = ["streamlit", *command[3:]]  # command is `python -m streamlit run ...`
+    streamlit_cli.main()

@@ -179,6 +179,11 @@ def database_error(url: str, exc: OperationalError) -> StoreError:
     detail = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
     if parsed.password:
         detail = detail.replace(str(parsed.password), "***")
+    if "no such table" in detail or "no such column" in detail:
+        return StoreError(
+            f"database {safe} cannot be used: {detail}",
+            hint="its schema is older than this version of Steward: run `steward db upgrade`",
+        )
     if parsed.get_backend_name() == "sqlite":
         if _is_busy(exc):
             return StoreError(

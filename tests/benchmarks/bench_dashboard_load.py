@@ -186,7 +186,12 @@ def main() -> None:
             stop.set()
             sampler.join()
             proc.terminate()
-            proc.wait(timeout=30)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                print(f"  the server did not stop within 60 s of SIGTERM ({name}); killed")
+                proc.kill()
+                proc.wait()
         rss = f"{run.rss[0]:.0f}/{max(run.rss):.0f}/{run.rss[-1]:.0f}" if run.rss else "-"
         times = run.times or [float("nan")]
         first = run.first or [float("nan")]
