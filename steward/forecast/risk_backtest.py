@@ -111,13 +111,14 @@ def _one_origin(
     infos: Sequence[ResourceInfo],
     origin: datetime,
     actual: dict[str, pd.DataFrame],
+    ledgers: dict[str, flows.LedgerFrames],
     cases: dict[str, Cases],
     rng: np.random.Generator,
 ) -> None:
     cfg = ws.settings.forecast
     h, n = cfg.horizon_days, cfg.paths
     with ws.store.read() as conn:
-        inputs = {res.slug: _inputs(conn, res, origin) for res in infos}
+        inputs = {res.slug: _inputs(conn, res, origin, ledgers[res.slug]) for res in infos}
     ready = {
         slug: inp
         for slug, inp in inputs.items()
@@ -193,11 +194,16 @@ def backtest_risks(
         )
     with ws.store.read() as conn:
         infos = catalog.resources(conn, list(slugs) if slugs else None)
-        actual = {res.slug: flows.daily_flows(conn, res, until=end) for res in infos}
+        # Each resource's ledger is read once; every origin sees only its past.
+        ledgers = {res.slug: flows.read_ledger(conn, res) for res in infos}
+        actual = {
+            res.slug: flows.daily_flows(conn, res, until=end, ledger=ledgers[res.slug])
+            for res in infos
+        }
     rng = np.random.default_rng(seed)
     cases: dict[str, Cases] = {}
     for i, origin in enumerate(origins):
-        _one_origin(ws, infos, origin, actual, cases, rng)
+        _one_origin(ws, infos, origin, actual, ledgers, cases, rng)
         if progress is not None:
             progress(i + 1, len(origins))
     return RiskBacktest(start, end, origins, cases)

@@ -186,7 +186,7 @@ def calibration(scope: Scope, conn: Connection, slug: str) -> CalibrationView | 
         .where(RiskCalibration.resource_id == res.id)
         .order_by(RiskCalibration.computed_at.desc(), RiskCalibration.id.desc())
         .limit(1)
-    ).scalar_one_or_none()
+    ).first()
     if row is None:
         return None
     return CalibrationView(

@@ -158,10 +158,11 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="series per set (subsample)")
     parser.add_argument("--workers", type=int, default=2, help="processes")
     parser.add_argument("--skip-statsforecast", action="store_true")
+    parser.add_argument("--sets", default="m3,tourism", help="comma-separated: m3, tourism")
     args, _ = parser.parse_known_args()
     pd.set_option("display.width", 250)
     pd.set_option("display.max_columns", 40)
-    for name in ("m3", "tourism"):
+    for name in args.sets.split(","):
         data = competitions.series(name, args.limit)
         started = time.perf_counter()
         engine = competitions.evaluate(data, workers=args.workers)

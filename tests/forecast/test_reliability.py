@@ -1,0 +1,91 @@
+"""Reliability tables and Brier scores, stored per resource and read back as a sentence."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from steward.access import Scope
+from steward.errors import AccessDenied, ForecastError
+from steward.forecast.reliability import reliability
+from steward.forecast.risk_backtest import (
+    POOL_EVENT,
+    Cases,
+    RiskBacktest,
+    origins_between,
+    store_calibration,
+)
+from steward.queries.forecasts import calibration, track_record
+from steward.store import catalog
+from steward.workspace import Workspace
+
+
+def test_a_calibrated_forecaster_has_small_gaps_and_positive_skill() -> None:
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0, 1, 20_000)
+    o = (rng.uniform(0, 1, 20_000) < p).astype(float)
+    rel = reliability(p, o)
+    assert rel.cases == 20_000
+    assert rel.worst_gap() < 0.03
+    assert rel.brier_skill > 0.2
+    assert sum(b.cases for b in rel.bins) == 20_000
+
+
+def test_a_forecaster_that_always_says_sixty_percent_for_rare_events_is_caught() -> None:
+    o = np.zeros(1000)
+    o[:20] = 1.0
+    rel = reliability(np.full(1000, 0.6), o)
+    assert rel.bin_for(0.6).observed == pytest.approx(0.02)
+    assert rel.worst_gap() == pytest.approx(0.58)
+    assert rel.brier_skill < 0
+
+
+@pytest.mark.parametrize(
+    ("p", "o", "message"),
+    [
+        ([0.2], [1.0, 0.0], "1 predictions but 2 outcomes"),
+        ([], [], "no cases"),
+        ([1.2], [1.0], "in [0, 1]"),
+        ([0.2], [0.5], "0 or 1"),
+    ],
+)
+def test_bad_cases_are_refused_with_the_reason(p: list, o: list, message: str) -> None:
+    with pytest.raises(ForecastError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        reliability(np.array(p), np.array(o))
+
+
+def test_origins_must_leave_room_for_the_horizon() -> None:
+    start, end = datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 6, 1, tzinfo=UTC)
+    assert len(origins_between(start, end, 90, 28)) == 3
+    assert origins_between(start, end, 200, 28) == []
+
+
+def test_the_stored_calibration_reads_back_as_a_sentence(workspace: Workspace) -> None:
+    rng = np.random.default_rng(1)
+    p = np.concatenate([np.full(200, 0.35), rng.uniform(0, 0.1, 300)])
+    o = np.concatenate([(np.arange(200) < 68).astype(float), np.zeros(300)])
+    result = RiskBacktest(
+        start=datetime(2025, 1, 1, tzinfo=UTC),
+        end=datetime(2025, 12, 31, tzinfo=UTC),
+        origins=[datetime(2025, 1, 1, tzinfo=UTC)],
+        cases={"drill": Cases(POOL_EVENT, p.tolist(), o.tolist(), origins=5)},
+    )
+    with workspace.store.write() as conn:
+        assert store_calibration(conn, result) == 1
+        assert store_calibration(conn, result) == 1  # replaced, not doubled
+    with workspace.store.read() as conn:
+        drill = catalog.resource(conn, "drill")
+        assert drill is not None
+        view = calibration(Scope.steward(drill.commons_id), conn, "drill")
+        assert view is not None and view.origins == 5
+        assert calibration(Scope.steward(drill.commons_id), conn, "fund") is None
+        with pytest.raises(AccessDenied):
+            calibration(Scope.steward(drill.commons_id + 1), conn, "drill")
+    said = track_record(view, 0.31)
+    assert (
+        said == "Of the 200 days we gave a 30%-40% chance of all units out, 34% had all units out."
+    )
+    # Too few cases in a bin: nothing said rather than a figure from three days.
+    assert track_record(view, 0.75) is None
