@@ -1,7 +1,7 @@
 """Two weeks of the demo on a controlled clock: alert volume, quotas, deficits.
 
 The simulator's rows (``demo.generate`` for the history, ``demo.append_live`` for
-the live weeks), collected and run through the whole pipeline 14 times. The
+the live weeks), collected and run through the whole pipeline 12 times. The
 forecast engine is narrowed to its seasonal-naive baseline (serial, few paths)
 so the test runs in CI time; every other step is the production code.
 """
@@ -33,9 +33,9 @@ from steward.workspace import Workspace, open_workspace
 pytestmark = pytest.mark.xdist_group("demo_volume")
 
 T0 = datetime(2026, 5, 4, 7, 0, tzinfo=UTC)  # a Monday morning in spring
-RUNS = 14
-EVERY = timedelta(hours=24)
-TICKS_PER_RUN = 6
+RUNS = 12
+EVERY = timedelta(days=14) / (RUNS - 1)  # 12 runs spread over two weeks
+TICKS_PER_RUN = 8
 
 
 class _Clock(datetime):

@@ -1,4 +1,4 @@
-"""Quota math speed: allocation for many members, stock budgets over many paths."""
+"""Quota math speed: allocation for many members, the long-run stock budget."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from steward.quotas import Claimant, allocate, sustainable_stock_budget
+from steward.quotas import Claimant, allocate, long_run_stock_budget
 
 
 def timed(label: str, fn, repeat: int = 3) -> None:
@@ -31,15 +31,12 @@ def main() -> None:
                 f"allocate {policy} {n} members (floor+cap)",
                 lambda p=policy, c=claimants: allocate(p, 10_000, c, floor=1, cap=80),
             )
-    rep = rng.gamma(1.0, 10.0, size=(1000, 90))
-    use = rng.gamma(2.0, 5.0, size=(1000, 90))
+    weeks = rng.gamma(1.0, 70.0, size=52)
     timed(
-        "stock budget 1000 paths x 90 days, no capacity",
-        lambda: sustainable_stock_budget(800, use, rep, 100, None, 0.1, 7),
-    )
-    timed(
-        "stock budget 1000 paths x 90 days, capacity 1000",
-        lambda: sustainable_stock_budget(800, use, rep, 100, 1000, 0.1, 7),
+        "long-run stock budget, 52 weeks of replenishment",
+        lambda: long_run_stock_budget(
+            800, 100, weeks, horizon_days=240, risk_target=0.1, period_days=7
+        ),
     )
 
 
