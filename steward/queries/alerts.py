@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, func, select
 
 from steward.access import Scope
 from steward.alerts import lifecycle
@@ -46,14 +46,8 @@ COLUMNS = [
 
 
 def _in_commons(commons_id: int) -> Any:
-    """Alerts about the commons' resources or members, or about no resource or member (sources)."""
-    res_ids = select(Resource.id).where(Resource.commons_id == commons_id)
-    member_ids = select(Member.id).where(Member.commons_id == commons_id)
-    return or_(
-        Alert.resource_id.in_(res_ids),
-        Alert.member_id.in_(member_ids),
-        (Alert.resource_id.is_(None) & Alert.member_id.is_(None)),
-    )
+    """Alerts that belong to the commons (resource, member and collector alerts alike)."""
+    return Alert.commons_id == commons_id
 
 
 def list_alerts(
