@@ -120,3 +120,38 @@ def register(app: typer.Typer) -> None:
         with ws.store.write() as conn:
             access.disable_account(conn, username)
         console.print(f"Disabled account {username!r}.", highlight=False, markup=False)
+
+    @account.command("enable")
+    def enable(
+        ctx: typer.Context, username: Annotated[str, typer.Argument(help="Login name.")]
+    ) -> None:
+        """Re-enable a disabled account; its password is unchanged."""
+        from steward.cli import state
+
+        ws = state(ctx).workspace()
+        with ws.store.write() as conn:
+            access.enable_account(conn, username)
+        console.print(f"Enabled account {username!r}.", highlight=False, markup=False)
+
+    @account.command("passwd")
+    def passwd(
+        ctx: typer.Context,
+        username: Annotated[str, typer.Argument(help="Login name.")],
+        password_env: Annotated[
+            str | None,
+            typer.Option(
+                "--password-env",
+                help="Read the new password from this environment variable instead of prompting.",
+            ),
+        ] = None,
+    ) -> None:
+        """Set a new password (prompted for, or read from --password-env)."""
+        from steward.cli import state
+
+        ws = state(ctx).workspace()
+        with ws.store.read() as conn:
+            access.require_account(conn, username)  # before prompting for a password
+        password = _password(password_env)
+        with ws.store.write() as conn:
+            access.set_password(conn, username, password)
+        console.print(f"Changed the password of {username!r}.", highlight=False, markup=False)

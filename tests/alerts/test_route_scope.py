@@ -14,7 +14,7 @@ from steward.alerts.delivery import deliver_pending
 from steward.config import parse
 from steward.errors import ConfigError
 from steward.ledger import Batch, Ledger, NewReading
-from steward.store.models import Alert, Commons, CollectorState, OutboxMessage
+from steward.store.models import Alert, CollectorState, Commons, OutboxMessage
 from steward.workspace import open_workspace
 
 from .conftest import HttpReceiver, free_port
