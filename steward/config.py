@@ -354,6 +354,55 @@ class LoadedConfig:
         return url
 
 
+#: A configuration file may use this many aliases (``*name``), and expand to this many nodes.
+MAX_ALIASES = 100
+MAX_NODES = 100_000
+
+
+def safe_yaml(text: str, file: Path) -> Any:
+    """``yaml.safe_load``, refusing alias-heavy documents before anything is expanded.
+
+    A "billion laughs" file of a few hundred bytes expands, through nested
+    aliases, to millions of nodes; interpolating ``${VAR}`` in it then takes
+    gigabytes. The document is composed first (aliases stay shared there), its
+    expanded size counted without expanding it, and it is refused above
+    MAX_ALIASES aliases or MAX_NODES nodes.
+    """
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if root is None:
+        return None
+    sizes: dict[int, int] = {}
+    seen_refs = 0
+
+    def size(node: yaml.Node) -> int:
+        nonlocal seen_refs
+        key = id(node)
+        if key in sizes:
+            seen_refs += 1
+            return sizes[key]
+        sizes[key] = 1  # a recursive alias counts once, it cannot loop
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            total += sum(size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        sizes[key] = total
+        return total
+
+    nodes = size(root)
+    if seen_refs > MAX_ALIASES:
+        raise ConfigError(
+            f"{file}: the YAML uses {seen_refs} aliases (more than {MAX_ALIASES})",
+            hint="write the repeated settings out; aliases are limited so a file cannot explode",
+        )
+    if nodes > MAX_NODES:
+        raise ConfigError(
+            f"{file}: the YAML expands to {nodes:,} values (more than {MAX_NODES:,})",
+            hint="a configuration this large is almost certainly an alias bomb; write it out plainly",
+        )
+    return yaml.safe_load(text)
+
+
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -446,7 +495,7 @@ def load(path: str | Path | None = None, *, env: dict[str, str] | None = None) -
             hint="run `steward init` to create a workspace, or pass --config PATH",
         )
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        data = safe_yaml(file.read_text(encoding="utf-8"), file)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
