@@ -152,6 +152,18 @@ def quarantined(config: str, scope: Scope) -> pd.DataFrame:
         return sources.quarantined(scope, conn, names)
 
 
+@st.cache_data(ttl=TTL, show_spinner=False)
+def undelivered(config: str, scope: Scope) -> pd.DataFrame:
+    with workspace(config).store.read() as conn:
+        return alerts.undelivered(scope, conn)
+
+
+def retry_message(config: str, scope: Scope, message_id: int) -> None:
+    with workspace(config).store.write() as conn:
+        alerts.retry_message(scope, conn, message_id)
+    undelivered.clear()
+
+
 def acknowledge(config: str, scope: Scope, alert_id: int, note: str) -> None:
     with workspace(config).store.write() as conn:
         alerts.acknowledge(scope, conn, alert_id, note)
