@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from steward import access
+from steward.display import cell
 from steward.errors import InputError
 
 console = Console()
@@ -99,11 +100,11 @@ def register(app: typer.Typer) -> None:
             table.add_column(col)
         for a in rows:
             table.add_row(
-                a.username,
+                cell(a.username),
                 str(a.role),
-                a.commons_slug or "",
-                a.member_code or "",
-                a.email or "",
+                cell(a.commons_slug or ""),
+                cell(a.member_code or ""),
+                cell(a.email or ""),
                 "disabled" if a.disabled else "active",
                 f"{a.created_at:%Y-%m-%d}",
             )

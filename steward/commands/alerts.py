@@ -8,9 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
-from rich.text import Text
 from sqlalchemy import select, update
 
 from steward.alerts import acknowledge, evaluate, silence
@@ -19,6 +17,7 @@ from steward.alerts.listing import alert_page, lifecycle_state
 from steward.alerts.messages import status_lines
 from steward.alerts.options import parse_duration
 from steward.alerts.records import entities
+from steward.display import cell
 from steward.errors import InputError
 
 console = Console()
@@ -73,12 +72,12 @@ def register(app: typer.Typer) -> None:
             style = SEVERITY_STYLE.get(a.severity, "")
             table.add_row(
                 str(a.id),
-                f"[{style}]{a.severity}[/]",
+                cell(a.severity, style),
                 lifecycle_state(a, now),
-                a.rule,
-                escape(a.summary),
+                cell(a.rule),
+                cell(a.summary),
                 f"{a.first_seen_at:%Y-%m-%d %H:%M}",
-                escape("\n".join(status_lines(a))),
+                cell("\n".join(status_lines(a))),
             )
         console.print(table)
         shown = first + len(found) - 1
@@ -135,12 +134,12 @@ def register(app: typer.Typer) -> None:
             table.add_column(col)
         for m in found:
             table.add_row(
-                Text(str(m.id)),
-                Text("dead letter" if m.dead_at else f"retry at {m.next_attempt_at:%H:%M}"),
-                Text(m.route),
-                Text(str(m.attempts)),
-                Text(m.title),
-                Text(m.last_error or ""),
+                str(m.id),
+                "dead letter" if m.dead_at else f"retry at {m.next_attempt_at:%H:%M}",
+                cell(m.route),
+                str(m.attempts),
+                cell(m.title),
+                cell(m.last_error or ""),
             )
         console.print(table)
 
