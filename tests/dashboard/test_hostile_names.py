@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 import yaml
 from sqlalchemy import update
 
@@ -81,3 +84,22 @@ def test_visible_names_every_direction_control() -> None:
     assert visible("Zoë 東京 עברית") == "Zoë 東京 עברית"  # real RTL text is untouched
     assert cell(MARKUP).plain == MARKUP
     assert plain(RLO) == r"invoice\<U\+202E\>gnp\.exe"
+
+
+def test_the_page_icon_is_served_from_a_local_file(
+    federation: Federation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import streamlit
+
+    seen: list[dict[str, object]] = []
+    real = streamlit.set_page_config
+
+    def spy(**kwargs: object) -> None:
+        seen.append(kwargs)
+        real(**kwargs)
+
+    monkeypatch.setattr(streamlit, "set_page_config", spy)
+    signed_in(None)
+    icon = Path(str(seen[0]["page_icon"]))
+    assert icon.is_file() and icon.suffix == ".png"
+    assert not str(seen[0]["page_icon"]).startswith((":", "http"))
