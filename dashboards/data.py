@@ -49,8 +49,9 @@ def visible_resources(config: str, scope: Scope) -> list[ResourceInfo]:
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def tiles(config: str, scope: Scope) -> list[Tile]:
-    with workspace(config).store.read() as conn:
-        return health.tiles(scope, conn)
+    ws = workspace(config)
+    with ws.store.read() as conn:
+        return health.tiles(scope, conn, min_members=ws.settings.dashboard.public_min_members)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

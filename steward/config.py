@@ -225,6 +225,8 @@ class AlertsConfig(Strict):
 class DashboardConfig(Strict):
     port: int = Field(default=8501, ge=1, le=65535)
     refresh_seconds: int = Field(default=30, ge=5)
+    #: k: public figures need changes from at least this many members (30 days).
+    public_min_members: int = Field(default=5, ge=1)
 
 
 class Settings(Strict):

@@ -285,6 +285,8 @@ def _fill(conn: Any, now: datetime) -> None:
                 "state": "firing",
                 "summary": f"Collector loans failed 3 times {LOANS_COLLECTOR_MARK}",
                 "commons_id": toolshed,
+                # Evaluated before the fund alert, so the fund alert stays first in lists.
+                "last_evaluated_at": now - timedelta(hours=1),
             },
             {
                 **alert,
