@@ -18,7 +18,9 @@ import streamlit as st  # noqa: E402
 from dashboards import session  # noqa: E402
 from dashboards.text import plain  # noqa: E402
 
-st.set_page_config(page_title="Steward", page_icon=":material/forest:", layout="wide")
+# A local file: a :material/...: page icon makes browsers fetch the favicon from a font host.
+ICON = Path(__file__).resolve().parent / "static" / "steward.png"
+st.set_page_config(page_title="Steward", page_icon=str(ICON), layout="wide")
 
 PAGES = Path(__file__).resolve().parent / "app_pages"
 

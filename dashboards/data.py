@@ -49,8 +49,9 @@ def visible_resources(config: str, scope: Scope) -> list[ResourceInfo]:
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def tiles(config: str, scope: Scope) -> list[Tile]:
-    with workspace(config).store.read() as conn:
-        return health.tiles(scope, conn)
+    ws = workspace(config)
+    with ws.store.read() as conn:
+        return health.tiles(scope, conn, min_members=ws.settings.dashboard.public_min_members)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -150,6 +151,18 @@ def quarantined(config: str, scope: Scope) -> pd.DataFrame:
     names = source_names(config, scope)
     with workspace(config).store.read() as conn:
         return sources.quarantined(scope, conn, names)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def undelivered(config: str, scope: Scope) -> pd.DataFrame:
+    with workspace(config).store.read() as conn:
+        return alerts.undelivered(scope, conn)
+
+
+def retry_message(config: str, scope: Scope, message_id: int) -> None:
+    with workspace(config).store.write() as conn:
+        alerts.retry_message(scope, conn, message_id)
+    undelivered.clear()
 
 
 def acknowledge(config: str, scope: Scope, alert_id: int, note: str) -> None:

@@ -71,8 +71,8 @@ def resolve_scope() -> Scope:
             and oidc_configured()
             and bool(st.user.get("is_logged_in", False))
         ):
-            email = st.user.get("email")
-            account = access.account_by_email(conn, str(email)) if email else None
+            # Only a verified email maps to an account (compared ignoring case).
+            account = access.account_for_identity(conn, st.user.to_dict())
             if account is not None:
                 scope = account.scope()
     st.session_state[SCOPE_KEY] = scope
@@ -85,10 +85,19 @@ def scope() -> Scope:
     return found if isinstance(found, Scope) else Scope.public()
 
 
+def _client() -> str | None:
+    """The browser's address, for per-client sign-in backoff (None when unknown)."""
+    try:
+        return st.context.ip_address
+    except AttributeError:
+        return None
+
+
 def sign_in(username: str, password: str) -> bool:
+    """Sign in through the throttled check; raises SignInThrottled while backing off."""
     path = config_path()
     with workspace(path).store.read() as conn:
-        account = access.authenticate(conn, username, password)
+        account = access.sign_in(conn, username, password, client=_client())
     if account is None:
         return False
     st.session_state[TOKEN_KEY] = access.SessionToken.issue(account.username, _signing_key(path))

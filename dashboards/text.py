@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import re
 
+from steward.display import visible
+
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
 
 
 def plain(value: object) -> str:
-    """Escape Markdown so ``st.markdown`` and labels show the value literally."""
-    return _MARKDOWN.sub(r"\\\1", str(value))
+    """Escape Markdown so ``st.markdown`` and labels show the value literally.
+
+    Direction controls (a right-to-left override) are first made visible as ``<U+202E>``.
+    """
+    return _MARKDOWN.sub(r"\\\1", visible(value))
 
 
 def number(value: float | None, unit: str = "") -> str:

@@ -18,6 +18,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from steward import log_masking
 from steward.errors import StewardError
 from steward.workspace import Workspace, open_workspace
 
@@ -83,6 +84,7 @@ def _root(
         level=logging.DEBUG if debug else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    log_masking.install()  # also in --debug: library request logs carry URLs with tokens
     if not debug:
         # Libraries log every job run and every send; Steward logs what changed.
         for noisy in ("alembic", "apscheduler", "apprise", "httpx"):

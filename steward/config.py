@@ -209,6 +209,8 @@ DEFAULT_SEVERITIES: tuple[Severity, ...] = ("warning", "critical")
 class RouteConfig(Strict):
     name: Slug
     urls: list[str] = Field(min_length=1)
+    #: The one commons whose alerts this route carries (see Settings._scope_to_commons).
+    commons: Slug | None = None
     audience: Literal["stewards", "members"] = "stewards"
     severities: list[Severity] = Field(default_factory=lambda: list(DEFAULT_SEVERITIES))
     #: At most this many messages per rolling 24 hours; past it, a digest (None: no limit).
@@ -223,6 +225,8 @@ class AlertsConfig(Strict):
 class DashboardConfig(Strict):
     port: int = Field(default=8501, ge=1, le=65535)
     refresh_seconds: int = Field(default=30, ge=5)
+    #: k: public figures need changes from at least this many members (30 days).
+    public_min_members: int = Field(default=5, ge=1)
 
 
 class Settings(Strict):
@@ -235,13 +239,75 @@ class Settings(Strict):
     alerts: AlertsConfig = AlertsConfig()
     dashboard: DashboardConfig = DashboardConfig()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _scope_to_commons(cls, data: Any) -> Any:
+        """Give every collector and alert route exactly one commons, or refuse the file.
+
+        A route declared in ``commons[].routes`` serves that commons; a route in
+        ``alerts.routes`` or a collector without ``commons`` serves the only
+        commons of a single-commons workspace. With several commons an unscoped
+        one would mix their alerts (or rows), so it is refused, naming the key.
+        """
+        if not isinstance(data, dict) or not isinstance(data.get("commons"), list):
+            return data
+        data = dict(data)
+        entries = [c for c in data["commons"] if isinstance(c, dict)]
+        slugs = [str(c.get("slug")) for c in entries]
+        only = slugs[0] if len(slugs) == 1 else None
+        alerts = dict(data.get("alerts") or {})
+        routes = list(alerts.get("routes") or [])
+        scoped_commons = []
+        for i, entry in enumerate(data["commons"]):
+            if isinstance(entry, dict) and "routes" in entry:
+                entry = dict(entry)
+                declared = entry.pop("routes") or []
+                if not isinstance(declared, list):
+                    raise ValueError(f"commons[{i}].routes must be a list of routes")
+                for j, route in enumerate(declared):
+                    if not isinstance(route, dict):
+                        raise ValueError(f"commons[{i}].routes[{j}] must be a mapping")
+                    if route.get("commons", entry.get("slug")) != entry.get("slug"):
+                        raise ValueError(
+                            f"commons[{i}].routes[{j}]: a route declared in commons "
+                            f"{entry.get('slug')!r} cannot serve commons {route['commons']!r}"
+                        )
+                    routes.append({**route, "commons": entry.get("slug")})
+            scoped_commons.append(entry)
+        data["commons"] = scoped_commons
+        collectors = data.get("collectors")
+        if isinstance(collectors, list):
+            collectors = data["collectors"] = list(collectors)
+        for what, items in (("alerts.routes", routes), ("collectors", collectors)):
+            if not isinstance(items, list):
+                continue
+            for i, item in enumerate(items):
+                if not isinstance(item, dict) or item.get("commons") is not None:
+                    continue
+                if only is None:
+                    raise ValueError(
+                        f"{what}[{i}] ({item.get('name')}): this workspace has several "
+                        f"commons ({', '.join(slugs)}); set `commons:` to the one it serves"
+                        + (", or declare it under that commons' `routes`" if what[0] == "a" else "")
+                    )
+                items[i] = {**item, "commons": only}
+        if routes:
+            alerts["routes"] = routes
+            data["alerts"] = alerts
+        return data
+
+    def routes_of(self, commons: str) -> list[RouteConfig]:
+        """The alert routes that serve ``commons`` (a slug)."""
+        return [r for r in self.alerts.routes if r.commons == commons]
+
     @model_validator(mode="after")
     def _references(self) -> Settings:
         commons = {c.slug for c in self.commons}
         _unique("commons", [c.slug for c in self.commons])
         _unique("resource slug", [r.slug for c in self.commons for r in c.resources])
         _unique("collector name", [c.name for c in self.collectors])
-        for item in [*self.members, *self.collectors]:
+        _unique("alert route", [r.name for r in self.alerts.routes])
+        for item in [*self.members, *self.collectors, *self.alerts.routes]:
             ref = getattr(item, "commons", None)
             if ref is not None and ref not in commons:
                 raise ValueError(f"commons {ref!r} is not defined (known: {sorted(commons)})")
@@ -288,6 +354,55 @@ class LoadedConfig:
             if rest and rest != ":memory:":
                 return prefix + str(self.resolve(rest).resolve())
         return url
+
+
+#: A configuration file may use this many aliases (``*name``), and expand to this many nodes.
+MAX_ALIASES = 100
+MAX_NODES = 100_000
+
+
+def safe_yaml(text: str, file: Path) -> Any:
+    """``yaml.safe_load``, refusing alias-heavy documents before anything is expanded.
+
+    A "billion laughs" file of a few hundred bytes expands, through nested
+    aliases, to millions of nodes; interpolating ``${VAR}`` in it then takes
+    gigabytes. The document is composed first (aliases stay shared there), its
+    expanded size counted without expanding it, and it is refused above
+    MAX_ALIASES aliases or MAX_NODES nodes.
+    """
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if root is None:
+        return None
+    sizes: dict[int, int] = {}
+    seen_refs = 0
+
+    def size(node: yaml.Node) -> int:
+        nonlocal seen_refs
+        key = id(node)
+        if key in sizes:
+            seen_refs += 1
+            return sizes[key]
+        sizes[key] = 1  # a recursive alias counts once, it cannot loop
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            total += sum(size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        sizes[key] = total
+        return total
+
+    nodes = size(root)
+    if seen_refs > MAX_ALIASES:
+        raise ConfigError(
+            f"{file}: the YAML uses {seen_refs} aliases (more than {MAX_ALIASES})",
+            hint="write the repeated settings out; aliases are limited so a file cannot explode",
+        )
+    if nodes > MAX_NODES:
+        raise ConfigError(
+            f"{file}: the YAML expands to {nodes:,} values (more than {MAX_NODES:,})",
+            hint="a configuration this large is almost certainly an alias bomb; write it out plainly",
+        )
+    return yaml.safe_load(text)
 
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -382,7 +497,7 @@ def load(path: str | Path | None = None, *, env: dict[str, str] | None = None) -
             hint="run `steward init` to create a workspace, or pass --config PATH",
         )
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        data = safe_yaml(file.read_text(encoding="utf-8"), file)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

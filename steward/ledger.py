@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeAlias
@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, insert, select
 
+from steward import text_checks
 from steward.errors import LedgerError
 from steward.store import bulk
 from steward.store.models import (
@@ -153,6 +154,14 @@ class Batch:
     loan_terms: pd.DataFrame | Sequence[NewLoanTerm] = ()
     pools: Sequence[NewPool] = ()
 
+    def __post_init__(self) -> None:
+        # A member whose text cannot be stored is a rejected row from the start,
+        # so whoever counts the batch's members counts only those that will be kept.
+        if self.members:
+            kept, bad = text_checks.screen_members(self.members)
+            if bad:
+                self.members, self.rejected = kept, [*self.rejected, *bad]
+
 
 @dataclass
 class BatchResult:
@@ -241,9 +250,6 @@ class Ledger:
 
     def record(self, batch: Batch, *, now: datetime | None = None) -> BatchResult:
         now = now or datetime.now(UTC)
-        self._upsert_members(batch.members)
-        self._create_pools(batch.pools)
-        catalog = _Catalog(self.conn)
         events = to_frame(batch.events, EVENT_FIELDS)
         readings = to_frame(batch.readings, READING_FIELDS)
         changes = to_frame(batch.capacity_changes, CAPACITY_FIELDS)
@@ -253,6 +259,10 @@ class Ledger:
             if missing.any():
                 frame.loc[missing, "row"] = [f"{prefix}{i}" for i in np.flatnonzero(missing)]
             frame["row"] = frame["row"].astype(str)
+        events, readings, changes, batch = self._screen_text(batch, events, readings, changes)
+        self._upsert_members(batch.members)
+        self._create_pools(batch.pools)
+        catalog = _Catalog(self.conn)
 
         events = self._check_events(events, batch.source, catalog)
         readings = self._check_simple(
@@ -311,6 +321,22 @@ class Ledger:
         return result
 
     # -- validation -------------------------------------------------------------
+
+    def _screen_text(
+        self, batch: Batch, events: pd.DataFrame, readings: pd.DataFrame, changes: pd.DataFrame
+    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Batch]:
+        """Rows whose text cannot be stored (too long, control characters) become rejects.
+
+        Runs before any query: PostgreSQL refuses a NUL byte even in a lookup.
+        """
+        events, bad_e = text_checks.screen_rows(events, text_checks.EVENT_TEXT, _raw_of)
+        readings, bad_r = text_checks.screen_rows(readings, text_checks.READING_TEXT, _raw_of)
+        changes, bad_c = text_checks.screen_rows(changes, text_checks.CAPACITY_TEXT, _raw_of)
+        members, bad_m = text_checks.screen_members(batch.members)
+        rejects = [*bad_e, *bad_r, *bad_c, *bad_m]
+        if rejects:
+            batch = replace(batch, members=members, rejected=[*batch.rejected, *rejects])
+        return events, readings, changes, batch
 
     def _check_events(self, ev: pd.DataFrame, source: str, catalog: _Catalog) -> pd.DataFrame:
         reason = pd.Series("", index=ev.index, dtype=object)
@@ -777,11 +803,12 @@ class Ledger:
             )
             key = why.split(":")[0].split(" '")[0][:60]
             result.reasons[key] = result.reasons.get(key, 0) + 1
-            raw = json.dumps(raws.get(row, {}), default=str, sort_keys=True)
+            why = why.replace("\x00", "<U+0000>")  # PostgreSQL text holds no NUL
+            raw = json.dumps(text_checks.scrub(raws.get(row, {})), default=str, sort_keys=True)
             digest = hashlib.blake2b(
                 f"{row}\x1f{why}\x1f{raw}".encode(), digest_size=16
             ).hexdigest()
-            entries[digest] = (row[:500], why, raw)
+            entries[digest] = (text_checks.scrub(row)[:500], why, raw)
         # A replayed bad row stays quarantined once, not once per read.
         known: set[str] = set()
         for chunk in _chunks(list(entries), 500):

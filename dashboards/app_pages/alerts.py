@@ -61,3 +61,19 @@ with session.shown_errors():
                     config, scope, alert_id, timedelta(hours=SILENCE_HOURS[duration]), reason
                 )
                 st.success(f"Alert #{alert_id} silenced for {duration}.")
+
+    undelivered = data.undelivered(config, scope)
+    if not undelivered.empty:
+        st.subheader("Undelivered notifications", anchor=False)
+        st.caption(
+            "Dead letters ran out of retries and are not sent again unless you retry them; "
+            "a receiver may get a message twice, with the same Idempotency-Key."
+        )
+        st.dataframe(spreadsheet_safe(undelivered), hide_index=True, width="stretch")
+        dead = undelivered.loc[undelivered["state"] == "dead letter", "id"].tolist()
+        if dead:
+            with st.form("retry_message", clear_on_submit=True):
+                message_id = st.selectbox("Dead letter", dead, format_func=lambda i: f"#{i}")
+                if st.form_submit_button("Retry now", icon=":material/replay:"):
+                    data.retry_message(config, scope, int(message_id))
+                    st.success(f"Message #{message_id} will be sent again.")

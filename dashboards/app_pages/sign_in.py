@@ -14,10 +14,11 @@ with st.form("sign_in", clear_on_submit=False):
     password = st.text_input("Password", type="password", autocomplete="current-password")
     submitted = st.form_submit_button("Sign in", type="primary")
 if submitted:
-    if session.sign_in(username.strip(), password):
-        st.rerun()
-    else:
-        st.error("Wrong username or password, or the account is disabled.")
+    with session.shown_errors():  # a throttled attempt says how long to wait
+        if session.sign_in(username.strip(), password):
+            st.rerun()
+        else:
+            st.error("Wrong username or password, or the account is disabled.")
 
 if session.oidc_configured():
     st.divider()

@@ -1,9 +1,17 @@
-"""Deliver the outbox through Apprise, with retries and backoff.
+"""Deliver the outbox through Apprise: at least once, deduplicable, with capped retries.
 
 Each message is claimed (a short lease) in its own transaction, sent outside
-any transaction, then marked delivered, so a crash or a second worker never
-sends it twice and a failure is never lost: ``notify()`` returning False or None
-counts as a failure and the message is retried with exponential backoff.
+any transaction, then marked delivered, so a second worker never sends it while
+the lease holds and a failure is never lost: ``notify()`` returning False or
+None counts as a failure and the message is retried with exponential backoff.
+Delivery is at least once, not exactly once: a crash between the send and the
+commit, or a receiver that answers after the timeout, means the message is sent
+again. Every copy carries the same idempotency key (:func:`idempotency_key`):
+webhooks (``json``, ``xml``, ``form``) get an ``Idempotency-Key`` header, email
+gets it as its ``Message-ID`` and an ``Idempotency-Key`` header, so a receiver
+can drop repeats. After :data:`MAX_ATTEMPTS` failed attempts a message becomes a
+dead letter (``dead_at``): stewards see it (``steward alerts outbox``, the
+dashboard's alerts page) and may retry it; it is never sent again by itself.
 
 Apprise URLs carry secrets (tokens, passwords), so only their privacy form
 (``URLBase.url(privacy=True)``) is ever logged or stored.
@@ -11,10 +19,15 @@ Apprise URLs carry secrets (tokens, passwords), so only their privacy form
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from urllib.parse import quote
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import apprise
 from sqlalchemy import Connection, select, update
@@ -32,10 +45,64 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
 FIRST_RETRY = timedelta(minutes=1)
 MAX_RETRY = timedelta(hours=6)
+#: Attempts before a message becomes a dead letter (1+2+...+256 min: about 8.5 hours).
+MAX_ATTEMPTS = 10
+#: Apprise schemes that take custom headers as ``+Name=value`` URL parameters.
+_HEADER_SCHEMES = {"json", "jsons", "xml", "xmls", "form", "forms"}
+_EMAIL_SCHEMES = {"mailto", "mailtos"}
+_msgid_lock = threading.Lock()
+
+
+def idempotency_key(dedupe_key: str) -> str:
+    """The message's stable key: the same for every attempt and every process.
+
+    Derived from the outbox row's unique ``dedupe_key`` (alert, state change,
+    route, URL), so a resend after a crash carries the key of the first send.
+    """
+    return "steward-" + hashlib.sha256(dedupe_key.encode("utf-8")).hexdigest()[:32]
+
+
+def with_key(url: str, key: str) -> str:
+    """``url`` asking Apprise to send the key as an ``Idempotency-Key`` header, where it can."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in _HEADER_SCHEMES | _EMAIL_SCHEMES:
+        return url
+    extra = urlencode({"+Idempotency-Key": key})
+    query = f"{parts.query}&{extra}" if parts.query else extra
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+@contextmanager
+def _message_id(url: str, key: str | None) -> Iterator[None]:
+    """For email, make the Message-ID Apprise generates the idempotency key.
+
+    Apprise builds the header with ``email.utils.make_msgid`` (looked up in its
+    email module) and offers no option for it; the name is swapped for this one
+    send, under a lock, and restored. Other schemes are left untouched.
+    """
+    if key is None or urlsplit(url).scheme.lower() not in _EMAIL_SCHEMES:
+        yield
+        return
+    from apprise.plugins.email import base as email_base
+
+    if not hasattr(email_base, "make_msgid"):  # a future Apprise: the header still has the key
+        yield
+        return
+
+    def stable(*_args: Any, domain: str | None = None, **_kw: Any) -> str:
+        return f"<{key}@{domain or 'steward.invalid'}>"
+
+    with _msgid_lock:
+        original = email_base.make_msgid
+        email_base.make_msgid = stable
+        try:
+            yield
+        finally:
+            email_base.make_msgid = original
 
 
 def backoff(attempts: int) -> timedelta:
-    """1 min, 2 min, 4 min, ... capped at 6 h: retried for ever, never dropped."""
+    """1 min, 2 min, 4 min, ... capped at 6 h, until MAX_ATTEMPTS (then a dead letter)."""
     doublings = min(max(attempts - 1, 0), 20)  # 2^20 minutes is far past the cap
     return min(FIRST_RETRY * 2**doublings, MAX_RETRY)
 
@@ -44,6 +111,8 @@ def backoff(attempts: int) -> timedelta:
 class DeliverySummary:
     delivered: int = 0
     failed: int = 0
+    #: Messages that ran out of attempts in this pass (now dead letters).
+    dead: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -72,13 +141,19 @@ def _target(url: str, email: str | None) -> apprise.plugins.NotifyBase:
     return plugin
 
 
-def send(url: str, title: str, body: str, *, email: str | None = None) -> str:
-    """Send one message; returns the URL's privacy form. Raises DeliveryError on failure."""
-    plugin = _target(url, email)
+def send(
+    url: str, title: str, body: str, *, email: str | None = None, key: str | None = None
+) -> str:
+    """Send one message; returns the URL's privacy form. Raises DeliveryError on failure.
+
+    ``key`` is the message's idempotency key (a header, and for email the Message-ID).
+    """
+    plugin = _target(with_key(url, key) if key else url, email)
     safe = str(plugin.url(privacy=True))
     ap = apprise.Apprise()
     ap.add(plugin)
-    ok = ap.notify(title=title, body=body)
+    with _message_id(url, key):
+        ok = ap.notify(title=title, body=body)
     if not ok:  # False or None: not accepted
         raise DeliveryError(f"{safe} did not accept the message")
     return safe
@@ -90,6 +165,7 @@ def _claim(conn: Connection, message_id: int, now: datetime) -> bool:
         .where(
             OutboxMessage.id == message_id,
             OutboxMessage.delivered_at.is_(None),
+            OutboxMessage.dead_at.is_(None),
             OutboxMessage.next_attempt_at <= now,
         )
         .values(next_attempt_at=now + LEASE, attempts=OutboxMessage.attempts + 1)
@@ -114,7 +190,11 @@ def deliver_pending(
         due = (
             conn.execute(
                 select(OutboxMessage.id)
-                .where(OutboxMessage.delivered_at.is_(None), OutboxMessage.next_attempt_at <= now)
+                .where(
+                    OutboxMessage.delivered_at.is_(None),
+                    OutboxMessage.dead_at.is_(None),
+                    OutboxMessage.next_attempt_at <= now,
+                )
                 .order_by(OutboxMessage.id)
                 .limit(limit)
             )
@@ -137,13 +217,27 @@ def deliver_pending(
                 )
                 summary.delivered += 1
             else:
+                dead = msg.attempts >= MAX_ATTEMPTS
                 conn.execute(
                     update(OutboxMessage)
                     .where(OutboxMessage.id == message_id)
-                    .values(next_attempt_at=now + backoff(msg.attempts), last_error=error)
+                    .values(
+                        next_attempt_at=now + backoff(msg.attempts),
+                        last_error=error,
+                        dead_at=now if dead else None,
+                    )
                 )
                 summary.failed += 1
                 summary.errors.append(f"message {message_id} ({msg.route}): {error}")
+                if dead:
+                    summary.dead += 1
+                    log.warning(
+                        "outbox message %s via %s is a dead letter after %s attempts: %s",
+                        message_id,
+                        msg.route,
+                        msg.attempts,
+                        error,
+                    )
     return summary
 
 
@@ -154,7 +248,13 @@ def _deliver_one(settings: Settings, msg: OutboxMessage, email: str | None) -> s
         route = _route(settings, name)
         if not index.isdigit() or int(index) >= len(route.urls):
             raise AlertError(f"route {name} has no URL #{index} any more")
-        safe = send(route.urls[int(index)], msg.title, msg.body, email=email)
+        safe = send(
+            route.urls[int(index)],
+            msg.title,
+            msg.body,
+            email=email,
+            key=idempotency_key(msg.dedupe_key),
+        )
     except AlertError as exc:
         log.warning(
             "outbox message %s via %s not delivered (attempt %s): %s",

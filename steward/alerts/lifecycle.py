@@ -32,6 +32,7 @@ from steward.alerts.messages import group_message, message
 from steward.alerts.options import Rules, load_rules
 from steward.alerts.records import entities
 from steward.alerts.rules import Candidate, collect
+from steward.alerts.scope import CommonsOf
 from steward.config import RouteConfig, Settings
 from steward.errors import InputError
 from steward.store.models import Alert, AlertHistory, Member, OutboxMessage
@@ -79,6 +80,7 @@ class _Run:
         self.member_messages = 0
         self.outgoing: list[_Outgoing] = []
         self.resumed: set[int] = set()
+        self.commons_of = CommonsOf(conn, settings)
 
     def history(
         self, alert_id: int, action: str, note: str | None = None, actor: str | None = None
@@ -127,7 +129,13 @@ class _Run:
         self.summary.held += len(alert_ids)
 
     def _send(
-        self, key: str, alert_ids: list[int], route: RouteConfig, title: str, body: str
+        self,
+        key: str,
+        alert_ids: list[int],
+        route: RouteConfig,
+        title: str,
+        body: str,
+        commons_id: int | None,
     ) -> None:
         limit = route.max_per_day
         if limit is not None and self._sent_recently(route) >= limit:
@@ -141,11 +149,12 @@ class _Run:
             title=title,
             body=body,
             now=self.now,
+            commons_id=commons_id,
         )
 
     def flush(self) -> None:
         """Send what this evaluation produced: members one by one, stewards grouped."""
-        groups: dict[tuple[str, str, str], list[_Outgoing]] = defaultdict(list)
+        groups: dict[tuple[int | None, str, str, str], list[_Outgoing]] = defaultdict(list)
         for out in self.outgoing:
             alert = out.alert
             if alert.audience == "members":
@@ -153,8 +162,8 @@ class _Run:
                 continue
             subject = str(alert.resource_id or alert.source or alert.fingerprint)
             kind = out.change.split("-", 1)[0]
-            groups[(alert.rule, subject, kind)].append(out)
-        for (rule, subject, kind), items in groups.items():
+            groups[(alert.commons_id, alert.rule, subject, kind)].append(out)
+        for (commons_id, rule, subject, kind), items in groups.items():
             severity = max((o.alert.severity for o in items), key=_SEVERITY_RANK.__getitem__)
             ids = [o.alert.id for o in items]
             if len(items) == 1:
@@ -163,13 +172,15 @@ class _Run:
             else:
                 title, body = group_message([o.alert for o in items], kind)
                 key = f"group:{rule}:{subject}:{kind}:{self.now.isoformat()}"
-            for route in outbox.routes_for(self.settings, "stewards", severity):
-                self._send(key, ids, route, title, body)
+            commons = self.commons_of.slug(commons_id)
+            for route in outbox.routes_for(self.settings, "stewards", severity, commons):
+                self._send(key, ids, route, title, body, commons_id)
         self._digests()
 
     def _member(self, out: _Outgoing) -> None:
         alert = out.alert
-        routes = outbox.routes_for(self.settings, "members", alert.severity)
+        commons = self.commons_of.slug(alert.commons_id)
+        routes = outbox.routes_for(self.settings, "members", alert.severity, commons)
         if not routes:
             return
         email = self.conn.execute(select(Member.email).where(Member.id == alert.member_id)).scalar()
@@ -189,7 +200,9 @@ class _Run:
         self.member_messages += 1
         title, body = message(alert, out.change)
         for route in routes:
-            self._send(f"alert:{alert.id}:{out.change}", [alert.id], route, title, body)
+            self._send(
+                f"alert:{alert.id}:{out.change}", [alert.id], route, title, body, alert.commons_id
+            )
 
     def _digests(self) -> None:
         """At most one digest per route every DIGEST_EVERY, of what it held since the last."""
@@ -221,7 +234,8 @@ class _Run:
                 "cap) since the last digest. Review them with `steward alerts list` and "
                 "`steward quotas`.\n\n" + "\n".join(f"- {summary}" for _, summary in held[:50])
             )
-            for target in outbox.routes_for(self.settings, "stewards", "warning"):
+            # To the stewards of the held route's own commons only.
+            for target in outbox.routes_for(self.settings, "stewards", "warning", route.commons):
                 self.summary.queued += outbox.enqueue(
                     self.conn,
                     key=f"digest:{route.name}:{self.now.isoformat()}",
@@ -230,6 +244,7 @@ class _Run:
                     title=title,
                     body=body,
                     now=self.now,
+                    commons_id=self.commons_of.id(route.commons),
                 )
 
 
@@ -257,6 +272,7 @@ def _create(run: _Run, c: Candidate) -> None:
             "resource_id": c.resource_id,
             "member_id": c.member_id,
             "source": c.source,
+            "commons_id": run.commons_of(c.resource_id, c.member_id, c.source),
             "state": "firing" if firing else "pending",
             "summary": c.summary,
             "details": c.details,
@@ -276,6 +292,8 @@ def _update(run: _Run, alert: Alert, c: Candidate) -> None:
         "details": c.details,
         "severity": c.severity,
         "last_evaluated_at": run.now,
+        # Alerts from before commons scoping (or a collector moved to another commons).
+        "commons_id": run.commons_of(c.resource_id, c.member_id, c.source),
     }
     if alert.state == "pending" and run.now - alert.first_seen_at >= c.pending_for:
         values |= {"state": "firing", "fired_at": run.now}

@@ -32,9 +32,16 @@ def check_routes(settings: Settings) -> None:
                 )
 
 
-def routes_for(settings: Settings, audience: str, severity: str) -> list[RouteConfig]:
+def routes_for(
+    settings: Settings, audience: str, severity: str, commons: str | None
+) -> list[RouteConfig]:
+    """Routes of ``commons`` (a slug) for this audience and severity; none for no commons."""
+    if commons is None:
+        return []
     return [
-        r for r in settings.alerts.routes if r.audience == audience and severity in r.severities
+        r
+        for r in settings.routes_of(commons)
+        if r.audience == audience and severity in r.severities
     ]
 
 
@@ -47,6 +54,7 @@ def enqueue(
     title: str,
     body: str,
     now: datetime,
+    commons_id: int | None = None,
 ) -> int:
     """Queue the message on every URL of ``route``; returns how many rows were new."""
     added = 0
@@ -68,6 +76,7 @@ def enqueue(
                 "created_at": now,
                 "attempts": 0,
                 "next_attempt_at": now,
+                "commons_id": commons_id,
             },
         )
         added += 1

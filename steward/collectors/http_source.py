@@ -8,7 +8,7 @@ transient (retried by the run loop); 4xx and unreadable bodies are not.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -40,6 +40,29 @@ def safe_url(url: str) -> str:
     if parts.port:
         host += f":{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def drop_on_cross_origin(url: str, headers: Mapping[str, str]) -> Callable[[httpx.Request], None]:
+    """An httpx request hook: a redirect to another origin loses the configured headers.
+
+    httpx drops ``Authorization`` on such a redirect but keeps custom ones (an
+    ``X-Api-Key`` would reach whatever host the source redirects to).
+    """
+    origin = httpx.URL(url)
+    names = list(headers)
+
+    def hook(request: httpx.Request) -> None:
+        target = request.url
+        same = (target.scheme, target.host, target.port) == (
+            origin.scheme,
+            origin.host,
+            origin.port,
+        )
+        if not same:
+            for name in names:
+                request.headers.pop(name, None)
+
+    return hook
 
 
 def fetch(
@@ -94,7 +117,11 @@ class HttpCollector(TabularCollector):
             headers["If-None-Match"] = validators["etag"]
         if validators.get("last_modified"):
             headers["If-Modified-Since"] = validators["last_modified"]
-        with httpx.Client(timeout=self.options.timeout, follow_redirects=True) as client:
+        with httpx.Client(
+            timeout=self.options.timeout,
+            follow_redirects=True,
+            event_hooks={"request": [drop_on_cross_origin(self.options.url, self.options.headers)]},
+        ) as client:
             response = fetch(client, self.options.url, headers=headers, where=self.context.where)
         if response.status_code == 304:
             return

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from steward import access
+from steward.display import cell
 from steward.errors import InputError
 
 console = Console()
@@ -99,11 +100,11 @@ def register(app: typer.Typer) -> None:
             table.add_column(col)
         for a in rows:
             table.add_row(
-                a.username,
+                cell(a.username),
                 str(a.role),
-                a.commons_slug or "",
-                a.member_code or "",
-                a.email or "",
+                cell(a.commons_slug or ""),
+                cell(a.member_code or ""),
+                cell(a.email or ""),
                 "disabled" if a.disabled else "active",
                 f"{a.created_at:%Y-%m-%d}",
             )
@@ -120,3 +121,38 @@ def register(app: typer.Typer) -> None:
         with ws.store.write() as conn:
             access.disable_account(conn, username)
         console.print(f"Disabled account {username!r}.", highlight=False, markup=False)
+
+    @account.command("enable")
+    def enable(
+        ctx: typer.Context, username: Annotated[str, typer.Argument(help="Login name.")]
+    ) -> None:
+        """Re-enable a disabled account; its password is unchanged."""
+        from steward.cli import state
+
+        ws = state(ctx).workspace()
+        with ws.store.write() as conn:
+            access.enable_account(conn, username)
+        console.print(f"Enabled account {username!r}.", highlight=False, markup=False)
+
+    @account.command("passwd")
+    def passwd(
+        ctx: typer.Context,
+        username: Annotated[str, typer.Argument(help="Login name.")],
+        password_env: Annotated[
+            str | None,
+            typer.Option(
+                "--password-env",
+                help="Read the new password from this environment variable instead of prompting.",
+            ),
+        ] = None,
+    ) -> None:
+        """Set a new password (prompted for, or read from --password-env)."""
+        from steward.cli import state
+
+        ws = state(ctx).workspace()
+        with ws.store.read() as conn:
+            access.require_account(conn, username)  # before prompting for a password
+        password = _password(password_env)
+        with ws.store.write() as conn:
+            access.set_password(conn, username, password)
+        console.print(f"Changed the password of {username!r}.", highlight=False, markup=False)

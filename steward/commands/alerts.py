@@ -8,14 +8,16 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from sqlalchemy import select, update
 
 from steward.alerts import acknowledge, evaluate, silence
 from steward.alerts.delivery import deliver_pending, send_test
 from steward.alerts.listing import alert_page, lifecycle_state
 from steward.alerts.messages import status_lines
 from steward.alerts.options import parse_duration
+from steward.alerts.records import entities
+from steward.display import cell
 from steward.errors import InputError
 
 console = Console()
@@ -70,12 +72,12 @@ def register(app: typer.Typer) -> None:
             style = SEVERITY_STYLE.get(a.severity, "")
             table.add_row(
                 str(a.id),
-                f"[{style}]{a.severity}[/]",
+                cell(a.severity, style),
                 lifecycle_state(a, now),
-                a.rule,
-                escape(a.summary),
+                cell(a.rule),
+                cell(a.summary),
                 f"{a.first_seen_at:%Y-%m-%d %H:%M}",
-                escape("\n".join(status_lines(a))),
+                cell("\n".join(status_lines(a))),
             )
         console.print(table)
         shown = first + len(found) - 1
@@ -91,6 +93,55 @@ def register(app: typer.Typer) -> None:
             console.print(
                 f"Showing all {total}." if first == 1 else f"Showing {first}-{shown} of {total}."
             )
+
+    @alerts.command("outbox")
+    def outbox_(
+        ctx: typer.Context,
+        retry: Annotated[
+            int | None, typer.Option("--retry", help="Send this dead letter again now.")
+        ] = None,
+    ) -> None:
+        """Notifications not yet delivered: retrying, or dead letters (retries ran out)."""
+        from steward.cli import state
+        from steward.store.models import OutboxMessage
+
+        ws = state(ctx).workspace()
+        now = datetime.now(UTC)
+        if retry is not None:
+            with ws.store.write() as conn:
+                done = conn.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == retry, OutboxMessage.delivered_at.is_(None))
+                    .values(dead_at=None, attempts=0, next_attempt_at=now)
+                ).rowcount
+            if done != 1:
+                raise InputError(f"message {retry} is not an undelivered message")
+            console.print(f"Message {retry} will be sent again.", markup=False, highlight=False)
+            return
+        with ws.store.read() as conn:
+            found = entities(
+                conn,
+                select(OutboxMessage)
+                .where(OutboxMessage.delivered_at.is_(None), OutboxMessage.attempts > 0)
+                .order_by(OutboxMessage.id.desc())
+                .limit(200),
+            )
+        if not found:
+            console.print("Every notification was delivered.")
+            return
+        table = Table(title="Undelivered notifications")
+        for col in ("id", "state", "route", "attempts", "title", "last error"):
+            table.add_column(col)
+        for m in found:
+            table.add_row(
+                str(m.id),
+                "dead letter" if m.dead_at else f"retry at {m.next_attempt_at:%H:%M}",
+                cell(m.route),
+                str(m.attempts),
+                cell(m.title),
+                cell(m.last_error or ""),
+            )
+        console.print(table)
 
     @alerts.command("ack")
     def ack(

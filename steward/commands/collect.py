@@ -15,6 +15,7 @@ from sqlalchemy import select
 from steward import collectors
 from steward.collectors.base import Chunk, RunReport
 from steward.collectors.retry import retry_quarantined
+from steward.display import cell
 from steward.errors import InputError, SourceError
 from steward.store.models import CollectorState, QuarantinedRow
 from steward.workspace import Workspace
@@ -83,15 +84,15 @@ def register(app: typer.Typer) -> None:
             if not cfg.enabled:
                 schedule = "disabled"
             if st is None:
-                table.add_row(cfg.name, cfg.kind, schedule, "never", "0", "", *[""] * 5)
+                table.add_row(cell(cfg.name), cell(cfg.kind), schedule, "never", "0", "", *[""] * 5)
                 continue
             table.add_row(
-                cfg.name,
-                cfg.kind,
+                cell(cfg.name),
+                cell(cfg.kind),
                 schedule,
                 _when(st.last_success_at),
                 str(st.consecutive_failures),
-                (st.last_error or "")[:60] if st.consecutive_failures else "",
+                cell((st.last_error or "")[:60] if st.consecutive_failures else ""),
                 *(
                     f"{v:,}"
                     for v in (st.rows_read, st.accepted, st.duplicates, st.quarantined, st.skipped)
@@ -119,7 +120,7 @@ def register(app: typer.Typer) -> None:
             rows = conn.execute(stmt).all()
         table = Table("id", "source", "where", "reason", title="Quarantined rows")
         for r in rows:
-            table.add_row(str(r.id), r.source, r.location, r.reason[:100])
+            table.add_row(str(r.id), cell(r.source), cell(r.location), cell(r.reason[:100]))
         console.print(table)
         if not rows:
             console.print("No quarantined rows.")
@@ -136,10 +137,12 @@ def register(app: typer.Typer) -> None:
             row = conn.execute(select(QuarantinedRow).where(QuarantinedRow.id == row_id)).first()
         if row is None:
             raise InputError(f"no quarantined row {row_id}", hint="see `steward quarantine list`")
-        console.print(f"[bold]#{row.id}[/] {row.source} {row.location} (run {row.run_id})")
-        console.print(f"reason: {row.reason}", markup=False)
+        console.print(
+            cell(f"#{row.id}", "bold") + cell(f" {row.source} {row.location} (run {row.run_id})")
+        )
+        console.print(cell(f"reason: {row.reason}"))
         if row.resolved_at:
-            console.print(f"resolved {_when(row.resolved_at)}: {row.resolution}", markup=False)
+            console.print(cell(f"resolved {_when(row.resolved_at)}: {row.resolution}"))
         console.print_json(json.dumps(row.raw, default=str))
 
     @quarantine.command("retry")
@@ -198,9 +201,11 @@ def _summary(reports: list[RunReport]) -> Table:
         title="Collected",
     )
     for r in reports:
-        status = "[green]ok[/]" if r.status == "ok" else f"[red]failed[/] {r.error or ''}"[:80]
+        status = (
+            cell("ok", "green") if r.status == "ok" else cell(f"failed {r.error or ''}"[:80], "red")
+        )
         table.add_row(
-            r.name,
+            cell(r.name),
             status,
             *(f"{v:,}" for v in (r.rows_read, r.accepted, r.duplicates, r.quarantined, r.skipped)),
             f"{r.seconds:.1f}",

@@ -9,9 +9,11 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy import select
 
 from steward.alerts.records import rows
+from steward.display import cell
 from steward.errors import InputError
 from steward.quotas import update_quotas
 from steward.quotas.explain import fmt
@@ -104,13 +106,13 @@ def register(app: typer.Typer) -> None:
             remaining = max(q.allocation - q.used, 0)
             style = STATUS_STYLE.get(q.status, "")
             table.add_row(
-                slug,
-                f"{name} ({code})",
+                cell(slug),
+                cell(f"{name} ({code})"),
                 fmt(q.allocation, unit),
                 fmt(q.used, unit),
                 fmt(remaining, unit),
                 fmt(q.projected, unit),
-                f"[{style}]{q.status}[/]",
+                cell(q.status, style),
             )
         console.print(table)
         with ws.store.read() as conn:
@@ -136,4 +138,6 @@ def register(app: typer.Typer) -> None:
                 console.print(f"  [bold red]{b.state}[/]: {escape(b.remedy)}", highlight=False)
         if explain:
             for q, code, _name, slug, _unit in found:
-                console.print(f"\n[bold]{slug} / {code}[/]: {q.explanation}", highlight=False)
+                console.print(
+                    Text("\n") + cell(f"{slug} / {code}", "bold") + cell(f": {q.explanation}")
+                )

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Connection
 
+from steward.display import cell
 from steward.scheduler import recent_job_problems
 from steward.status import ResourceStatus, all_statuses
 from steward.workspace import Workspace
@@ -41,7 +42,14 @@ def render(ws: Workspace, format: str = "table") -> None:
     for col in ("commons", "resource", "kind", "level / occupancy", "trend", "outlook"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r.commons, r.name, r.kind, _where(r), r.trend_text, r.headline)
+        table.add_row(
+            cell(r.commons),
+            cell(r.name),
+            r.kind,
+            cell(_where(r)),
+            cell(r.trend_text),
+            cell(r.headline),
+        )
     console.print(table)
     for p in problems:
         console.print(

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, func, select, update
 
 from steward.access import Scope
 from steward.alerts import lifecycle
@@ -21,7 +21,7 @@ from steward.alerts.listing import SEVERITY_ORDER, lifecycle_state
 from steward.alerts.messages import status_lines
 from steward.alerts.records import rows as record_rows
 from steward.errors import AccessDenied, InputError
-from steward.store.models import Alert, AlertHistory, Member, Resource
+from steward.store.models import Alert, AlertHistory, Member, OutboxMessage, Resource
 
 STATES = ("firing", "pending", "resolved")
 COLUMNS = [
@@ -46,14 +46,8 @@ COLUMNS = [
 
 
 def _in_commons(commons_id: int) -> Any:
-    """Alerts about the commons' resources or members, or about no resource or member (sources)."""
-    res_ids = select(Resource.id).where(Resource.commons_id == commons_id)
-    member_ids = select(Member.id).where(Member.commons_id == commons_id)
-    return or_(
-        Alert.resource_id.in_(res_ids),
-        Alert.member_id.in_(member_ids),
-        (Alert.resource_id.is_(None) & Alert.member_id.is_(None)),
-    )
+    """Alerts that belong to the commons (resource, member and collector alerts alike)."""
+    return Alert.commons_id == commons_id
 
 
 def list_alerts(
@@ -256,3 +250,65 @@ def history(scope: Scope, conn: Connection, alert_id: int) -> pd.DataFrame:
         .order_by(AlertHistory.at)
     ).all()
     return pd.DataFrame(rows, columns=["at", "action", "actor", "note"])
+
+
+OUTBOX_COLUMNS = [
+    "id",
+    "state",
+    "route",
+    "title",
+    "attempts",
+    "last_error",
+    "next_attempt_at",
+    "dead_at",
+]
+
+
+def undelivered(scope: Scope, conn: Connection, limit: int = 200) -> pd.DataFrame:
+    """Notifications of the steward's commons not yet delivered: retrying, or dead letters.
+
+    ``state`` is ``dead letter`` (retries ran out; only a steward's retry sends it
+    again) or ``retrying`` (``next_attempt_at`` says when).
+    """
+    commons_id = scope.require_steward()
+    rows = conn.execute(
+        select(
+            OutboxMessage.id,
+            OutboxMessage.route,
+            OutboxMessage.title,
+            OutboxMessage.attempts,
+            OutboxMessage.last_error,
+            OutboxMessage.next_attempt_at,
+            OutboxMessage.dead_at,
+        )
+        .where(
+            OutboxMessage.commons_id == commons_id,
+            OutboxMessage.delivered_at.is_(None),
+            OutboxMessage.attempts > 0,
+        )
+        .order_by(OutboxMessage.dead_at.is_(None), OutboxMessage.id.desc())
+        .limit(limit)
+    ).all()
+    frame = pd.DataFrame(
+        [{**r._mapping, "state": "dead letter" if r.dead_at else "retrying"} for r in rows],
+        columns=OUTBOX_COLUMNS,
+    )
+    return frame
+
+
+def retry_message(
+    scope: Scope, conn: Connection, message_id: int, now: datetime | None = None
+) -> None:
+    """Send a dead letter (or a retrying message) again now, with a fresh set of attempts."""
+    commons_id = scope.require_steward()
+    done = conn.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.commons_id == commons_id,
+            OutboxMessage.delivered_at.is_(None),
+        )
+        .values(dead_at=None, attempts=0, next_attempt_at=now or datetime.now(UTC))
+    )
+    if done.rowcount != 1:
+        raise AccessDenied(f"message {message_id} is not an undelivered message of your commons")

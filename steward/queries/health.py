@@ -1,5 +1,11 @@
 """Resource tiles: level or occupancy, trend, headline risk and a status colour.
 
+Signed-out visitors get :func:`public_tile` figures: rounded to
+:data:`PUBLIC_DIGITS` significant digits, and withheld (level, trend and fill
+all None) when the changes of the last :data:`PUBLIC_WINDOW` came from fewer
+than ``min_members`` distinct members: on a sparse fund one change would be one
+member's grant (k-anonymity, k = ``dashboard.public_min_members``, default 5).
+
 Batched for a federation of a thousand resources: the latest precomputed
 DailyFlow row per resource plus the events since its day give the current
 level, so a page load never sums a resource's whole history. Resources with no
@@ -9,7 +15,7 @@ precomputed flows (a new workspace) are read exactly from the ledger.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -30,6 +36,12 @@ Status = Literal["ok", "watch", "danger", "unknown"]
 #: Probability thresholds for the status colour (watch, danger).
 WATCH, DANGER = 0.2, 0.5
 SEVERITY_RANK = {"ok": 0, "unknown": 0, "watch": 1, "danger": 2}
+#: Public figures keep this many significant digits.
+PUBLIC_DIGITS = 2
+#: Changes in this window must come from at least k members for a public figure.
+PUBLIC_WINDOW = timedelta(days=30)
+#: Default k (``dashboard.public_min_members``).
+PUBLIC_MIN_MEMBERS = 5
 
 
 @dataclass(frozen=True)
@@ -59,8 +71,18 @@ class Tile:
         return self.level / self.capacity
 
 
-def tiles(scope: Scope, conn: Connection, now: datetime | None = None) -> list[Tile]:
-    """One tile per resource the scope may see, most worrying first."""
+def tiles(
+    scope: Scope,
+    conn: Connection,
+    now: datetime | None = None,
+    *,
+    min_members: int = PUBLIC_MIN_MEMBERS,
+) -> list[Tile]:
+    """One tile per resource the scope may see, most worrying first.
+
+    For the public scope every tile goes through :func:`public_tile` with the
+    count of distinct members behind the resource's changes in PUBLIC_WINDOW.
+    """
     now = now or datetime.now(UTC)
     found = visible(scope, conn)
     if not found:
@@ -97,8 +119,47 @@ def tiles(scope: Scope, conn: Connection, now: datetime | None = None) -> list[T
                 firing=tuple(summary for _, summary in alerts),
             )
         )
+    if scope.role == "public":
+        counts = _recent_members(conn, ids, now)
+        ids_by_slug = {r.slug: r.id for r in found}
+        out = [public_tile(t, counts.get(ids_by_slug[t.slug], 0), min_members) for t in out]
     out.sort(key=lambda t: (-SEVERITY_RANK[t.status], t.commons_slug, t.name))
     return out
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else float(f"{value:.{PUBLIC_DIGITS}g}")
+
+
+def public_tile(tile: Tile, members: int, min_members: int) -> Tile:
+    """The tile a signed-out visitor sees: rounded, or withheld when too few members changed it.
+
+    ``members`` is the number of distinct members behind the resource's changes in
+    PUBLIC_WINDOW; 0 means no personal change (sensor readings, unattributed
+    events), which is shown. Capacity and reserve are configuration, not personal.
+    """
+    withheld = 0 < members < min_members
+    return replace(
+        tile,
+        level=None if withheld else _round(tile.level),
+        trend=None if withheld else _round(tile.trend),
+        firing=(),
+    )
+
+
+def _recent_members(conn: Connection, ids: list[int], now: datetime) -> dict[int, int]:
+    rows = conn.execute(
+        select(Event.resource_id, func.count(func.distinct(Event.member_id)))
+        .where(
+            Event.resource_id.in_(ids),
+            Event.member_id.is_not(None),
+            Event.occurred_at > now - PUBLIC_WINDOW,
+            Event.occurred_at <= now,
+            Event.scheduled.is_(False),
+        )
+        .group_by(Event.resource_id)
+    ).all()
+    return {rid: int(n) for rid, n in rows}
 
 
 def _status(

@@ -1,8 +1,8 @@
 """Data sources for stewards: collector health, recent runs, quarantined rows, retry.
 
 Collectors are not tied to a commons in the store, so the caller passes the
-source names the steward may see (from the configuration: collectors of their
-commons, or of none). Quarantined rows keep the raw source row, which may name
+source names the steward may see (from the configuration, where every collector
+has exactly one commons). Quarantined rows keep the raw source row, which may name
 members: stewards only.
 
 Retrying goes through ``steward.collectors.base.retry_quarantined`` when that
@@ -24,10 +24,10 @@ from steward.store.models import CollectorRun, CollectorState, Commons, Quaranti
 
 
 def allowed_sources(scope: Scope, conn: Connection, settings: Settings) -> list[str]:
-    """Collector names the steward may see: those of their commons, or of no commons."""
+    """Collector names the steward may see: those of their commons (each has exactly one)."""
     commons_id = scope.require_steward()
     commons_slug = conn.execute(select(Commons.slug).where(Commons.id == commons_id)).scalar()
-    return [c.name for c in settings.collectors if c.commons is None or c.commons == commons_slug]
+    return [c.name for c in settings.collectors if c.commons == commons_slug]
 
 
 def collectors(scope: Scope, conn: Connection, sources: Collection[str]) -> pd.DataFrame:
@@ -66,6 +66,8 @@ def collectors(scope: Scope, conn: Connection, sources: Collection[str]) -> pd.D
     if missing:
         # Configured but never run: show them, so a silent collector is noticed.
         extra = pd.DataFrame({"source": missing, "consecutive_failures": 0})
+        # Every column, even when no collector has run yet (a frame of only never-run ones).
+        extra = extra.reindex(columns=frame.columns)
         frame = pd.concat([frame, extra], ignore_index=True) if len(frame) else extra
     frame["health"] = [
         "never run" if pd.isna(ok) and pd.isna(err) else "failing" if (fails or 0) > 0 else "ok"

@@ -431,6 +431,8 @@ class Alert(Base):
     acknowledged_note: Mapped[str | None] = mapped_column(Text)
     silenced_at: Mapped[datetime | None]
     silenced_by: Mapped[str | None] = mapped_column(String(128))
+    #: The one commons the alert belongs to: only its stewards see it or act on it.
+    commons_id: Mapped[int | None] = mapped_column(ForeignKey("commons.id"), index=True)
 
 
 class AlertHistory(Base):
@@ -463,6 +465,10 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    #: The commons whose stewards see this message (and its dead letter).
+    commons_id: Mapped[int | None] = mapped_column(ForeignKey("commons.id"), index=True)
+    #: Set when the retries ran out: a dead letter, never sent again by itself.
+    dead_at: Mapped[datetime | None]
 
 
 class Account(Base):

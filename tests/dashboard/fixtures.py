@@ -22,6 +22,7 @@ from steward.store.models import (
     Alert,
     CollectorRun,
     CollectorState,
+    Commons,
     ForecastRun,
     Member,
     QuarantinedRow,
@@ -37,6 +38,7 @@ PASSWORDS = {
     "alice": "alice-pass-1",
     "bob": "bob-pass-12",
     "olga": "olga-pass-1",
+    "oscar": "oscar-pass-1",
 }
 
 #: Strings only the named viewer may ever see.
@@ -44,6 +46,12 @@ ALICE_MARKERS = ("Alice Aardvark", "ALICE-QUOTA-NOTE", "37.25")
 BOB_MARKERS = ("Bob Bramble", "BOB-QUOTA-NOTE", "58.5")
 STEWARD_MARKERS = ("Fund alert FIRING-MARK", "QUARANTINE-REASON-MARK")
 ORCHARD_MARKERS = ("Cider press",)
+#: The orchard's steward (olga) and member (oscar): never shown to the toolshed.
+ORCHARD_STEWARD_MARKERS = ("Cider press overbooked", "ORCHARD-QUARANTINE-MARK")
+OSCAR_MARKERS = ("Oscar Otter", "OSCAR-QUOTA-NOTE")
+#: Collector alerts (no resource, no member): each belongs to its collector's commons.
+LOANS_COLLECTOR_MARK = "LOANS-COLLECTOR-MARK"
+ORCHARD_COLLECTOR_MARK = "ORCHARD-COLLECTOR-MARK"
 
 CONFIG: dict[str, Any] = {
     "commons": [
@@ -126,6 +134,7 @@ def _fill(conn: Any, now: datetime) -> None:
         NewMember("toolshed", "alice", "Alice Aardvark", "alice@example.org"),
         NewMember("toolshed", "bob", "Bob Bramble", "bob@example.org"),
         NewMember("orchard", "olga", "Olga Orchard"),
+        NewMember("orchard", "oscar", "Oscar Otter", "oscar@example.org"),
     ]
     events = [
         NewEvent("fund", "use", "37.25", _at(now, 3), "e1", member="alice"),
@@ -136,6 +145,8 @@ def _fill(conn: Any, now: datetime) -> None:
         NewEvent("drill", "use", 1, _at(now, 1), "e6", member="bob", loan_ref="L2"),
         NewEvent("odd", "use", "2", _at(now, 1), "e7", member="bob"),
         NewEvent("cider", "use", 1, _at(now, 2), "e8", member="olga", loan_ref="C1"),
+        NewEvent("cider", "use", 1, _at(now, 6), "e9", member="oscar", loan_ref="C2"),
+        NewEvent("cider", "replenish", 1, _at(now, 5), "e10", member="oscar", loan_ref="C2"),
     ]
     result = Ledger(conn).record(Batch(source="test", events=events, members=members))
     assert result.quarantined == 0, result.reasons
@@ -194,8 +205,22 @@ def _fill(conn: Any, now: datetime) -> None:
                 "status": "warned",
                 "computed_at": now,
             },
+            {
+                "member_id": member["oscar"],
+                "resource_id": ids["cider"],
+                **period,
+                "allocation": Decimal(8),
+                "used": Decimal(1),
+                "projected": Decimal(2),
+                "policy": "equal",
+                "explanation": "OSCAR-QUOTA-NOTE: an equal share of press days",
+                "status": "ok",
+                "computed_at": now,
+            },
         ],
     )
+    commons = {slug: cid for slug, cid in conn.execute(select(Commons.slug, Commons.id)).all()}
+    toolshed, orchard = commons["toolshed"], commons["orchard"]
     alert = {
         "audience": "stewards",
         "details": {},
@@ -218,6 +243,7 @@ def _fill(conn: Any, now: datetime) -> None:
                 "state": "firing",
                 "summary": "Fund alert FIRING-MARK: 62% chance below reserve",
                 "fired_at": now - timedelta(hours=4),
+                "commons_id": toolshed,
             },
             {
                 **alert,
@@ -227,6 +253,7 @@ def _fill(conn: Any, now: datetime) -> None:
                 "member_id": member["bob"],
                 "state": "pending",
                 "summary": "Bob Bramble may overrun the fund quota",
+                "commons_id": toolshed,
             },
             {
                 **alert,
@@ -237,6 +264,7 @@ def _fill(conn: Any, now: datetime) -> None:
                 "state": "resolved",
                 "summary": "Drills were overbooked",
                 "resolved_at": now - timedelta(hours=1),
+                "commons_id": toolshed,
             },
             {
                 **alert,
@@ -246,6 +274,41 @@ def _fill(conn: Any, now: datetime) -> None:
                 "resource_id": ids["cider"],
                 "state": "firing",
                 "summary": "Cider press overbooked",
+                "commons_id": orchard,
+            },
+            {
+                **alert,
+                "fingerprint": "f5",
+                "rule": "collector_stale",
+                "severity": "warning",
+                "source": "loans",
+                "state": "firing",
+                "summary": f"Collector loans failed 3 times {LOANS_COLLECTOR_MARK}",
+                "commons_id": toolshed,
+                # Evaluated before the fund alert, so the fund alert stays first in lists.
+                "last_evaluated_at": now - timedelta(hours=1),
+            },
+            {
+                **alert,
+                "fingerprint": "f6",
+                "rule": "collector_stale",
+                "severity": "warning",
+                "source": "orchard-feed",
+                "state": "firing",
+                "summary": f"Collector orchard-feed is stale {ORCHARD_COLLECTOR_MARK}",
+                "commons_id": orchard,
+            },
+            {
+                **alert,
+                "fingerprint": "f7",
+                "rule": "quota",
+                "severity": "warning",
+                "audience": "stewards",
+                "member_id": member["oscar"],
+                "resource_id": ids["cider"],
+                "state": "firing",
+                "summary": "Oscar Otter is near the cider press quota",
+                "commons_id": orchard,
             },
         ],
     )
@@ -291,7 +354,7 @@ def _fill(conn: Any, now: datetime) -> None:
                 "run_id": None,
                 "location": "feed:1",
                 "fingerprint": "q2",
-                "reason": "Cider press row unreadable",
+                "reason": "ORCHARD-QUARANTINE-MARK: Cider press row unreadable",
                 "raw": {"member": "Olga Orchard"},
                 "created_at": now - timedelta(minutes=5),
             },
@@ -302,6 +365,7 @@ def _fill(conn: Any, now: datetime) -> None:
         ("alice", "member", "toolshed", "alice"),
         ("bob", "member", "toolshed", "bob"),
         ("olga", "steward", "orchard", None),
+        ("oscar", "member", "orchard", "oscar"),
     ):
         access.create_account(
             conn,

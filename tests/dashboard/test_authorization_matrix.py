@@ -1,4 +1,4 @@
-"""Who sees what: steward, member A, member B, anonymous x every page x every resource.
+"""Who sees what: two commons, a steward and members of each, anonymous x every page x resource.
 
 Each cell opens a page as that viewer (signed in through the form) and reads
 back everything it shows. A cell may show a marker only if the viewer may see
@@ -12,9 +12,26 @@ from __future__ import annotations
 import pytest
 
 from .apptest import ALL_PAGES, PAGES, open_page, shown_text, signed_in
-from .fixtures import ALICE_MARKERS, BOB_MARKERS, ORCHARD_MARKERS, STEWARD_MARKERS, Federation
+from .fixtures import (
+    ALICE_MARKERS,
+    BOB_MARKERS,
+    LOANS_COLLECTOR_MARK,
+    ORCHARD_COLLECTOR_MARK,
+    ORCHARD_MARKERS,
+    ORCHARD_STEWARD_MARKERS,
+    OSCAR_MARKERS,
+    STEWARD_MARKERS,
+    Federation,
+)
 
-VIEWERS = {"sam": "steward", "alice": "member", "bob": "member", None: "public"}
+VIEWERS = {
+    "sam": "steward",
+    "alice": "member",
+    "bob": "member",
+    "olga": "steward",
+    "oscar": "member",
+    None: "public",
+}
 RESOURCES = ("fund", "drill", "odd", "cider")
 
 
@@ -23,10 +40,10 @@ def allowed(viewer: str | None, page: str, resource: str) -> set[str]:
     if viewer == "sam" and (page == "members" or (page, resource) == ("resource", "fund")):
         return {*ALICE_MARKERS, *BOB_MARKERS}
     if viewer == "sam" and page == "overview":
-        return {STEWARD_MARKERS[0]}
+        return {STEWARD_MARKERS[0], LOANS_COLLECTOR_MARK}
     # A member alert and a quarantined raw row name Bob: his steward may see both.
     if viewer == "sam" and page == "alerts":
-        return {STEWARD_MARKERS[0], BOB_MARKERS[0]}
+        return {STEWARD_MARKERS[0], BOB_MARKERS[0], LOANS_COLLECTOR_MARK}
     if viewer == "sam" and page == "sources":
         return {STEWARD_MARKERS[1], BOB_MARKERS[0]}
     if viewer == "alice" and page == "my_usage":
@@ -37,10 +54,45 @@ def allowed(viewer: str | None, page: str, resource: str) -> set[str]:
     # signed-in viewer's health page is limited to their own commons.
     if viewer is None and page == "health":
         return set(ORCHARD_MARKERS)
+    # The orchard's steward and member: their own commons only, whatever the URL asks for.
+    if viewer == "olga" and page == "health":
+        return set(ORCHARD_MARKERS)
+    # Firing alerts: the press's overbooking, Oscar's quota and the stale orchard feed.
+    if viewer == "olga" and page == "overview":
+        return {
+            *ORCHARD_MARKERS,
+            ORCHARD_STEWARD_MARKERS[0],
+            OSCAR_MARKERS[0],
+            ORCHARD_COLLECTOR_MARK,
+        }
+    if viewer == "olga" and page == "resource":
+        return {*ORCHARD_MARKERS, *OSCAR_MARKERS}
+    if viewer == "olga" and page == "members":
+        return set(OSCAR_MARKERS)
+    if viewer == "olga" and page == "alerts":
+        return {
+            *ORCHARD_MARKERS,
+            ORCHARD_STEWARD_MARKERS[0],
+            ORCHARD_COLLECTOR_MARK,
+            OSCAR_MARKERS[0],
+        }
+    if viewer == "olga" and page == "sources":  # the quarantine reason names the press
+        return {*ORCHARD_MARKERS, ORCHARD_STEWARD_MARKERS[1]}
+    if viewer == "oscar" and page in ("my_usage", "health"):
+        return {*ORCHARD_MARKERS, *(OSCAR_MARKERS[1:] if page == "my_usage" else ())}
     return set()
 
 
-EVERY_MARKER = {*ALICE_MARKERS, *BOB_MARKERS, *STEWARD_MARKERS, *ORCHARD_MARKERS}
+EVERY_MARKER = {
+    *ALICE_MARKERS,
+    *BOB_MARKERS,
+    *STEWARD_MARKERS,
+    *ORCHARD_MARKERS,
+    *ORCHARD_STEWARD_MARKERS,
+    *OSCAR_MARKERS,
+    LOANS_COLLECTOR_MARK,
+    ORCHARD_COLLECTOR_MARK,
+}
 
 
 @pytest.mark.parametrize("viewer", list(VIEWERS), ids=lambda v: v or "anonymous")

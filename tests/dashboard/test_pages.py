@@ -23,7 +23,7 @@ PAGE_TEXT = {
     ("steward", "overview"): ["Overview", "62% chance Repair fund is below its reserve by"],
     ("steward", "resource"): ["Repair fund", "Recent events", "Quotas", "ets"],
     ("steward", "members"): ["Members", "warned", "nudged"],
-    ("steward", "alerts"): ["Firing (1)", "Pending (1)", "Resolved (1)"],
+    ("steward", "alerts"): ["Firing (2)", "Pending (1)", "Resolved (1)"],
     ("steward", "sources"): ["Collectors", "Quarantined rows", "loans.csv:7"],
     ("steward", "health"): ["Commons health", "at risk"],
     ("member", "my_usage"): ["My usage", "My quota", "Projected at my pace", "My history"],
