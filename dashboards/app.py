@@ -1,6 +1,10 @@
 """Steward's dashboard: the pages a viewer gets depend on who signed in.
 
 Run with `steward dashboard` (which passes the workspace in STEWARD_CONFIG).
+Every page's address works for everyone: a page the viewer may not open shows
+the sign-in form (signed out, see :func:`dashboards.sign_in_form.gate`) or says
+whose page it is, so a bookmark or a shared link never ends on "Page not
+found", and signing in opens the page the link named.
 """
 
 from __future__ import annotations
@@ -23,43 +27,53 @@ ICON = Path(__file__).resolve().parent / "static" / "steward.png"
 st.set_page_config(page_title="Steward", page_icon=str(ICON), layout="wide")
 
 PAGES = Path(__file__).resolve().parent / "app_pages"
+#: url path -> (title, icon, who may open it)
+ROUTES: dict[str, tuple[str, str, str]] = {
+    "overview": ("Overview", ":material/dashboard:", "steward"),
+    "resource": ("Resource", ":material/inventory_2:", "steward"),
+    "members": ("Members", ":material/group:", "steward"),
+    "alerts": ("Alerts", ":material/notifications:", "steward"),
+    "sources": ("Data sources", ":material/database:", "steward"),
+    "my_usage": ("My usage", ":material/person:", "member"),
+    "health": ("Commons health", ":material/monitor_heart:", "everyone"),
+    "sign_in": ("Sign in", ":material/login:", "public"),
+}
 
 
-def page(name: str, title: str, icon: str, *, default: bool = False) -> st.Page:
+def page(name: str, *, default: bool = False) -> st.Page:
+    title, icon, _ = ROUTES[name]
     return st.Page(PAGES / f"{name}.py", title=title, icon=icon, url_path=name, default=default)
+
+
+def hidden(name: str) -> st.Page:
+    """Another role's page, reachable by its address only; the page itself says who may see it."""
+    title, icon, _ = ROUTES[name]
+    return st.Page(PAGES / f"{name}.py", title=title, icon=icon, url_path=name, visibility="hidden")
 
 
 with session.shown_errors():
     scope = session.resolve_scope()
-    health = page("health", "Commons health", ":material/monitor_heart:")
-    if scope.is_steward:
-        pages = {
-            "Steward": [
-                page("overview", "Overview", ":material/dashboard:", default=True),
-                page("resource", "Resource", ":material/inventory_2:"),
-                page("members", "Members", ":material/group:"),
-                page("alerts", "Alerts", ":material/notifications:"),
-                page("sources", "Data sources", ":material/database:"),
-            ],
-            "Commons": [health],
+    role = scope.role
+    mine = [n for n, (_, _, who) in ROUTES.items() if who in (role, "everyone")]
+    if role == "steward":
+        sections = {
+            "Steward": [page(n, default=n == "overview") for n in mine if n != "health"],
+            "Commons": [page("health")],
         }
-    elif scope.is_member:
-        pages = {
-            "Me": [page("my_usage", "My usage", ":material/person:", default=True)],
-            "Commons": [health],
-        }
+    elif role == "member":
+        sections = {"Me": [page("my_usage", default=True)], "Commons": [page("health")]}
     else:
-        pages = {
-            "Commons": [health],
-            "Account": [page("sign_in", "Sign in", ":material/login:", default=True)],
-        }
-    nav = st.navigation(pages)
+        sections = {"Commons": [page("health")], "Account": [page("sign_in", default=True)]}
+    others = [hidden(n) for n in ROUTES if n not in mine]
+    next(iter(sections.values())).extend(others)
+    nav = st.navigation(sections)
     with st.sidebar:
-        if scope.role == "public":
+        if role == "public":
             st.caption("Not signed in")
         else:
-            st.caption(f"Signed in as {plain(scope.username or '')} ({scope.role})")
+            st.caption(f"Signed in as {plain(scope.username or '')} ({role})")
             if st.button("Sign out", icon=":material/logout:", key="sign_out"):
                 session.sign_out()
                 st.rerun()
+        session.sync_cookie()
     nav.run()

@@ -13,6 +13,48 @@ HISTORY_COLOR = "#1f4e79"
 FORECAST_COLOR = "#e07b00"
 
 
+#: Series of the fan chart, in legend order, with their colours.
+SERIES = {
+    "observed": HISTORY_COLOR,
+    "forecast median": FORECAST_COLOR,
+    "50% of outcomes": "#f0a656",
+    "80% of outcomes": "#f4bd7f",
+    "90% of outcomes": "#f8d4a8",
+    "95% of outcomes": "#fbe3c6",
+    "reserve": "#c0392b",
+    "capacity": "#7f8c8d",
+}
+#: Date axes always show the year ("2027" alone must not stand for January).
+DATE_AXIS = alt.Axis(format="%-d %b %Y", labelAngle=0, title=None, labelOverlap=True)
+
+
+def _legend(names: list[str]) -> alt.Color:
+    shown = [n for n in SERIES if n in names] + [n for n in names if n not in SERIES]
+    return alt.Color(
+        "series:N",
+        scale=alt.Scale(domain=shown, range=[SERIES.get(n, FORECAST_COLOR) for n in shown]),
+        legend=alt.Legend(title=None, orient="top"),
+    )
+
+
+def _band_name(low: float, high: float) -> str:
+    """ "90% of outcomes" for the q0.05-q0.95 band (the share of paths inside it)."""
+    return f"{round((high - low) * 100)}% of outcomes"
+
+
+def _today_rule(today: pd.Timestamp) -> alt.LayerChart:
+    frame = pd.DataFrame({"date": [today], "label": ["today"]})
+    base = alt.Chart(frame)
+    return alt.LayerChart(
+        layer=[
+            base.mark_rule(color="#444", strokeDash=[2, 2]).encode(x="date:T"),
+            base.mark_text(align="left", dx=4, dy=-130, color="#444").encode(
+                x="date:T", text="label:N"
+            ),
+        ]
+    )
+
+
 def fan_chart(
     history: pd.DataFrame,
     view: ForecastView | None,
@@ -21,99 +63,152 @@ def fan_chart(
     unit: str,
     reserve: float | None,
     capacity: float | None,
+    today: pd.Timestamp | None = None,
 ) -> alt.LayerChart:
-    """Observed level (or units on loan) then the forecast's quantile bands, with reserve and capacity lines."""
-    y_title = f"level ({unit})" if kind == "stock" else "units on loan"
-    layers: list[alt.Chart] = []
+    """Observed level (or units on loan), the forecast's median and bands, reserve, capacity, today.
+
+    Dates are the commons' local days. The legend names every series; the
+    y axis carries the unit (pools count whole units).
+    """
+    pool = kind == "pool"
+    y_title = "units on loan" if pool else f"level ({unit})"
+    y_axis = (
+        alt.Axis(title=y_title, format="d", tickMinStep=1)
+        if pool
+        else alt.Axis(title=y_title, format=",~f")
+    )
+    layers: list[alt.Chart | alt.LayerChart] = []
+    fan = fan_frame(view).reset_index() if view is not None else pd.DataFrame()
+    qs = quantile_columns(fan.set_index("date")) if len(fan.columns) else []
+    pairs = [(qs[i], qs[-1 - i]) for i in range(len(qs) // 2)]
+    centre = "q0.5" if "q0.5" in fan.columns else "mean" if "mean" in fan.columns else None
+    names = [
+        *(["observed"] if len(history) else []),
+        *(_band_name(lo_q, hi_q) for (lo_q, _), (hi_q, _) in pairs),
+        *(["forecast median"] if centre else []),
+        *(["reserve"] if reserve is not None else []),
+        *(["capacity"] if capacity is not None else []),
+    ]
+    color = _legend(names)
     if len(history):
         past = history.reset_index()[["day", "level"]].rename(columns={"day": "date"})
+        past["series"] = "observed"
         layers.append(
             alt.Chart(past)
-            .mark_line(color=HISTORY_COLOR, interpolate="step-after")
+            .mark_line(interpolate="step-after")
             .encode(
-                x=alt.X("date:T", title=None),
-                y=alt.Y("level:Q", title=y_title),
-                tooltip=[alt.Tooltip("date:T"), alt.Tooltip("level:Q", format=",.2f")],
+                x=alt.X("date:T", axis=DATE_AXIS),
+                y=alt.Y("level:Q", axis=y_axis),
+                color=color,
+                tooltip=[
+                    alt.Tooltip("date:T", format="%-d %b %Y"),
+                    alt.Tooltip("level:Q", format=",.0f" if pool else ",.1f", title=y_title),
+                ],
             )
         )
-    if view is not None:
-        fan = fan_frame(view).reset_index()
-        qs = quantile_columns(fan.set_index("date"))
-        # Pair outer quantiles with inner ones: widest band first, lightest.
-        pairs = [(qs[i], qs[-1 - i]) for i in range(len(qs) // 2)]
-        for depth, ((lo_q, lo), (hi_q, hi)) in enumerate(pairs):
+    if len(fan.columns):
+        for (lo_q, lo), (hi_q, hi) in pairs:
             band = fan[["date", lo, hi]].rename(columns={lo: "low", hi: "high"})
-            band["band"] = f"{lo_q:.0%}-{hi_q:.0%}"
+            band["series"] = _band_name(lo_q, hi_q)
             layers.append(
                 alt.Chart(band)
-                .mark_area(color=FORECAST_COLOR, opacity=0.15 + 0.15 * depth)
+                .mark_area(opacity=0.7)
                 .encode(
-                    x="date:T",
-                    y=alt.Y("low:Q", title=y_title),
+                    x=alt.X("date:T", axis=DATE_AXIS),
+                    y=alt.Y("low:Q", axis=y_axis),
                     y2="high:Q",
+                    color=color,
                     tooltip=[
-                        alt.Tooltip("date:T"),
-                        alt.Tooltip("band:N", title="band"),
-                        alt.Tooltip("low:Q", format=",.2f"),
-                        alt.Tooltip("high:Q", format=",.2f"),
+                        alt.Tooltip("date:T", format="%-d %b %Y"),
+                        alt.Tooltip("series:N", title="band"),
+                        alt.Tooltip("low:Q", format=",.0f" if pool else ",.1f"),
+                        alt.Tooltip("high:Q", format=",.0f" if pool else ",.1f"),
                     ],
                 )
             )
-        centre = "q0.5" if "q0.5" in fan.columns else "mean" if "mean" in fan.columns else None
         if centre is not None:
             line = fan[["date", centre]].rename(columns={centre: "forecast"})
+            line["series"] = "forecast median"
             layers.append(
                 alt.Chart(line)
-                .mark_line(color=FORECAST_COLOR, strokeDash=[4, 2])
-                .encode(x="date:T", y="forecast:Q", tooltip=["date:T", "forecast:Q"])
+                .mark_line(strokeDash=[4, 2])
+                .encode(
+                    x=alt.X("date:T", axis=DATE_AXIS),
+                    y=alt.Y("forecast:Q", axis=y_axis),
+                    color=color,
+                    tooltip=[
+                        alt.Tooltip("date:T", format="%-d %b %Y"),
+                        alt.Tooltip("forecast:Q", format=",.0f" if pool else ",.1f"),
+                    ],
+                )
             )
-    for value, label, color in ((reserve, "reserve", "#c0392b"), (capacity, "capacity", "#7f8c8d")):
+    for value, label in ((reserve, "reserve"), (capacity, "capacity")):
         if value is not None:
-            rule = pd.DataFrame({"y": [value], "label": [label]})
+            rule = pd.DataFrame({"y": [value], "series": [label]})
             layers.append(
                 alt.Chart(rule)
-                .mark_rule(color=color, strokeDash=[6, 3])
-                .encode(y="y:Q", tooltip=["label:N", alt.Tooltip("y:Q", format=",.2f")])
+                .mark_rule(strokeDash=[6, 3])
+                .encode(
+                    y="y:Q",
+                    color=color,
+                    tooltip=[alt.Tooltip("series:N"), alt.Tooltip("y:Q", format=",.1f")],
+                )
             )
     if not layers:
-        layers.append(alt.Chart(pd.DataFrame({"date": [], "level": []})).mark_line())
+        return alt.LayerChart(
+            layer=[alt.Chart(pd.DataFrame({"date": [], "level": []})).mark_line()]
+        ).properties(height=320)
+    if today is not None:
+        layers.append(_today_rule(today))
     return alt.LayerChart(layer=layers).properties(height=320)
 
 
 def risk_chart(frame: pd.DataFrame, *, x: str, title: str) -> alt.Chart:
+    """A probability over time (0-100%), dates with their year."""
     return (
         alt.Chart(frame)
         .mark_line(point=True, color="#c0392b")
         .encode(
-            x=alt.X(f"{x}:T", title=None),
+            x=alt.X(f"{x}:T", axis=DATE_AXIS),
             y=alt.Y(
                 "probability:Q",
                 title=title,
                 scale=alt.Scale(domain=[0, 1]),
                 axis=alt.Axis(format="%"),
             ),
-            tooltip=[alt.Tooltip(f"{x}:T"), alt.Tooltip("probability:Q", format=".0%")],
+            tooltip=[
+                alt.Tooltip(f"{x}:T", format="%-d %b %Y %H:%M", title="when"),
+                alt.Tooltip("probability:Q", format=".0%"),
+            ],
         )
         .properties(height=200)
     )
 
 
-def use_chart(frame: pd.DataFrame) -> alt.Chart:
-    """A member's own use per day, one colour per resource (units differ: see the tooltip)."""
+def use_chart(frame: pd.DataFrame) -> alt.FacetChart:
+    """A member's own use per day: one small chart per resource, each with its unit.
+
+    ``frame`` has columns day (local), resource (label with its unit), used.
+    """
     return (
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            x=alt.X("day:T", title=None),
+            x=alt.X("day:T", axis=DATE_AXIS),
             y=alt.Y("used:Q", title="used"),
-            color=alt.Color("resource:N", title=None),
             tooltip=[
-                alt.Tooltip("day:T"),
+                alt.Tooltip("day:T", format="%-d %b %Y"),
                 alt.Tooltip("resource:N"),
-                alt.Tooltip("used:Q", format=",.2f"),
+                alt.Tooltip("used:Q", format=",.2~f"),
             ],
         )
-        .properties(height=220)
+        .properties(height=110)
+        .facet(
+            row=alt.Row(
+                "resource:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")
+            )
+        )
+        .resolve_scale(y="independent")
     )
 
 

@@ -35,6 +35,9 @@ from steward.store.catalog import ResourceInfo
 
 #: Short enough that the desk screen stays live; the pipeline refreshes less often.
 TTL = 20
+#: Levels and loans are read from the ledger: cached for seconds, so each refresh
+#: of the overview (``dashboard.refresh_seconds``, at least 5) shows new events.
+LIVE_TTL = 5
 
 
 def refresh_seconds(config: str) -> int:
@@ -47,7 +50,7 @@ def visible_resources(config: str, scope: Scope) -> list[ResourceInfo]:
         return resources.visible(scope, conn)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
 def tiles(config: str, scope: Scope) -> list[Tile]:
     ws = workspace(config)
     with ws.store.read() as conn:
@@ -175,3 +178,21 @@ def silence(config: str, scope: Scope, alert_id: int, duration: timedelta, reaso
     with workspace(config).store.write() as conn:
         alerts.silence(scope, conn, alert_id, duration, reason)
     alert_list.clear()
+
+
+def commons_timezone(config: str, scope: Scope) -> str:
+    """The timezone of the viewer's commons (UTC for the public, who see several)."""
+    if scope.commons_id is None:
+        return "UTC"
+    ws = workspace(config)
+    with ws.store.read() as conn:
+        found = resources.visible(scope, conn)
+    if found:
+        return found[0].timezone
+    return "UTC"
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def me(config: str, scope: Scope) -> tuple[str, str]:
+    with workspace(config).store.read() as conn:
+        return usage.me(scope, conn)

@@ -1,17 +1,28 @@
-"""Show user-supplied text (names, summaries, explanations) as text, never as markup.
+"""Words, numbers and times as people read them, and user text shown as text, never as markup.
 
-Streamlit never renders raw HTML without ``unsafe_allow_html`` (which this app
-never uses); escaping Markdown as well keeps a name like ``[x](http://evil)`` or
-``![x](http://tracker)`` from becoming a link or loading an image.
+Streamlit never renders raw HTML without ``unsafe_allow_html`` (which no page of
+this app uses); escaping Markdown as well keeps a name like ``[x](http://evil)``
+or ``![x](http://tracker)`` from becoming a link or loading an image.
+
+Numbers are formatted by unit with Babel (CLDR data): money to the cent with its
+currency sign, tools as whole units, litres and packets without float noise.
+Times are shown in the commons' timezone with its abbreviation.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from babel.numbers import format_currency, format_decimal
 
 from steward.display import visible
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
+LOCALE = "en"
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
 def plain(value: object) -> str:
@@ -22,10 +33,94 @@ def plain(value: object) -> str:
     return _MARKDOWN.sub(r"\\\1", visible(value))
 
 
-def number(value: float | None, unit: str = "") -> str:
+@dataclass(frozen=True)
+class Words:
+    """What a resource's events are called where people use it."""
+
+    use: str
+    replenish: str
+    adjust: str = "correction"
+    #: Plural of ``use`` for headers ("loans", "grants", "watering").
+    uses: str = ""
+    replenishes: str = ""
+
+    def event(self, kind: str) -> str:
+        return {"use": self.use, "replenish": self.replenish, "adjust": self.adjust}.get(kind, kind)
+
+
+POOL = Words("loan", "return", uses="loans", replenishes="returns")
+FUND = Words("grant", "donation", uses="grants", replenishes="donations")
+WATER = Words("watering", "rain or refill", uses="watering", replenishes="rain and refills")
+STOCK = Words("use", "refill", uses="use", replenishes="refills")
+WATER_UNITS = {"l", "litre", "litres", "liter", "liters", "gal", "gallons", "m3"}
+
+
+def is_money(unit: str) -> bool:
+    return bool(_CURRENCY.match(unit or ""))
+
+
+def words(kind: str, unit: str) -> Words:
+    """The vocabulary of a resource: loan/return (pools), grant/donation (funds), watering/rain (water)."""
+    if kind == "pool":
+        return POOL
+    if is_money(unit):
+        return FUND
+    if (unit or "").lower() in WATER_UNITS:
+        return WATER
+    return STOCK
+
+
+def _clean(value: float, places: int) -> float:
+    # Round first so -0.004 shows as 0, not "-0.00".
+    return round(value, places) + 0.0
+
+
+def amount(value: float | None, unit: str = "", *, kind: str = "stock") -> str:
+    """A quantity as people write it: "$1,204.50", "3 units", "6,743.6 L", "—" when unknown."""
     if value is None:
         return "—"
-    text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}".rstrip("0").rstrip(".")
-    if unit == "units" and text == "1":
-        unit = "unit"
+    if is_money(unit):
+        return format_currency(_clean(value, 2), unit, locale=LOCALE)
+    if kind == "pool" or unit in ("units", "unit", ""):
+        whole = _clean(value, 0)
+        text = format_decimal(whole, format="#,##0", locale=LOCALE)
+        if kind == "pool" or unit in ("units", "unit"):
+            return f"{text} {'unit' if whole == 1 else 'units'}"
+        return text
+    text = format_decimal(_clean(value, 1), format="#,##0.#", locale=LOCALE)
     return f"{text} {unit}".strip()
+
+
+def number(value: float | None, unit: str = "") -> str:
+    """A figure with its unit (money to the cent, whole units, one decimal otherwise)."""
+    return amount(value, unit, kind="pool" if unit == "units" else "stock")
+
+
+def change(value: float | None, unit: str = "", *, kind: str = "stock") -> str | None:
+    """A signed change ("+$12.00", "−3 units"); None when unknown, "no change" at zero."""
+    if value is None:
+        return None
+    places = 2 if is_money(unit) else 0 if kind == "pool" else 1
+    value = _clean(value, places)
+    if value == 0:
+        return "no change"
+    sign = "+" if value > 0 else "−"
+    return sign + amount(abs(value), unit, kind=kind)
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+def local_time(value: datetime | None, tz: str, *, with_date: bool = True) -> str:
+    """A UTC time in the commons' timezone, labelled: "30 Nov 2026, 14:05 PST"."""
+    if value is None:
+        return "never"
+    local = value.astimezone(ZoneInfo(tz))
+    stamp = f"{local:%H:%M} {local.tzname()}"
+    return f"{local.day} {local:%b %Y}, {stamp}" if with_date else stamp
+
+
+def day(value: date | None) -> str:
+    """A calendar day with its year: "14 Mar 2027"."""
+    return "—" if value is None else f"{value.day} {value:%b %Y}"

@@ -11,18 +11,13 @@ the commonest ones, names and words). Sign-in goes through a :class:`SignInGuard
 per-account and per-client backoff after :data:`FREE_FAILURES` failures, and at
 most :data:`CONCURRENT_CHECKS` argon2 checks at once (each uses 64 MiB).
 
-A signed-in dashboard session is
-a :class:`SessionToken`: the account's identity and an expiry, signed with HMAC
-using ``STEWARD_SECRET_KEY`` or, for the embedded default, a key generated once
-and kept in the database. A forged, altered or expired token yields no scope.
+Dashboard sessions (:mod:`steward.sessions`) are signed with
+``STEWARD_SECRET_KEY`` or, for the embedded default, a key generated once and
+kept in the database (:func:`signing_key`).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import os
 import re
 import secrets
@@ -45,8 +40,6 @@ from steward.store.models import Account, AppSecret, Commons, Member, Role
 
 SECRET_ENV = "STEWARD_SECRET_KEY"
 SECRET_NAME = "session_signing_key"
-#: A signed-in dashboard session lasts this long without signing in again.
-SESSION_TTL = timedelta(hours=12)
 MIN_PASSWORD = 8
 #: zxcvbn score (0-4) a new password needs: 2 = "somewhat guessable" (about 10^8 guesses).
 MIN_STRENGTH = 2
@@ -511,56 +504,7 @@ def sign_in(
     return get_account(conn, username)
 
 
-# -- session tokens ----------------------------------------------------------------
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-@dataclass(frozen=True)
-class SessionToken:
-    """A signed, expiring claim that a browser session belongs to an account."""
-
-    username: str
-    expires_at: datetime
-
-    def sign(self, key: bytes) -> str:
-        body = _b64(
-            json.dumps(
-                {"u": self.username, "exp": int(self.expires_at.timestamp())},
-                separators=(",", ":"),
-            ).encode()
-        )
-        mac = hmac.new(key, body.encode("ascii"), hashlib.sha256).digest()
-        return f"{body}.{_b64(mac)}"
-
-    @classmethod
-    def issue(cls, username: str, key: bytes, *, now: datetime | None = None) -> str:
-        now = now or datetime.now(UTC)
-        return cls(username, now + SESSION_TTL).sign(key)
-
-    @classmethod
-    def verify(cls, token: str, key: bytes, *, now: datetime | None = None) -> SessionToken | None:
-        """The token's claim if the signature is ours and it has not expired; else None."""
-        now = now or datetime.now(UTC)
-        try:
-            body, mac = token.split(".")
-            expected = hmac.new(key, body.encode("ascii"), hashlib.sha256).digest()
-            if not hmac.compare_digest(expected, _unb64(mac)):
-                return None
-            claim = json.loads(_unb64(body))
-            expires = datetime.fromtimestamp(int(claim["exp"]), UTC)
-            username = str(claim["u"])
-        except (ValueError, KeyError, TypeError, UnicodeError):
-            return None
-        if expires <= now:
-            return None
-        return cls(username, expires)
+# -- session signing key ---------------------------------------------------------
 
 
 def signing_key(conn: Connection, env: dict[str, str] | None = None) -> bytes:
@@ -593,18 +537,3 @@ def signing_key(conn: Connection, env: dict[str, str] | None = None) -> bytes:
                 select(AppSecret.value).where(AppSecret.name == SECRET_NAME)
             ).scalar_one()
     return stored.encode()
-
-
-def scope_from_token(
-    conn: Connection, token: str | None, key: bytes, *, now: datetime | None = None
-) -> Scope:
-    """The scope a session token grants; public for a missing, forged, expired or disabled one."""
-    if not token:
-        return Scope.public()
-    claim = SessionToken.verify(token, key, now=now)
-    if claim is None:
-        return Scope.public()
-    account = get_account(conn, claim.username)
-    if account is None:
-        return Scope.public()
-    return account.scope()

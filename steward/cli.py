@@ -13,29 +13,88 @@ import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+import typer.main
 from rich.console import Console
+from typer.core import TyperCommand, TyperGroup
 
 from steward import log_masking
 from steward.errors import StewardError
-from steward.workspace import Workspace, open_workspace
 
-#: Modules that add commands: each exposes ``register(app)``.
-COMMAND_MODULES: tuple[str, ...] = (
-    "steward.commands.workspace",
-    "steward.commands.status",
-    "steward.commands.importing",
-    "steward.commands.demo",
-    "steward.commands.forecast",
-    "steward.commands.calibrate",
-    "steward.commands.account",
-    "steward.commands.dashboard",
-    "steward.commands.collect",
-    "steward.commands.quotas",
-    "steward.commands.alerts",
+if TYPE_CHECKING:
+    from steward.workspace import Workspace
+
+#: Every command: (module that registers it with ``register(app)``, one-line help).
+#: Modules load only when their command runs, so ``steward --help`` and commands
+#: that do not forecast never import pandas, statsmodels or scipy.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("workspace", "Create a workspace: a configuration file and an up-to-date database."),
+    "check": ("workspace", "Validate the configuration and reach the database."),
+    "db": ("workspace", "Database schema."),
+    "status": ("status", "Where each resource stands, its trend and its forecast risk."),
+    "import": ("importing", "Load a CSV by hand; re-running it never double counts."),
+    "demo": ("demo", "Build the demo federation from scratch, then run the monitor on it."),
+    "forecast": (
+        "forecast",
+        "Forecast resources (backtested model choice) and store risk figures.",
+    ),
+    "calibrate": (
+        "calibrate",
+        "Backtest the risk figures over past origins and store their reliability per resource.",
+    ),
+    "dashboard": ("dashboard", "Serve the live dashboard (stewards and members sign in)."),
+    "collect": ("collect", "Run collectors now and show what each read."),
+    "sources": ("collect", "Health of every configured collector."),
+    "quarantine": ("collect", "Rows a source sent that could not be recorded."),
+    "run": (
+        "collect",
+        "Run every scheduled job (collectors, pipeline) until stopped (SIGTERM/Ctrl-C).",
+    ),
+    "quotas": (
+        "quotas",
+        "Show this period's quotas: allocation, used, remaining, projected, status.",
+    ),
+    "account": ("account", "Dashboard accounts for stewards and members."),
+    "alerts": ("alerts", "Alerts: list, acknowledge, silence, test a route."),
+}
+#: Kept for callers that walk every command module (tests, docs checks).
+COMMAND_MODULES: tuple[str, ...] = tuple(
+    dict.fromkeys(f"steward.commands.{module}" for module, _ in COMMANDS.values())
 )
+
+
+class LazyCommands(TyperGroup):
+    """Typer group that imports a command's module only when that command runs.
+
+    Help lists the commands from :data:`COMMANDS` without importing them.
+    """
+
+    _listing = False
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in COMMANDS:
+            return None
+        module, help_text = COMMANDS[cmd_name]
+        if self._listing:
+            return TyperCommand(name=cmd_name, help=help_text)
+        holder = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
+        importlib.import_module(f"steward.commands.{module}").register(holder)
+        # A callback keeps a one-command holder a group, so the command is found by name.
+        holder.callback()(lambda: None)
+        return typer.main.get_group(holder).get_command(ctx, cmd_name)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
@@ -49,6 +108,8 @@ class CliState:
 
     def workspace(self, *, sync: bool = True) -> Workspace:
         if self._workspace is None:
+            from steward.workspace import open_workspace
+
             self._workspace = open_workspace(self.config, sync=sync)
             if not self.debug:
                 # logging.level in the config (or STEWARD_LOG_LEVEL) applies from here on.
@@ -57,6 +118,7 @@ class CliState:
 
 
 app = typer.Typer(
+    cls=LazyCommands,
     name="steward",
     help="Keep shared resources healthy: ledger, forecasts, fair-use quotas and alerts.",
     no_args_is_help=True,
@@ -96,10 +158,6 @@ def state(ctx: typer.Context) -> CliState:
     obj = ctx.find_root().obj
     assert isinstance(obj, CliState)
     return obj
-
-
-for _module in COMMAND_MODULES:
-    importlib.import_module(_module).register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

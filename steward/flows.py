@@ -15,16 +15,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 from sqlalchemy import ColumnElement, Connection, case, func, select, type_coerce
 from sqlalchemy.orm import InstrumentedAttribute
 
 from steward.store.catalog import ResourceInfo
 from steward.store.models import CapacityChange, Event, Reading
 from steward.store.types import Quantity
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# numpy and pandas are imported inside the functions that build frames: the
+# balance queries above them serve `steward status`, which must start fast.
 
 
 def _signed_effect() -> ColumnElement[Any]:
@@ -97,6 +101,9 @@ def capacity(conn: Connection, res: ResourceInfo, at: datetime | None = None) ->
 
 
 def _event_frame(rows: Sequence[Any]) -> pd.DataFrame:
+    import numpy as np
+    import pandas as pd
+
     frame = pd.DataFrame(list(rows), columns=list(EVENT_COLUMNS))
     frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True)
     frame["kind"] = frame["kind"].astype(str)
@@ -185,6 +192,8 @@ def read_ledgers(conn: Connection, resource_ids: Sequence[int]) -> dict[int, Led
 
 
 def _split(rows: list[Any], columns: Sequence[str]) -> dict[int, pd.DataFrame]:
+    import pandas as pd
+
     if not rows:
         return {}
     frame = pd.DataFrame(rows, columns=list(columns))
@@ -192,6 +201,8 @@ def _split(rows: list[Any], columns: Sequence[str]) -> dict[int, pd.DataFrame]:
 
 
 def _reading_frame(part: pd.DataFrame | None) -> pd.DataFrame:
+    import pandas as pd
+
     if part is None:
         return pd.DataFrame(columns=["id", "observed_at", "value"])
     return (
@@ -202,6 +213,8 @@ def _reading_frame(part: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def _change_frame(part: pd.DataFrame | None) -> pd.DataFrame:
+    import pandas as pd
+
     if part is None:
         return pd.DataFrame(columns=["id", "effective_at", "delta"])
     return part[["id", "effective_at", "delta"]].reset_index(drop=True)
@@ -228,6 +241,9 @@ def daily_flows(
     level; pool: units on loan at day end) and, for pools, ``demand`` (units
     checked out that day) and ``capacity``.
     """
+    import numpy as np
+    import pandas as pd
+
     tz = res.timezone
     ledger = ledger or read_ledger(conn, res)
     ev, readings, changes = ledger.events, ledger.readings, ledger.changes

@@ -45,7 +45,6 @@ from sqlalchemy import Connection, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from steward import collectors
 from steward.config import Schedule
 from steward.errors import ConfigError, LockLost, SourceError, StewardError, StoreLocked
 from steward.scheduler_lease import Guard, LeaseGuard, runner_name
@@ -79,6 +78,9 @@ class JobProblem:
 
 
 def collector_jobs(ws: Workspace) -> list[JobSpec]:
+    # Imported here: collectors load pandas, which `steward status` never needs.
+    from steward import collectors
+
     jobs = []
     for cfg in ws.settings.collectors:
         if not cfg.enabled:
@@ -97,6 +99,8 @@ def collector_jobs(ws: Workspace) -> list[JobSpec]:
 
 
 def _collect_job(ws: Workspace, name: str) -> Callable[[], object]:
+    from steward import collectors
+
     def job() -> object:
         report = collectors.run(ws, name)
         if report.status != "ok":

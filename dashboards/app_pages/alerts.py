@@ -7,17 +7,32 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboards import data, session
+from dashboards import data, session, sign_in_form, tables
 from steward.exports import spreadsheet_safe
 
 STATES = ("firing", "pending", "resolved")
+#: Severity, who/when/why and what first: the table is read left to right.
+HEADERS = {
+    "id": "No.",
+    "severity": "Severity",
+    "status": "Acknowledged / silenced (who, when, why)",
+    "rule": "Rule",
+    "resource": "Resource",
+    "summary": "What",
+    "first_seen_at": "First seen",
+    "fired_at": "Fired",
+    "resolved_at": "Resolved",
+    "silenced_until": "Silenced until",
+}
 SILENCE_HOURS = {"1 hour": 1, "4 hours": 4, "1 day": 24, "1 week": 168}
 
-st.title("Alerts")
 with session.shown_errors():
     config = session.config_path()
-    scope = session.scope()
+    scope = sign_in_form.gate("Alerts")
     scope.require_steward()
+    st.title("Alerts")
+    tz = data.commons_timezone(config, scope)
+    names = {r.slug: r.name for r in data.visible_resources(config, scope)}
     frames = {state: data.alert_list(config, scope, state) for state in STATES}
     tabs = st.tabs([f"{state.title()} ({len(frame)})" for state, frame in frames.items()])
     for tab, (state, frame) in zip(tabs, frames.items(), strict=True):
@@ -25,18 +40,14 @@ with session.shown_errors():
             if frame.empty:
                 st.caption(f"No {state} alerts.")
             else:
-                # Severity, state and who/when/why first: the table is read left to right.
-                lead = ["id", "severity", "state", "status", "rule", "resource", "summary"]
+                shown = frame.assign(resource=frame["resource"].map(lambda s: names.get(s, s)))
                 st.dataframe(
-                    spreadsheet_safe(frame[lead + [c for c in frame.columns if c not in lead]]),
+                    tables.times(shown, HEADERS, tz),
                     hide_index=True,
                     width="stretch",
-                    column_config={
-                        "status": st.column_config.TextColumn(
-                            "acknowledged / silenced (who, when, why)"
-                        )
-                    },
+                    column_config={"What": st.column_config.TextColumn(width="large")},
                 )
+                st.caption(f"Times in {tz}.")
 
     actionable = pd.concat([frames["firing"], frames["pending"]], ignore_index=True)
     if not actionable.empty:

@@ -1,37 +1,84 @@
-"""Commons health: aggregate state of each resource, no personal data (everyone)."""
+"""Commons health: each commons' resources, aggregates only, no personal data (everyone).
+
+Grouped by commons and named; a fund shows its reserve and its money in and
+out per month (totals of many members, never one member's own).
+"""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from dashboards import data, session
-from dashboards.text import number, plain
+from dashboards import advice, data, session
+from dashboards.text import amount, is_money, plain
 from steward.access import Scope
+from steward.exports import spreadsheet_safe
 
 COLOURS = {"ok": "green", "watch": "orange", "danger": "red", "unknown": "gray"}
-LABELS = {"ok": "healthy", "watch": "watch", "danger": "at risk", "unknown": "no data"}
+MONTHS = 6
 
 st.title("Commons health")
 with session.shown_errors():
+    config = session.config_path()
     viewer = session.scope()
+    public = Scope.public()
     # Aggregates only: read with the public scope whoever is looking.
-    tiles = data.tiles(session.config_path(), Scope.public())
+    tiles = data.tiles(config, public)
     if viewer.role != "public":
-        mine = {r.commons_slug for r in data.visible_resources(session.config_path(), viewer)}
+        mine = {r.commons_slug for r in data.visible_resources(config, viewer)}
         tiles = [t for t in tiles if t.commons_slug in mine]
     if not tiles:
         st.info("No resources are monitored yet.")
-    for tile in tiles:
-        with st.container(border=True):
-            left, right = st.columns([3, 2])
-            left.markdown(
-                f"**{plain(tile.name)}** :{COLOURS[tile.status]}-badge[{LABELS[tile.status]}]"
-            )
-            left.caption(plain(tile.headline))
-            if tile.kind == "stock":
-                right.metric("Level", number(tile.level, tile.unit))
-            else:
-                cap = f" of {number(tile.capacity)}" if tile.capacity is not None else ""
-                right.metric("On loan", f"{number(tile.level)}{cap}")
-            if tile.fill is not None:
-                right.progress(min(max(tile.fill, 0.0), 1.0))
+    names = {c.slug: c.name for c in session.workspace(config).settings.commons}
+    for slug in dict.fromkeys(
+        t.commons_slug for t in sorted(tiles, key=lambda t: names.get(t.commons_slug, ""))
+    ):
+        group = [t for t in tiles if t.commons_slug == slug]
+        st.header(plain(names.get(slug, slug)), anchor=False, divider="gray")
+        worst = [t for t in group if t.status in ("danger", "watch")]
+        st.caption(
+            f"{len(group)} resources · "
+            + (f"{len(worst)} to watch" if worst else "all healthy or without data")
+        )
+        for tile in group:
+            with st.container(border=True):
+                left, right = st.columns([3, 2])
+                left.markdown(
+                    f"**{plain(tile.name)}** "
+                    f":{COLOURS[tile.status]}-badge[{advice.STATUS_LABELS[tile.status]}]"
+                )
+                left.caption(plain(tile.headline))
+                right.metric("On loan" if tile.kind == "pool" else "Level", advice.now_text(tile))
+                if tile.fill is not None:
+                    right.progress(min(max(tile.fill, 0.0), 1.0))
+                if tile.kind == "stock" and is_money(tile.unit):
+                    flows = data.daily(config, public, tile.slug, days=31 * MONTHS)
+                    if len(flows):
+                        month = flows.index.to_period("M")
+                        table = (
+                            flows.groupby(month)[["replenished", "used"]]
+                            .sum()
+                            .tail(MONTHS)
+                            .sort_index(ascending=False)
+                        )
+                        left.dataframe(
+                            spreadsheet_safe(
+                                pd.DataFrame(
+                                    {
+                                        "Month": [f"{p:%B %Y}" for p in table.index],
+                                        "Money in": [
+                                            amount(v, tile.unit) for v in table["replenished"]
+                                        ],
+                                        "Money out": [amount(v, tile.unit) for v in table["used"]],
+                                        "Net": [
+                                            amount(i - o, tile.unit)
+                                            for i, o in zip(
+                                                table["replenished"], table["used"], strict=True
+                                            )
+                                        ],
+                                    }
+                                )
+                            ),
+                            hide_index=True,
+                            width="stretch",
+                        )

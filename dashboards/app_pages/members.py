@@ -2,39 +2,66 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from dashboards import data, session
+from dashboards import data, session, sign_in_form
+from dashboards.text import amount
 from steward.exports import spreadsheet_safe
 
-st.title("Members")
 with session.shown_errors():
     config = session.config_path()
-    scope = session.scope()
+    scope = sign_in_form.gate("Members")
     scope.require_steward()
+    st.title("Members")
     table = data.member_usage(config, scope)
     if table.empty:
         st.info("No member has used a resource or received a quota yet.")
         st.stop()
-    statuses = sorted(set(table["status"]))
-    chosen = st.multiselect("Quota status", statuses, default=statuses)
-    shown = table.loc[table["status"].isin(chosen)]
-    counts = table["status"].value_counts()
+    by_slug = {r.slug: r for r in data.visible_resources(config, scope)}
+
+    def fmt(value: object, slug: str) -> str:
+        res = by_slug.get(slug)
+        if value is None or pd.isna(value):  # type: ignore[arg-type]
+            return ""
+        return amount(float(value), res.unit if res else "", kind=str(res.kind) if res else "stock")  # type: ignore[arg-type]
+
+    shown = pd.DataFrame(
+        {
+            "Member": [
+                f"{n} (no. {c})" for n, c in zip(table["name"], table["member"], strict=True)
+            ],
+            "Resource": [by_slug[s].name if s in by_slug else s for s in table["resource"]],
+            "Used (30 days)": [
+                fmt(v, s) for v, s in zip(table["used_30d"], table["resource"], strict=True)
+            ],
+            "Quota": [
+                fmt(v, s) for v, s in zip(table["allocation"], table["resource"], strict=True)
+            ],
+            "Used this period": [
+                fmt(v, s) for v, s in zip(table["used"], table["resource"], strict=True)
+            ],
+            "Left": [fmt(v, s) for v, s in zip(table["remaining"], table["resource"], strict=True)],
+            "At this pace": [
+                fmt(v, s) for v, s in zip(table["projected"], table["resource"], strict=True)
+            ],
+            "Status": table["status"],
+            "Why": table["explanation"].fillna(""),
+        }
+    )
+    left, right = st.columns([2, 3])
+    search = left.text_input("Find a member", placeholder="name or member number")
+    statuses = list(dict.fromkeys(shown["Status"]))
+    chosen = right.pills("Quota status", statuses, selection_mode="multi", default=statuses)
+    picked = shown.loc[
+        shown["Status"].isin(chosen or statuses)
+        & shown["Member"].str.contains(search.strip(), case=False, regex=False)
+    ]
+    counts = shown["Status"].value_counts()
     st.caption(" · ".join(f"{n} {s}" for s, n in counts.items()))
     st.dataframe(
-        spreadsheet_safe(shown),
+        spreadsheet_safe(picked),
         hide_index=True,
         width="stretch",
-        column_config={
-            "member": "Member",
-            "name": "Name",
-            "resource": "Resource",
-            "used_30d": st.column_config.NumberColumn("Used (30 days)", format="%.2f"),
-            "allocation": st.column_config.NumberColumn("Quota", format="%.2f"),
-            "used": st.column_config.NumberColumn("Used (period)", format="%.2f"),
-            "remaining": st.column_config.NumberColumn("Remaining", format="%.2f"),
-            "projected": st.column_config.NumberColumn("Projected at pace", format="%.2f"),
-            "status": "Status",
-            "explanation": st.column_config.TextColumn("Why", width="large"),
-        },
+        column_config={"Why": st.column_config.TextColumn(width="large")},
     )

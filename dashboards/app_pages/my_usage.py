@@ -1,58 +1,72 @@
-"""My usage: per resource used, quota, remaining, projected at my pace, my history (members)."""
+"""My usage: what I use or hold a quota on, my quota, what is left, my pace, my history (members)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from dashboards import charts, data, session
-from dashboards.text import number, plain
+from dashboards import charts, data, session, sign_in_form, tables
+from dashboards.text import amount, plain
 from steward.exports import spreadsheet_safe
 
 STATUS_COLOURS = {"ok": "green", "nudged": "blue", "warned": "orange", "review": "red"}
+STATUS_WORDS = {
+    "ok": "on track",
+    "nudged": "most of it used",
+    "warned": "at this pace it runs out",
+    "review": "over the quota",
+}
 STATUS_ORDER = {"review": 0, "warned": 1, "nudged": 2, "ok": 3}
 #: Cards for the most pressing resources; the rest go in one table (a federation has many).
 MAX_CARDS = 12
 
-st.title("My usage")
 with session.shown_errors():
     config = session.config_path()
-    scope = session.scope()
+    scope = sign_in_form.gate("My usage")
     scope.require_member()
-    entries = data.my_usage(config, scope)
+    name, code = data.me(config, scope)
+    st.title("My usage")
+    st.markdown(f"**{plain(name)}** · member no. {plain(code)}")
+    resources = {r.slug: r for r in data.visible_resources(config, scope)}
+    tz = data.commons_timezone(config, scope)
+    # Only what I use or hold a quota on: eleven empty cards help nobody.
+    entries = [e for e in data.my_usage(config, scope) if e.used or e.allocation is not None]
     if not entries:
-        st.info("Your commons has no resources yet.")
-    entries = sorted(entries, key=lambda e: (STATUS_ORDER.get(e.status or "", 4), -e.used, e.name))
+        st.info("You have not used any of your commons' resources yet, and hold no quota.")
+    entries.sort(key=lambda e: (STATUS_ORDER.get(e.status or "", 4), -e.used, e.name))
     for entry in entries[:MAX_CARDS]:
+        kind = entry.kind
         with st.container(border=True):
             badge = ""
             if entry.status:
-                badge = f" :{STATUS_COLOURS.get(entry.status, 'gray')}-badge[{plain(entry.status)}]"
+                colour = STATUS_COLOURS.get(entry.status, "gray")
+                badge = f" :{colour}-badge[{plain(STATUS_WORDS.get(entry.status, entry.status))}]"
             st.markdown(f"**{plain(entry.name)}**{badge}")
             st.caption(plain(entry.period))
+            if entry.allocation is None:
+                st.metric("Used", amount(entry.used, entry.unit, kind=kind))
+                st.caption("No quota on this resource.")
+                continue
             cols = st.columns(4)
-            cols[0].metric("Used", number(entry.used, entry.unit))
-            cols[1].metric("My quota", number(entry.allocation, entry.unit))
-            cols[2].metric("Remaining", number(entry.remaining, entry.unit))
-            cols[3].metric("Projected at my pace", number(entry.projected, entry.unit))
+            cols[0].metric("Used", amount(entry.used, entry.unit, kind=kind))
+            cols[1].metric("My quota", amount(entry.allocation, entry.unit, kind=kind))
+            cols[2].metric("Left", amount(entry.remaining, entry.unit, kind=kind))
+            cols[3].metric("At my pace", amount(entry.projected, entry.unit, kind=kind))
             if entry.explanation:
                 st.markdown(plain(entry.explanation))
-            elif entry.allocation is None:
-                st.caption("No quota for this resource yet.")
     if len(entries) > MAX_CARDS:
         st.dataframe(
             spreadsheet_safe(
                 pd.DataFrame(
                     [
                         {
-                            "resource": e.name,
-                            "used": e.used,
-                            "quota": e.allocation,
-                            "remaining": e.remaining,
-                            "projected": e.projected,
-                            "unit": e.unit,
-                            "status": e.status,
-                            "period": e.period,
+                            "Resource": e.name,
+                            "Used": amount(e.used, e.unit, kind=e.kind),
+                            "My quota": amount(e.allocation, e.unit, kind=e.kind),
+                            "Left": amount(e.remaining, e.unit, kind=e.kind),
+                            "At my pace": amount(e.projected, e.unit, kind=e.kind),
+                            "Status": STATUS_WORDS.get(e.status or "", ""),
+                            "Period": e.period,
                         }
                         for e in entries[MAX_CARDS:]
                     ]
@@ -65,11 +79,16 @@ with session.shown_errors():
     st.subheader("My history", anchor=False)
     daily = data.my_daily_use(config, scope)
     if len(daily):
-        st.altair_chart(charts.use_chart(daily), width="stretch")
+        units = {r.name: r.unit for r in resources.values()}
+        labelled = daily.assign(
+            resource=[f"{n} ({units.get(n, '')})".replace(" ()", "") for n in daily["resource"]]
+        )
+        st.altair_chart(charts.use_chart(labelled), width="stretch")
     events = data.my_events(config, scope)
     if events.empty:
         st.caption("You have no recorded use yet.")
     else:
         st.dataframe(
-            spreadsheet_safe(events.drop(columns=["member"])), hide_index=True, width="stretch"
+            tables.events(events, resources, tz, member=False), hide_index=True, width="stretch"
         )
+        st.caption(f"Times in {tz}.")

@@ -1,82 +1,63 @@
-"""Steward overview: a tile per resource, worst first, refreshing itself for the desk screen."""
+"""Steward overview: one line per resource ranked by risk, refreshing itself for the desk screen.
+
+Each line says what (the resource and where it stands now), when and how sure
+(the forecast's headline) and what to do. Levels are read from the ledger at
+each refresh; the risk figures are the latest forecast's, and the page says
+when that ran and when each source last delivered data.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pandas as pd
 import streamlit as st
 
-from dashboards import data, session
-from dashboards.text import number, plain
+from dashboards import advice, data, session, sign_in_form
+from dashboards.text import local_time, plain
 from steward.exports import spreadsheet_safe
-from steward.queries.alerts import ResourceAlert
-from steward.queries.health import Tile
 
-COLOURS = {"ok": "green", "watch": "orange", "danger": "red", "unknown": "gray"}
-LABELS = {"ok": "healthy", "watch": "watch", "danger": "at risk", "unknown": "no data"}
-#: Beyond this many tiles the rest are listed in a table (a federation has hundreds).
-MAX_TILES = 48
-COLUMNS = 3
-#: Severity colours: a critical alert is never drawn like a nudge.
-SEVERITY_COLOURS = {"critical": "red", "warning": "orange", "info": "blue"}
-
+config = session.config_path()
+viewer = sign_in_form.gate("Overview")
 st.title("Overview")
 
 
-def _alert_line(alert: ResourceAlert) -> None:
-    colour = SEVERITY_COLOURS.get(alert.severity, "gray")
-    badges = f":{colour}-badge[{plain(alert.severity)}]"
-    if alert.acknowledged:
-        badges += " :gray-badge[acknowledged]"
-    if alert.silenced:
-        badges += " :violet-badge[silenced]"
-    st.markdown(f"{badges} {plain(alert.summary)}")
-    for who in (alert.acknowledged, alert.silenced):
-        if who:
-            st.caption(plain(who))
+def _freshness(tiles: list, tz: str) -> str:  # type: ignore[type-arg]
+    ran = [t.forecast_at for t in tiles if t.forecast_at is not None]
+    parts = [f"Levels as of {local_time(datetime.now(UTC), tz, with_date=False)}"]
+    parts.append(f"forecast ran {local_time(max(ran), tz)}" if ran else "no forecast yet")
+    return " · ".join(parts)
 
 
-def _tile(tile: Tile, alerts: list[ResourceAlert]) -> None:
-    with st.container(border=True):
-        st.markdown(f"**{plain(tile.name)}** :{COLOURS[tile.status]}-badge[{LABELS[tile.status]}]")
-        if tile.kind == "stock":
-            value = number(tile.level, tile.unit)
-            label = "Level"
-        else:
-            cap = f" / {number(tile.capacity)}" if tile.capacity is not None else ""
-            value = f"{number(tile.level)}{cap}"
-            label = "On loan"
-        delta = None if tile.trend is None else f"{tile.trend:+,.2f} in 7 days"
-        st.metric(label, value, delta=delta, delta_color="off" if tile.kind == "pool" else "normal")
-        st.caption(plain(tile.headline))
-        for alert in alerts:
-            _alert_line(alert)
-        st.page_link(
-            "app_pages/resource.py",
-            label="Details",
-            icon=":material/arrow_forward:",
-            query_params={"resource": tile.slug},
-        )
+def _sources(scope_tz: str) -> None:
+    status = data.collector_status(config, session.scope())
+    if status.empty:
+        return
+    arrived = [
+        f"{plain(row.source)} {local_time(row.last_success_at, scope_tz) if pd.notna(row.last_success_at) else 'never'}"
+        for row in status.itertuples()
+    ]
+    st.caption("Data last arrived: " + " · ".join(arrived))
 
 
-def _render(config: str) -> None:
+def _render() -> None:
     with session.shown_errors():
         scope = session.scope()
+        scope.require_steward()
         tiles = data.tiles(config, scope)
         if not tiles:
             st.info("No resources are configured for your commons yet.")
             return
-        counts = {s: sum(t.status == s for t in tiles) for s in LABELS}
-        st.caption(
-            " · ".join(f"{counts[s]} {LABELS[s]}" for s in LABELS if counts[s])
-            + f" · updated {datetime.now():%H:%M:%S}"
-        )
-        # Resource alerts, one per rule, lead; member messages are counted and linked.
-        by_resource = data.resource_alerts(config, scope)
-        firing = sum(len(v) for v in by_resource.values())
-        if firing:
-            st.markdown(f"**{firing} resource alerts firing** (grouped per resource and rule)")
+        tz = tiles[0].timezone
+        st.caption(_freshness(tiles, tz))
+        _sources(tz)
+        # Alerts about no resource (a silent source) lead; resource alerts sit on
+        # their resource's line, grouped per rule; member messages are a count.
+        firing = data.alert_list(config, scope, "firing")
+        general = firing.loc[firing["resource"].isna() & (firing["rule"] != "quota")]
+        for row in general.itertuples():
+            colour = "red" if row.severity == "critical" else "orange"
+            st.markdown(f":{colour}-badge[{plain(row.severity)}] {plain(row.summary)}")
         members = data.member_message_count(config, scope)
         if members:
             st.page_link(
@@ -84,41 +65,58 @@ def _render(config: str) -> None:
                 label=f"{members} member quota messages: see Members",
                 icon=":material/group:",
             )
-        shown = tiles[:MAX_TILES]
-        for start in range(0, len(shown), COLUMNS):
-            cols = st.columns(COLUMNS)
-            for col, tile in zip(cols, shown[start : start + COLUMNS], strict=False):
-                with col:
-                    _tile(tile, by_resource.get(tile.slug, []))
-        rest = tiles[MAX_TILES:]
-        if rest:
-            st.subheader(f"{len(rest)} more resources")
-            st.dataframe(
-                spreadsheet_safe(
-                    pd.DataFrame(
-                        [
-                            {
-                                "resource": t.name,
-                                "commons": t.commons_slug,
-                                "status": LABELS[t.status],
-                                "level / on loan": t.level,
-                                "capacity": t.capacity,
-                                "outlook": t.headline,
-                            }
-                            for t in rest
-                        ]
-                    )
-                ),
-                hide_index=True,
+        by_resource = data.resource_alerts(config, scope)
+        counts = {s: sum(t.status == s for t in tiles) for s in advice.STATUS_LABELS}
+        st.caption(
+            " · ".join(
+                f"{counts[s]} {label}" for s, label in advice.STATUS_LABELS.items() if counts[s]
             )
-
-
-config = session.config_path()
+        )
+        left, right = st.columns([2, 3])
+        search = left.text_input("Find a resource", placeholder="name", key="overview_search")
+        labels = [label for s, label in advice.STATUS_LABELS.items() if counts[s]]
+        chosen = right.pills(
+            "Show", labels, selection_mode="multi", default=labels, key="overview_status"
+        )
+        table = pd.DataFrame([advice.row(t, by_resource.get(t.slug, [])) for t in tiles])
+        shown = table.loc[
+            table["Status"].isin(chosen or labels)
+            & table["Resource"].str.contains(search.strip(), case=False, regex=False)
+        ]
+        picked = st.dataframe(
+            spreadsheet_safe(shown),
+            hide_index=True,
+            width="stretch",
+            column_order=[c for c in shown.columns if c != "slug"],
+            column_config={
+                "Risk": st.column_config.ProgressColumn(
+                    "Risk",
+                    help="Chance of falling below the reserve (stocks) or of more demand "
+                    "than units (pools) within the forecast horizon",
+                    format="percent",
+                    min_value=0.0,
+                    max_value=1.0,
+                    width="small",
+                ),
+                "Outlook": st.column_config.TextColumn("Outlook", width="large"),
+                "What to do": st.column_config.TextColumn("What to do", width="medium"),
+                "Alerts": st.column_config.TextColumn("Alerts firing", width="medium"),
+            },
+            on_select="rerun",
+            selection_mode="single-row",
+            key="overview_table",
+        )
+        st.caption("Select a row to open the resource.")
+        rows = picked.selection.rows if picked else []
+        if rows:
+            st.switch_page(
+                "app_pages/resource.py", query_params={"resource": shown.iloc[rows[0]]["slug"]}
+            )
 
 
 @st.fragment(run_every=data.refresh_seconds(config))
 def live() -> None:
-    _render(config)
+    _render()
 
 
 live()

@@ -5,72 +5,87 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboards import charts, data, session
-from dashboards.text import plain
+from dashboards import charts, data, session, sign_in_form, tables
+from dashboards.text import amount, local_time, plain, words
 from steward.exports import spreadsheet_safe
 from steward.queries.forecasts import calibration, track_record
 
 with session.shown_errors():
     config = session.config_path()
-    scope = session.scope()
+    scope = sign_in_form.gate("Resource")
     scope.require_steward()
     found = data.visible_resources(config, scope)
     if not found:
         st.info("No resources are configured for your commons yet.")
         st.stop()
-    slugs = [r.slug for r in found]
-    names = {r.slug: r.name for r in found}
+    by_slug = {r.slug: r for r in found}
+    slugs = sorted(by_slug, key=lambda s: by_slug[s].name.lower())
     wanted = st.query_params.get("resource")
     index = slugs.index(wanted) if wanted in slugs else 0
-    slug = st.selectbox("Resource", slugs, index=index, format_func=lambda s: names[s])
+    slug = st.selectbox("Resource", slugs, index=index, format_func=lambda s: by_slug[s].name)
     st.query_params["resource"] = slug
-    res = next(r for r in found if r.slug == slug)
+    res = by_slug[slug]
+    kind = str(res.kind)
+    vocab = words(kind, res.unit)
+    tz = res.timezone
+    today = pd.Timestamp.now(tz=tz).normalize()
 
     st.title(plain(res.name), anchor=False)
     view = data.forecast(config, scope, slug)
     st.subheader(plain(view.headline) if view else "No forecast yet", anchor=False)
     history = data.daily(config, scope, slug)
+    capacity = (
+        float(history["capacity"].iloc[-1])
+        if len(history) and pd.notna(history["capacity"].iloc[-1])
+        else None
+        if res.capacity is None
+        else float(res.capacity)
+    )
     st.altair_chart(
         charts.fan_chart(
             history,
             view,
-            kind=str(res.kind),
+            kind=kind,
             unit=res.unit,
             reserve=None if res.reserve is None else float(res.reserve),
-            capacity=(
-                float(history["capacity"].iloc[-1])
-                if len(history) and pd.notna(history["capacity"].iloc[-1])
-                else None
-                if res.capacity is None
-                else float(res.capacity)
-            ),
+            capacity=capacity,
+            today=today.tz_localize(None),
         ),
         width="stretch",
     )
-    what = "falling below the reserve" if res.kind == "stock" else "demand above capacity"
+    st.caption(
+        f"Days in {tz}. The bands hold the stated share of simulated outcomes; "
+        "the dashed line is the middle outcome."
+    )
+    what = "falling below the reserve" if kind == "stock" else "more demand than units"
     left, right = st.columns(2)
     with left:
-        st.markdown(f"**Probability of {what}, day by day**")
-        daily_risk = charts.daily_risk(view.paths if view else {}, str(res.kind))
+        st.markdown(f"**Chance of {what}, day by day**")
+        daily_risk = charts.daily_risk(view.paths if view else {}, kind)
         if len(daily_risk):
             st.altair_chart(
-                charts.risk_chart(daily_risk, x="date", title="probability"), width="stretch"
+                charts.risk_chart(daily_risk, x="date", title="chance"), width="stretch"
             )
         else:
             st.caption("No forecast yet.")
         risks = data.risk_history(config, scope, slug)
         if len(risks) > 1:
-            st.markdown("**Headline risk, forecast by forecast**")
+            st.markdown("**The headline chance, forecast by forecast**")
+            local = risks.assign(
+                forecast_at=pd.to_datetime(risks["forecast_at"], utc=True)
+                .dt.tz_convert(tz)
+                .dt.tz_localize(None)
+            )
             st.altair_chart(
-                charts.risk_chart(risks, x="forecast_at", title="probability"), width="stretch"
+                charts.risk_chart(local, x="forecast_at", title="chance"), width="stretch"
             )
     with right:
-        st.markdown("**Forecast method**")
+        st.markdown("**How this forecast was made**")
         if view is None:
             st.caption("No forecast yet: the forecasting job has not run for this resource.")
         else:
             # Method names are code-like ("mean(tsb+sba)"): shown verbatim, never as Markdown.
-            st.text(f"{view.method}  ·  {view.created_at:%Y-%m-%d %H:%M} UTC")
+            st.text(f"Method: {view.method}\nRan: {local_time(view.created_at, tz)}")
             if view.reason:
                 st.caption(plain(view.reason))
             # How often such figures came true (the stored risk backtest), when known.
@@ -83,27 +98,47 @@ with session.shown_errors():
                     st.caption(plain(said))
             scores = charts.score_table(view.scores)
             if len(scores):
-                st.markdown("Backtest MASE (lower is better; seasonal naive = baseline)")
-                st.dataframe(spreadsheet_safe(scores), hide_index=True, width="stretch")
+                st.markdown(
+                    "Backtest error (MASE: below 1 beats repeating last season; lower is better)"
+                )
+                st.dataframe(
+                    spreadsheet_safe(scores.rename(columns={"flow": "Series", "method": "Method"})),
+                    hide_index=True,
+                    width="stretch",
+                    column_config={"MASE": st.column_config.NumberColumn(format="%.2f")},
+                )
             if view.accuracy:
-                st.markdown("How this forecast has done so far")
+                st.markdown("How earlier forecasts of this resource came true")
                 st.dataframe(
                     spreadsheet_safe(
-                        pd.DataFrame([view.accuracy]).T.rename(columns={0: "accuracy"})
+                        pd.DataFrame(
+                            {"Measure": list(view.accuracy), "Value": list(view.accuracy.values())}
+                        ).astype({"Value": str})
                     ),
+                    hide_index=True,
                     width="stretch",
                 )
 
-    st.subheader("Recent events", anchor=False)
+    st.subheader(f"Recent {vocab.uses} and {vocab.replenishes}", anchor=False)
     events = data.recent_events(config, scope, slug)
     if len(events):
-        st.dataframe(spreadsheet_safe(events), hide_index=True, width="stretch")
+        st.dataframe(
+            tables.events(events, by_slug, tz, resource=False), hide_index=True, width="stretch"
+        )
+        st.caption(f"Times in {tz}.")
     else:
-        st.caption("No events recorded yet.")
+        st.caption("Nothing recorded yet.")
 
     st.subheader("Quotas", anchor=False)
     table = data.resource_quotas(config, scope, slug)
     if len(table):
-        st.dataframe(spreadsheet_safe(table), hide_index=True, width="stretch")
+        st.dataframe(
+            tables.quotas(table, kind, res.unit, tz),
+            hide_index=True,
+            width="stretch",
+            column_config={"Why": st.column_config.TextColumn(width="large")},
+        )
     else:
         st.caption("No quotas computed for this resource yet.")
+    if res.capacity is not None and kind == "stock":
+        st.caption(f"Capacity {amount(float(res.capacity), res.unit)}.")

@@ -4,28 +4,61 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboards import data, session
-from steward.exports import spreadsheet_safe
+from dashboards import data, session, sign_in_form, tables
 from steward.queries import sources
 
-st.title("Data sources")
+COLLECTORS = {
+    "source": "Source",
+    "health": "Health",
+    "last_success_at": "Last success",
+    "last_error_at": "Last failure",
+    "last_error": "Error",
+    "consecutive_failures": "Failures in a row",
+    "rows_read": "Rows read",
+    "accepted": "Recorded",
+    "duplicates": "Already recorded",
+    "quarantined": "Quarantined",
+}
+RUNS = {
+    "run": "Run",
+    "source": "Source",
+    "started_at": "Started",
+    "finished_at": "Finished",
+    "status": "Outcome",
+    "rows_read": "Rows read",
+    "accepted": "Recorded",
+    "duplicates": "Already recorded",
+    "quarantined": "Quarantined",
+    "error": "Error",
+}
+QUARANTINE = {
+    "source": "Source",
+    "location": "Where",
+    "reason": "Why it was not recorded",
+    "raw": "The row as received",
+    "created_at": "When",
+}
+
 with session.shown_errors():
     config = session.config_path()
-    scope = session.scope()
+    scope = sign_in_form.gate("Data sources")
     scope.require_steward()
+    st.title("Data sources")
+    tz = data.commons_timezone(config, scope)
+    st.caption(f"Times in {tz}.")
     status = data.collector_status(config, scope)
     st.subheader("Collectors", anchor=False)
     if status.empty:
         st.info("No collectors are configured for your commons.")
     else:
-        st.dataframe(spreadsheet_safe(status), hide_index=True, width="stretch")
+        st.dataframe(tables.times(status, COLLECTORS, tz), hide_index=True, width="stretch")
 
     st.subheader("Last runs", anchor=False)
     runs = data.collector_runs(config, scope)
     if runs.empty:
         st.caption("No collector has run yet.")
     else:
-        st.dataframe(spreadsheet_safe(runs), hide_index=True, width="stretch")
+        st.dataframe(tables.times(runs, RUNS, tz), hide_index=True, width="stretch")
 
     st.subheader("Quarantined rows", anchor=False)
     rows = data.quarantined(config, scope)
@@ -33,7 +66,7 @@ with session.shown_errors():
         st.caption("Nothing in quarantine: every row read became an event or a duplicate.")
     else:
         st.caption("Rows a source sent that could not be recorded, kept with the reason.")
-        st.dataframe(spreadsheet_safe(rows), hide_index=True, width="stretch")
+        st.dataframe(tables.times(rows, QUARANTINE, tz), hide_index=True, width="stretch")
         retry = sources.retry_function()
         if retry is not None and st.button("Retry quarantined rows", icon=":material/replay:"):
             ws = session.workspace(config)

@@ -12,7 +12,16 @@ from steward.access import Scope
 from steward.queries.resources import one, stewarded
 from steward.store.models import Event, Member, Resource
 
-COLUMNS = ["occurred_at", "resource", "kind", "quantity", "member", "loan_ref", "reversal"]
+COLUMNS = [
+    "occurred_at",
+    "resource",
+    "kind",
+    "quantity",
+    "member",
+    "member_name",
+    "loan_ref",
+    "reversal",
+]
 
 
 def _events() -> Select:
@@ -24,6 +33,7 @@ def _events() -> Select:
             Event.kind,
             Event.quantity,
             Member.code,
+            Member.name,
             Event.loan_ref,
             Event.reverses_id.is_not(None),
         )

@@ -62,6 +62,16 @@ class Tile:
     status: Status
     #: Summaries of firing alerts about this resource (stewards only; empty otherwise).
     firing: tuple[str, ...] = ()
+    #: The headline probability (below reserve, or demand above capacity), 0-1.
+    probability: float | None = None
+    #: When the forecast behind ``headline`` ran (UTC).
+    forecast_at: datetime | None = None
+    #: The commons' timezone and currency (for labels and money formatting).
+    timezone: str = "UTC"
+    currency: str = ""
+    #: Stock: when the level falls below the reserve, by the forecast's median path.
+    #: Pool: the day demand is most likely to exceed the units available.
+    risk_date: date | None = None
 
     @property
     def fill(self) -> float | None:
@@ -80,7 +90,9 @@ def tiles(
 ) -> list[Tile]:
     """One tile per resource the scope may see, most worrying first.
 
-    For the public scope every tile goes through :func:`public_tile` with the
+    Ranked by status (danger, watch, ok), then by the headline probability.
+    Levels are live (ledger at read time, see :func:`_levels`); risk figures
+    are the latest forecast's. For the public scope every tile goes through :func:`public_tile` with the
     count of distinct members behind the resource's changes in PUBLIC_WINDOW.
     """
     now = now or datetime.now(UTC)
@@ -117,13 +129,25 @@ def tiles(
                 has_forecast=run is not None,
                 status=status,
                 firing=tuple(summary for _, summary in alerts),
+                probability=_probability(res, run["risk"] if run else None),
+                forecast_at=run["created_at"] if run else None,
+                timezone=res.timezone,
+                currency=res.currency,
+                risk_date=_risk_date(res, run["risk"] if run else None),
             )
         )
     if scope.role == "public":
         counts = _recent_members(conn, ids, now)
         ids_by_slug = {r.slug: r.id for r in found}
         out = [public_tile(t, counts.get(ids_by_slug[t.slug], 0), min_members) for t in out]
-    out.sort(key=lambda t: (-SEVERITY_RANK[t.status], t.commons_slug, t.name))
+    out.sort(
+        key=lambda t: (
+            -SEVERITY_RANK[t.status],
+            -(t.probability if t.probability is not None else -1.0),
+            t.commons_slug,
+            t.name,
+        )
+    )
     return out
 
 
@@ -160,6 +184,22 @@ def _recent_members(conn: Connection, ids: list[int], now: datetime) -> dict[int
         .group_by(Event.resource_id)
     ).all()
     return {rid: int(n) for rid, n in rows}
+
+
+def _probability(res: ResourceInfo, risk: dict[str, Any] | None) -> float | None:
+    key = "p_below_reserve" if res.kind == "stock" else "max_p_over_capacity"
+    value = (risk or {}).get(key)
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _risk_date(res: ResourceInfo, risk: dict[str, Any] | None) -> date | None:
+    value = (risk or {}).get("date_p50" if res.kind == "stock" else "peak_date")
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
 
 
 def _status(
@@ -210,13 +250,17 @@ def _levels(
     )
     now_levels: dict[int, float] = {}
     then_levels: dict[int, float] = {}
-    exact = [r for r in found if r.id not in last_day]
-    if last_day:
-        base = _flow_levels(conn, {rid: last_day[rid] for rid in last_day})
-        # Events after each resource's last precomputed day, grouped by that cutoff.
+    # The last precomputed day is partial (it was computed during that day), so
+    # the level is read from the day before it plus every event since that day
+    # ended: figures move with each new event, not with each forecast run.
+    base_day = {rid: _as_date(day) - timedelta(days=1) for rid, day in last_day.items()}
+    base = _flow_levels(conn, base_day)
+    exact = [r for r in found if r.id not in base]
+    if base:
+        # Events after each resource's base day, grouped by that cutoff.
         cutoffs: dict[datetime, list[int]] = defaultdict(list)
-        for rid, day in last_day.items():
-            cutoffs[_day_end_utc(_as_date(day), by_id[rid].timezone)].append(rid)
+        for rid in base:
+            cutoffs[_day_end_utc(base_day[rid], by_id[rid].timezone)].append(rid)
         since = {}
         late_readings: set[int] = set()
         for cut, rids in cutoffs.items():
@@ -228,14 +272,12 @@ def _levels(
                     .distinct()
                 ).scalars()
             )
-        for rid in last_day:
+        for rid in base:
             if rid in late_readings:
                 exact.append(by_id[rid])
                 continue
             now_levels[rid] = base[rid] + since.get(rid, 0.0)
-        trend_days = {
-            rid: _as_date(day) - timedelta(days=TREND_DAYS) for rid, day in last_day.items()
-        }
+        trend_days = {rid: day - timedelta(days=TREND_DAYS) for rid, day in base_day.items()}
         then_levels.update(_flow_levels(conn, trend_days, at_or_before=True))
     for res in exact:
         then = now - timedelta(days=TREND_DAYS)

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, case, func, select, type_coerce
 from steward.access import Scope
 from steward.queries import quotas
 from steward.queries.resources import one, visible
-from steward.store.models import Event
+from steward.store.models import Event, Member
 from steward.store.types import Quantity
 
 USAGE_DAYS = 30
@@ -137,3 +137,10 @@ def my_daily_use(
     frame["resource"] = frame["resource_id"].map(lambda rid: visible_by_id[rid].name)
     frame["used"] = frame["used"].map(float)
     return frame.groupby(["day", "resource"])["used"].sum().reset_index()
+
+
+def me(scope: Scope, conn: Connection) -> tuple[str, str]:
+    """The signed-in member's own (name, member code): shown at the top of their page."""
+    _, member_id = scope.require_member()
+    row = conn.execute(select(Member.name, Member.code).where(Member.id == member_id)).one()
+    return str(row.name), str(row.code)

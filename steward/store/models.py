@@ -551,3 +551,21 @@ class AppSecret(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime]
+
+
+class DashboardSession(Base):
+    """A signed-in dashboard session (the browser keeps only a signed cookie naming it).
+
+    Revocable: signing out sets ``revoked_at``. ``password_mark`` is a keyed digest
+    of the password hash the session was issued under, so a changed password ends it.
+    """
+
+    __tablename__ = "dashboard_session"
+
+    #: SHA-256 of the random session id: a copy of this table gives no usable cookie.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    password_mark: Mapped[str] = mapped_column(String(64))

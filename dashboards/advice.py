@@ -1,0 +1,75 @@
+"""One line per resource for the steward overview: where it stands, the outlook, what to do."""
+
+from __future__ import annotations
+
+from dashboards.text import amount, change, day, words
+from steward.queries.alerts import ResourceAlert
+from steward.queries.health import Tile
+
+STATUS_LABELS = {"danger": "at risk", "watch": "watch", "ok": "healthy", "unknown": "no data"}
+
+
+def now_text(tile: Tile) -> str:
+    """ "6,743.6 L (reserve 1,500 L)" or "5 of 8 units on loan"."""
+    if tile.kind == "pool":
+        on_loan = amount(tile.level, tile.unit, kind="pool")
+        if tile.capacity is None:
+            return f"{on_loan} on loan"
+        return f"{amount(tile.level, '', kind='stock')} of {amount(tile.capacity, tile.unit, kind='pool')} on loan"
+    level = amount(tile.level, tile.unit)
+    if tile.reserve is None:
+        return level
+    return f"{level} (reserve {amount(tile.reserve, tile.unit)})"
+
+
+def what_to_do(tile: Tile) -> str:
+    """The action a steward would take, in the resource's own words."""
+    vocab = words(tile.kind, tile.unit)
+    when = f" before {day(tile.risk_date)}" if tile.risk_date else ""
+    if tile.status == "unknown":
+        return "Check its data source: nothing recorded yet"
+    below = tile.kind == "stock" and tile.reserve is not None and tile.level is not None
+    if below and tile.level < tile.reserve:  # type: ignore[operator]
+        return f"Below its reserve now: hold {vocab.uses} and seek {vocab.replenishes}"
+    if not tile.has_forecast:
+        return "Run a forecast (`steward forecast`)"
+    if tile.status == "danger":
+        if tile.kind == "pool":
+            return f"Add units or limit loan length{' around ' + day(tile.risk_date) if tile.risk_date else ''}"
+        return f"Seek {vocab.replenishes} or slow {vocab.uses}{when}"
+    if tile.status == "watch":
+        return "Keep an eye on it: check again after the next forecast"
+    return "Nothing to do"
+
+
+def alerts_text(alerts: list[ResourceAlert]) -> str:
+    """Firing alerts of one resource, one per rule: "critical: ... (acknowledged by sam ...)"."""
+    parts = []
+    for alert in alerts:
+        text = f"{alert.severity}: {alert.summary}"
+        if alert.count > 1:
+            text += f" ({alert.count} alerts)"
+        for note in (alert.acknowledged, alert.silenced):
+            if note:
+                text += f" [{note}]"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def row(tile: Tile, alerts: list[ResourceAlert] | None = None) -> dict[str, object]:
+    """The overview table's row for a tile (plain column names, formatted values).
+
+    ``alerts`` are the resource's firing alerts grouped per rule
+    (:func:`steward.queries.alerts.resource_alerts`).
+    """
+    return {
+        "Risk": tile.probability,
+        "Status": STATUS_LABELS[tile.status],
+        "Resource": tile.name,
+        "Now": now_text(tile),
+        "Last 7 days": change(tile.trend, tile.unit, kind=tile.kind) or "—",
+        "Outlook": tile.headline,
+        "What to do": what_to_do(tile),
+        "Alerts": alerts_text(alerts or []),
+        "slug": tile.slug,
+    }

@@ -1,0 +1,107 @@
+"""Tables as people read them: plain headers, the commons' words, local times, formatted figures.
+
+Each function takes a frame from :mod:`steward.queries` and returns the frame a
+page shows, passed through :func:`steward.exports.spreadsheet_safe` (every table
+can be downloaded as CSV); nothing here reads the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from dashboards.text import amount, local_time, words
+from steward.exports import spreadsheet_safe
+from steward.store.catalog import ResourceInfo
+
+
+def _when(value: Any, tz: str) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize("UTC")
+    return local_time(stamp.to_pydatetime(), tz)
+
+
+def _who(code: Any, name: Any) -> str:
+    if code is None or (not isinstance(code, str) and pd.isna(code)):
+        return ""
+    return f"{name} (no. {code})" if isinstance(name, str) and name else f"no. {code}"
+
+
+def events(
+    frame: pd.DataFrame,
+    resources: Mapping[str, ResourceInfo],
+    tz: str,
+    *,
+    member: bool = True,
+    resource: bool = True,
+) -> pd.DataFrame:
+    """Ledger events: When, Resource, What (loan, return, grant...), Amount, Member, Loan."""
+    rows = []
+    for r in frame.itertuples():
+        res = resources.get(str(r.resource))
+        kind, unit = (str(res.kind), res.unit) if res else ("stock", "")
+        what = words(kind, unit).event(str(r.kind))
+        rows.append(
+            {
+                "When": _when(r.occurred_at, tz),
+                "Resource": res.name if res else str(r.resource),
+                "What": f"{what} (cancelled)" if r.reversal else what,
+                "Amount": amount(float(r.quantity), unit, kind=kind),
+                "Member": _who(r.member, getattr(r, "member_name", None)),
+                "Loan": "" if r.loan_ref is None or pd.isna(r.loan_ref) else str(r.loan_ref),
+            }
+        )
+    shown = pd.DataFrame(rows, columns=["When", "Resource", "What", "Amount", "Member", "Loan"])
+    drop = [c for c, keep in (("Member", member), ("Resource", resource)) if not keep]
+    if shown["Loan"].eq("").all():
+        drop.append("Loan")
+    return spreadsheet_safe(shown.drop(columns=drop))
+
+
+def quotas(frame: pd.DataFrame, kind: str, unit: str, tz: str) -> pd.DataFrame:
+    """Quota rows: Member, Period, Quota, Used, Left, At this pace, Status, Why."""
+
+    def period(start: Any, end: Any) -> str:
+        a, b = pd.Timestamp(start), pd.Timestamp(end)
+        if a.tzinfo is None:
+            a, b = a.tz_localize("UTC"), b.tz_localize("UTC")
+        a, b = a.tz_convert(tz), b.tz_convert(tz)
+        return f"{a.day} {a:%b} to {b.day} {b:%b %Y}"
+
+    return spreadsheet_safe(
+        pd.DataFrame(
+            [
+                {
+                    "Member": _who(r.member, r.name),
+                    "Period": period(r.period_start, r.period_end),
+                    "Quota": amount(float(r.allocation), unit, kind=kind),
+                    "Used": amount(float(r.used), unit, kind=kind),
+                    "Left": amount(float(r.remaining), unit, kind=kind),
+                    "At this pace": amount(float(r.projected), unit, kind=kind),
+                    "Status": str(r.status),
+                    "Why": str(r.explanation),
+                }
+                for r in frame.itertuples()
+            ],
+            columns=["Member", "Period", "Quota", "Used", "Left", "At this pace", "Status", "Why"],
+        )
+    )
+
+
+def times(frame: pd.DataFrame, columns: Mapping[str, str], tz: str) -> pd.DataFrame:
+    """Rename ``columns`` (old -> plain header) and show every datetime column in ``tz``."""
+    out = frame.copy()
+    for col in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[col]) or (
+            len(out[col].dropna()) and isinstance(out[col].dropna().iloc[0], datetime)
+        ):
+            out[col] = [_when(v, tz) for v in out[col]]
+    out = out.rename(columns=dict(columns))
+    keep = [c for c in columns.values() if c in out.columns]
+    return spreadsheet_safe(out[keep].fillna(""))

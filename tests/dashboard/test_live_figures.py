@@ -1,0 +1,51 @@
+"""The overview's levels come from the ledger at read time, not from the last forecast run."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import pandas as pd
+
+from dashboards import data
+from steward import flows
+from steward.forecast.runs import refresh_daily_flows
+from steward.ledger import Batch, Ledger, NewEvent
+from steward.store import catalog
+from steward.workspace import open_workspace
+
+from .apptest import open_page, signed_in
+from .fixtures import Federation
+
+
+def _fund_now(at) -> str:  # type: ignore[no-untyped-def]
+    table = next(df.value for df in at.dataframe if "Resource" in df.value.columns)
+    assert isinstance(table, pd.DataFrame)
+    return str(table.loc[table["Resource"] == "Repair fund", "Now"].iloc[0])
+
+
+def test_a_new_event_shows_on_the_overview_within_one_refresh(federation: Federation) -> None:
+    ws = open_workspace(federation.config)
+    try:
+        # The forecast job precomputed today's flows (a partial day) before the event.
+        with ws.store.write() as conn:
+            fund = catalog.resource(conn, "fund")
+            assert fund is not None
+            refresh_daily_flows(conn, fund, flows.daily_flows(conn, fund))
+        at = open_page(signed_in("sam"), "overview")
+        before = _fund_now(at)
+        assert before.startswith("€424.25")
+        with ws.store.write() as conn:
+            Ledger(conn).record(
+                Batch(
+                    source="desk",
+                    events=[NewEvent("fund", "use", "100.10", datetime.now(UTC), "late-1")],
+                )
+            )
+            exact = flows.level(conn, fund)
+        # No forecast runs in between: only the overview's next refresh.
+        time.sleep(data.LIVE_TTL + 0.5)
+        after = _fund_now(at.run())
+        assert after.startswith("€324.15") and float(exact) == 324.15
+    finally:
+        ws.close()
