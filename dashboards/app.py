@@ -31,6 +31,7 @@ PAGES = Path(__file__).resolve().parent / "app_pages"
 ROUTES: dict[str, tuple[str, str, str]] = {
     "overview": ("Overview", ":material/dashboard:", "steward"),
     "resource": ("Resource", ":material/inventory_2:", "steward"),
+    "overdue": ("Overdue loans", ":material/assignment_late:", "steward"),
     "members": ("Members", ":material/group:", "steward"),
     "alerts": ("Alerts", ":material/notifications:", "steward"),
     "sources": ("Data sources", ":material/database:", "steward"),

@@ -9,7 +9,7 @@ out of the key.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pandas as pd
 import streamlit as st
@@ -23,6 +23,7 @@ from steward.queries import (
     health,
     history,
     members,
+    overdue,
     quotas,
     resources,
     sources,
@@ -196,3 +197,22 @@ def commons_timezone(config: str, scope: Scope) -> str:
 def me(config: str, scope: Scope) -> tuple[str, str]:
     with workspace(config).store.read() as conn:
         return usage.me(scope, conn)
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def overdue_loans(config: str, scope: Scope, as_of: datetime | None = None) -> pd.DataFrame:
+    """Overdue loans now, or at the end of a past day (``as_of``, UTC)."""
+    with workspace(config).store.read() as conn:
+        return overdue.overdue_loans(scope, conn, now=as_of)
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def overdue_by_age(config: str, scope: Scope, as_of: datetime | None = None) -> pd.Series:
+    with workspace(config).store.read() as conn:
+        return overdue.overdue_by_age(scope, conn, now=as_of)
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def my_loans(config: str, scope: Scope) -> pd.DataFrame:
+    with workspace(config).store.read() as conn:
+        return overdue.my_loans(scope, conn)

@@ -27,6 +27,17 @@ def _when(value: Any, tz: str) -> str:
     return local_time(stamp.to_pydatetime(), tz)
 
 
+def local_day(value: Any, tz: str) -> str:
+    """A UTC moment as the commons' calendar day with its year ("3 Jun 2025"); "" when unknown."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize("UTC")
+    local = stamp.tz_convert(tz)
+    return f"{local.day} {local:%b %Y}"
+
+
 def _who(code: Any, name: Any) -> str:
     if code is None or (not isinstance(code, str) and pd.isna(code)):
         return ""

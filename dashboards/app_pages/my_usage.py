@@ -76,6 +76,28 @@ with session.shown_errors():
             width="stretch",
         )
 
+    loans = data.my_loans(config, scope)
+    if len(loans):
+        st.subheader("What I have on loan", anchor=False)
+        st.dataframe(
+            spreadsheet_safe(
+                pd.DataFrame(
+                    {
+                        "Item": loans["resource_name"],
+                        "Borrowed": [tables.local_day(v, tz) for v in loans["checked_out_at"]],
+                        "Due back": [
+                            tables.local_day(v, tz) or "no due date" for v in loans["due_at"]
+                        ],
+                        "Overdue": [
+                            "" if pd.isna(d) else f"{int(d)} days overdue"
+                            for d in loans["days_overdue"]
+                        ],
+                    }
+                )
+            ),
+            hide_index=True,
+            width="stretch",
+        )
     st.subheader("My history", anchor=False)
     daily = data.my_daily_use(config, scope)
     if len(daily):

@@ -66,6 +66,14 @@ def _render() -> None:
                 icon=":material/group:",
             )
         by_resource = data.resource_alerts(config, scope)
+        ages = data.overdue_by_age(config, scope)
+        if int(ages.sum()):
+            st.page_link(
+                "app_pages/overdue.py",
+                label=f"{int(ages.sum())} loans overdue: "
+                + " · ".join(f"{int(n)} {label} days" for label, n in ages.items() if n),
+                icon=":material/assignment_late:",
+            )
         counts = {s: sum(t.status == s for t in tiles) for s in advice.STATUS_LABELS}
         st.caption(
             " · ".join(

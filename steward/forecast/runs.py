@@ -28,6 +28,7 @@ from steward.forecast import (
     project_pool,
     project_stock,
 )
+from steward.queries.loans import open_loans
 from steward.store import catalog
 from steward.store.catalog import ResourceInfo
 from steward.store.models import CapacityChange, Event, ForecastRun
@@ -35,6 +36,8 @@ from steward.workspace import Workspace
 
 #: Shortest history (days) worth a model; shorter series still get a baseline.
 MIN_HISTORY_DAYS = 14
+#: A pool's loan this many days past due counts as lost capacity in its projection.
+LOST_AFTER_DAYS = 30
 #: Fit on at most this much recent history. Long enough for several yearly seasons:
 #: the seasonal mean of weekly flows learns from every past year it is given, and
 #: the backtest that chooses among methods gets more origins.
@@ -69,6 +72,8 @@ class _Inputs:
     capacity_now: float | None
     scheduled: pd.Series
     capacity_plan: pd.Series
+    #: Pool: loans out more than LOST_AFTER_DAYS past due, counted as lost capacity.
+    lost_overdue: int = 0
 
 
 def _local_today(res: ResourceInfo, now: datetime) -> pd.Timestamp:
@@ -141,16 +146,21 @@ def _inputs(
     days = ((both["back"] - both["out"]).dt.total_seconds() / 86400).to_numpy()
     durations = np.ceil(days[days > 0]) if len(days) else np.array([7.0])
     capacity_now = flows.capacity(conn, res, now)
+    # Loans far past due are not coming back at the usual pace: rather than let
+    # the simulation return them soon, count them as units the pool has lost.
+    late = open_loans(conn, [res.id], as_of=now)["days_overdue"]
+    lost = int((late > LOST_AFTER_DAYS).sum())
     return _Inputs(
         res,
         daily,
         {"demand": _weekly(history[["demand"]])["demand"]},
         durations if len(durations) else np.array([7.0]),
         0.0,
-        int(flows.on_loan(conn, res, now)),
-        None if capacity_now is None else float(capacity_now),
+        int(flows.on_loan(conn, res, now)) - lost,
+        None if capacity_now is None else float(capacity_now) - lost,
         scheduled,
         capacity_plan,
+        lost,
     )
 
 
@@ -298,6 +308,8 @@ def _pool_run(
     risk = {
         "on_loan_now": inp.on_loan_now,
         "capacity": base,
+        "lost_overdue": inp.lost_overdue,
+        "lost_after_days": LOST_AFTER_DAYS,
         "max_p_over_capacity": round(proj.max_p_over_capacity, 4),
         "peak_date": _iso(peak),
         "p_over_capacity_dates": _clean(proj.p_over_capacity.to_numpy()),

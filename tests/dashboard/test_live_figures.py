@@ -9,7 +9,7 @@ import pandas as pd
 
 from dashboards import data
 from steward import flows
-from steward.forecast.runs import refresh_daily_flows
+from steward.flow_refresh import write_flows
 from steward.ledger import Batch, Ledger, NewEvent
 from steward.store import catalog
 from steward.workspace import open_workspace
@@ -31,7 +31,7 @@ def test_a_new_event_shows_on_the_overview_within_one_refresh(federation: Federa
         with ws.store.write() as conn:
             fund = catalog.resource(conn, "fund")
             assert fund is not None
-            refresh_daily_flows(conn, fund, flows.daily_flows(conn, fund))
+            write_flows(conn, fund, flows.daily_flows(conn, fund), None)
         at = open_page(signed_in("sam"), "overview")
         before = _fund_now(at)
         assert before.startswith("€424.25")

@@ -2,25 +2,69 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
-from dashboards.text import number, plain
+from dashboards.text import change, local_time, number, plain, words
 
 
 @pytest.mark.parametrize(
     ("value", "unit", "shown"),
     [
         (None, "EUR", "—"),
-        (37.25, "EUR", "37.25 EUR"),
-        (1204.5, "EUR", "1,204 EUR"),
+        (37.25, "EUR", "€37.25"),
+        (1204.5, "USD", "$1,204.50"),
+        (-0.001, "GBP", "£0.00"),
         (1.0, "units", "1 unit"),
         (2.0, "units", "2 units"),
+        (0.5467, "units", "1 unit"),
         (0.5, "L", "0.5 L"),
+        (6743.6049, "L", "6,743.6 L"),
+        (1070.0, "packets", "1,070 packets"),
         (3.0, "", "3"),
     ],
 )
 def test_number(value: float | None, unit: str, shown: str) -> None:
     assert number(value, unit) == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "kind", "shown"),
+    [
+        (None, "L", "stock", None),
+        (-0.001, "units", "pool", "no change"),
+        (1070.4, "L", "stock", "+1,070.4 L"),
+        (-12.5, "USD", "stock", "−$12.50"),
+        (-2.0, "units", "pool", "−2 units"),
+    ],
+)
+def test_change_has_a_sign_and_no_float_noise(
+    value: float | None, unit: str, kind: str, shown: str | None
+) -> None:
+    assert change(value, unit, kind=kind) == shown
+
+
+@pytest.mark.parametrize(
+    ("kind", "unit", "use", "replenish"),
+    [
+        ("pool", "units", "loan", "return"),
+        ("stock", "USD", "grant", "donation"),
+        ("stock", "L", "watering", "rain or refill"),
+        ("stock", "packets", "use", "refill"),
+    ],
+)
+def test_each_kind_of_resource_has_its_own_words(
+    kind: str, unit: str, use: str, replenish: str
+) -> None:
+    vocab = words(kind, unit)
+    assert (vocab.event("use"), vocab.event("replenish")) == (use, replenish)
+
+
+def test_times_are_local_and_labelled() -> None:
+    moment = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+    assert local_time(moment, "America/Los_Angeles") == "1 Nov 2026, 01:00 PDT"
+    assert local_time(moment, "Europe/Paris") == "1 Nov 2026, 09:00 CET"
 
 
 def test_plain_escapes_markdown_links_and_html() -> None:

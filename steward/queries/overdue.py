@@ -1,0 +1,81 @@
+"""Overdue loans for stewards, and a member's own loans: scoped reads over :mod:`steward.queries.loans`.
+
+:mod:`steward.queries.loans` answers for resource and member ids; this module
+narrows them to what a scope may see first (a steward: the pools of their
+commons; a member: their own loans only) and adds the member's name and email,
+which a steward calls or writes to.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+from sqlalchemy import Connection, select
+
+from steward.access import Scope
+from steward.queries import loans
+from steward.queries.resources import visible
+from steward.store.models import Member
+
+#: Columns of :func:`overdue_loans`, one row per overdue loan.
+COLUMNS = [
+    "member",
+    "member_name",
+    "email",
+    "resource",
+    "resource_name",
+    "loan_ref",
+    "checked_out_at",
+    "due_at",
+    "days_overdue",
+]
+
+
+def _pool_ids(scope: Scope, conn: Connection) -> list[int]:
+    return [r.id for r in visible(scope, conn) if str(r.kind) == "pool"]
+
+
+def overdue_loans(scope: Scope, conn: Connection, now: datetime | None = None) -> pd.DataFrame:
+    """Loans of the steward's commons past their due date at ``now``, longest overdue first.
+
+    Columns :data:`COLUMNS`: member code, name and email (None for a loan
+    recorded without a member), resource slug and name, loan reference,
+    checkout and due times (UTC), and days overdue (float). Stewards only.
+    """
+    scope.require_steward()
+    now = now or datetime.now(UTC)
+    out = loans.open_loans(conn, _pool_ids(scope, conn), as_of=now)
+    late = out.loc[out["days_overdue"].notna()].copy()
+    people = pd.DataFrame(
+        conn.execute(
+            select(Member.id, Member.name, Member.email).where(
+                Member.commons_id == scope.commons_id
+            )
+        ).all(),
+        columns=["member_id", "member_name", "email"],
+    )
+    late = late.merge(people, on="member_id", how="left")
+    late = late.sort_values(["days_overdue", "member"], ascending=[False, True])
+    return late[COLUMNS].reset_index(drop=True)
+
+
+def overdue_by_age(scope: Scope, conn: Connection, now: datetime | None = None) -> pd.Series:
+    """Overdue loans of the steward's commons counted by age (<7, 7-14, 14-30, 30-60, 60+ days)."""
+    scope.require_steward()
+    return loans.overdue_counts(conn, _pool_ids(scope, conn), as_of=now or datetime.now(UTC))
+
+
+def my_loans(scope: Scope, conn: Connection, now: datetime | None = None) -> pd.DataFrame:
+    """The signed-in member's own loans out now, with due dates (never anyone else's).
+
+    Columns: resource, resource_name, loan_ref, checked_out_at, due_at (NaT
+    when the source gave none), days_overdue (NaN when not overdue).
+    """
+    _, member_id = scope.require_member()
+    out = loans.open_loans(
+        conn, _pool_ids(scope, conn), member_id=member_id, as_of=now or datetime.now(UTC)
+    )
+    return out[
+        ["resource", "resource_name", "loan_ref", "checked_out_at", "due_at", "days_overdue"]
+    ].reset_index(drop=True)

@@ -1,0 +1,113 @@
+"""Overdue loans on the real MyTurn sample: the steward page's counts and its CSV download."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from collectors.support import write_config  # tests/ is on sys.path (rootdir)
+from collectors.test_loans_due import ZONE, expected_open
+from collectors.test_myturn import MYTURN, pools_for_inventory
+from sqlalchemy import update
+
+from dashboards import overdue_table
+from steward import access, collectors
+from steward.access import Scope
+from steward.exports import FORMULA_PREFIXES, csv_bytes
+from steward.queries import loans, overdue
+from steward.store.models import Member
+from steward.workspace import Workspace, open_workspace
+
+from .apptest import open_page, signed_in
+from .fixtures import PASSWORDS
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not MYTURN.exists(), reason=f"needs the MyTurn sample in {MYTURN}"),
+]
+HOSTILE = '=HYPERLINK("http://evil.example","x")'
+
+
+@pytest.fixture
+def library(
+    store, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Workspace]:  # type: ignore[no-untyped-def]
+    path = write_config(
+        tmp_path,
+        db_url,
+        [
+            {
+                "name": "myturn",
+                "kind": "myturn",
+                "commons": "town",
+                "inventory": str(MYTURN / "inventory-snapshot.csv"),
+                "loans": str(MYTURN / "loans-*.csv"),
+            }
+        ],
+        pools_for_inventory(MYTURN / "inventory-snapshot.csv"),
+        timezone=ZONE,
+    )
+    ws = open_workspace(path)
+    assert collectors.run(ws, "myturn").status == "ok"
+    with ws.store.write() as conn:
+        access.create_account(
+            conn, username="sam", password=PASSWORDS["sam"], role="steward", commons="town"
+        )
+    monkeypatch.setenv("STEWARD_CONFIG", str(path))
+    yield ws
+    ws.close()
+
+
+def _steward(ws: Workspace) -> Scope:
+    with ws.store.read() as conn:
+        account = access.get_account(conn, "sam")
+    assert account is not None
+    return account.scope()
+
+
+#: A busy day of the sample; the page looks back to the end of it.
+DAY = date(2019, 6, 1)
+END_OF_DAY = pd.Timestamp("2019-06-02 00:00", tz=ZONE)
+
+
+def test_the_page_counts_overdue_loans_by_age_as_pandas_does(library: Workspace) -> None:
+    want = loans.bucket_counts(
+        expected_open(sorted(MYTURN.glob("loans-*.csv")), END_OF_DAY)["days_overdue"]
+    )
+    assert int(want.sum()) > 0
+    at = open_page(signed_in("sam"), "overdue")
+    at.date_input[0].set_value(DAY).run()
+    assert not at.exception, at.exception
+    shown = {m.label: m.value for m in at.metric}
+    assert shown == {f"{label} days overdue": str(n) for label, n in want.items()}
+
+
+def test_the_csv_download_has_the_right_rows_and_no_formula(library: Workspace) -> None:
+    files = sorted(MYTURN.glob("loans-*.csv"))
+    with library.store.write() as conn:
+        # A member whose name a spreadsheet would run.
+        conn.execute(update(Member).where(Member.code == Member.code).values(name=HOSTILE))
+    with library.store.read() as conn:
+        frame = overdue.overdue_loans(
+            _steward(library), conn, now=END_OF_DAY.tz_convert("UTC").to_pydatetime()
+        )
+    rows = list(
+        csv.DictReader(
+            io.StringIO(csv_bytes(overdue_table.per_loan(frame, ZONE)).decode("utf-8-sig"))
+        )
+    )
+    want = expected_open(files, END_OF_DAY).dropna()
+    assert len(rows) == len(want) > 0
+    assert sorted(r["Member no."] for r in rows) == sorted(want["member"])
+    assert sorted(int(r["Days overdue"]) for r in rows) == sorted(
+        int(d) for d in want["days_overdue"]
+    )
+    for row in rows:
+        for cell in row.values():
+            assert not cell.startswith(FORMULA_PREFIXES), cell
+    assert all(r["Member"] == "'" + HOSTILE for r in rows if r["Member no."])
