@@ -67,9 +67,9 @@ def row(tile: Tile, alerts: list[ResourceAlert] | None = None) -> dict[str, obje
         "Status": STATUS_LABELS[tile.status],
         "Resource": tile.name,
         "Now": now_text(tile),
-        "Last 7 days": change(tile.trend, tile.unit, kind=tile.kind) or "—",
-        "Outlook": tile.headline,
         "What to do": what_to_do(tile),
+        "Outlook": tile.headline,
+        "Last 7 days": change(tile.trend, tile.unit, kind=tile.kind) or "—",
         "Alerts": alerts_text(alerts or []),
         "slug": tile.slug,
     }

@@ -41,9 +41,28 @@ ROUTES: dict[str, tuple[str, str, str]] = {
 }
 
 
-def page(name: str, *, default: bool = False) -> st.Page:
+HOME = {"steward": "overview", "member": "my_usage", "public": "sign_in"}
+
+
+def page(name: str) -> st.Page:
     title, icon, _ = ROUTES[name]
-    return st.Page(PAGES / f"{name}.py", title=title, icon=icon, url_path=name, default=default)
+    return st.Page(PAGES / f"{name}.py", title=title, icon=icon, url_path=name)
+
+
+def home(role: str) -> st.Page:
+    """The app's root address: it opens the viewer's start page at that page's own address.
+
+    Streamlit serves a default page at "/" only, so a start page marked default
+    would answer "Page not found" at its own address (a bookmark of /overview).
+    """
+    start = PAGES / f"{HOME[role]}.py"
+
+    def go() -> None:
+        st.switch_page(start)
+
+    return st.Page(
+        go, title=ROUTES[HOME[role]][0], url_path="home", default=True, visibility="hidden"
+    )
 
 
 def hidden(name: str) -> st.Page:
@@ -58,15 +77,15 @@ with session.shown_errors():
     mine = [n for n, (_, _, who) in ROUTES.items() if who in (role, "everyone")]
     if role == "steward":
         sections = {
-            "Steward": [page(n, default=n == "overview") for n in mine if n != "health"],
+            "Steward": [page(n) for n in mine if n != "health"],
             "Commons": [page("health")],
         }
     elif role == "member":
-        sections = {"Me": [page("my_usage", default=True)], "Commons": [page("health")]}
+        sections = {"Me": [page("my_usage")], "Commons": [page("health")]}
     else:
-        sections = {"Commons": [page("health")], "Account": [page("sign_in", default=True)]}
+        sections = {"Commons": [page("health")], "Account": [page("sign_in")]}
     others = [hidden(n) for n in ROUTES if n not in mine]
-    next(iter(sections.values())).extend(others)
+    next(iter(sections.values())).extend([*others, home(role)])
     nav = st.navigation(sections)
     with st.sidebar:
         if role == "public":

@@ -75,10 +75,19 @@ def _clean(value: float, places: int) -> float:
     return round(value, places) + 0.0
 
 
+MINUS = "\u2212"
+
+
 def amount(value: float | None, unit: str = "", *, kind: str = "stock") -> str:
-    """A quantity as people write it: "$1,204.50", "3 units", "6,743.6 L", "—" when unknown."""
+    """A quantity as people write it: "$1,204.50", "3 units", "6,743.6 L", "—" when unknown.
+
+    A negative amount starts with the minus sign (U+2212), not a hyphen: it
+    reads the same and no spreadsheet takes it for a formula.
+    """
     if value is None:
         return "—"
+    if _clean(value, 2) < 0:
+        return MINUS + amount(-value, unit, kind=kind)
     if is_money(unit):
         return format_currency(_clean(value, 2), unit, locale=LOCALE)
     if kind == "pool" or unit in ("units", "unit", ""):
@@ -97,15 +106,18 @@ def number(value: float | None, unit: str = "") -> str:
 
 
 def change(value: float | None, unit: str = "", *, kind: str = "stock") -> str | None:
-    """A signed change ("+$12.00", "−3 units"); None when unknown, "no change" at zero."""
+    """A change with its direction ("up $12.00", "down 3 units"); None when unknown.
+
+    Words, not a leading + or -: a table cell starting with either is a formula
+    to a spreadsheet (and would be shown quoted).
+    """
     if value is None:
         return None
     places = 2 if is_money(unit) else 0 if kind == "pool" else 1
     value = _clean(value, places)
     if value == 0:
         return "no change"
-    sign = "+" if value > 0 else "−"
-    return sign + amount(abs(value), unit, kind=kind)
+    return ("up " if value > 0 else "down ") + amount(abs(value), unit, kind=kind)
 
 
 def percent(value: float | None) -> str:

@@ -48,7 +48,15 @@ with session.shown_errors():
                     f":{COLOURS[tile.status]}-badge[{advice.STATUS_LABELS[tile.status]}]"
                 )
                 left.caption(plain(tile.headline))
-                right.metric("On loan" if tile.kind == "pool" else "Level", advice.now_text(tile))
+                if tile.kind == "pool":
+                    right.metric("On loan", advice.now_text(tile).removesuffix(" on loan"))
+                else:
+                    reserve = (
+                        ""
+                        if tile.reserve is None
+                        else f" (reserve {amount(tile.reserve, tile.unit)})"
+                    )
+                    right.metric(f"Level{reserve}", amount(tile.level, tile.unit))
                 if tile.fill is not None:
                     right.progress(min(max(tile.fill, 0.0), 1.0))
                 if tile.kind == "stock" and is_money(tile.unit):

@@ -57,6 +57,13 @@ with session.shown_errors():
         f"Days in {tz}. The bands hold the stated share of simulated outcomes; "
         "the dashed line is the middle outcome."
     )
+    lost = (view.risk.get("lost_overdue") if view else None) or 0
+    if kind == "pool" and view is not None and "lost_overdue" in view.risk:
+        st.caption(
+            f"Loans more than {view.risk.get('lost_after_days', 30)} days past due are counted "
+            f"as lost capacity, not expected back: {amount(float(lost), res.unit, kind='pool')} "
+            "in this forecast."
+        )
     what = "falling below the reserve" if kind == "stock" else "more demand than units"
     left, right = st.columns(2)
     with left:

@@ -23,6 +23,7 @@ from dashboards.text import change, local_time, number, plain, words
         (6743.6049, "L", "6,743.6 L"),
         (1070.0, "packets", "1,070 packets"),
         (3.0, "", "3"),
+        (-350.68, "USD", "\u2212$350.68"),
     ],
 )
 def test_number(value: float | None, unit: str, shown: str) -> None:
@@ -34,12 +35,12 @@ def test_number(value: float | None, unit: str, shown: str) -> None:
     [
         (None, "L", "stock", None),
         (-0.001, "units", "pool", "no change"),
-        (1070.4, "L", "stock", "+1,070.4 L"),
-        (-12.5, "USD", "stock", "−$12.50"),
-        (-2.0, "units", "pool", "−2 units"),
+        (1070.4, "L", "stock", "up 1,070.4 L"),
+        (-12.5, "USD", "stock", "down $12.50"),
+        (-2.0, "units", "pool", "down 2 units"),
     ],
 )
-def test_change_has_a_sign_and_no_float_noise(
+def test_change_says_its_direction_without_float_noise(
     value: float | None, unit: str, kind: str, shown: str | None
 ) -> None:
     assert change(value, unit, kind=kind) == shown
@@ -70,3 +71,10 @@ def test_times_are_local_and_labelled() -> None:
 def test_plain_escapes_markdown_links_and_html() -> None:
     assert plain("[x](http://evil)") == r"\[x\]\(http\://evil\)"
     assert plain("<b>") == r"\<b\>"
+
+
+def test_negative_amounts_are_not_spreadsheet_formulas() -> None:
+    from steward.exports import neutralise
+
+    shown = number(-350.68, "USD")
+    assert neutralise(shown) == shown
