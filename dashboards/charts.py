@@ -167,7 +167,7 @@ def risk_chart(frame: pd.DataFrame, *, x: str, title: str) -> alt.Chart:
     """A probability over time (0-100%), dates with their year."""
     return (
         alt.Chart(frame)
-        .mark_line(point=True, color="#c0392b")
+        .mark_line(point=alt.OverlayMarkDef(color="#c0392b", size=20), color="#c0392b")
         .encode(
             x=alt.X(f"{x}:T", axis=DATE_AXIS),
             y=alt.Y(
@@ -195,14 +195,14 @@ def use_chart(frame: pd.DataFrame) -> alt.FacetChart:
         .mark_bar()
         .encode(
             x=alt.X("day:T", axis=DATE_AXIS),
-            y=alt.Y("used:Q", title="used"),
+            y=alt.Y("used:Q", title="used", axis=alt.Axis(tickMinStep=1, format=",~f")),
             tooltip=[
                 alt.Tooltip("day:T", format="%-d %b %Y"),
                 alt.Tooltip("resource:N"),
                 alt.Tooltip("used:Q", format=",.2~f"),
             ],
         )
-        .properties(height=110)
+        .properties(height=110, width=640)
         .facet(
             row=alt.Row(
                 "resource:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")

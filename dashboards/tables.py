@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from dashboards.text import amount, local_time, words
+from dashboards.text import amount, local_time, quota_amount, words
 from steward.exports import spreadsheet_safe
 from steward.store.catalog import ResourceInfo
 
@@ -91,10 +91,10 @@ def quotas(frame: pd.DataFrame, kind: str, unit: str, tz: str) -> pd.DataFrame:
                 {
                     "Member": _who(r.member, r.name),
                     "Period": period(r.period_start, r.period_end),
-                    "Quota": amount(float(r.allocation), unit, kind=kind),
-                    "Used": amount(float(r.used), unit, kind=kind),
-                    "Left": amount(float(r.remaining), unit, kind=kind),
-                    "At this pace": amount(float(r.projected), unit, kind=kind),
+                    "Quota": quota_amount(float(r.allocation), unit, kind=kind),
+                    "Used": quota_amount(float(r.used), unit, kind=kind),
+                    "Left": quota_amount(float(r.remaining), unit, kind=kind),
+                    "At this pace": quota_amount(float(r.projected), unit, kind=kind),
                     "Status": str(r.status),
                     "Why": str(r.explanation),
                 }

@@ -100,6 +100,13 @@ def amount(value: float | None, unit: str = "", *, kind: str = "stock") -> str:
     return f"{text} {unit}".strip()
 
 
+def quota_amount(value: float | None, unit: str, *, kind: str) -> str:
+    """A quota figure: a pool's quotas count unit-days on loan (2 drills for 3 days = 6)."""
+    if kind == "pool":
+        return amount(value, "unit-days") if value is not None else "—"
+    return amount(value, unit, kind=kind)
+
+
 def number(value: float | None, unit: str = "") -> str:
     """A figure with its unit (money to the cent, whole units, one decimal otherwise)."""
     return amount(value, unit, kind="pool" if unit == "units" else "stock")

@@ -11,14 +11,14 @@ from dashboards import data, session, sign_in_form, tables
 from steward.exports import spreadsheet_safe
 
 STATES = ("firing", "pending", "resolved")
-#: Severity, who/when/why and what first: the table is read left to right.
+#: Severity, what, and who acknowledged or silenced it first: tables are read left to right.
 HEADERS = {
     "id": "No.",
     "severity": "Severity",
-    "status": "Acknowledged / silenced (who, when, why)",
-    "rule": "Rule",
     "resource": "Resource",
     "summary": "What",
+    "status": "Acknowledged / silenced (who, when, why)",
+    "rule": "Rule",
     "first_seen_at": "First seen",
     "fired_at": "Fired",
     "resolved_at": "Resolved",

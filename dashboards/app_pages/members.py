@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboards import data, session, sign_in_form
-from dashboards.text import amount
+from dashboards.text import amount, quota_amount
 from steward.exports import spreadsheet_safe
 
 with session.shown_errors():
@@ -20,11 +20,15 @@ with session.shown_errors():
         st.stop()
     by_slug = {r.slug: r for r in data.visible_resources(config, scope)}
 
-    def fmt(value: object, slug: str) -> str:
+    def fmt(value: object, slug: str, *, quota: bool = True) -> str:
+        """A figure in the resource's unit; a pool's quota figures are unit-days."""
         res = by_slug.get(slug)
-        if value is None or pd.isna(value):  # type: ignore[arg-type]
+        if value is None or pd.isna(value):  # type: ignore[call-overload]
             return ""
-        return amount(float(value), res.unit if res else "", kind=str(res.kind) if res else "stock")  # type: ignore[arg-type]
+        unit, kind = (res.unit, str(res.kind)) if res else ("", "stock")
+        if quota:
+            return quota_amount(float(value), unit, kind=kind)  # type: ignore[arg-type]
+        return amount(float(value), unit, kind=kind)  # type: ignore[arg-type]
 
     shown = pd.DataFrame(
         {
@@ -33,7 +37,8 @@ with session.shown_errors():
             ],
             "Resource": [by_slug[s].name if s in by_slug else s for s in table["resource"]],
             "Used (30 days)": [
-                fmt(v, s) for v, s in zip(table["used_30d"], table["resource"], strict=True)
+                fmt(v, s, quota=False)
+                for v, s in zip(table["used_30d"], table["resource"], strict=True)
             ],
             "Quota": [
                 fmt(v, s) for v, s in zip(table["allocation"], table["resource"], strict=True)

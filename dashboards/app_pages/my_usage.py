@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboards import charts, data, session, sign_in_form, tables
-from dashboards.text import amount, plain
+from dashboards.text import amount, plain, quota_amount
 from steward.exports import spreadsheet_safe
 
 STATUS_COLOURS = {"ok": "green", "nudged": "blue", "warned": "orange", "review": "red"}
@@ -48,10 +48,11 @@ with session.shown_errors():
                 st.caption("No quota on this resource.")
                 continue
             cols = st.columns(4)
-            cols[0].metric("Used", amount(entry.used, entry.unit, kind=kind))
-            cols[1].metric("My quota", amount(entry.allocation, entry.unit, kind=kind))
-            cols[2].metric("Left", amount(entry.remaining, entry.unit, kind=kind))
-            cols[3].metric("At my pace", amount(entry.projected, entry.unit, kind=kind))
+            # A pool's quota counts unit-days on loan (2 drills for 3 days = 6).
+            cols[0].metric("Used", quota_amount(entry.used, entry.unit, kind=kind))
+            cols[1].metric("My quota", quota_amount(entry.allocation, entry.unit, kind=kind))
+            cols[2].metric("Left", quota_amount(entry.remaining, entry.unit, kind=kind))
+            cols[3].metric("At my pace", quota_amount(entry.projected, entry.unit, kind=kind))
             if entry.explanation:
                 st.markdown(plain(entry.explanation))
     if len(entries) > MAX_CARDS:
@@ -61,10 +62,12 @@ with session.shown_errors():
                     [
                         {
                             "Resource": e.name,
-                            "Used": amount(e.used, e.unit, kind=e.kind),
-                            "My quota": amount(e.allocation, e.unit, kind=e.kind),
-                            "Left": amount(e.remaining, e.unit, kind=e.kind),
-                            "At my pace": amount(e.projected, e.unit, kind=e.kind),
+                            "Used": (quota_amount if e.allocation is not None else amount)(
+                                e.used, e.unit, kind=e.kind
+                            ),
+                            "My quota": quota_amount(e.allocation, e.unit, kind=e.kind),
+                            "Left": quota_amount(e.remaining, e.unit, kind=e.kind),
+                            "At my pace": quota_amount(e.projected, e.unit, kind=e.kind),
                             "Status": STATUS_WORDS.get(e.status or "", ""),
                             "Period": e.period,
                         }

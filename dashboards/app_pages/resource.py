@@ -22,6 +22,11 @@ with session.shown_errors():
     slugs = sorted(by_slug, key=lambda s: by_slug[s].name.lower())
     wanted = st.query_params.get("resource")
     index = slugs.index(wanted) if wanted in slugs else 0
+    if wanted and wanted not in slugs:
+        st.warning(
+            f"No resource {plain(wanted)} in your commons: showing "
+            f"{plain(by_slug[slugs[0]].name)}. Pick another below."
+        )
     slug = st.selectbox("Resource", slugs, index=index, format_func=lambda s: by_slug[s].name)
     st.query_params["resource"] = slug
     res = by_slug[slug]
@@ -59,10 +64,10 @@ with session.shown_errors():
     )
     lost = (view.risk.get("lost_overdue") if view else None) or 0
     if kind == "pool" and view is not None and "lost_overdue" in view.risk:
+        counted = amount(float(lost), res.unit, kind="pool") if lost else "none now"
         st.caption(
-            f"Loans more than {view.risk.get('lost_after_days', 30)} days past due are counted "
-            f"as lost capacity, not expected back: {amount(float(lost), res.unit, kind='pool')} "
-            "in this forecast."
+            f"Loans more than {view.risk.get('lost_after_days', 30)} days past due count as "
+            f"lost capacity in this forecast, not as units coming back ({counted})."
         )
     what = "falling below the reserve" if kind == "stock" else "more demand than units"
     left, right = st.columns(2)
