@@ -68,8 +68,8 @@ def row(tile: Tile, alerts: list[ResourceAlert] | None = None) -> dict[str, obje
         "Resource": tile.name,
         "Now": now_text(tile),
         "What to do": what_to_do(tile),
+        "Alerts": alerts_text(alerts or []),
         "Outlook": tile.headline,
         "Last 7 days": change(tile.trend, tile.unit, kind=tile.kind) or "—",
-        "Alerts": alerts_text(alerts or []),
         "slug": tile.slug,
     }

@@ -106,7 +106,7 @@ def _render() -> None:
                     max_value=1.0,
                     width="small",
                 ),
-                "Outlook": st.column_config.TextColumn("Outlook", width="large"),
+                "Outlook": st.column_config.TextColumn("Outlook", width="medium"),
                 "What to do": st.column_config.TextColumn("What to do", width="medium"),
                 "Alerts": st.column_config.TextColumn("Alerts firing", width="medium"),
             },

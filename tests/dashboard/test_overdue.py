@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -19,17 +19,18 @@ from dashboards import overdue_table
 from steward import access, collectors
 from steward.access import Scope
 from steward.exports import FORMULA_PREFIXES, csv_bytes
+from steward.ledger import Batch, Ledger, NewEvent, NewLoanTerm
 from steward.queries import loans, overdue
+from steward.store import catalog
 from steward.store.models import Member
 from steward.workspace import Workspace, open_workspace
 
 from .apptest import open_page, signed_in
-from .fixtures import PASSWORDS
+from .fixtures import PASSWORDS, Federation
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not MYTURN.exists(), reason=f"needs the MyTurn sample in {MYTURN}"),
-]
+needs_myturn = pytest.mark.skipif(
+    not MYTURN.exists(), reason=f"needs the MyTurn sample in {MYTURN}"
+)
 HOSTILE = '=HYPERLINK("http://evil.example","x")'
 
 
@@ -75,6 +76,8 @@ DAY = date(2019, 6, 1)
 END_OF_DAY = pd.Timestamp("2019-06-02 00:00", tz=ZONE)
 
 
+@pytest.mark.slow
+@needs_myturn
 def test_the_page_counts_overdue_loans_by_age_as_pandas_does(library: Workspace) -> None:
     want = loans.bucket_counts(
         expected_open(sorted(MYTURN.glob("loans-*.csv")), END_OF_DAY)["days_overdue"]
@@ -87,6 +90,8 @@ def test_the_page_counts_overdue_loans_by_age_as_pandas_does(library: Workspace)
     assert shown == {f"{label} days overdue": str(n) for label, n in want.items()}
 
 
+@pytest.mark.slow
+@needs_myturn
 def test_the_csv_download_has_the_right_rows_and_no_formula(library: Workspace) -> None:
     files = sorted(MYTURN.glob("loans-*.csv"))
     with library.store.write() as conn:
@@ -111,3 +116,39 @@ def test_the_csv_download_has_the_right_rows_and_no_formula(library: Workspace) 
         for cell in row.values():
             assert not cell.startswith(FORMULA_PREFIXES), cell
     assert all(r["Member"] == "'" + HOSTILE for r in rows if r["Member no."])
+
+
+def test_loans_far_past_due_count_as_lost_capacity_in_the_projection(
+    federation: Federation,
+) -> None:
+    from steward.forecast import runs
+
+    now = datetime.now(UTC)
+    ws = open_workspace(federation.config)
+    try:
+        with ws.store.write() as conn:
+            Ledger(conn).record(
+                Batch(
+                    source="desk",
+                    events=[
+                        NewEvent("drill", "use", 1, now - timedelta(days=60), "x1", loan_ref="L9"),
+                        NewEvent("drill", "use", 1, now - timedelta(days=9), "x2", loan_ref="L8"),
+                    ],
+                    loan_terms=[
+                        NewLoanTerm(
+                            "drill", "L9", now - timedelta(days=60), now - timedelta(days=40), "t1"
+                        ),
+                        NewLoanTerm(
+                            "drill", "L8", now - timedelta(days=9), now - timedelta(days=2), "t2"
+                        ),
+                    ],
+                )
+            )
+            drill = catalog.resource(conn, "drill")
+            assert drill is not None
+            inputs = runs._inputs(conn, drill, now)
+        # Out now: bob's L2, L8 (2 days late) and L9 (40 days late: lost, not coming back).
+        assert inputs.lost_overdue == 1
+        assert (inputs.on_loan_now, inputs.capacity_now) == (2, 2.0)
+    finally:
+        ws.close()
