@@ -1,7 +1,7 @@
 """dashboard sessions: revocable sign-ins that survive a reload (cookie names the row)
 
 Revision ID: 0009
-Revises: 0010
+Revises: 0011
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import steward.store.types
 
 revision: str = "0009"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
