@@ -72,8 +72,8 @@ def allowed(viewer: str | None, page: str, resource: str) -> set[str]:
         }
     if viewer == "olga" and page == "resource":
         return {*ORCHARD_MARKERS, *OSCAR_MARKERS}
-    if viewer == "olga" and page == "members":
-        return set(OSCAR_MARKERS)
+    if viewer == "olga" and page == "members":  # resources by name: the press is hers
+        return {*OSCAR_MARKERS, *ORCHARD_MARKERS}
     if viewer == "olga" and page == "alerts":
         return {
             *ORCHARD_MARKERS,

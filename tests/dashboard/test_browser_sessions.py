@@ -85,7 +85,8 @@ def test_a_reload_and_a_new_tab_stay_signed_in_on_the_same_page(url: str, contex
     sign_in(page, "sam", PASSWORDS["sam"])
     cookie = _session_cookie(context)
     assert cookie["sameSite"] == "Strict"
-    page.get_by_role("link", name="Members").first.click()
+    page.get_by_role("link", name="Members", exact=True).first.click()
+    page.wait_for_url("**/members", timeout=30_000)
     wait_idle(page)
     assert page.url.endswith("/members")
     page.reload()
