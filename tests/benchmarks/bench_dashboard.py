@@ -59,8 +59,8 @@ COMMONS = 10
 PER_COMMONS = 100
 MEMBERS_PER_COMMONS = 500
 DAYS = 365
-STEWARD_PW = "bench-steward-1"
-MEMBER_PW = "bench-member-1"
+STEWARD_PW = "ochre-lantern-steward-41"
+MEMBER_PW = "quiet-harbour-member-73"
 
 
 # -- the large federation -------------------------------------------------------------
