@@ -1,6 +1,6 @@
 """dashboard sessions: revocable sign-ins that survive a reload (cookie names the row)
 
-Revision ID: 0009
+Revision ID: 0012
 Revises: 0011
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 
 import steward.store.types
 
-revision: str = "0009"
+revision: str = "0012"
 down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
