@@ -16,6 +16,8 @@ from steward.exports import spreadsheet_safe
 
 COLOURS = {"ok": "green", "watch": "orange", "danger": "red", "unknown": "gray"}
 MONTHS = 6
+#: Cards per commons; further resources share one table (a commons may hold hundreds).
+MAX_CARDS = 12
 
 st.title("Commons health")
 with session.shown_errors():
@@ -40,7 +42,7 @@ with session.shown_errors():
             f"{len(group)} resources · "
             + (f"{len(worst)} to watch" if worst else "all healthy or without data")
         )
-        for tile in group:
+        for tile in group[:MAX_CARDS]:
             with st.container(border=True):
                 left, right = st.columns([3, 2])
                 left.markdown(
@@ -90,3 +92,23 @@ with session.shown_errors():
                             hide_index=True,
                             width="stretch",
                         )
+        rest = group[MAX_CARDS:]
+        if rest:
+            # A federation's commons can hold hundreds: cards for the first, one table after.
+            st.dataframe(
+                spreadsheet_safe(
+                    pd.DataFrame(
+                        [
+                            {
+                                "Resource": t.name,
+                                "Status": advice.STATUS_LABELS[t.status],
+                                "Now": advice.now_text(t),
+                                "Outlook": t.headline,
+                            }
+                            for t in rest
+                        ]
+                    )
+                ),
+                hide_index=True,
+                width="stretch",
+            )
