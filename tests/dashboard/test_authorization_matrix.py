@@ -39,8 +39,8 @@ def allowed(viewer: str | None, page: str, resource: str) -> set[str]:
     """The markers a viewer may see on a page (about a resource)."""
     if viewer == "sam" and (page == "members" or (page, resource) == ("resource", "fund")):
         return {*ALICE_MARKERS, *BOB_MARKERS}
-    if viewer == "sam" and page == "overview":
-        return {STEWARD_MARKERS[0], LOANS_COLLECTOR_MARK}
+    if viewer == "sam" and page == "overview":  # resource alerts only
+        return {STEWARD_MARKERS[0]}
     # A member alert and a quarantined raw row name Bob: his steward may see both.
     if viewer == "sam" and page == "alerts":
         return {STEWARD_MARKERS[0], BOB_MARKERS[0], LOANS_COLLECTOR_MARK}
@@ -57,14 +57,9 @@ def allowed(viewer: str | None, page: str, resource: str) -> set[str]:
     # The orchard's steward and member: their own commons only, whatever the URL asks for.
     if viewer == "olga" and page == "health":
         return set(ORCHARD_MARKERS)
-    # Firing alerts: the press's overbooking, Oscar's quota and the stale orchard feed.
+    # Firing resource alerts only: the press's overbooking and Oscar's quota on the press.
     if viewer == "olga" and page == "overview":
-        return {
-            *ORCHARD_MARKERS,
-            ORCHARD_STEWARD_MARKERS[0],
-            OSCAR_MARKERS[0],
-            ORCHARD_COLLECTOR_MARK,
-        }
+        return {*ORCHARD_MARKERS, ORCHARD_STEWARD_MARKERS[0], OSCAR_MARKERS[0]}
     if viewer == "olga" and page == "resource":
         return {*ORCHARD_MARKERS, *OSCAR_MARKERS}
     if viewer == "olga" and page == "members":
