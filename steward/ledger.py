@@ -492,15 +492,7 @@ class Ledger:
         def flag(mask: pd.Series, text: Reason) -> None:
             _flag(reason, mask, text)
 
-        ext = fr["external_id"].astype("string").str.strip()
-        fr["external_id"] = ext
-        flag(ext.isna() | (ext == ""), "missing external id: every row needs a stable id")
-        slug = fr["resource"].astype("string")
-        fr["resource_id"] = slug.map(catalog.resource_id).astype("Int64")
-        flag(
-            fr["resource_id"].isna(),
-            _say("unknown resource ", slug, f" (known: {catalog.known_resources()})"),
-        )
+        slug = _check_identity(fr, catalog, flag)
         val = _numbers(fr[value_col])
         flag(
             val.isna(),
@@ -551,15 +543,7 @@ class Ledger:
         def flag(mask: pd.Series, text: Reason) -> None:
             _flag(reason, mask, text)
 
-        ext = fr["external_id"].astype("string").str.strip()
-        fr["external_id"] = ext
-        flag(ext.isna() | (ext == ""), "missing external id: every row needs a stable id")
-        slug = fr["resource"].astype("string")
-        fr["resource_id"] = slug.map(catalog.resource_id).astype("Int64")
-        flag(
-            fr["resource_id"].isna(),
-            _say("unknown resource ", slug, f" (known: {catalog.known_resources()})"),
-        )
+        _check_identity(fr, catalog, flag)
         ref = fr["loan_ref"].astype("string").str.strip()
         flag(ref.isna() | (ref == ""), "a due date needs the loan reference of its loan")
         fr["ts"], why = _timestamps(fr["starts_at"])
@@ -1010,6 +994,25 @@ def reversal(conn: Connection, source: str, external_id: str, *, reason: str) ->
         reverses=external_id,
         attributes={"reason": reason},
     )
+
+
+def _check_identity(
+    fr: pd.DataFrame, catalog: _Catalog, flag: Callable[[pd.Series, Reason], None]
+) -> pd.Series:
+    """Strip ``external_id``, map ``resource`` to ``resource_id`` and flag rows lacking either.
+
+    Shared by readings, capacity changes and loan terms; returns the slugs (string Series).
+    """
+    ext = fr["external_id"].astype("string").str.strip()
+    fr["external_id"] = ext
+    flag(ext.isna() | (ext == ""), "missing external id: every row needs a stable id")
+    slug = fr["resource"].astype("string")
+    fr["resource_id"] = slug.map(catalog.resource_id).astype("Int64")
+    flag(
+        fr["resource_id"].isna(),
+        _say("unknown resource ", slug, f" (known: {catalog.known_resources()})"),
+    )
+    return slug
 
 
 def _flag(reason: pd.Series, mask: pd.Series, text: Reason) -> None:

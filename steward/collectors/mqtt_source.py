@@ -26,15 +26,15 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import paho.mqtt.client as mqtt
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field
 
 from steward import numbers
 from steward.collectors import parsing
 from steward.collectors.base import Chunk, Collector
+from steward.collectors.source_formats import SourceFormats
 from steward.errors import InputError, SourceError, TransientSourceError
 from steward.ledger import Batch, NewReading, Rejected
 
@@ -42,8 +42,8 @@ from steward.ledger import Batch, NewReading, Rejected
 EPOCH_MS_ABOVE = 1e11
 
 
-class MqttOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class MqttOptions(SourceFormats):
+    """Broker, topics and payload keys of an MQTT sensor source (plus its formats)."""
 
     host: str = "127.0.0.1"
     port: int = Field(default=1883, ge=1, le=65535)
@@ -56,33 +56,11 @@ class MqttOptions(BaseModel):
     value_key: str = "value"
     time_key: str = "at"
     id_key: str = "id"
-    #: Timezone of payload timestamps written without an offset (default: the commons').
-    timezone: str | None = None
-    #: strftime format of payload timestamps that are not ISO 8601 or epoch numbers.
-    date_format: str | None = None
-    #: How values sent as text write numbers (see steward.numbers).
-    decimal: numbers.Mark | None = None
-    thousands: numbers.Grouping | None = None
     #: A run that hears no fresh message for longer than this fails; None: never.
     stale_after_minutes: float | None = Field(default=120, gt=0)
     listen_seconds: float = Field(default=5.0, gt=0, le=600)
     connect_timeout: float = Field(default=5.0, gt=0)
     client_id: str | None = None
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"unknown timezone {value!r}; use an IANA name") from None
-        return value
-
-    @model_validator(mode="after")
-    def _numbers(self) -> MqttOptions:
-        numbers.NumberFormat(decimal=self.decimal, thousands=self.thousands)
-        return self
 
 
 class MqttCollector(Collector):
@@ -231,7 +209,7 @@ class MqttCollector(Collector):
     def _parse(self, text: str) -> tuple[str, datetime | None, str | None, str]:
         """(value, timestamp, id, reason) of a payload."""
         opts = self.options
-        fmt = numbers.NumberFormat(decimal=opts.decimal, thousands=opts.thousands)
+        fmt = opts.number_format
         try:
             body = json.loads(text)
         except ValueError:

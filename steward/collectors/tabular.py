@@ -14,14 +14,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from steward import numbers
 from steward.collectors import parsing
 from steward.collectors.base import Collector
+from steward.collectors.source_formats import SourceFormats
 from steward.ledger import Batch, NewMember, Rejected
 
 RecordKind = Literal["events", "readings", "members", "capacity"]
@@ -39,45 +39,16 @@ FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 RAW_PREFIX = "source:"
 
 
-class MappingOptions(BaseModel):
+class MappingOptions(SourceFormats):
     """How a table's columns become ledger records (shared by csv, http and sql)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     record: RecordKind = "events"
     #: Steward field -> the source's column name (default: the same name).
     columns: dict[str, str] = Field(default_factory=dict)
     #: Constant values for fields the source has no column for (e.g. kind: use).
     defaults: dict[str, str] = Field(default_factory=dict)
-    #: Timezone of timestamps written without an offset (default: the commons').
-    timezone: str | None = None
-    #: strftime format of timestamps that are not ISO 8601, e.g. "%m/%d/%Y %I:%M %p".
-    date_format: str | None = None
-    #: How the source writes numbers (see steward.numbers): "." or ",".
-    decimal: numbers.Mark | None = None
-    #: Its thousands separator: ",", ".", " ", "'" or "none" (default: the other mark).
-    thousands: numbers.Grouping | None = None
     #: Events: the sign of ``quantity`` gives the kind (negative: use, positive: replenish).
     signed: bool = False
-
-    @property
-    def number_format(self) -> numbers.NumberFormat:
-        return numbers.NumberFormat(decimal=self.decimal, thousands=self.thousands)
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"unknown timezone {value!r}; use an IANA name") from None
-        return value
-
-    @model_validator(mode="after")
-    def _numbers(self) -> MappingOptions:
-        numbers.NumberFormat(decimal=self.decimal, thousands=self.thousands)
-        return self
 
     @model_validator(mode="after")
     def _known_fields(self) -> MappingOptions:
