@@ -87,7 +87,8 @@ def resource_status(
             recent = _checkouts(conn, res, before, now)
             earlier = _checkouts(conn, res, before - timedelta(days=TREND_DAYS), before)
             status.trend = recent - earlier
-            status.trend_text = f"{recent:g} checkouts in {TREND_DAYS} days ({status.trend:+g})"
+            noun = "checkout" if recent == 1 else "checkouts"
+            status.trend_text = f"{recent:g} {noun} in {TREND_DAYS} days ({status.trend:+g})"
     run = latest_forecast(conn, res.id)
     if run is not None:
         status.risk = dict(run.risk or {})

@@ -38,19 +38,21 @@ def render(ws: Workspace, format: str = "table") -> None:
         payload = {"resources": [r.as_dict() for r in rows], "jobs": problems}
         typer.echo(json.dumps(payload, indent=2, default=str))
         return
-    table = Table(title="Steward status")
-    for col in ("commons", "resource", "kind", "level / occupancy", "trend", "outlook"):
-        table.add_column(col)
+    # One table per commons, so the commons is a title rather than a column:
+    # at 80 columns the outlook, the line a steward acts on, keeps the room.
+    by_commons: dict[str, list[ResourceStatus]] = {}
     for r in rows:
-        table.add_row(
-            cell(r.commons),
-            cell(r.name),
-            r.kind,
-            cell(_where(r)),
-            cell(r.trend_text),
-            cell(r.headline),
-        )
-    console.print(table)
+        by_commons.setdefault(r.commons, []).append(r)
+    names = {c.slug: c.name for c in ws.settings.commons}
+    for commons, members in by_commons.items():
+        table = Table(title=cell(names.get(commons, commons)), title_justify="left", expand=True)
+        table.add_column("resource", ratio=2)
+        table.add_column("now", ratio=2)
+        table.add_column("trend", ratio=2)
+        table.add_column("outlook", ratio=4)
+        for r in members:
+            table.add_row(cell(r.name), cell(_where(r)), cell(r.trend_text), cell(r.headline))
+        console.print(table)
     for p in problems:
         console.print(
             f"job {p['job']} {p['status']} at {p['at']}: {p.get('error') or ''}",

@@ -76,7 +76,8 @@ def test_pages_show_hostile_names_as_text(federation: Federation) -> None:
     assert f"{LINK} {MARKUP}" in shown_text(health)
     members = open_page(signed_in("sam"), "members")
     # A table cell is data, never Markdown: the grid shows the name as it is.
-    assert f"{MARKUP} {RLO}" in set(members.dataframe[0].value["name"])
+    shown = list(members.dataframe[0].value["Member"])  # "name (no. code)"
+    assert any(v.startswith(f"{MARKUP} {RLO} (no. ") for v in shown), shown
 
 
 def test_visible_names_every_direction_control() -> None:
