@@ -1,8 +1,8 @@
 """Tables as people read them: plain headers, the commons' words, local times, formatted figures.
 
 Each function takes a frame from :mod:`steward.queries` and returns the frame a
-page shows, passed through :func:`steward.exports.spreadsheet_safe` (every table
-can be downloaded as CSV); nothing here reads the store.
+page shows, passed through :func:`safe_table` (every table can be downloaded as
+CSV, and user text in a cell must read as what it is); nothing here reads the store.
 """
 
 from __future__ import annotations
@@ -14,8 +14,28 @@ from typing import Any
 import pandas as pd
 
 from dashboards.text import amount, local_time, quota_amount, words
+from steward.display import visible
 from steward.exports import spreadsheet_safe
 from steward.store.catalog import ResourceInfo
+
+
+def safe_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` as a page shows it: formula prefixes neutralised, direction controls visible.
+
+    A name such as ``invoice<RLO>gnp.exe`` would otherwise read as ``invoiceexe.png``
+    in the grid; each hidden control shows as ``<U+202E>`` (:func:`steward.display.visible`).
+    Numbers and dates are untouched. Raises nothing.
+    """
+    safe = spreadsheet_safe(frame)
+    for column in safe.columns:
+        series = safe[column]
+        if not (
+            pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series)
+        ):
+            safe[column] = series.map(
+                lambda v: visible(v) if isinstance(v, str) else v, na_action="ignore"
+            )
+    return safe
 
 
 def _when(value: Any, tz: str) -> str:
@@ -72,7 +92,7 @@ def events(
     drop = [c for c, keep in (("Member", member), ("Resource", resource)) if not keep]
     if shown["Loan"].eq("").all():
         drop.append("Loan")
-    return spreadsheet_safe(shown.drop(columns=drop))
+    return safe_table(shown.drop(columns=drop))
 
 
 def quotas(frame: pd.DataFrame, kind: str, unit: str, tz: str) -> pd.DataFrame:
@@ -85,7 +105,7 @@ def quotas(frame: pd.DataFrame, kind: str, unit: str, tz: str) -> pd.DataFrame:
         a, b = a.tz_convert(tz), b.tz_convert(tz)
         return f"{a.day} {a:%b} to {b.day} {b:%b %Y}"
 
-    return spreadsheet_safe(
+    return safe_table(
         pd.DataFrame(
             [
                 {
@@ -115,4 +135,4 @@ def times(frame: pd.DataFrame, columns: Mapping[str, str], tz: str) -> pd.DataFr
             out[col] = [_when(v, tz) for v in out[col]]
     out = out.rename(columns=dict(columns))
     keep = [c for c in columns.values() if c in out.columns]
-    return spreadsheet_safe(out[keep].fillna(""))
+    return safe_table(out[keep].fillna(""))

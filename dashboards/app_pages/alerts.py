@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboards import data, session, sign_in_form, tables
-from steward.exports import spreadsheet_safe
+from dashboards.tables import safe_table
 
 STATES = ("firing", "pending", "resolved")
 #: Severity, what, and who acknowledged or silenced it first: tables are read left to right.
@@ -80,7 +80,7 @@ with session.shown_errors():
             "Dead letters ran out of retries and are not sent again unless you retry them; "
             "a receiver may get a message twice, with the same Idempotency-Key."
         )
-        st.dataframe(spreadsheet_safe(undelivered), hide_index=True, width="stretch")
+        st.dataframe(safe_table(undelivered), hide_index=True, width="stretch")
         dead = undelivered.loc[undelivered["state"] == "dead letter", "id"].tolist()
         if dead:
             with st.form("retry_message", clear_on_submit=True):

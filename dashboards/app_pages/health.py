@@ -10,9 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboards import advice, data, session
+from dashboards.tables import safe_table
 from dashboards.text import amount, is_money, plain
 from steward.access import Scope
-from steward.exports import spreadsheet_safe
 
 COLOURS = {"ok": "green", "watch": "orange", "danger": "red", "unknown": "gray"}
 MONTHS = 6
@@ -72,7 +72,7 @@ with session.shown_errors():
                             .sort_index(ascending=False)
                         )
                         left.dataframe(
-                            spreadsheet_safe(
+                            safe_table(
                                 pd.DataFrame(
                                     {
                                         "Month": [f"{p:%B %Y}" for p in table.index],
@@ -96,7 +96,7 @@ with session.shown_errors():
         if rest:
             # A federation's commons can hold hundreds: cards for the first, one table after.
             st.dataframe(
-                spreadsheet_safe(
+                safe_table(
                     pd.DataFrame(
                         [
                             {

@@ -6,8 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboards import data, session, sign_in_form
+from dashboards.tables import safe_table
 from dashboards.text import amount, quota_amount
-from steward.exports import spreadsheet_safe
 
 with session.shown_errors():
     config = session.config_path()
@@ -65,7 +65,7 @@ with session.shown_errors():
     counts = shown["Status"].value_counts()
     st.caption(" · ".join(f"{n} {s}" for s, n in counts.items()))
     st.dataframe(
-        spreadsheet_safe(picked),
+        safe_table(picked),
         hide_index=True,
         width="stretch",
         column_config={"Why": st.column_config.TextColumn(width="large")},

@@ -6,8 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboards import charts, data, session, sign_in_form, tables
+from dashboards.tables import safe_table
 from dashboards.text import amount, plain, quota_amount
-from steward.exports import spreadsheet_safe
 
 STATUS_COLOURS = {"ok": "green", "nudged": "blue", "warned": "orange", "review": "red"}
 STATUS_WORDS = {
@@ -57,7 +57,7 @@ with session.shown_errors():
                 st.markdown(plain(entry.explanation))
     if len(entries) > MAX_CARDS:
         st.dataframe(
-            spreadsheet_safe(
+            safe_table(
                 pd.DataFrame(
                     [
                         {
@@ -83,7 +83,7 @@ with session.shown_errors():
     if len(loans):
         st.subheader("What I have on loan", anchor=False)
         st.dataframe(
-            spreadsheet_safe(
+            safe_table(
                 pd.DataFrame(
                     {
                         "Item": loans["resource_name"],

@@ -14,8 +14,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboards import advice, data, session, sign_in_form
+from dashboards.tables import safe_table
 from dashboards.text import local_time, plain
-from steward.exports import spreadsheet_safe
 
 config = session.config_path()
 viewer = sign_in_form.gate("Overview")
@@ -92,7 +92,7 @@ def _render() -> None:
             & table["Resource"].str.contains(search.strip(), case=False, regex=False)
         ]
         picked = st.dataframe(
-            spreadsheet_safe(shown),
+            safe_table(shown),
             hide_index=True,
             width="stretch",
             column_order=[c for c in shown.columns if c != "slug"],

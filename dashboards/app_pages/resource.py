@@ -6,8 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboards import charts, data, session, sign_in_form, tables
+from dashboards.tables import safe_table
 from dashboards.text import amount, local_time, plain, words
-from steward.exports import spreadsheet_safe
 from steward.queries.forecasts import calibration, track_record
 
 with session.shown_errors():
@@ -114,7 +114,7 @@ with session.shown_errors():
                     "Backtest error (MASE: below 1 beats repeating last season; lower is better)"
                 )
                 st.dataframe(
-                    spreadsheet_safe(scores.rename(columns={"flow": "Series", "method": "Method"})),
+                    safe_table(scores.rename(columns={"flow": "Series", "method": "Method"})),
                     hide_index=True,
                     width="stretch",
                     column_config={"MASE": st.column_config.NumberColumn(format="%.2f")},
@@ -122,7 +122,7 @@ with session.shown_errors():
             if view.accuracy:
                 st.markdown("How earlier forecasts of this resource came true")
                 st.dataframe(
-                    spreadsheet_safe(
+                    safe_table(
                         pd.DataFrame(
                             {"Measure": list(view.accuracy), "Value": list(view.accuracy.values())}
                         ).astype({"Value": str})

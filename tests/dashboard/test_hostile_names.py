@@ -75,9 +75,11 @@ def test_pages_show_hostile_names_as_text(federation: Federation) -> None:
     assert "](" not in markdown and "https://" not in markdown
     assert f"{LINK} {MARKUP}" in shown_text(health)
     members = open_page(signed_in("sam"), "members")
-    # A table cell is data, never Markdown: the grid shows the name as it is.
+    # A table cell is data, never Markdown: the grid shows the name as it is, with
+    # its direction control made visible.
     shown = list(members.dataframe[0].value["Member"])  # "name (no. code)"
-    assert any(v.startswith(f"{MARKUP} {RLO} (no. ") for v in shown), shown
+    assert any(v.startswith(f"{MARKUP} {visible(RLO)} (no. ") for v in shown), shown
+    assert not any("\u202e" in v for v in shown)
 
 
 def test_visible_names_every_direction_control() -> None:
