@@ -396,7 +396,8 @@ class Ledger:
         flag(why != "", why)
         ev["ts"] = ts
 
-        commons = slug.map(catalog.resource_commons)
+        # Int64, not float: one unknown resource (NaN) would turn every id into "3.0".
+        commons = slug.map(catalog.resource_commons).astype("Int64")
         member = ev["member"].astype("string").str.strip().replace("", pd.NA)
         ev["member_id"] = pd.Series(pd.NA, index=ev.index, dtype="Int64")
         named = member.notna()

@@ -125,6 +125,22 @@ def test_bad_events_are_quarantined_with_reason(
     assert row.source == "src" and row.raw  # kept raw, with where it came from
 
 
+def test_an_unknown_resource_leaves_other_rows_members_known(workspace: Workspace) -> None:
+    # One unknown resource made the commons ids float ("1.0"), so every member
+    # of the file read as unknown: the bad row must cost only itself.
+    store = workspace.store
+    record(store, Batch("src", members=[NewMember("toolshed", "m1", "Member One")]))
+    rows = [
+        NewEvent("hammer", "use", 1, T0, "x", member="m1"),
+        NewEvent("drill", "use", 1, T0, "good", member="m1", loan_ref="l1"),
+    ]
+    result = record(store, Batch("src", events=rows))
+    assert (result.accepted, result.quarantined) == (1, 1)
+    with store.session() as session:
+        reasons = session.scalars(select(QuarantinedRow.reason)).all()
+    assert len(reasons) == 1 and "unknown resource 'hammer'" in reasons[0]
+
+
 def test_return_before_checkout_quarantines_the_whole_loan_row(workspace: Workspace) -> None:
     store = workspace.store
     loan = [
