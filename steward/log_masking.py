@@ -15,8 +15,15 @@ import re
 
 MASK = "***"
 
+# A secret's name holds one of these words as a whole part ("api_key", "X-Api-Key",
+# "access_token"); a word that merely contains one ("design", "SIGTERM", "author",
+# "sessions") is ordinary text and its value stays readable.
+_SECRET_WORD = (
+    r"(?:token|key|apikey|secret|password|passwd|pwd|auth|sig|signature|credentials?|session"
+    r"|sessionid|cookie)"
+)
 _SECRET_NAME = (
-    r"[\w.-]*(?:token|key|secret|password|passwd|pwd|auth|sig|signature|credential|session)[\w.-]*"
+    rf"(?<![A-Za-z0-9])(?:[A-Za-z0-9]+[-_.])*{_SECRET_WORD}(?:[-_.][A-Za-z0-9]+)*(?![A-Za-z0-9])"
 )
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # scheme://user:password@host

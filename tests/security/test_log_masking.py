@@ -27,6 +27,11 @@ CASES = [
     ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload.sig", "Authorization: ***"),
     ("sent with bearer abcdefghijkl", "sent with bearer ***"),
     ("a harmless line with page=2 and key points", "a harmless line with page=2 and key points"),
+    # Words that only contain a secret word stay readable (they hid the next word).
+    ("collector design-studio: read 5 rows", "collector design-studio: read 5 rows"),
+    ("SIGTERM: letting running jobs finish", "SIGTERM: letting running jobs finish"),
+    ("sessions: 3 expired; author: Ada", "sessions: 3 expired; author: Ada"),
+    ("https://x.example/?design=1&sig=abc", "https://x.example/?design=1&sig=***"),
 ]
 
 
