@@ -49,13 +49,13 @@ def steward_message(alert: Alert, change: str) -> tuple[str, str]:
     if kind == "resumed":
         lines.append("The silence on this alert has expired and the condition still holds.")
     lines += status_lines(alert)
-    lines += [
-        f"Alert #{alert.id} ({alert.fingerprint}), first seen {alert.first_seen_at:%Y-%m-%d %H:%M} UTC."
-    ]
+    lines += [f"Alert #{alert.id}, first seen {alert.first_seen_at:%Y-%m-%d %H:%M} UTC."]
     if kind != "resolved":
+        # The command runs on the monitor's host, whose config path the reader may not know.
         lines.append(
-            f"Acknowledge: steward alerts ack {alert.id}   "
-            f"Silence: steward alerts silence {alert.id} --for 1d --reason '...'"
+            "Acknowledge or silence it on the dashboard's Alerts page, or on the monitor's "
+            f"host: steward --config PATH/steward.yaml alerts ack {alert.id} "
+            f"(or: alerts silence {alert.id} --for 1d --reason '...')"
         )
     return title, "\n".join(lines)
 
