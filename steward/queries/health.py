@@ -28,7 +28,7 @@ from steward.access import Scope
 from steward.queries.forecasts import headline, latest_risks
 from steward.queries.resources import visible
 from steward.store.catalog import ResourceInfo
-from steward.store.models import Alert, CapacityChange, DailyFlow, Event, Reading
+from steward.store.models import Alert, CapacityChange, DailyFlow, Event, FlowState, Reading
 from steward.store.types import Quantity
 
 TREND_DAYS = 7
@@ -272,6 +272,7 @@ def _levels(
                     .distinct()
                 ).scalars()
             )
+            late_readings |= _backdated(conn, rids, cut)
         for rid in base:
             if rid in late_readings:
                 exact.append(by_id[rid])
@@ -288,6 +289,33 @@ def _levels(
             now_levels[res.id] = float(flows.on_loan(conn, res, now))
             then_levels[res.id] = float(flows.on_loan(conn, res, then))
     return now_levels, then_levels
+
+
+def _backdated(conn: Connection, rids: list[int], cut: datetime) -> set[int]:
+    """Resources with rows recorded after their flows were stored but dated before ``cut``.
+
+    A backdated import (last month's bank statement) changes days the stored
+    flows already cover, so base + "events since" would miss it: those resources
+    are read exactly instead. The watermark is each resource's ``flow_state``
+    (highest event and reading ids its flows saw); ids are a primary-key range scan.
+    """
+    events = (
+        select(Event.resource_id)
+        .join(FlowState, FlowState.resource_id == Event.resource_id)
+        .where(
+            Event.resource_id.in_(rids), Event.id > FlowState.event_max_id, Event.occurred_at < cut
+        )
+    )
+    readings = (
+        select(Reading.resource_id)
+        .join(FlowState, FlowState.resource_id == Reading.resource_id)
+        .where(
+            Reading.resource_id.in_(rids),
+            Reading.id > FlowState.reading_max_id,
+            Reading.observed_at < cut,
+        )
+    )
+    return set(conn.execute(events.union(readings)).scalars())
 
 
 def _as_date(value: Any) -> date:

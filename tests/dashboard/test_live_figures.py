@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
 from dashboards import data
 from steward import flows
-from steward.flow_refresh import write_flows
+from steward.flow_refresh import last_day, ledger_marks, save_state, write_flows
 from steward.ledger import Batch, Ledger, NewEvent
 from steward.store import catalog
 from steward.workspace import open_workspace
@@ -47,5 +47,46 @@ def test_a_new_event_shows_on_the_overview_within_one_refresh(federation: Federa
         time.sleep(data.LIVE_TTL + 0.5)
         after = _fund_now(at.run())
         assert after.startswith("€324.15") and float(exact) == 324.15
+    finally:
+        ws.close()
+
+
+def test_a_backdated_event_shows_on_the_overview_without_a_forecast(
+    federation: Federation,
+) -> None:
+    # Last month's statement imported today dates its rows inside days the stored
+    # flows already cover: the overview must still count them (it showed the old level).
+    ws = open_workspace(federation.config)
+    try:
+        with ws.store.write() as conn:
+            fund = catalog.resource(conn, "fund")
+            assert fund is not None
+            frame = flows.daily_flows(conn, fund)
+            write_flows(conn, fund, frame, None)
+            save_state(
+                conn,
+                fund,
+                ledger_marks(conn, [fund.id])[fund.id],
+                last_day(frame),
+                forecast_inputs=None,
+                forecast_at=None,
+            )
+        at = open_page(signed_in("sam"), "overview")
+        assert _fund_now(at).startswith("€424.25")
+        with ws.store.write() as conn:
+            Ledger(conn).record(
+                Batch(
+                    source="statement",
+                    events=[
+                        NewEvent(
+                            "fund", "use", "24.25", datetime.now(UTC) - timedelta(days=20), "s1"
+                        )
+                    ],
+                )
+            )
+            exact = flows.level(conn, fund)
+        time.sleep(data.LIVE_TTL + 0.5)
+        assert float(exact) == 400.0
+        assert _fund_now(at.run()).startswith("€400.00")
     finally:
         ws.close()
