@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, served, sign_in, wait_idle
+from .browser import ARTIFACTS, CHROMIUM, served, sign_in, wait_idle
 from .fixtures import PASSWORDS, XSS_NAME, build
 
 GRID_CELLS = 'td[role="gridcell"]'
@@ -31,16 +31,6 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     fed = build(directory, f"sqlite:///{directory / 'steward.db'}")
     with served(fed.config, directory / "dashboard.log") as address:
         yield address
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

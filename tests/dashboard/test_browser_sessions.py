@@ -10,7 +10,7 @@ import pytest
 from steward import access
 from steward.workspace import open_workspace
 
-from .browser import CHROMIUM, CHROMIUM_ARGS, served, sign_in, wait_idle
+from .browser import CHROMIUM, served, sign_in, wait_idle
 from .fixtures import PASSWORDS, Federation, build
 
 REQUIRED = bool(os.environ.get("STEWARD_REQUIRE_BROWSER"))
@@ -34,16 +34,6 @@ def fed(tmp_path_factory: pytest.TempPathFactory) -> Federation:
 def url(fed: Federation) -> Iterator[str]:
     with served(fed.config, fed.config.parent / "dashboard.log") as address:
         yield address
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
