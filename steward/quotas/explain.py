@@ -19,6 +19,16 @@ def fmt(value: float | Decimal, unit: str = "") -> str:
     return f"{text} {unit}".strip()
 
 
+def quota_unit(kind: object, unit: str) -> str:
+    """The unit a quota figure counts: a pool's quotas count unit-days on loan (2 drills
+    for 3 days = 6, see :mod:`steward.quotas.usage`), a stock's the resource's own unit.
+
+    Every quota text names this one unit, so "144 unit-days" and "0.48 units" never
+    appear side by side for the same quantity.
+    """
+    return "unit-days" if str(kind) == "pool" else unit
+
+
 def pct(value: float) -> str:
     return f"{value * 100:.0f}%"
 

@@ -26,6 +26,7 @@ from steward.quotas.explain import (
     ShareFacts,
     fmt,
     later_text,
+    quota_unit,
     share_text,
     suspended_text,
     tracking_text,
@@ -127,8 +128,9 @@ def compute_quotas(
             f"{policy.period} in {resource.timezone}",
             hint="use steward.quotas.periods.period_bounds to get a period",
         )
+    unit = quota_unit(resource.kind, resource.unit)  # one unit in every quota text
     if not isinstance(budget, Budget):
-        budget = Budget(float(budget), f"The sustainable budget is {fmt(budget, resource.unit)}")
+        budget = Budget(float(budget), f"The sustainable budget is {fmt(budget, unit)}")
     members = conn.execute(
         select(Member.id, Member.code, Member.name, Member.weight)
         .where(Member.commons_id == resource.commons_id, Member.status == "active")
@@ -171,7 +173,7 @@ def compute_quotas(
             policy=policy.policy,
             budget=budget.amount,
             budget_basis=budget.basis,
-            unit=resource.unit,
+            unit=unit,
             members=len(members),
             allocation=amount,
             weight=c.weight,
@@ -188,13 +190,11 @@ def compute_quotas(
         )
         text = share_text(facts)
         if amount != fresh:
-            text += " " + later_text(amount, fresh, resource.unit)
+            text += " " + later_text(amount, fresh, unit)
         if suspended and single is not None:
-            text += " " + suspended_text(float(amount), single, resource.unit, budget.state)
+            text += " " + suspended_text(float(amount), single, unit, budget.state)
         else:
-            text += " " + tracking_text(
-                u, float(amount), projected, resource.unit, bounds.label(), status
-            )
+            text += " " + tracking_text(u, float(amount), projected, unit, bounds.label(), status)
         rows.append(
             QuotaRow(
                 member_id=m.id,

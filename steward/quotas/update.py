@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 
 from steward.config import Settings
 from steward.errors import QuotaError
+from steward.quotas.explain import fmt, quota_unit
 from steward.quotas.periods import period_bounds
 from steward.quotas.resource_budget import Budget, period_budget, record_budget
 from steward.quotas.tracking import QuotaRow, compute_quotas
@@ -76,7 +77,8 @@ def update_quotas(
                 budget = given
             else:
                 budget = Budget(
-                    float(given), f"The sustainable budget is {float(given):g} {res.unit}"
+                    float(given),
+                    f"The sustainable budget is {fmt(given, quota_unit(res.kind, res.unit))}",
                 )
             record_budget(conn, res, bounds, budget, now)
             rows = compute_quotas(

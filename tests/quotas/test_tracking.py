@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -115,6 +116,10 @@ def test_pool_use_is_unit_days(garden) -> None:
     by = {r.member_code: r for r in rows}
     assert by["ana"].used == Decimal(2)  # 2 drills for one day
     assert by["ana"].allocation == by["ben"].allocation == Decimal("5.25")
+    # One unit per explanation: the quota, use and pace all in unit-days, never "units".
+    text = by["ana"].explanation
+    assert "5.25 unit-days" in text and "2 unit-days" in text
+    assert not re.search(r"\d units\b", text), text
 
 
 def test_recompute_updates_in_place(garden) -> None:
@@ -164,7 +169,8 @@ def test_floors_are_scaled_to_fit_the_budget(garden) -> None:
             now=NOW,
         )
     assert sum(r.allocation for r in rows) == Decimal(10)
-    assert "floor of 7 units per member is more than the budget" in rows[0].explanation
+    # A pool's quota counts unit-days: the floor is named in them, never as "units".
+    assert "floor of 7 unit-days per member is more than the budget" in rows[0].explanation
 
 
 def test_a_share_smaller_than_one_ordinary_use_is_suspended(garden) -> None:
