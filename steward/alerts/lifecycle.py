@@ -166,11 +166,12 @@ class _Run:
         for (commons_id, rule, subject, kind), items in groups.items():
             severity = max((o.alert.severity for o in items), key=_SEVERITY_RANK.__getitem__)
             ids = [o.alert.id for o in items]
+            tz = self.commons_of.timezone(commons_id)
             if len(items) == 1:
-                title, body = message(items[0].alert, items[0].change)
+                title, body = message(items[0].alert, items[0].change, tz)
                 key = f"alert:{ids[0]}:{items[0].change}"
             else:
-                title, body = group_message([o.alert for o in items], kind)
+                title, body = group_message([o.alert for o in items], kind, tz)
                 key = f"group:{rule}:{subject}:{kind}:{self.now.isoformat()}"
             commons = self.commons_of.slug(commons_id)
             for route in outbox.routes_for(self.settings, "stewards", severity, commons):
@@ -198,7 +199,7 @@ class _Run:
                 )
             return
         self.member_messages += 1
-        title, body = message(alert, out.change)
+        title, body = message(alert, out.change, self.commons_of.timezone(alert.commons_id))
         for route in routes:
             self._send(
                 f"alert:{alert.id}:{out.change}", [alert.id], route, title, body, alert.commons_id

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from steward.display import local_time
 from steward.quotas.explain import fmt
 from steward.store.models import Alert
 
+#: A title longer than this is cut (see :func:`short`); the body always has the whole summary.
+TITLE_CHARS = 120
 _CHANGE_TAG = {
     "firing": "",
     "resolved": "RESOLVED ",
@@ -19,37 +22,86 @@ _CHANGE_TAG = {
 }
 
 
-def status_lines(alert: Alert) -> list[str]:
-    """Who acknowledged or silenced the alert, when and why (empty when neither)."""
+_FORECAST_SURE = (
+    "How sure: the chance above is from the latest forecast; the dashboard's resource "
+    "page shows how well past forecasts held."
+)
+#: Per rule: how sure the alert is, and what a steward can do about it. A steward who
+#: reads only the message should know both without opening the dashboard.
+GUIDANCE: dict[str, tuple[str, str]] = {
+    "depletion": (
+        _FORECAST_SURE,
+        "What to do: plan a refill or replenishment before the date above, or ask members "
+        "to use less; the quotas (steward quotas) share what can be used.",
+    ),
+    "deficit": (
+        _FORECAST_SURE,
+        "What to do: raise income or cut use by the monthly amount above; members' quotas "
+        "already share the sustainable budget (steward quotas).",
+    ),
+    "overbooking": (
+        _FORECAST_SURE,
+        "What to do: add the units named above, shorten loans, or ask members to book other days.",
+    ),
+    "anomaly": (
+        "How sure: the level is as recorded; the range is the forecast's for today.",
+        "What to do: check today's records for a typo or unrecorded use, and the resource itself.",
+    ),
+    "drift": (
+        "How sure: measured: a reading against the ledger's own total, not a forecast.",
+        "What to do: check the resource for a leak and the sensor for a fault, and record "
+        "any use the ledger is missing.",
+    ),
+    "collector_stale": (
+        "How sure: from the collector's own run record.",
+        "What to do: on the monitor's host, steward sources shows the collector's last "
+        "error; fix the source or its settings, then steward collect NAME.",
+    ),
+    "quota": (
+        "How sure: use as recorded in the ledger this period.",
+        "What to do: talk with the member; steward quotas --member CODE --explain shows "
+        "how their quota was set.",
+    ),
+}
+
+
+def status_lines(alert: Alert, tz: str = "UTC") -> list[str]:
+    """Who acknowledged or silenced the alert, when and why (empty when neither).
+
+    Times are in ``tz`` (the alert's commons' timezone), labelled, as the dashboard shows them.
+    """
     lines = []
     if alert.acknowledged_at is not None:
         why = f": {alert.acknowledged_note}" if alert.acknowledged_note else ""
         lines.append(
             f"Acknowledged by {alert.acknowledged_by or 'a steward'} at "
-            f"{alert.acknowledged_at:%Y-%m-%d %H:%M} UTC{why}"
+            f"{local_time(alert.acknowledged_at, tz)}{why}"
         )
     if alert.silenced_until is not None:
-        since = f" at {alert.silenced_at:%Y-%m-%d %H:%M} UTC" if alert.silenced_at else ""
+        since = f" at {local_time(alert.silenced_at, tz)}" if alert.silenced_at else ""
         lines.append(
             f"Silenced by {alert.silenced_by or 'a steward'}{since} until "
-            f"{alert.silenced_until:%Y-%m-%d %H:%M} UTC: {alert.silence_reason}"
+            f"{local_time(alert.silenced_until, tz)}: {alert.silence_reason}"
         )
     elif alert.silence_reason and alert.silenced_by:
         lines.append(f"Was silenced by {alert.silenced_by} (expired): {alert.silence_reason}")
     return lines
 
 
-def steward_message(alert: Alert, change: str) -> tuple[str, str]:
+def steward_message(alert: Alert, change: str, tz: str = "UTC") -> tuple[str, str]:
+    """A steward's message about one alert: (title, plain-text body), times in ``tz``."""
     kind = change.split("-", 1)[0]
     tag = _CHANGE_TAG.get(kind, "")
-    title = f"[{tag}{alert.severity.upper()}] {alert.rule}: {alert.summary}"[:250]
+    title = f"[{tag}{alert.severity.upper()}] {alert.rule}: {short(alert.summary)}"
     lines = [alert.summary, ""]
     if kind == "resolved":
         lines.append("The condition no longer holds.")
+    elif alert.rule in GUIDANCE:
+        lines += [*GUIDANCE[alert.rule], ""]
     if kind == "resumed":
         lines.append("The silence on this alert has expired and the condition still holds.")
-    lines += status_lines(alert)
-    lines += [f"Alert #{alert.id}, first seen {alert.first_seen_at:%Y-%m-%d %H:%M} UTC."]
+    lines += status_lines(alert, tz)
+    lines += [f"Alert #{alert.id}, first seen {local_time(alert.first_seen_at, tz)}."]
     if kind != "resolved":
         # The command runs on the monitor's host, whose config path the reader may not know.
         lines.append(
@@ -60,7 +112,7 @@ def steward_message(alert: Alert, change: str) -> tuple[str, str]:
     return title, "\n".join(lines)
 
 
-def group_message(alerts: list[Alert], kind: str) -> tuple[str, str]:
+def group_message(alerts: list[Alert], kind: str, tz: str = "UTC") -> tuple[str, str]:
     """One message for several alerts of one rule and resource (Alertmanager grouping)."""
     tag = _CHANGE_TAG.get(kind, "")
     severity = max(alerts, key=lambda a: _RANK.get(a.severity, 0)).severity
@@ -71,7 +123,7 @@ def group_message(alerts: list[Alert], kind: str) -> tuple[str, str]:
     lines = [f"{len(alerts)} {first.rule} alerts {kind} together:", ""]
     for a in alerts[:50]:
         lines.append(f"- #{a.id} {a.summary}")
-        lines += [f"    {line}" for line in status_lines(a)]
+        lines += [f"    {line}" for line in status_lines(a, tz)]
     if len(alerts) > 50:
         lines.append(f"... and {len(alerts) - 50} more: steward alerts list")
     return title[:250], "\n".join(lines)
@@ -110,7 +162,26 @@ def member_message(alert: Alert, details: dict[str, Any]) -> tuple[str, str]:
     return title, body
 
 
-def message(alert: Alert, change: str) -> tuple[str, str]:
+def message(alert: Alert, change: str, tz: str = "UTC") -> tuple[str, str]:
+    """(title, body) of the message telling ``change`` of ``alert``; times in ``tz``."""
     if alert.audience == "members" and alert.rule == "quota":
         return member_message(alert, alert.details)
-    return steward_message(alert, change)
+    return steward_message(alert, change, tz)
+
+
+def short(summary: str, limit: int = TITLE_CHARS) -> str:
+    """The summary's first sentence or clause, cut at a word and marked, for a title.
+
+    A title is what a mail client or chat preview shows; cutting mid-figure (the old
+    250-character cut left "(members ordinarily use" dangling) misleads, so the cut
+    falls at a sentence or clause end, else at a word, followed by "...".
+    """
+    text = " ".join(summary.split())
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    for stop in (". ", ": ", " (", "; "):
+        at = head.rfind(stop)
+        if at >= limit // 4:
+            return head[:at].rstrip(" .:;") + " ..."
+    return head.rsplit(" ", 1)[0] + " ..."

@@ -18,7 +18,8 @@ from steward.alerts.drift import latest_drift
 from steward.alerts.options import RuleOptions, Rules
 from steward.alerts.records import entities, rows
 from steward.config import Settings
-from steward.quotas.explain import fmt, pct
+from steward.display import local_time
+from steward.quotas.explain import fmt, pct, quota_unit
 from steward.quotas.sustainable import units_to_meet
 from steward.store import catalog
 from steward.store.catalog import ResourceInfo
@@ -236,7 +237,15 @@ def quota(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
     """The member ladder: nudge (80% used), warned (projected over), review (over)."""
     found = rows(
         conn,
-        select(Quota, Member.code, Member.name, Resource.slug, Resource.name, Resource.unit)
+        select(
+            Quota,
+            Member.code,
+            Member.name,
+            Resource.slug,
+            Resource.name,
+            Resource.unit,
+            Resource.kind,
+        )
         .join(Member, Member.id == Quota.member_id)
         .join(Resource, Resource.id == Quota.resource_id)
         .where(
@@ -247,7 +256,8 @@ def quota(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
         .order_by(Resource.slug, Member.code),
     )
     out = []
-    for q, code, name, slug, res_name, unit in found:
+    for q, code, name, slug, res_name, res_unit, kind in found:
+        unit = quota_unit(kind, res_unit)  # the unit the quota's explanation counts in
         opts = rules.quota.for_resource(slug)
         if not opts.enabled:
             continue
@@ -328,7 +338,8 @@ def drift(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
                 "drift",
                 f"drift:{res.slug}",
                 f"{res.name}: the reading of {fmt(found.reading, res.unit)} at "
-                f"{found.observed_at:%Y-%m-%d %H:%M} UTC is {fmt(abs(gap), res.unit)} {direction} "
+                f"{local_time(found.observed_at, res.timezone)} is {fmt(abs(gap), res.unit)} "
+                f"{direction} "
                 f"than the ledger implies ({fmt(found.implied, res.unit)}): a leak, unrecorded "
                 "use or a sensor fault",
                 resource_id=res.id,
@@ -369,7 +380,8 @@ def collector_stale(
             )
         last = state.last_success_at
         if last is None or now - last > opts.after:
-            since = f"since {last:%Y-%m-%d %H:%M} UTC" if last else "ever"
+            zone = next((c.timezone for c in settings.commons if c.slug == col.commons), "UTC")
+            since = f"since {local_time(last, zone)}" if last else "ever"
             out.append(
                 _candidate(
                     opts,

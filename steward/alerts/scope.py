@@ -19,7 +19,9 @@ class CommonsOf:
 
     def __init__(self, conn: Connection, settings: Settings) -> None:
         self._conn = conn
-        self._slugs = {cid: slug for cid, slug in conn.execute(select(Commons.id, Commons.slug))}
+        commons = conn.execute(select(Commons.id, Commons.slug, Commons.timezone)).all()
+        self._slugs = {cid: slug for cid, slug, _ in commons}
+        self._zones = {cid: zone for cid, _, zone in commons}
         by_slug = {slug: cid for cid, slug in self._slugs.items()}
         self._resources = {
             rid: cid for rid, cid in conn.execute(select(Resource.id, Resource.commons_id))
@@ -46,6 +48,10 @@ class CommonsOf:
 
     def slug(self, commons_id: int | None) -> str | None:
         return None if commons_id is None else self._slugs.get(commons_id)
+
+    def timezone(self, commons_id: int | None) -> str:
+        """The commons' IANA timezone, for times in its messages; UTC when none is known."""
+        return self._zones.get(commons_id, "UTC") if commons_id is not None else "UTC"
 
     def id(self, slug: str | None) -> int | None:
         return next((cid for cid, s in self._slugs.items() if s == slug), None)

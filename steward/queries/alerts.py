@@ -21,7 +21,7 @@ from steward.alerts.listing import SEVERITY_ORDER, lifecycle_state
 from steward.alerts.messages import status_lines
 from steward.alerts.records import rows as record_rows
 from steward.errors import AccessDenied, InputError
-from steward.store.models import Alert, AlertHistory, Member, OutboxMessage, Resource
+from steward.store.models import Alert, AlertHistory, Commons, Member, OutboxMessage, Resource
 
 STATES = ("firing", "pending", "resolved")
 COLUMNS = [
@@ -148,6 +148,8 @@ def resource_alerts(scope: Scope, conn: Connection) -> dict[str, list[ResourceAl
         .order_by(Resource.slug, SEVERITY_ORDER, Alert.id.desc()),
     )
     now = datetime.now(UTC)
+    # Who acknowledged or silenced, and when: in the commons' time, as the pages show times.
+    tz = conn.execute(select(Commons.timezone).where(Commons.id == commons_id)).scalar() or "UTC"
     grouped: dict[str, dict[str, list[Any]]] = defaultdict(dict)
     for alert, slug in found:
         grouped[slug].setdefault(alert.rule, []).append(alert)
@@ -156,7 +158,7 @@ def resource_alerts(scope: Scope, conn: Connection) -> dict[str, list[ResourceAl
         items = []
         for rule, alerts in by_rule.items():
             lead = alerts[0]
-            lines = status_lines(lead)
+            lines = status_lines(lead, tz)
             items.append(
                 ResourceAlert(
                     rule=rule,

@@ -82,10 +82,13 @@ def test_ack_and_silence_say_who_when_and_why(make_garden) -> None:
         alert = silence(
             conn, alert_id, duration=timedelta(weeks=2), reason="valve on order", by="ola", now=T0
         )
-    _, body = message(alert, "repeat-x")
-    assert "Acknowledged by ines at 2025-03-12 11:00 UTC: checking the float valve" in body
-    assert "Silenced by ola at 2025-03-12 11:00 UTC until 2025-03-26 11:00 UTC: valve on order" in (
-        body
+    # Times in the garden's zone (Europe/Paris), labelled, as the dashboard shows them.
+    assert "first seen 12 Mar 2025, 12:00 CET" in outbox(ws)[0][2]
+    _, body = message(alert, "repeat-x", "Europe/Paris")
+    assert "Acknowledged by ines at 12 Mar 2025, 12:00 CET: checking the float valve" in body
+    assert (
+        "Silenced by ola at 12 Mar 2025, 12:00 CET until 26 Mar 2025, 12:00 CET: valve on order"
+        in body
     )
 
 
