@@ -12,6 +12,8 @@ and other invisible control characters likewise.
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from rich.text import Text
 
@@ -29,3 +31,15 @@ def visible(value: object) -> str:
 def cell(value: object, style: str = "") -> Text:
     """A Rich ``Text`` of :func:`visible` ``value``: printed literally, markup never parsed."""
     return Text(visible(value), style=style)
+
+
+def local_time(value: datetime | None, tz: str = "UTC", *, never: str = "never") -> str:
+    """A UTC instant in a commons' timezone, labelled: ``"30 Nov 2026, 07:19 PST"``.
+
+    The same form as the dashboard's times, so a steward reading a notification or the
+    CLI sees the clock the pages show. ``tz`` is an IANA name (a commons' ``timezone``).
+    """
+    if value is None:
+        return never
+    local = value.astimezone(ZoneInfo(tz))
+    return f"{local.day} {local:%b %Y}, {local:%H:%M} {local.tzname()}"

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from sqlalchemy import select, update
 
@@ -17,11 +18,35 @@ from steward.alerts.listing import alert_page, lifecycle_state
 from steward.alerts.messages import status_lines
 from steward.alerts.options import parse_duration
 from steward.alerts.records import entities
-from steward.display import cell
+from steward.display import cell, local_time
 from steward.errors import InputError
+from steward.store.models import Alert, Commons
 
 console = Console()
 SEVERITY_STYLE = {"info": "cyan", "warning": "yellow", "critical": "bold red"}
+
+
+def alert_blocks(found: list[Alert], zones: dict[int, str], now: datetime) -> list[RenderableType]:
+    """One block per alert, so the summary keeps the full width at 80 columns.
+
+    The first line names id, severity, state, rule and since when (in the alert's
+    commons' timezone, ``zones`` mapping commons id to IANA name); the summary and who
+    acknowledged or silenced it follow, indented. A table squeezed the summary into a
+    12-character column of 40 lines.
+    """
+    blocks: list[RenderableType] = []
+    for a in found:
+        tz = zones.get(a.commons_id, "UTC") if a.commons_id is not None else "UTC"
+        head = (
+            cell(f"#{a.id} ", "bold")
+            + cell(a.severity.upper(), SEVERITY_STYLE.get(a.severity, ""))
+            + cell(
+                f"  {lifecycle_state(a, now)}  {a.rule}  since {local_time(a.first_seen_at, tz)}"
+            )
+        )
+        body = "\n".join([a.summary, *status_lines(a, tz)])
+        blocks.append(Group(head, Padding(cell(body), (0, 0, 1, 4))))
+    return blocks
 
 
 def _duration(text: str) -> timedelta:
@@ -63,23 +88,15 @@ def register(app: typer.Typer) -> None:
             return
         now = datetime.now(UTC)
         first = (page - 1) * limit + 1
-        table = Table(
-            title=f"Alerts {first}-{first + len(found) - 1} of {total}" + ("" if all_ else " open")
+        with ws.store.read() as conn:
+            zones = dict(conn.execute(select(Commons.id, Commons.timezone)).all())
+        console.print(
+            f"Alerts {first}-{first + len(found) - 1} of {total}" + ("" if all_ else " open"),
+            style="bold",
+            highlight=False,
         )
-        for col in ("id", "severity", "state", "rule", "summary", "since", "who, when, why"):
-            table.add_column(col)
-        for a in found:
-            style = SEVERITY_STYLE.get(a.severity, "")
-            table.add_row(
-                str(a.id),
-                cell(a.severity, style),
-                lifecycle_state(a, now),
-                cell(a.rule),
-                cell(a.summary),
-                f"{a.first_seen_at:%Y-%m-%d %H:%M}",
-                cell("\n".join(status_lines(a))),
-            )
-        console.print(table)
+        for block in alert_blocks(found, zones, now):
+            console.print(block)
         shown = first + len(found) - 1
         if shown < total:
             console.print(

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, Group
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy import select
 
 from steward import collectors
 from steward.collectors.base import Chunk, RunReport
 from steward.collectors.retry import retry_quarantined
-from steward.display import cell
+from steward.config import Settings
+from steward.display import cell, local_time
 from steward.errors import InputError, SourceError
 from steward.store.models import CollectorState, QuarantinedRow
 from steward.workspace import Workspace
@@ -64,41 +66,7 @@ def register(app: typer.Typer) -> None:
         ws = state(ctx).workspace()
         with ws.store.read() as conn:
             states = {s.source: s for s in conn.execute(select(CollectorState)).all()}
-        table = Table(
-            "name",
-            "kind",
-            "schedule",
-            "last success",
-            "failures",
-            "last error",
-            "read",
-            "accepted",
-            "dup",
-            "quarantined",
-            "skipped",
-            title="Collectors",
-        )
-        for cfg in ws.settings.collectors:
-            st = states.get(cfg.name)
-            schedule = cfg.schedule.every or cfg.schedule.cron or ""
-            if not cfg.enabled:
-                schedule = "disabled"
-            if st is None:
-                table.add_row(cell(cfg.name), cell(cfg.kind), schedule, "never", "0", "", *[""] * 5)
-                continue
-            table.add_row(
-                cell(cfg.name),
-                cell(cfg.kind),
-                schedule,
-                _when(st.last_success_at),
-                str(st.consecutive_failures),
-                cell((st.last_error or "")[:60] if st.consecutive_failures else ""),
-                *(
-                    f"{v:,}"
-                    for v in (st.rows_read, st.accepted, st.duplicates, st.quarantined, st.skipped)
-                ),
-            )
-        console.print(table)
+        console.print(sources_table(ws.settings, states))
 
     @quarantine.command("list")
     def quarantine_list(
@@ -215,3 +183,61 @@ def _summary(reports: list[RunReport]) -> Table:
 
 def _when(at: datetime | None) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if at else "never"
+
+
+def _zone(settings: Settings, commons: str | None) -> str:
+    """The collector's commons' timezone; with none named, the one all commons share, else UTC."""
+    zones = {c.slug: c.timezone for c in settings.commons}
+    if commons in zones:
+        return zones[commons]
+    return zones.popitem()[1] if len(set(zones.values())) == 1 else "UTC"
+
+
+def sources_table(settings: Settings, states: dict[str, Any]) -> Group:
+    """Each collector's health: a table that fits 80 characters, then its errors in full.
+
+    ``states`` maps a collector name to its ``collector_state`` row, whose row counts add
+    up every run since the first. Duplicates and skipped rows (normal on a re-read) are
+    left to ``steward collect``'s summary, so the figures a steward acts on keep their
+    width; a failing collector's error follows the table at full width, where it can be read.
+    """
+    table = Table(
+        title="Collectors",
+        caption="rows since the first run: read, new (recorded), quar. (quarantined)",
+    )
+    table.add_column("collector", overflow="fold", min_width=18)
+    table.add_column("last success", overflow="fold")
+    table.add_column("read", justify="right", no_wrap=True)
+    table.add_column("new", justify="right", no_wrap=True)
+    table.add_column("quar.", justify="right", no_wrap=True)
+    table.add_column("fails", no_wrap=True)
+    problems: list[Text] = []
+    for cfg in settings.collectors:
+        st = states.get(cfg.name)
+        schedule = (
+            f"every {cfg.schedule.every}" if cfg.schedule.every else f"cron {cfg.schedule.cron}"
+        )
+        if not cfg.enabled:
+            schedule = "disabled"
+        name = cell(cfg.name) + cell(f"\n{cfg.kind}, {schedule}", "dim")
+        if st is None:
+            table.add_row(name, "never run", "", "", "", "")
+            continue
+        failing = cell("")
+        if st.consecutive_failures:
+            failing = cell(f"{st.consecutive_failures}x", "red")
+            problems.append(
+                cell(f"{cfg.name} failed {st.consecutive_failures} times in a row: ", "red")
+                + cell((st.last_error or "no error recorded")[:300])
+            )
+        table.add_row(
+            name,
+            local_time(st.last_success_at, _zone(settings, cfg.commons)),
+            f"{st.rows_read:,}",
+            f"{st.accepted:,}",
+            f"{st.quarantined:,}",
+            failing,
+        )
+    if any(st.quarantined for st in states.values()):
+        problems.append(Text("Quarantined rows and why: steward quarantine list"))
+    return Group(table, *problems)

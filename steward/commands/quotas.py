@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -16,7 +16,7 @@ from steward.alerts.records import rows
 from steward.display import cell
 from steward.errors import InputError
 from steward.quotas import update_quotas
-from steward.quotas.explain import fmt
+from steward.quotas.explain import fmt, quota_unit
 from steward.store.models import Member, Quota, QuotaBudget, Resource
 from steward.workspace import Workspace
 
@@ -38,6 +38,40 @@ def _has_quotas(ws: Workspace, now: datetime) -> bool:
             ).first()
             is not None
         )
+
+
+def quota_tables(found: list[Any]) -> list[Table]:
+    """One table per resource, its unit named once in the title, so six columns fit 80.
+
+    ``found`` holds ``(Quota, member code, member name, resource slug, unit, resource
+    name, resource kind)`` rows ordered by resource. Figures are in the quota's unit
+    (:func:`~steward.quotas.explain.quota_unit`: unit-days for a pool); "left" is the
+    quota less what was used.
+    """
+    tables: list[Table] = []
+    current = None
+    for q, code, name, slug, unit, res_name, kind in found:
+        if slug != current:
+            current = slug
+            named = quota_unit(kind, unit) or "units"
+            table = Table(
+                title=cell(f"{res_name} ({slug}): quotas in {named}"),
+                title_justify="left",
+            )
+            table.add_column("member", overflow="fold")
+            for col in ("quota", "used", "left", "projected"):
+                table.add_column(col, justify="right", no_wrap=True)
+            table.add_column("status", no_wrap=True)
+            tables.append(table)
+        table.add_row(
+            cell(f"{name} ({code})"),
+            fmt(q.allocation),
+            fmt(q.used),
+            fmt(max(q.allocation - q.used, 0)),
+            fmt(q.projected),
+            cell(q.status, STATUS_STYLE.get(q.status, "")),
+        )
+    return tables
 
 
 def register(app: typer.Typer) -> None:
@@ -69,7 +103,15 @@ def register(app: typer.Typer) -> None:
             for slug, why in update.skipped.items():
                 console.print(f"quotas for {slug} skipped: {why}", markup=False)
         stmt = (
-            select(Quota, Member.code, Member.name, Resource.slug, Resource.unit)
+            select(
+                Quota,
+                Member.code,
+                Member.name,
+                Resource.slug,
+                Resource.unit,
+                Resource.name,
+                Resource.kind,
+            )
             .join(Member, Member.id == Quota.member_id)
             .join(Resource, Resource.id == Quota.resource_id)
             .where(Quota.period_start <= now, Quota.period_end > now)
@@ -94,38 +136,20 @@ def register(app: typer.Typer) -> None:
                 f"no quotas for this period{' for ' + scope if scope else ''}",
                 hint="give resources a `quota:` policy in the config, then run `steward quotas --refresh`",
             )
-        table = Table(title="Fair-use quotas this period")
-        for col in ("resource", "member", "allocation", "used", "remaining", "projected", "status"):
-            table.add_column(
-                col,
-                justify="right"
-                if col in ("allocation", "used", "remaining", "projected")
-                else "left",
-            )
-        for q, code, name, slug, unit in found:
-            remaining = max(q.allocation - q.used, 0)
-            style = STATUS_STYLE.get(q.status, "")
-            table.add_row(
-                cell(slug),
-                cell(f"{name} ({code})"),
-                fmt(q.allocation, unit),
-                fmt(q.used, unit),
-                fmt(remaining, unit),
-                fmt(q.projected, unit),
-                cell(q.status, style),
-            )
-        console.print(table)
+        for table in quota_tables(found):
+            console.print(table)
         with ws.store.read() as conn:
             budgets = rows(
                 conn,
-                select(QuotaBudget, Resource.slug, Resource.unit)
+                select(QuotaBudget, Resource.slug, Resource.unit, Resource.kind)
                 .join(Resource, Resource.id == QuotaBudget.resource_id)
                 .where(QuotaBudget.period_start <= now, QuotaBudget.period_end > now)
                 .order_by(Resource.slug),
             )
-        for b, slug, unit in budgets:
+        for b, slug, res_unit, kind in budgets:
             if resource and slug != resource:
                 continue
+            unit = quota_unit(kind, res_unit)
             line = f"{slug}: budget {fmt(b.amount, unit)} this period"
             if b.opening_amount != b.amount:
                 line += f" (quotas set from {fmt(b.opening_amount, unit)} when it opened)"
@@ -137,7 +161,7 @@ def register(app: typer.Typer) -> None:
             if b.state != "ok" and b.remedy:
                 console.print(f"  [bold red]{b.state}[/]: {escape(b.remedy)}", highlight=False)
         if explain:
-            for q, code, _name, slug, _unit in found:
+            for q, code, _name, slug, *_ in found:
                 console.print(
                     Text("\n") + cell(f"{slug} / {code}", "bold") + cell(f": {q.explanation}")
                 )

@@ -1,0 +1,200 @@
+"""What a steward reads: CLI listings at 80 columns, notification wording and times."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
+
+from rich.console import Console
+
+from steward.alerts import rules
+from steward.alerts.messages import GUIDANCE, message, short
+from steward.commands.alerts import alert_blocks
+from steward.commands.collect import sources_table
+from steward.commands.quotas import quota_tables
+from steward.config import Settings
+from steward.store.models import Alert
+
+NOW = datetime(2026, 11, 30, 15, 19, tzinfo=UTC)
+DEFICIT = (
+    "Mutual-aid fund is running a deficit: Mutual-aid fund needs +622.97 USD/month more "
+    "income, or 622.97 USD/month less use, to keep the chance of being below its reserve of "
+    "2,500 USD on 28 July 2027 under 20% (members ordinarily use 1,749.95 USD in a month; it "
+    "can sustain 1,135.94 USD). At the current pace it falls below its reserve of 2,500 USD "
+    "around 2026-12-25 (chance 89% within 240 days)."
+)
+
+
+def render(*renderables: Any) -> list[str]:
+    console = Console(width=80, file=io.StringIO(), record=True, color_system=None)
+    for item in renderables:
+        console.print(item)
+    return console.export_text().splitlines()
+
+
+def assert_fits(lines: list[str]) -> None:
+    wide = [line for line in lines if len(line) > 80]
+    assert not wide, "\n".join(wide)
+
+
+def test_sources_fit_80_columns_with_their_figures() -> None:
+    settings = Settings.model_validate(
+        {
+            "commons": [
+                {"slug": "garden", "name": "Garden", "timezone": "Europe/London"},
+                {"slug": "shed", "name": "Shed", "timezone": "America/Los_Angeles"},
+            ],
+            "collectors": [
+                {"name": "garden-tank-sensor", "kind": "csv", "commons": "garden", "path": "x"},
+                {"name": "toolshed-loans", "kind": "csv", "commons": "shed", "path": "y"},
+                {
+                    "name": "fund-ledger",
+                    "kind": "csv",
+                    "commons": "shed",
+                    "path": "z",
+                    "enabled": False,
+                },
+            ],
+        }
+    )
+    states = {
+        "garden-tank-sensor": SimpleNamespace(
+            last_success_at=NOW,
+            consecutive_failures=3,
+            last_error="connection refused by 127.0.0.1:1883 " * 5,
+            rows_read=1_234_567,
+            accepted=1_234_000,
+            quarantined=567,
+        ),
+        "toolshed-loans": SimpleNamespace(
+            last_success_at=NOW,
+            consecutive_failures=0,
+            last_error=None,
+            rows_read=7_875,
+            accepted=7_875,
+            quarantined=0,
+        ),
+    }
+    lines = render(sources_table(settings, states))
+    assert_fits(lines)
+    text = "\n".join(lines)
+    for figure in (
+        "garden-tank-sensor",
+        "1,234,567",
+        "1,234,000",
+        "567",
+        "7,875",
+        "3x",
+        "failed 3 times in a row: connection refused",
+    ):
+        assert figure in text
+    # Each collector's time in its commons' zone, labelled, as the dashboard shows it.
+    assert "15:19 GMT" in text and "07:19 PST" in text
+    assert "disabled" in text and "never run" in text
+
+
+def test_quotas_fit_80_columns_one_unit_per_table() -> None:
+    found = []
+    for i in range(3):
+        q = SimpleNamespace(
+            allocation=Decimal("1135.94"),
+            used=Decimal(i * 400),
+            projected=Decimal("1749.95"),
+            status=("ok", "warned", "review")[i],
+        )
+        found.append((q, f"F{i:04d}", "Bartholomew Featherstonehaugh-Smythe", "mutual-aid-fund"))
+        found[-1] += ("USD", "Mutual-aid fund", "stock")
+    drill = SimpleNamespace(
+        allocation=Decimal("0.48"), used=Decimal(0), projected=Decimal(0), status="suspended"
+    )
+    found.append((drill, "T0001", "Ada Park", "drill-cordless", "units", "Cordless drills", "pool"))
+    lines = render(*quota_tables(found))
+    assert_fits(lines)
+    text = "\n".join(lines)
+    assert "Mutual-aid fund (mutual-aid-fund): quotas in USD" in text
+    # A pool's quotas count unit-days, named once in its title.
+    assert "Cordless drills (drill-cordless): quotas in unit-days" in text
+    for figure in ("1,135.94", "1,749.95", "800", "review", "suspended", "F0002", "0.48"):
+        assert figure in text
+
+
+def alert(**values: Any) -> Alert:
+    base: dict[str, Any] = {
+        "id": 1,
+        "severity": "critical",
+        "state": "firing",
+        "rule": "deficit",
+        "summary": DEFICIT,
+        "first_seen_at": NOW,
+        "acknowledged_at": None,
+        "silenced_until": None,
+        "silenced_at": None,
+        "silence_reason": None,
+        "silenced_by": None,
+        "commons_id": 1,
+        "audience": "stewards",
+        "details": {},
+    }
+    return Alert(**(base | values))
+
+
+def test_alerts_list_fits_80_columns_with_whole_summaries() -> None:
+    found = [
+        alert(),
+        alert(
+            id=2,
+            severity="warning",
+            rule="drift",
+            summary="Rain water tank: the reading of 9,065.2 L is 881.7 L less",
+            acknowledged_at=NOW,
+            acknowledged_by="garden-steward",
+            acknowledged_note="checking the valve",
+            commons_id=2,
+        ),
+    ]
+    lines = render(*alert_blocks(found, {1: "America/New_York", 2: "Europe/London"}, NOW))
+    assert_fits(lines)
+    text = " ".join(" ".join(lines).split())
+    # The whole summary is there (not squeezed into a column), times in each commons' zone.
+    assert " ".join(DEFICIT.split()) in text
+    assert "#1 CRITICAL firing deficit since 30 Nov 2026, 10:19 EST" in text
+    assert "#2 WARNING firing, acknowledged drift since 30 Nov 2026, 15:19 GMT" in text
+    assert "Acknowledged by garden-steward at 30 Nov 2026, 15:19 GMT: checking the valve" in text
+
+
+def test_notification_times_are_the_commons_local_time_with_its_zone() -> None:
+    _title, body = message(alert(), "firing", "America/New_York")
+    assert "first seen 30 Nov 2026, 10:19 EST" in body
+    assert "UTC" not in body
+
+
+def test_notification_title_is_cut_at_a_clause_not_mid_figure() -> None:
+    title, body = message(alert(), "firing", "UTC")
+    assert title == "[CRITICAL] deficit: Mutual-aid fund is running a deficit ..."
+    assert DEFICIT in body  # the body keeps the whole summary
+    depletion = (
+        "Rain water tank may fall below its reserve of 1,500 L within 240 days "
+        "(chance 73%; median date 2027-06-13) and some more words to pass the limit"
+    )
+    assert short(depletion).endswith("within 240 days ...")
+    assert short("Seed bank is low") == "Seed bank is low"
+
+
+def test_every_steward_alert_says_how_sure_and_what_to_do() -> None:
+    made = {
+        name
+        for name in dir(rules)
+        if callable(getattr(rules, name)) and not name.startswith("_") and name in GUIDANCE
+    }
+    # Every rule module function that makes candidates has guidance.
+    for rule in ("depletion", "deficit", "overbooking", "quota", "drift", "anomaly"):
+        assert rule in made
+    assert "collector_stale" in GUIDANCE
+    for rule in GUIDANCE:
+        _title, body = message(alert(rule=rule), "firing", "UTC")
+        assert "How sure:" in body and "What to do:" in body, rule
+    _title, body = message(alert(), "resolved", "UTC")
+    assert "What to do:" not in body
