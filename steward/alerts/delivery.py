@@ -32,6 +32,7 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 import apprise
 from sqlalchemy import Connection, select, update
 
+from steward.alerts.messages import short
 from steward.alerts.outbox import EMAIL_PLACEHOLDER
 from steward.alerts.records import entities
 from steward.config import RouteConfig, Settings
@@ -155,7 +156,7 @@ def send(
     with _message_id(url, key):
         ok = ap.notify(title=title, body=body)
     if not ok:  # False or None: not accepted
-        raise DeliveryError(f"{safe} did not accept the message")
+        raise DeliveryError(f"{short_target(safe)} did not accept the message")
     return safe
 
 
@@ -232,10 +233,10 @@ def deliver_pending(
                 if dead:
                     summary.dead += 1
                     log.warning(
-                        "outbox message %s via %s is a dead letter after %s attempts: %s",
-                        message_id,
-                        msg.route,
+                        "%s: gave up after %s attempts (steward alerts outbox --retry %s): %s",
+                        log_subject(msg, None, email),
                         msg.attempts,
+                        message_id,
                         error,
                     )
     return summary
@@ -257,15 +258,44 @@ def _deliver_one(settings: Settings, msg: OutboxMessage, email: str | None) -> s
         )
     except AlertError as exc:
         log.warning(
-            "outbox message %s via %s not delivered (attempt %s): %s",
-            msg.id,
-            msg.route,
+            "%s: not delivered (attempt %s of %s): %s",
+            log_subject(msg, None, email),
             msg.attempts,
+            MAX_ATTEMPTS,
             exc.message,
         )
         return exc.message
-    log.info("outbox message %s delivered via %s: %s", msg.id, msg.route, safe)
+    log.info("%s: delivered", log_subject(msg, safe, email))
     return None
+
+
+def mask_email(email: str) -> str:
+    """``ana@example.org`` -> ``a***@example.org``: enough to tell members apart in a log."""
+    user, _, domain = email.partition("@")
+    return f"{user[:1]}***@{domain}" if domain else "***"
+
+
+def log_subject(msg: OutboxMessage, safe: str | None, email: str | None) -> str:
+    """What was sent and to whom, short: ``message 3 "[WARNING] drift: Rain tank ..." to
+    garden-stewards (json://127.0.0.1:8599)``.
+
+    Only the scheme and host of the URL's privacy form are shown (its path and query
+    are Apprise options, 100+ characters of them), and a member's address is masked.
+    """
+    title = short(msg.title, 48)
+    to = msg.route.rpartition("#")[0] or msg.route
+    if email:
+        to += f" for {mask_email(email)}"
+    if safe:
+        parts = urlsplit(safe)
+        to += f" ({parts.scheme}://{parts.netloc.rpartition('@')[2]})"
+    return f'message {msg.id} "{title}" to {to}'
+
+
+def short_target(safe: str) -> str:
+    """The scheme and host of a URL's privacy form, for an error message."""
+    parts = urlsplit(safe)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
 
 
 def send_test(settings: Settings, name: str, *, email: str | None = None) -> list[str]:

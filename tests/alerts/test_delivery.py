@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from steward.alerts import evaluate
-from steward.alerts.delivery import backoff, deliver_pending, send_test
+from steward.alerts.delivery import backoff, deliver_pending, log_subject, send_test
 from steward.errors import DeliveryError
 from steward.ledger import Batch, Ledger, NewReading
 from steward.quotas import update_quotas
@@ -132,3 +132,29 @@ def test_member_over_quota_reaches_member_and_stewards(
     assert steward["title"].startswith("[WARNING] quota: 2 alerts")
     assert "Ana Alvarez (ana) is over quota" in steward["message"]
     assert "Ben Brown (ben) is over quota" in steward["message"]
+
+
+def test_delivery_log_lines_are_short_say_what_to_whom_and_outcome(
+    make_garden, http_receiver, caplog
+) -> None:
+    http_receiver.start()
+    ws = make_garden([{"name": "stewards", "urls": [http_receiver.url + "stewards?method=POST"]}])
+    drift_alert(ws)
+    with caplog.at_level(logging.INFO, logger="steward.alerts.delivery"):
+        assert deliver_pending(ws.store, ws.settings, T0).delivered == 1
+    (line,) = [r.getMessage() for r in caplog.records if "delivered" in r.getMessage()]
+    # Was 200+ characters: the whole Apprise URL with its options. Now what, to whom, outcome.
+    assert len(line) <= 120, line
+    assert line.startswith('message 1 "[WARNING] drift: Rain tank')
+    assert line.endswith(f"to stewards (json://127.0.0.1:{http_receiver.port}): delivered")
+    assert "method=POST" not in line and "Idempotency" not in line
+
+
+def test_a_members_address_is_masked_in_the_log() -> None:
+    msg = OutboxMessage(id=7, title="Drills: a friendly heads-up", route="members#0")
+    line = log_subject(msg, "mailtos://smtp.example.org/?to=ana%40example.org", "ana@example.org")
+    assert line == (
+        'message 7 "Drills: a friendly heads-up" to members for a***@example.org '
+        "(mailtos://smtp.example.org)"
+    )
+    assert "ana@" not in line
