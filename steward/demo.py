@@ -147,12 +147,19 @@ def _season(day: date, boost: float) -> float:
 WEEKDAY = [0.6, 0.6, 0.7, 0.8, 1.1, 1.9, 1.8]  # Monday..Sunday
 
 
+#: Members who have a demo sign-in (steward.demo_runner.DEMO_ACCOUNTS), by code: their
+#: first name is their username, so the name on the pages is the one the demo prints.
+ACCOUNT_HOLDERS = {"T0001": "Ada", "G0002": "Bo"}
+
+
 def _members(
     files: Files, rng: np.random.Generator, commons: str, prefix: str, n: int
 ) -> list[str]:
     codes = [f"{prefix}{i:04d}" for i in range(1, n + 1)]
     weights = rng.choice([1, 1, 1, 2, 3], size=n)
     for code, name, w in zip(codes, _names(rng, n), weights, strict=True):
+        if code in ACCOUNT_HOLDERS:  # after the draw, so the random stream is unchanged
+            name = f"{ACCOUNT_HOLDERS[code]} {name.split(' ', 1)[1]}"
         files.add(
             f"sources/{commons}/members.csv",
             {

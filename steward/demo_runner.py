@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -74,7 +75,36 @@ def first_pipeline_run(config_path: Path) -> None:
     )
 
 
-def serve(config_path: Path) -> None:
+def sign_in_lines(config_path: Path) -> list[str]:
+    """How to sign in, each member account with the name and code the pages show for it."""
+    from sqlalchemy import select
+
+    from steward.store.models import Commons, Member
+
+    ws = open_workspace(config_path, sync=False)
+    with ws.store.read() as conn:
+        members = {
+            (slug, code): (name, commons_name)
+            for slug, code, name, commons_name in conn.execute(
+                select(Commons.slug, Member.code, Member.name, Commons.name).join(
+                    Commons, Commons.id == Member.commons_id
+                )
+            )
+        }
+    ws.close()
+    stewards = [u for u, _, role, _, _ in DEMO_ACCOUNTS if role == "steward"]
+    lines = [f"Sign in as a steward: {stewards[0]} / steward-demo (also {', '.join(stewards[1:])})"]
+    for username, password, role, commons, code in DEMO_ACCOUNTS:
+        if role == "member" and code is not None:
+            name, commons_name = members.get((commons, code), ("?", commons))
+            lines.append(
+                f"Sign in as a member:  {username} / {password} = {name} ({code}), {commons_name}"
+            )
+    return lines
+
+
+def serve(config_path: Path, *, on_ready: Callable[[], None] | None = None) -> None:
+    """Run the demo monitor; ``on_ready`` runs once the first forecasts are in."""
     root = config_path.parent
     create_demo_accounts(config_path)
     with Inbox(root / "notifications.jsonl", console) as inbox:
@@ -86,6 +116,8 @@ def serve(config_path: Path) -> None:
             highlight=False,
         )
         first_pipeline_run(config_path)
+        if on_ready is not None:
+            on_ready()  # the status table, now with the forecasts' outlook in it
         _monitor(config_path, root)
 
 
@@ -99,12 +131,8 @@ def _monitor(config_path: Path, root: Path) -> None:
         subprocess.Popen([*steward, "dashboard", "--port", str(port)]),
     ]
     console.print(f"\nDashboard: http://127.0.0.1:{port}/")
-    console.print(
-        "Sign in as a steward: steward / steward-demo (also garden-steward, fund-steward)"
-    )
-    console.print(
-        "Sign in as a member:  ada / member-demo (tool library), bo / member-demo (garden)"
-    )
+    for line in sign_in_lines(config_path):
+        console.print(line, highlight=False, markup=False)
     console.print(
         "New rows arrive every 20 s; the scheduler collects and forecasts them. Ctrl-C stops."
     )

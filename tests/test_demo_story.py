@@ -110,3 +110,21 @@ def test_drift_nudges_and_delivery(demo: tuple[Workspace, PipelineSummary, Path]
     assert summary.delivery.failed == 0 and summary.delivery.delivered > 0
     lines = (root / "notifications.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == summary.delivery.delivered
+
+
+def test_demo_sign_ins_name_the_member_the_pages_show(
+    demo: tuple[Workspace, PipelineSummary, Path],
+) -> None:
+    from steward.demo_runner import DEMO_ACCOUNTS, sign_in_lines
+    from steward.store.models import Member
+
+    ws, _, _ = demo
+    lines = "\n".join(sign_in_lines(ws.config.path))
+    with ws.store.read() as conn:
+        names = dict(conn.execute(select(Member.code, Member.name)).all())
+    for username, password, role, _commons, code in DEMO_ACCOUNTS:
+        if role != "member":
+            continue
+        # The username is the member's first name, and the demo prints the whole name.
+        assert names[code].split()[0].lower() == username
+        assert f"{username} / {password} = {names[code]} ({code})" in lines

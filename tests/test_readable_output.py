@@ -5,18 +5,23 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from rich.console import Console
+from typer.testing import CliRunner
 
 from steward.alerts import rules
 from steward.alerts.messages import GUIDANCE, message, short
+from steward.cli import app
 from steward.commands.alerts import alert_blocks
 from steward.commands.collect import sources_table
 from steward.commands.quotas import quota_tables
 from steward.config import Settings
 from steward.store.models import Alert
+from steward.workspace import Workspace
 
 NOW = datetime(2026, 11, 30, 15, 19, tzinfo=UTC)
 DEFICIT = (
@@ -198,3 +203,24 @@ def test_every_steward_alert_says_how_sure_and_what_to_do() -> None:
         assert "How sure:" in body and "What to do:" in body, rule
     _title, body = message(alert(), "resolved", "UTC")
     assert "What to do:" not in body
+
+
+def test_the_demo_prints_its_status_after_the_first_forecast(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import steward.commands.status
+    import steward.demo_runner
+
+    calls: list[str] = []
+    config = workspace.config.path
+    monkeypatch.setattr("steward.commands.demo.build", lambda directory: config)
+    monkeypatch.setattr(steward.demo_runner, "create_demo_accounts", lambda path: None)
+    monkeypatch.setattr(
+        steward.demo_runner, "first_pipeline_run", lambda path: calls.append("forecast")
+    )
+    monkeypatch.setattr(steward.demo_runner, "_monitor", lambda path, root: calls.append("serve"))
+    monkeypatch.setattr(steward.commands.status, "render", lambda ws: calls.append("status"))
+    result = CliRunner().invoke(app, ["demo", "--dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    # Printed before the forecast, every outlook read "no forecast yet".
+    assert calls == ["forecast", "status", "serve"]

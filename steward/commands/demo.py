@@ -81,10 +81,16 @@ def register(app: typer.Typer) -> None:
         config_path = build(directory)
         st = state(ctx)
         st.config = config_path
-        render(st.workspace())
-        console.print(f"Database: {directory / 'steward.db'}")
-        console.print(f"Use it with any command: steward --config {config_path} status")
-        if serve:
-            from steward.demo_runner import serve as serve_demo
 
-            serve_demo(config_path)
+        def show_status() -> None:
+            render(st.workspace())
+            console.print(f"Database: {directory / 'steward.db'}")
+            console.print(f"Use it with any command: steward --config {config_path} status")
+
+        if not serve:
+            show_status()  # no forecast has run: its outlook column says how to run one
+            return
+        from steward.demo_runner import serve as serve_demo
+
+        # After the first forecasts: printed before them, the outlook said "no forecast yet".
+        serve_demo(config_path, on_ready=show_status)
