@@ -163,7 +163,11 @@ def state(ctx: typer.Context) -> CliState:
 def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in (argv if argv is not None else sys.argv)
     try:
-        app(args=argv, standalone_mode=False)
+        # Outside standalone mode click returns a command's typer.Exit code instead of
+        # exiting with it; an int here is that code (commands themselves return None).
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int) and not isinstance(code, bool) and code:
+            sys.exit(code)
     except StewardError as exc:
         if debug:
             raise

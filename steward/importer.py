@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from steward import numbers
 from steward.collectors.parsing import sniff_delimiter
 from steward.errors import InputError
-from steward.ledger import Batch, BatchResult, Ledger, NewMember, Rejected
+from steward.ledger import MAX_QUANTITY, Batch, BatchResult, Ledger, NewMember, Rejected
 from steward.store.engine import Store
 
 RecordKind = Literal["events", "readings", "members", "capacity"]
@@ -60,10 +60,15 @@ def number_format(decimal: str | None, thousands: str | None) -> numbers.NumberF
     try:
         return numbers.NumberFormat.model_validate({"decimal": decimal, "thousands": thousands})
     except ValidationError as exc:
-        problems = "; ".join(e["msg"] for e in exc.errors())
+        # Name only the options that were given, each with what it may be.
+        problems = "; ".join(
+            f"--{e['loc'][0]} {(decimal if e['loc'][0] == 'decimal' else thousands)!r}: {e['msg']}"
+            if e["loc"]
+            else f"--decimal {decimal!r} with --thousands {thousands!r}: {e['msg']}"
+            for e in exc.errors()
+        )
         raise InputError(
-            f"--decimal {decimal!r} / --thousands {thousands!r}: {problems}",
-            hint="e.g. --decimal , (thousands then default to '.')",
+            problems, hint="e.g. --decimal , (thousands then default to '.')"
         ) from None
 
 
@@ -91,6 +96,41 @@ def _check_header(path: Path, kind: str, delimiter: str) -> list[str]:
             + "; pass --delimiter if the columns are split wrongly",
         )
     return header
+
+
+def time_reasons(values: pd.Series, timezone: str | None, column: str) -> pd.Series:
+    """Why a timestamp cannot be placed in time ("" when it can), naming ``--timezone``.
+
+    A time written without a UTC offset needs ``--timezone``; with it, a local time that
+    a daylight-saving change skips or repeats is refused rather than guessed.
+    """
+    text = values.astype("string").str.strip()
+    naive = text.notna() & (text != "") & ~text.str.contains(_OFFSET, regex=True, na=False)
+    why = pd.Series("", index=values.index, dtype=object)
+    if not naive.any():
+        return why
+    if timezone is None:
+        why[naive] = (
+            f"{column} "
+            + text[naive].map(repr)
+            + " has no UTC offset; pass --timezone (e.g. --timezone Europe/Paris) "
+            "or write it with one (2024-05-01T10:00:00+02:00)"
+        )
+        return why
+    parsed = pd.to_datetime(text[naive], errors="coerce", format="ISO8601")
+    ok = parsed.notna()
+    local = parsed[ok].dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
+    gap = local.index[local.isna()]
+    why[gap] = (
+        f"{column} "
+        + text[gap].map(repr)
+        + f" is skipped or repeated by a daylight-saving change in {timezone}; "
+        "write it with its UTC offset"
+    )
+    return why
+
+
+_OFFSET = r"(?:Z|[+-]\d\d:?\d\d)$"
 
 
 def localize(values: pd.Series, timezone: str | None) -> pd.Series:
@@ -167,6 +207,7 @@ def _batch(opts: ImportOptions, path: Path, first_line: int, frame: pd.DataFrame
             )
         return Batch(opts.source, members=members, rejected=rejected)
     time_col = TIME_COLUMN[opts.kind]
+    when_why = time_reasons(frame[time_col], opts.timezone, time_col)
     frame[time_col] = localize(frame[time_col], opts.timezone)
     frame["row"] = rows
     frame["raw"] = None
@@ -174,6 +215,13 @@ def _batch(opts: ImportOptions, path: Path, first_line: int, frame: pd.DataFrame
     value, why = numbers.parse(
         frame[value_col], opts.number_format, field=value_col, setting=NUMBER_SETTING
     )
+    huge = (why == "") & (value.abs() > MAX_QUANTITY)
+    why[huge] = (
+        f"{value_col} "
+        + frame.loc[huge, value_col].map(repr)
+        + f" is too large (at most {MAX_QUANTITY:,.0f}); check the column and --decimal"
+    )
+    why = why.where(why != "", when_why)
     bad = why != ""
     rejected = [
         Rejected(row, {k: v for k, v in rec.items() if k not in ("row", "raw")}, reason)

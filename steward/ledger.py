@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -786,7 +787,9 @@ class Ledger:
             why = "; ".join(
                 dict.fromkeys(reasons.get(row) or ["another part of this row was refused"])
             )
-            key = why.split(":")[0].split(" '")[0][:60]
+            # Grouped by what went wrong, the row's own values left out: "quantity '...' is
+            # not a number", not the bare field name the first quote used to leave.
+            key = re.sub(r"'[^']*'", "'...'", why.split("; ")[0])[:80]
             result.reasons[key] = result.reasons.get(key, 0) + 1
             why = why.replace("\x00", "<U+0000>")  # PostgreSQL text holds no NUL
             raw = json.dumps(text_checks.scrub(raws.get(row, {})), default=str, sort_keys=True)
@@ -1055,8 +1058,10 @@ def _numbers(values: pd.Series) -> pd.Series:
 
 
 def _fits_scale(values: pd.Series) -> pd.Series:
-    scaled = values.to_numpy(dtype="float64") * 10**SCALE
-    ok = np.isnan(scaled) | (np.abs(scaled - np.rint(scaled)) < 1e-3)
+    # Huge values overflow here; they are refused as too large, so numpy's warning is noise.
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = values.to_numpy(dtype="float64") * 10**SCALE
+        ok = np.isnan(scaled) | (np.abs(scaled - np.rint(scaled)) < 1e-3)
     return pd.Series(ok, index=values.index)
 
 
@@ -1115,7 +1120,9 @@ def _digest(fr: pd.DataFrame, columns: list[str]) -> pd.Series:
     for c in columns:
         col = fr[c] if c in fr else pd.Series(None, index=fr.index)
         if c == "qty":
-            parts[c] = np.rint(col.fillna(0).to_numpy(dtype="float64") * 10**SCALE).astype("int64")
+            with np.errstate(over="ignore", invalid="ignore"):  # huge rows are refused anyway
+                scaled = np.rint(col.fillna(0).to_numpy(dtype="float64") * 10**SCALE)
+                parts[c] = scaled.astype("int64")
         elif c == "ts":
             parts[c] = (
                 col.astype("int64", errors="ignore") if col.notna().all() else col.astype(str)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,64 @@ def test_import_counts_and_is_idempotent(tmp_path: Path) -> None:
     missing.write_text("id,qty\n1,2\n")
     proc = run("-c", str(config), "import", "events", str(missing), check=False)
     assert proc.returncode == 1 and "missing column(s) external_id" in proc.stderr
+
+
+def in_process(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``steward ARGS`` through ``steward.cli.main`` in this process: (exit code, out, err)."""
+    from steward.cli import main
+
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_import_that_records_nothing_fails_and_every_reason_names_its_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "steward.yaml"
+    assert in_process(capsys, "init", str(tmp_path), "--slug", "shed")[0] == 0
+    data = yaml.safe_load(config.read_text())
+    data["commons"][0]["resources"] = [{"slug": "fund", "name": "Fund", "kind": "stock"}]
+    config.write_text(yaml.safe_dump(data))
+    header = "external_id,resource,kind,quantity,occurred_at\n"
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        header + "1,fund,use,abc,2025-01-01T10:00:00Z\n2,nope,use,1,2025-01-01T10:00:00Z\n"
+    )
+    code, out, err = in_process(capsys, "-c", str(config), "import", "events", str(bad))
+    # Every row quarantined: nothing recorded, so not a success (documented exit status 3).
+    assert code == 3, out + err
+    assert "all 2 rows were quarantined; nothing was recorded" in err
+    assert "steward quarantine list --source import:bad.csv" in err
+    assert "quantity '...' is not a number" in out  # grouped by what, not "quantity"
+
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text(
+        header + "1,fund,use,1e308,2025-01-01T10:00:00Z\n2,fund,use,1e999,2025-01-01T10:00:00Z\n"
+        "3,fund,use,1,2025-01-02 10:00\n4,fund,use,2,2025-01-02T10:00:00Z\n"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # numpy's overflow warning leaked
+        code, out, err = in_process(capsys, "-c", str(config), "import", "events", str(mixed))
+    assert code == 0, out + err
+    assert "3 of 4 rows were quarantined" in out
+    assert "steward quarantine list --source import:mixed.csv" in out
+    listed = in_process(
+        capsys, "-c", str(config), "quarantine", "list", "--source", "import:mixed.csv"
+    )[1]
+    flat = " ".join(listed.replace("│", " ").split())
+    assert "quantity '1e308' is too large" in flat and "quantity '1e999' is too large" in flat
+    # The reason for a time without an offset names the option that settles it.
+    assert "has no UTC offset; pass --timezone" in flat
+    shown = in_process(capsys, "-c", str(config), "quarantine", "show", "1")[1]
+    assert "None" not in shown.splitlines()[0]  # was "(run None)" for an import
+
+    code, _, err = in_process(
+        capsys, "-c", str(config), "import", "events", str(mixed), "--decimal", "x"
+    )
+    assert code == 1 and "--decimal 'x'" in err
+    assert "None" not in err

@@ -88,7 +88,8 @@ def register(app: typer.Typer) -> None:
             rows = conn.execute(stmt).all()
         table = Table("id", "source", "where", "reason", title="Quarantined rows")
         for r in rows:
-            table.add_row(str(r.id), cell(r.source), cell(r.location), cell(r.reason[:100]))
+            reason = r.reason if len(r.reason) <= 200 else r.reason[:199] + "…"
+            table.add_row(str(r.id), cell(r.source), cell(r.location), cell(reason))
         console.print(table)
         if not rows:
             console.print("No quarantined rows.")
@@ -105,9 +106,8 @@ def register(app: typer.Typer) -> None:
             row = conn.execute(select(QuarantinedRow).where(QuarantinedRow.id == row_id)).first()
         if row is None:
             raise InputError(f"no quarantined row {row_id}", hint="see `steward quarantine list`")
-        console.print(
-            cell(f"#{row.id}", "bold") + cell(f" {row.source} {row.location} (run {row.run_id})")
-        )
+        run = f" (collector run {row.run_id})" if row.run_id is not None else ""
+        console.print(cell(f"#{row.id}", "bold") + cell(f" {row.source} {row.location}{run}"))
         console.print(cell(f"reason: {row.reason}"))
         if row.resolved_at:
             console.print(cell(f"resolved {_when(row.resolved_at)}: {row.resolution}"))

@@ -12,6 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from steward.importer import ImportOptions, RecordKind, import_file, number_format
 
 console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+#: `steward import`'s exit status when every row was quarantined (nothing recorded).
+EXIT_ALL_QUARANTINED = 3
 
 
 def _count_lines(path: Path) -> int:
@@ -47,7 +50,13 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option(help="Column delimiter (default: sniffed).")
         ] = None,
     ) -> None:
-        """Load a CSV by hand; re-running it never double counts."""
+        """Load a CSV by hand; re-running it never double counts.
+
+        Exit status: 0 when the file's rows are recorded (or were already), also when
+        some were quarantined (the summary says how many and where to see them); 3 when
+        every row was quarantined, so nothing was recorded; 1 when the file could not be
+        read at all (missing columns, bad options).
+        """
         from steward.cli import state
 
         ws = state(ctx).workspace()
@@ -76,3 +85,24 @@ def register(app: typer.Typer) -> None:
         )
         for reason, count in sorted(result.reasons.items(), key=lambda kv: -kv[1])[:10]:
             console.print(f"  quarantined {count} x {reason}", highlight=False, markup=False)
+        if result.quarantined:
+            see = f"steward quarantine list --source {opts.source}"
+            if not result.accepted and not result.duplicates:
+                err_console.print(
+                    f"error: all {result.quarantined} rows were quarantined; nothing was recorded",
+                    style="bold red",
+                    highlight=False,
+                    markup=False,
+                )
+                err_console.print(
+                    f"  hint: see why: {see}; fix the file or the options, then import it again",
+                    highlight=False,
+                    markup=False,
+                )
+                raise typer.Exit(EXIT_ALL_QUARANTINED)
+            console.print(
+                f"{result.quarantined} of {result.rows_read} rows were quarantined, not "
+                f"recorded; see why: {see} (one row: steward quarantine show ID)",
+                highlight=False,
+                markup=False,
+            )
