@@ -224,3 +224,14 @@ def test_the_demo_prints_its_status_after_the_first_forecast(
     assert result.exit_code == 0, result.output
     # Printed before the forecast, every outlook read "no forecast yet".
     assert calls == ["forecast", "status", "serve"]
+
+
+def test_the_demo_inbox_takes_a_free_port_and_points_the_routes_there(tmp_path: Path) -> None:
+    from steward.demo_inbox import PORT, Inbox
+
+    config = tmp_path / "steward.yaml"
+    config.write_text(f"urls: ['json://127.0.0.1:{PORT}/garden-stewards']\n", encoding="utf-8")
+    with Inbox(tmp_path / "inbox.jsonl", Console(quiet=True)) as inbox:
+        inbox.point_config_here(config)
+        assert inbox.port != PORT
+        assert f"json://127.0.0.1:{inbox.port}/garden-stewards" in config.read_text()

@@ -32,7 +32,6 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 import apprise
 from sqlalchemy import Connection, select, update
 
-from steward.alerts.messages import short
 from steward.alerts.outbox import EMAIL_PLACEHOLDER
 from steward.alerts.records import entities
 from steward.config import RouteConfig, Settings
@@ -282,7 +281,11 @@ def log_subject(msg: OutboxMessage, safe: str | None, email: str | None) -> str:
     Only the scheme and host of the URL's privacy form are shown (its path and query
     are Apprise options, 100+ characters of them), and a member's address is masked.
     """
-    title = short(msg.title, 48)
+    # Cut at a word, not a clause: "[CRITICAL] deficit: Mutual-aid fund is running ..."
+    # names the resource, where a clause cut left only "[CRITICAL] deficit".
+    title = " ".join(msg.title.split())
+    if len(title) > 56:
+        title = title[:56].rsplit(" ", 1)[0] + " ..."
     to = msg.route.rpartition("#")[0] or msg.route
     if email:
         to += f" for {mask_email(email)}"

@@ -158,3 +158,12 @@ def test_a_members_address_is_masked_in_the_log() -> None:
         "(mailtos://smtp.example.org)"
     )
     assert "ana@" not in line
+    long = OutboxMessage(
+        id=1,
+        title="[CRITICAL] deficit: Mutual-aid fund is running a deficit: it needs 622.97 USD",
+        route="fund-stewards#0",
+    )
+    # Cut at a word: the resource stays in the line.
+    assert log_subject(long, None, None) == (
+        'message 1 "[CRITICAL] deficit: Mutual-aid fund is running a ..." to fund-stewards'
+    )
