@@ -235,3 +235,22 @@ def test_the_demo_inbox_takes_a_free_port_and_points_the_routes_there(tmp_path: 
         inbox.point_config_here(config)
         assert inbox.port != PORT
         assert f"json://127.0.0.1:{inbox.port}/garden-stewards" in config.read_text()
+
+
+def test_collect_summary_fits_80_columns_and_shows_the_whole_error() -> None:
+    from steward.collectors.base import RunReport
+    from steward.commands.collect import collect_summary
+
+    error = "garden-tank-sensor: connection refused by 127.0.0.1:1883; is the broker up? " * 3
+    reports = [
+        RunReport("toolshed-inventory-and-loans", rows_read=1_000_000, accepted=999_000),
+        RunReport("garden-tank-sensor", status="failed", error=error, quarantined=12),
+    ]
+    reports[0].duplicates, reports[0].seconds = 1_000, 123.4
+    lines = render(collect_summary(reports))
+    assert_fits(lines)
+    text = " ".join(" ".join(lines).split())
+    for figure in ("1,000,000", "999,000", "1,000", "123.4", "FAILED", "12"):
+        assert figure in text
+    assert " ".join(error.split()) in text
+    assert "steward quarantine list" in text

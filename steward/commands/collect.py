@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
         for name in chosen:
             collectors.build(ws.config, name)  # unknown names and bad options fail up front
         reports = [_collect_one(ws, name, from_start) for name in chosen]
-        console.print(_summary(reports))
+        console.print(collect_summary(reports))
         failed = [r for r in reports if r.status != "ok"]
         if failed:
             raise SourceError(
@@ -86,13 +86,14 @@ def register(app: typer.Typer) -> None:
             stmt = stmt.where(QuarantinedRow.resolved_at.is_(None))
         with ws.store.read() as conn:
             rows = conn.execute(stmt).all()
+        if not rows:
+            console.print("No quarantined rows.")
+            return
         table = Table("id", "source", "where", "reason", title="Quarantined rows")
         for r in rows:
             reason = r.reason if len(r.reason) <= 200 else r.reason[:199] + "…"
             table.add_row(str(r.id), cell(r.source), cell(r.location), cell(reason))
         console.print(table)
-        if not rows:
-            console.print("No quarantined rows.")
 
     @quarantine.command("show")
     def quarantine_show(
@@ -156,29 +157,32 @@ def _collect_one(ws: Workspace, name: str, from_start: bool) -> RunReport:
         return collectors.run(ws, name, on_chunk=on_chunk, from_start=from_start)
 
 
-def _summary(reports: list[RunReport]) -> Table:
+def collect_summary(reports: list[RunReport]) -> Group:
+    """What each collector read this run, in columns that fit 80 characters.
+
+    A failed collector's error follows the table at full width (a column cut it to stubs).
+    """
     table = Table(
-        "collector",
-        "status",
-        "read",
-        "accepted",
-        "duplicates",
-        "quarantined",
-        "skipped",
-        "seconds",
         title="Collected",
+        caption="rows this run: new (recorded), dup. (already there), quar. (quarantined)",
     )
+    table.add_column("collector", overflow="fold", min_width=18)
+    for col in ("read", "new", "dup.", "quar.", "skip.", "secs"):
+        table.add_column(col, justify="right", no_wrap=True)
+    problems: list[Text] = []
     for r in reports:
-        status = (
-            cell("ok", "green") if r.status == "ok" else cell(f"failed {r.error or ''}"[:80], "red")
-        )
+        name = cell(r.name)
+        if r.status != "ok":
+            name += cell("\nFAILED", "bold red")
+            problems.append(cell(f"{r.name} failed: ", "red") + cell(r.error or "no error given"))
         table.add_row(
-            cell(r.name),
-            status,
+            name,
             *(f"{v:,}" for v in (r.rows_read, r.accepted, r.duplicates, r.quarantined, r.skipped)),
             f"{r.seconds:.1f}",
         )
-    return table
+    if any(r.quarantined for r in reports):
+        problems.append(Text("Quarantined rows and why: steward quarantine list"))
+    return Group(table, *problems)
 
 
 def _when(at: datetime | None) -> str:
