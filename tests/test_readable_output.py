@@ -254,3 +254,39 @@ def test_collect_summary_fits_80_columns_and_shows_the_whole_error() -> None:
         assert figure in text
     assert " ".join(error.split()) in text
     assert "steward quarantine list" in text
+
+
+def test_undelivered_notifications_fit_80_columns_with_local_retry_times() -> None:
+    from steward.commands.alerts import outbox_blocks
+    from steward.store.models import OutboxMessage
+
+    error = "json://hooks.example.org did not accept the message " * 2
+    found = [
+        OutboxMessage(
+            id=4,
+            route="garden-stewards#0",
+            title="[WARNING] drift: Rain water tank: the reading of 9,065.2 L is less",
+            attempts=2,
+            next_attempt_at=NOW,
+            last_error=error,
+            commons_id=1,
+            dead_at=None,
+        ),
+        OutboxMessage(
+            id=5,
+            route="garden-stewards#0",
+            title="[CRITICAL] depletion",
+            attempts=10,
+            next_attempt_at=NOW,
+            last_error=None,
+            commons_id=1,
+            dead_at=NOW,
+        ),
+    ]
+    lines = render(*outbox_blocks(found, {1: "Europe/Paris"}))
+    assert_fits(lines)
+    text = " ".join(" ".join(lines).split())
+    # The retry time was "%H:%M" in UTC without a label; now the commons' clock, labelled.
+    assert "#4 retrying at 30 Nov 2026, 16:19 CET to garden-stewards, 2 attempts" in text
+    assert " ".join(error.split()) in text
+    assert "#5 dead letter" in text and "steward alerts outbox --retry 5" in text

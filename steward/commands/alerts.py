@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import getpass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
-from rich.table import Table
 from sqlalchemy import select, update
 
 from steward.alerts import acknowledge, evaluate, silence
@@ -45,6 +44,29 @@ def alert_blocks(found: list[Alert], zones: dict[int, str], now: datetime) -> li
             )
         )
         body = "\n".join([a.summary, *status_lines(a, tz)])
+        blocks.append(Group(head, Padding(cell(body), (0, 0, 1, 4))))
+    return blocks
+
+
+def outbox_blocks(found: list[Any], zones: dict[int, str]) -> list[RenderableType]:
+    """One block per undelivered message: id, state and route, then its title and error.
+
+    ``found`` holds ``OutboxMessage`` rows; a retry time is in the message's commons'
+    timezone (``zones``: commons id to IANA name), labelled.
+    """
+    blocks: list[RenderableType] = []
+    for m in found:
+        tz = zones.get(m.commons_id, "UTC") if m.commons_id is not None else "UTC"
+        state = (
+            cell("dead letter (retries ran out)", "bold red")
+            if m.dead_at
+            else cell(f"retrying at {local_time(m.next_attempt_at, tz)}", "yellow")
+        )
+        route = m.route.rpartition("#")[0] or m.route
+        head = cell(f"#{m.id} ", "bold") + state + cell(f"  to {route}, {m.attempts} attempts")
+        body = "\n".join([m.title, f"last error: {m.last_error or 'none recorded'}"])
+        if m.dead_at:
+            body += f"\nsend it again: steward alerts outbox --retry {m.id}"
         blocks.append(Group(head, Padding(cell(body), (0, 0, 1, 4))))
     return blocks
 
@@ -146,19 +168,11 @@ def register(app: typer.Typer) -> None:
         if not found:
             console.print("Every notification was delivered.")
             return
-        table = Table(title="Undelivered notifications")
-        for col in ("id", "state", "route", "attempts", "title", "last error"):
-            table.add_column(col)
-        for m in found:
-            table.add_row(
-                str(m.id),
-                "dead letter" if m.dead_at else f"retry at {m.next_attempt_at:%H:%M}",
-                cell(m.route),
-                str(m.attempts),
-                cell(m.title),
-                cell(m.last_error or ""),
-            )
-        console.print(table)
+        with ws.store.read() as conn:
+            zones = dict(conn.execute(select(Commons.id, Commons.timezone)).all())
+        console.print("Undelivered notifications", style="bold", highlight=False)
+        for block in outbox_blocks(found, zones):
+            console.print(block)
 
     @alerts.command("ack")
     def ack(
@@ -195,7 +209,11 @@ def register(app: typer.Typer) -> None:
                 by=getpass.getuser(),
                 now=datetime.now(UTC),
             )
-        console.print(f"Alert {alert_id} silenced until {alert.silenced_until:%Y-%m-%d %H:%M} UTC.")
+            tz = conn.execute(
+                select(Commons.timezone).where(Commons.id == alert.commons_id)
+            ).scalar()
+        until = local_time(alert.silenced_until, tz or "UTC")
+        console.print(f"Alert {alert_id} silenced until {until}.", highlight=False)
 
     @alerts.command("evaluate")
     def evaluate_(ctx: typer.Context) -> None:
@@ -217,7 +235,7 @@ def register(app: typer.Typer) -> None:
                 f"{summary.held} messages held by rate limits (stewards get a digest)."
             )
         for error in sent.errors:
-            console.print(f"  [yellow]{error}[/]", highlight=False)
+            console.print(cell(f"  {error}", "yellow"))
 
     @alerts.command("test")
     def test_(
