@@ -7,7 +7,7 @@ candidate per resource, member or source, not one per past day.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -93,7 +93,7 @@ def depletion(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
             continue
         horizon = run.horizon_days
         what = f"its reserve of {fmt(res.reserve, res.unit)}" if res.reserve else "empty"
-        when = f"; median date {run.risk['date_p50']}" if run.risk.get("date_p50") else ""
+        when = f"; median date {_day(run.risk['date_p50'])}" if run.risk.get("date_p50") else ""
         out.append(
             _candidate(
                 opts,
@@ -150,7 +150,7 @@ def deficit(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
             what = f"its reserve of {fmt(res.reserve, res.unit)}" if res.reserve else "empty"
             if when:
                 summary += (
-                    f" At the current pace it falls below {what} around {when} "
+                    f" At the current pace it falls below {what} around {_day(when)} "
                     f"(chance {pct(p)} within {run.horizon_days} days)."
                 )
             details |= {"forecast_run": run.id, "p_below_reserve": p, "date_p50": when}
@@ -197,7 +197,7 @@ def overbooking(conn: Connection, rules: Rules, now: datetime) -> list[Candidate
                 "overbooking",
                 f"overbooking:{res.slug}",
                 f"{res.name} may be overbooked: demand exceeds capacity with chance "
-                f"{pct(float(p))}" + (f" from {first}" if first else "") + more,
+                f"{pct(float(p))}" + (f" from {_day(first)}" if first else "") + more,
                 resource_id=res.id,
                 details={
                     "max_p_over_capacity": float(p),
@@ -208,6 +208,17 @@ def overbooking(conn: Connection, rules: Rules, now: datetime) -> list[Candidate
             )
         )
     return out
+
+
+def _day(iso: object) -> str:
+    """'2027-06-13' -> '13 June 2027': the form the quota remedy and the status page use,
+    so one message never mixes two ways of writing a date."""
+    text = str(iso)[:10]
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return text
+    return f"{day.day} {day:%B %Y}"
 
 
 def _days_within(run: ForecastRun, res: ResourceInfo, now: datetime, within: timedelta) -> int:
