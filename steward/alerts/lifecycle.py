@@ -34,8 +34,9 @@ from steward.alerts.records import entities
 from steward.alerts.rules import Candidate, collect
 from steward.alerts.scope import CommonsOf
 from steward.config import RouteConfig, Settings
+from steward.display import local_time
 from steward.errors import InputError
-from steward.store.models import Alert, AlertHistory, Member, OutboxMessage
+from steward.store.models import Alert, AlertHistory, Commons, Member, OutboxMessage
 
 OPEN = ("pending", "firing")
 #: Rules whose alert concerns a whole resource: they inhibit its member quota alerts.
@@ -101,7 +102,8 @@ class _Run:
                 alert.id,
                 "suppressed",
                 f"{change}: silenced by {alert.silenced_by or 'a steward'} until "
-                f"{alert.silenced_until:%Y-%m-%d %H:%M} UTC: {alert.silence_reason}",
+                f"{local_time(alert.silenced_until, self.commons_of.timezone(alert.commons_id))}: "
+                f"{alert.silence_reason}",
             )
             return
         if alert.audience == "members" and change.startswith("resolved"):
@@ -435,6 +437,12 @@ def silence(
         raise InputError("a silence needs a reason", hint="e.g. --reason 'tank being repaired'")
     _require_open(conn, alert_id)
     until = now + duration
+    # The history note is shown on the pages: in the commons' time, as they show times.
+    zone = conn.execute(
+        select(Commons.timezone)
+        .join(Alert, Alert.commons_id == Commons.id)
+        .where(Alert.id == alert_id)
+    ).scalar()
     conn.execute(
         update(Alert)
         .where(Alert.id == alert_id)
@@ -447,7 +455,7 @@ def silence(
             "at": now,
             "action": "silenced",
             "actor": by,
-            "note": f"until {until:%Y-%m-%d %H:%M} UTC: {reason}",
+            "note": f"until {local_time(until, zone or 'UTC')}: {reason}",
         },
     )
     return _load(conn, alert_id)

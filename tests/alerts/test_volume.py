@@ -90,6 +90,11 @@ def test_ack_and_silence_say_who_when_and_why(make_garden) -> None:
         "Silenced by ola at 12 Mar 2025, 12:00 CET until 26 Mar 2025, 12:00 CET: valve on order"
         in body
     )
+    with ws.store.read() as conn:
+        notes = conn.execute(
+            select(AlertHistory.note).where(AlertHistory.action == "silenced")
+        ).scalars()
+        assert list(notes) == ["until 26 Mar 2025, 12:00 CET: valve on order"]
 
 
 def test_alerts_list_shows_states_reasons_and_pages(make_garden, monkeypatch) -> None:
