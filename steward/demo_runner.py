@@ -69,10 +69,7 @@ def first_pipeline_run(config_path: Path) -> None:
         task = bar.add_task("series", total=None)
         summary = run_pipeline(ws, progress=lambda d, t: bar.update(task, completed=d, total=t))
     ws.close()
-    console.print(
-        f"{summary.forecast.runs} forecasts, {summary.quotas.quotas} quotas, "
-        f"alerts: {summary.alerts}"
-    )
+    console.print(summary.line(), highlight=False)
 
 
 def sign_in_lines(config_path: Path) -> list[str]:

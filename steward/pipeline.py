@@ -28,6 +28,32 @@ class PipelineSummary:
     alerts: Any
     delivery: Any
 
+    def line(self) -> str:
+        """One short line a steward can read: what was forecast, what alerts hold, what was sent.
+
+        e.g. "33 forecast (2 unchanged); 540 quotas; alerts: 3 conditions hold (3 firing);
+        sent 3, failed 0".
+        Held-back messages and member alerts under a resource alert are named only when some.
+        """
+        f, a, d = self.forecast, self.alerts, self.delivery
+        parts = [f"{f.runs} forecast"]
+        extra = [f"{len(f.skipped)} unchanged" if f.skipped else ""]
+        extra.append(f"{len(f.no_data)} without data" if f.no_data else "")
+        if any(extra):
+            parts[0] += f" ({', '.join(x for x in extra if x)})"
+        parts.append(f"{self.quotas.quotas} quotas")
+        changes = ", ".join(f"{v} {k}" for k, v in sorted(a.changes.items()))
+        parts.append(
+            f"alerts: {a.candidates} conditions hold" + (f" ({changes})" if changes else "")
+        )
+        sent = f"sent {d.delivered}, failed {d.failed}"
+        if a.held:
+            sent += f", {a.held} held by rate limits"
+        if a.inhibited:
+            sent += f", {a.inhibited} member alerts held under a resource alert"
+        parts.append(sent)
+        return "; ".join(parts)
+
 
 def refresh_after_forecast(ws: Workspace, now: datetime) -> tuple[QuotaSummary, Any, Any]:
     """Quotas, alerts and delivery that depend on the forecasts, so the store is consistent.
@@ -52,13 +78,6 @@ def run_pipeline(
     now = now or datetime.now(UTC)
     forecast = run_forecasts(ws, now=now, progress=progress)
     quotas, alerts, delivery = refresh_after_forecast(ws, now)
-    log.info(
-        "pipeline: %d forecasts (%d without data), %d quotas, alerts %s, delivered %d, failed %d",
-        forecast.runs,
-        len(forecast.no_data),
-        quotas.quotas,
-        alerts,
-        delivery.delivered,
-        delivery.failed,
-    )
-    return PipelineSummary(forecast, quotas, alerts, delivery)
+    summary = PipelineSummary(forecast, quotas, alerts, delivery)
+    log.info("pipeline: %s", summary.line())
+    return summary

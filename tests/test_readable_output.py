@@ -290,3 +290,24 @@ def test_undelivered_notifications_fit_80_columns_with_local_retry_times() -> No
     assert "#4 retrying at 30 Nov 2026, 16:19 CET to garden-stewards, 2 attempts" in text
     assert " ".join(error.split()) in text
     assert "#5 dead letter" in text and "steward alerts outbox --retry 5" in text
+
+
+def test_the_pipeline_says_what_it_did_in_one_short_line() -> None:
+    from collections import Counter
+
+    from steward.forecast.runs import ForecastSummary
+    from steward.pipeline import PipelineSummary
+
+    summary = PipelineSummary(
+        ForecastSummary(runs=33, skipped={"tank": "unchanged"}),
+        SimpleNamespace(quotas=540),
+        SimpleNamespace(candidates=3, changes=Counter(firing=3), held=0, inhibited=1),
+        SimpleNamespace(delivered=3, failed=0),
+    )
+    line = summary.line()
+    # Was "33 forecasts (0 without data), 540 quotas, alerts 3 conditions, firing 3; 3 messages
+    # queued, 0 held, 1 inhibited, delivered 3, failed 0": zeros and jargon.
+    assert line == (
+        "33 forecast (1 unchanged); 540 quotas; alerts: 3 conditions hold (3 firing); "
+        "sent 3, failed 0, 1 member alerts held under a resource alert"
+    )
