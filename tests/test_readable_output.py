@@ -311,3 +311,17 @@ def test_the_pipeline_says_what_it_did_in_one_short_line() -> None:
         "33 forecast (1 unchanged); 540 quotas; alerts: 3 conditions hold (3 firing); "
         "sent 3, failed 0, 1 member alerts held under a resource alert"
     )
+
+
+def test_an_evaluation_summary_names_what_it_counts() -> None:
+    from collections import Counter
+
+    from steward.alerts.lifecycle import EvaluationSummary
+
+    quiet = EvaluationSummary(candidates=3)
+    assert str(quiet) == "3 conditions hold"  # was "3 conditions, no changes; 0 messages ..."
+    busy = EvaluationSummary(candidates=3, changes=Counter(firing=2), queued=2, inhibited=1)
+    assert str(busy) == (
+        "3 conditions hold (2 firing); 2 messages queued; "
+        "1 member alerts held under a resource alert"
+    )

@@ -59,11 +59,15 @@ class EvaluationSummary:
     held: int = 0
 
     def __str__(self) -> str:
-        changes = ", ".join(f"{k} {v}" for k, v in sorted(self.changes.items())) or "no changes"
-        return (
-            f"{self.candidates} conditions, {changes}; {self.queued} messages queued, "
-            f"{self.held} held, {self.inhibited} inhibited"
-        )
+        """e.g. "3 conditions hold (3 firing); 3 messages queued"; zero counts left out."""
+        changes = ", ".join(f"{v} {k}" for k, v in sorted(self.changes.items()))
+        text = f"{self.candidates} conditions hold" + (f" ({changes})" if changes else "")
+        extra = [
+            f"{self.queued} messages queued" if self.queued else "",
+            f"{self.held} held by rate limits" if self.held else "",
+            f"{self.inhibited} member alerts held under a resource alert" if self.inhibited else "",
+        ]
+        return "; ".join([text, *(x for x in extra if x)])
 
 
 @dataclass
