@@ -122,6 +122,7 @@ def test_quotas_fit_80_columns_one_unit_per_table() -> None:
     assert "Mutual-aid fund (mutual-aid-fund): quotas in USD" in text
     # A pool's quotas count unit-days, named once in its title.
     assert "Cordless drills (drill-cordless): quotas in unit-days" in text
+    assert "a unit-day is one unit on loan for one day" in text
     for figure in ("1,135.94", "1,749.95", "800", "review", "suspended", "F0002", "0.48"):
         assert figure in text
 
@@ -325,3 +326,27 @@ def test_an_evaluation_summary_names_what_it_counts() -> None:
         "3 conditions hold (2 firing); 2 messages queued; "
         "1 member alerts held under a resource alert"
     )
+
+
+def test_a_members_pool_quota_message_says_what_a_unit_day_is() -> None:
+    details = {
+        "unit": "unit-days",
+        "resource_name": "Cordless drills",
+        "status": "nudged",
+        "member_name": "Ada Park",
+        "allocation": "5.25",
+        "used": "4.5",
+        "remaining": "0.75",
+        "projected": "6",
+        "explanation": "Cordless drills can lend 144 unit-days in November 2026.",
+    }
+    member = alert(
+        audience="members",
+        rule="quota",
+        summary="You have used 4.5 of 5.25 unit-days",
+        details=details,
+    )
+    title, body = message(member, "firing")
+    assert title == "Cordless drills: a friendly heads-up"
+    assert "Your quota:        5.25 unit-days" in body
+    assert "A unit-day is one item on loan for one day" in body

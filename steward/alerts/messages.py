@@ -130,6 +130,8 @@ def group_message(alerts: list[Alert], kind: str, tz: str = "UTC") -> tuple[str,
 
 
 _RANK = {"info": 0, "warning": 1, "critical": 2}
+#: What a pool's quota counts, for a member who has never met the word.
+UNIT_DAY = "(A unit-day is one item on loan for one day: 2 drills for 3 days is 6.)"
 
 
 def member_message(alert: Alert, details: dict[str, Any]) -> tuple[str, str]:
@@ -153,6 +155,7 @@ def member_message(alert: Alert, details: dict[str, Any]) -> tuple[str, str]:
             f"Used so far:       {fmt(details['used'], unit)}",
             f"Remaining:         {fmt(details['remaining'], unit)}",
             f"Projected by end:  {fmt(details['projected'], unit)}",
+            *([UNIT_DAY] if unit == "unit-days" else []),
             "",
             details["explanation"],
             "",

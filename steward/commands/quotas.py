@@ -56,6 +56,9 @@ def quota_tables(found: list[Any]) -> list[Table]:
             named = quota_unit(kind, unit) or "units"
             table = Table(
                 title=cell(f"{res_name} ({slug}): quotas in {named}"),
+                caption="a unit-day is one unit on loan for one day"
+                if named == "unit-days"
+                else None,
                 title_justify="left",
             )
             table.add_column("member", overflow="fold")
