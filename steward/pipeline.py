@@ -31,12 +31,12 @@ class PipelineSummary:
     def line(self) -> str:
         """One short line a steward can read: what was forecast, what alerts hold, what was sent.
 
-        e.g. "33 forecast (2 unchanged); 540 quotas; alerts: 3 conditions hold (3 firing);
+        e.g. "33 resources forecast (2 unchanged); 540 quotas; alerts: 3 conditions hold (3 firing);
         sent 3, failed 0".
         Held-back messages and member alerts under a resource alert are named only when some.
         """
         f, a, d = self.forecast, self.alerts, self.delivery
-        parts = [f"{f.runs} forecast"]
+        parts = [f"{f.runs} resources forecast"]
         extra = [f"{len(f.skipped)} unchanged" if f.skipped else ""]
         extra.append(f"{len(f.no_data)} without data" if f.no_data else "")
         if any(extra):

@@ -309,7 +309,7 @@ def test_the_pipeline_says_what_it_did_in_one_short_line() -> None:
     # Was "33 forecasts (0 without data), 540 quotas, alerts 3 conditions, firing 3; 3 messages
     # queued, 0 held, 1 inhibited, delivered 3, failed 0": zeros and jargon.
     assert line == (
-        "33 forecast (1 unchanged); 540 quotas; alerts: 3 conditions hold (3 firing); "
+        "33 resources forecast (1 unchanged); 540 quotas; alerts: 3 conditions hold (3 firing); "
         "sent 3, failed 0, 1 member alerts held under a resource alert"
     )
 
