@@ -136,6 +136,23 @@ class PoolProjection:
     occupancy_quantiles: pd.DataFrame
 
 
+def day_ends_on_loan(out: pd.Series, back: pd.Series, timezone: str) -> np.ndarray:
+    """Ends of day each loan stayed out: local calendar days from checkout to return.
+
+    ``out``/``back`` are tz-aware timestamps of the same loans. A loan out at 4 pm
+    and back a week later at 5 pm was out at 7 ends of day, not 8 (rounding its
+    7.04 days up); one back the same day, at none. This is the unit the ledger's
+    end-of-day units on loan, and so the published risk, is measured in.
+    Returns an integer array (loans returned before they left are dropped).
+    """
+
+    def local_day(t: pd.Series) -> pd.Series:
+        return pd.to_datetime(t, utc=True).dt.tz_convert(timezone).dt.normalize()
+
+    days = (local_day(back) - local_day(out)).dt.days.to_numpy(dtype=float)
+    return days[np.isfinite(days) & (days >= 0)].astype(np.int64)
+
+
 def _capacity(capacity: np.ndarray | pd.Series | float, dates: pd.DatetimeIndex) -> np.ndarray:
     if isinstance(capacity, pd.Series):
         cap = capacity.reindex(dates).ffill().bfill().to_numpy(float)
@@ -158,30 +175,35 @@ def project_pool(
 ) -> PoolProjection:
     """Simulate occupancy of a lending pool against its (changing) capacity.
 
-    ``on_loan_now`` is either the remaining days of each current loan or just a
-    count, whose remaining days are then drawn from the equilibrium residual of
-    the duration distribution. A loan of ``d`` days starting on day ``t``
-    occupies a unit on days ``t .. t+d-1``. ``capacity`` per day includes
-    scheduled purchases and repairs. ``extra_units_needed`` is the smallest
-    ``k`` with max over days of P(occupancy > capacity + k) <= ``target``.
+    Occupancy is counted at the end of each day, as the ledger's ``level`` of a
+    pool is. ``duration_sampler`` holds loan lengths in ends of day a loan stays
+    out (:func:`day_ends_on_loan`): a loan of ``d`` starting on day ``t``
+    occupies a unit at the ends of days ``t .. t+d-1``, so a loan returned the
+    same day (``d = 0``) occupies none. ``on_loan_now`` is either the remaining
+    days of each current loan or just a count, whose remaining days are then
+    drawn from the equilibrium residual of the duration distribution.
+    ``capacity`` per day includes scheduled purchases and repairs.
+    ``extra_units_needed`` is the smallest ``k`` with max over days of
+    P(occupancy > capacity + k) <= ``target``.
     """
     h = len(dates)
     demand = np.rint(np.clip(_as_paths(demand_paths, h, "demand_paths"), 0, None)).astype(np.int64)
     n = demand.shape[0]
     durations = np.ceil(np.asarray(duration_sampler, dtype=float))
-    durations = durations[np.isfinite(durations) & (durations >= 1)].astype(np.int64)
+    durations = durations[np.isfinite(durations) & (durations >= 0)].astype(np.int64)
     if len(durations) == 0:
-        raise ForecastError("project_pool needs at least one observed loan duration of >= 1 day")
+        raise ForecastError("project_pool needs at least one observed loan duration")
     cap = _capacity(capacity, dates)
     diff = np.zeros((n, h + 1), dtype=np.int64)
 
     if isinstance(on_loan_now, int | np.integer):
         count = int(on_loan_now)
-        # A loan seen in progress is more likely a long one (length bias); its
-        # remaining time is uniform over its length.
-        weights = durations / durations.sum()
-        full = rng.choice(durations, size=(n, count), p=weights)
-        remaining = np.ceil(rng.random((n, count)) * full).astype(np.int64)
+        # A loan seen in progress is more likely a long one (length bias), and one
+        # of d ends of day has 0 .. d-1 of them still ahead, each equally likely.
+        # Loans back the same day are never seen in progress at a day's end.
+        lengths = durations if durations.sum() > 0 else np.ones(1, dtype=np.int64)
+        full = rng.choice(lengths, size=(n, count), p=lengths / lengths.sum())
+        remaining = np.floor(rng.random((n, count)) * full).astype(np.int64)
     else:
         fixed = np.ceil(np.asarray(on_loan_now, dtype=float)).astype(np.int64)
         remaining = np.broadcast_to(fixed, (n, len(fixed)))

@@ -28,6 +28,7 @@ from steward.forecast import (
     project_pool,
     project_stock,
 )
+from steward.forecast.projection import day_ends_on_loan
 from steward.queries.loans import open_loans
 from steward.store import catalog
 from steward.store.catalog import ResourceInfo
@@ -143,8 +144,7 @@ def _inputs(
     out = loans.loc[loans["kind"] == "use"].groupby("loan_ref")["occurred_at"].min()
     back = loans.loc[loans["kind"] == "replenish"].groupby("loan_ref")["occurred_at"].max()
     both = pd.concat([out.rename("out"), back.rename("back")], axis=1).dropna()
-    days = ((both["back"] - both["out"]).dt.total_seconds() / 86400).to_numpy()
-    durations = np.ceil(days[days > 0]) if len(days) else np.array([7.0])
+    durations = day_ends_on_loan(both["out"], both["back"], res.timezone).astype(float)
     capacity_now = flows.capacity(conn, res, now)
     # Loans far past due are not coming back at the usual pace: rather than let
     # the simulation return them soon, count them as units the pool has lost.

@@ -8,6 +8,7 @@ import pytest
 from scipy import stats
 
 from steward.forecast import project_pool, project_stock
+from steward.forecast.projection import day_ends_on_loan
 
 DATES = pd.date_range("2025-06-01", periods=30, freq="D")
 
@@ -86,5 +87,25 @@ def test_pool_count_of_current_loans_uses_residual_durations() -> None:
     rng = np.random.default_rng(2)
     proj = project_pool(10, np.zeros((500, 30)), np.array([4.0, 8.0]), 10, dates=DATES, rng=rng)
     occ = proj.occupancy_paths
-    assert (occ[:, 0] == 10).all() and (occ[:, 8:] == 0).all()
-    assert (np.diff(occ, axis=1) <= 0).all()
+    # A loan of d ends of day has 0 .. d-1 still ahead: none is out 8 days on.
+    assert (occ[:, 7:] == 0).all() and (np.diff(occ, axis=1) <= 0).all()
+    # Length bias: 2/3 of current loans are 8-day ones, so (3/4 * 1/2 + 1/4 * 1/2) * 10
+    # = 5 are still out after 3 more days on average, against 3.75 without the bias.
+    assert occ[:, 0].mean() == pytest.approx(10 * (1 - (1 / 3) / 4 - (2 / 3) / 8), abs=0.15)
+    assert occ[:, 3].mean() == pytest.approx(10 * (2 / 3) * (4 / 8), abs=0.15)
+
+
+def test_loans_are_measured_in_ends_of_day_out() -> None:
+    out = pd.Series(pd.to_datetime(["2026-03-02T16:00:00Z", "2026-03-02T09:00:00Z"]))
+    back = pd.Series(pd.to_datetime(["2026-03-09T17:00:00Z", "2026-03-02T15:00:00Z"]))
+    # A week (7.04 days) was out at 7 ends of day; a loan back the same day at none.
+    assert day_ends_on_loan(out, back, "UTC").tolist() == [7, 0]
+    # Local days: in Auckland the second loan ran from 10 pm to 4 am, over a day's end.
+    assert day_ends_on_loan(out, back, "Pacific/Auckland").tolist() == [7, 1]
+    # A same-day loan occupies no end of day; a week's loan seven of them.
+    rng = np.random.default_rng(0)
+    demand = np.zeros((1, 30))
+    demand[0, 2] = 1
+    for d, covered in ((0, 0), (7, 7)):
+        proj = project_pool(0, demand, np.array([d]), 1, dates=DATES, rng=rng)
+        assert proj.occupancy_paths[0].sum() == covered
