@@ -22,6 +22,7 @@ from steward.forecast.models import (
     Naive2,
     SeasonalMean,
     SeasonalNaive,
+    ShrunkSeasonalMean,
     Theta,
     WindowMean,
 )
@@ -40,6 +41,7 @@ FORECASTERS: tuple[type[Forecaster], ...] = (
     LongRunRate,
     WindowMean,
     SeasonalMean,
+    ShrunkSeasonalMean,
     MSTLForecaster,
     Combination,
     Calibrated,

@@ -40,6 +40,7 @@ from steward.forecast.models import (
     Naive2,
     SeasonalMean,
     SeasonalNaive,
+    ShrunkSeasonalMean,
     Theta,
     WindowMean,
 )
@@ -71,6 +72,11 @@ INTERMITTENT_METHODS = ("croston", "long_run_rate", "sba", "tsb")
 # Long-memory candidates for weekly flows: the mean of the last year and the mean
 # of the same weeks of past years (see steward.forecast.models.long_memory).
 LONG_MEMORY = ("seasonal_mean", "window_mean")
+# The default for weekly flows (not intermittent) with at least a season of history:
+# the last year's mean plus the seasonal profile shrunk by its share of noise.
+WEEKLY_DEFAULT = "shrunk_seasonal_mean"
+# Candidates that forecast a season only from a training window holding one.
+SEASONAL_ONLY = ("seasonal_naive", "seasonal_mean")
 # Seasons longer than this (a year of weeks) start backtests after one season, not two.
 MAX_SEASON_FOR_TWO_YEAR_WINDOWS = 24
 
@@ -474,6 +480,7 @@ def _factories(names: Sequence[str], m: int, year: int = 52) -> dict[str, Callab
         "mstl": MSTLForecaster,
         "window_mean": lambda: WindowMean(window=year),
         "seasonal_mean": lambda: SeasonalMean(season_length=m),
+        "shrunk_seasonal_mean": lambda: ShrunkSeasonalMean(season_length=m),
     }
     unknown = [x for x in names if x not in makers]
     if unknown:
@@ -484,7 +491,14 @@ def _factories(names: Sequence[str], m: int, year: int = 52) -> dict[str, Callab
 def default_candidates(n: int, m: int, freq: BaseOffset, intermittent: bool) -> list[str]:
     """Intermittent demand methods, or the default combination's members; plus MSTL
     for daily data long enough to show weekly and yearly seasons, and the long-memory
-    means (:data:`LONG_MEMORY`) for weekly flows."""
+    means (:data:`LONG_MEMORY`) and, with at least one season of history,
+    :data:`WEEKLY_DEFAULT` for weekly flows.
+
+    Intermittent demand keeps its rate: a season read from a handful of loans
+    (an orchard ladder borrowed in the same April week three years running)
+    would put most of a year's demand into a few weeks, and a one-unit pool's
+    overbooking risk there past what a tool borrowed once a year should show."""
+    seasonal_weeks = is_weekly(freq) and m > 1 and n >= m
     if intermittent:
         return list(INTERMITTENT_METHODS)
     names = list(DEFAULT_MEMBERS)
@@ -493,6 +507,8 @@ def default_candidates(n: int, m: int, freq: BaseOffset, intermittent: bool) -> 
         names.append("mstl")
     if is_weekly(freq):
         names.extend(x for x in LONG_MEMORY if x != "seasonal_mean" or m > 1)
+    if seasonal_weeks:
+        names.append(WEEKLY_DEFAULT)
     return names
 
 
@@ -601,24 +617,32 @@ def _weekly_choice(
     scores: dict[str, float],
     results: dict[str, BacktestResult],
     fitted: dict[str, Forecaster],
+    score: Callable[[BacktestResult], float],
+    eligible: Sequence[str] | None = None,
 ) -> tuple[str, str | None]:
     """Best weekly candidate; returns it and the default it had to beat (if formed).
 
-    The default for weekly flows is the mean of the long-memory means (the last
-    year's mean and the seasonal mean): two years of weekly flows give a backtest
-    of a few origins, too noisy to trust a model that follows the last weeks
-    unless it is far better (the same ``ALTERNATIVE_MARGIN`` as ETS/Theta's
-    default). On the MyTurn sample (train 2018, forecast 2019) ETS and Theta
-    chased a December low, while this mean held up on the library's loans.
+    The default for weekly flows with a season of history is
+    :data:`WEEKLY_DEFAULT` (the last year's mean plus the seasonal profile, shrunk
+    by its share of noise); without one, the mean of the long-memory means. Two
+    years of weekly flows give a backtest of a few origins, and with one year no
+    origin has a season to learn from (a seasonal model is then judged as the
+    plain mean it falls back to): too noisy to trust a model that follows the
+    last weeks unless it is far better (the same ``ALTERNATIVE_MARGIN`` as
+    ETS/Theta's default). Only ``eligible`` candidates (default: all) may win.
     """
-    mase_of: Callable[[BacktestResult], float] = lambda r: r.mase  # noqa: E731
-    if not all(x in results for x in LONG_MEMORY):
-        best = min(scores, key=lambda x: (scores[x], x))
+    allowed = [x for x in scores if eligible is None or x in eligible]
+    if WEEKLY_DEFAULT in results:
+        default = WEEKLY_DEFAULT
+    elif all(x in results for x in LONG_MEMORY):
+        default = _add_combination(LONG_MEMORY, results, fitted, scores, score)
+        allowed.append(default)
+    else:
+        best = min(allowed, key=lambda x: (scores[x], x))
         return best, None
-    default = _add_combination(LONG_MEMORY, results, fitted, scores, mase_of)
     if all(x in results for x in DEFAULT_MEMBERS):
-        _add_combination(DEFAULT_MEMBERS, results, fitted, scores, mase_of)
-    best = min(scores, key=lambda x: (scores[x] * _alternative(x, default), x))
+        allowed.append(_add_combination(DEFAULT_MEMBERS, results, fitted, scores, score))
+    best = min(allowed, key=lambda x: (scores[x] * _alternative(x, default), x))
     return best, default
 
 
@@ -721,8 +745,15 @@ def select(
     members = [x for x in DEFAULT_MEMBERS if x in results] if default_combo else []
     combo_name = None
     widen_by = None  # a plausible rival whose intervals a chosen baseline's must cover
+    weekly_default = None
     if default_combo and is_weekly(freq):
-        best, widen_by = _weekly_choice(scores, results, fitted)
+        eligible = list(scores)
+        if min(positions) < m_eff:
+            # No origin had a season to learn from: a seasonal model was judged as
+            # the plain naive or mean it falls back to, not as what it forecasts.
+            eligible = [x for x in eligible if x not in SEASONAL_ONLY]
+        best, widen_by = _weekly_choice(scores, results, fitted, score, eligible)
+        weekly_default = widen_by
         if widen_by == best or widen_by is None or scores[widen_by] >= RIVAL_LIMIT * scores[best]:
             widen_by = None
     elif default_combo and len(members) == len(DEFAULT_MEMBERS):
@@ -768,7 +799,22 @@ def select(
         context = f"{_count(n, unit)} of history" + (
             f", season length {m_eff}" if m_eff > 1 else ""
         )
-    verdict = _verdict(chosen.label, best, baseline_name, scores, measure, len(positions), by_rate)
+    if best == weekly_default and min(scores.values()) < scores[best]:
+        leader = min(scores, key=lambda x: (scores[x], x))
+        why = (
+            "no origin had a season of history to judge a seasonal model by"
+            if min(positions) < m_eff and leader in SEASONAL_ONLY
+            else f"none beat it by {ALTERNATIVE_MARGIN:.0%}"
+        )
+        verdict = (
+            f"{chosen.label}, the default for weekly flows, kept: backtest {measure} "
+            f"{scores[best]:.2f} against {leader.replace('_', ' ')} {scores[leader]:.2f} over "
+            f"{_count(len(positions), 'origins')}; {why}"
+        )
+    else:
+        verdict = _verdict(
+            chosen.label, best, baseline_name, scores, measure, len(positions), by_rate
+        )
     if failed:
         notes.append(f"skipped after failing: {', '.join(failed)}")
     return Selection(

@@ -8,7 +8,7 @@ import pandas as pd
 from steward.forecast import select
 from steward.forecast.calibration import Widened
 from steward.forecast.models import Combination
-from steward.forecast.selection import RIVAL_LIMIT
+from steward.forecast.selection import RIVAL_LIMIT, SEASONAL_ONLY
 
 
 def _quarterly(values: np.ndarray) -> pd.Series:
@@ -61,10 +61,40 @@ def test_a_far_worse_combination_does_not_widen_the_baseline() -> None:
     weekly = daily.resample("W-SUN").sum()
     sel = select(weekly, 36, nonnegative=True)
     assert sel.method.startswith("seasonal_naive")
-    # The default for weekly flows is the long-memory mean; it is far worse here.
-    default = sel.scores["combination(seasonal_mean+window_mean)"]
+    # The default for weekly flows is the shrunk seasonal mean; it is far worse here.
+    default = sel.scores["shrunk_seasonal_mean"]
     assert default > RIVAL_LIMIT * sel.scores["seasonal_naive"]
     assert not isinstance(sel.forecaster.inner_, Widened)  # type: ignore[attr-defined]
     # Its forecast income stays at the level of the history.
     paths = sel.forecaster.sample_paths(36, 2000, np.random.default_rng(0))
     assert paths.mean() < 1.25 * weekly.tail(52).mean()
+
+
+def _weekly(values: np.ndarray, start: str = "2023-01-01") -> pd.Series:
+    return pd.Series(values, index=pd.date_range(start, periods=len(values), freq="W-SUN"))
+
+
+def test_the_weekly_default_keeps_a_real_season_and_drops_a_noisy_one() -> None:
+    # Two years of weekly loans: a summer peak of +6 a week on a base of 10, or none.
+    rng = np.random.default_rng(3)
+    weeks = np.arange(104)
+    summer = 10 + 6 * np.clip(np.sin(2 * np.pi * (weeks % 52 - 13) / 52), 0, None)
+    seasonal = select(_weekly(rng.poisson(summer).astype(float)), 52, nonnegative=True)
+    flat = select(_weekly(rng.poisson(np.full(104, 2.0)).astype(float)), 52, nonnegative=True)
+    assert seasonal.key == flat.key == "shrunk_seasonal_mean"
+    peak = seasonal.forecaster.point(52)
+    # The summer shows in the projection: its weeks above the winter's.
+    assert peak[20:32].mean() > peak[40:52].mean() + 4
+    # Poisson noise around a flat rate is not a season: the forecast stays near the mean.
+    level = flat.forecaster.point(52)
+    assert np.ptp(level) < 0.5 and abs(level.mean() - 2.0) < 0.5
+
+
+def test_one_year_of_weeks_cannot_crown_a_seasonal_model() -> None:
+    # With 52 weeks no backtest origin holds a season: seasonal naive is scored as the
+    # plain naive it falls back to there, then would forecast last year repeated.
+    rng = np.random.default_rng(1)
+    rate = np.exp(np.cumsum(rng.normal(0, 0.15, 52))) * 4
+    sel = select(_weekly(rng.poisson(rate).astype(float)), 52, nonnegative=True)
+    assert sel.scores["seasonal_naive"] == min(sel.scores.values())
+    assert sel.key not in SEASONAL_ONLY

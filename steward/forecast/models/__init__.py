@@ -6,7 +6,7 @@ from steward.forecast.models.combination import Combination
 from steward.forecast.models.constant import Constant
 from steward.forecast.models.ets import ETS
 from steward.forecast.models.intermittent import SBA, TSB, Croston, LongRunRate
-from steward.forecast.models.long_memory import SeasonalMean, WindowMean
+from steward.forecast.models.long_memory import SeasonalMean, ShrunkSeasonalMean, WindowMean
 from steward.forecast.models.mstl import MSTLForecaster
 from steward.forecast.models.naive import Naive, Naive2, SeasonalNaive
 from steward.forecast.models.theta import Theta
@@ -26,6 +26,7 @@ __all__ = [
     "Naive2",
     "SeasonalMean",
     "SeasonalNaive",
+    "ShrunkSeasonalMean",
     "Theta",
     "WindowMean",
 ]
