@@ -103,9 +103,11 @@ with session.shown_errors():
             # How often such figures came true (the stored risk backtest), when known.
             with session.workspace(config).store.read() as conn:
                 record = calibration(scope, conn, slug)
-            headline_p = view.risk.get("p_below_reserve", view.risk.get("max_p_over_capacity"))
-            if record is not None and isinstance(headline_p, int | float):
-                said = track_record(record, float(headline_p))
+            # The figure of the calibrated event: for a pool, all units out (the
+            # headline's chance of demand beyond them is not what the backtest scored).
+            calibrated_p = view.risk.get("p_below_reserve", view.risk.get("max_p_all_units_out"))
+            if record is not None and isinstance(calibrated_p, int | float):
+                said = track_record(record, float(calibrated_p))
                 if said:
                     st.caption(plain(said))
             scores = charts.score_table(view.scores)

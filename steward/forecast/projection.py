@@ -124,7 +124,13 @@ def project_stock(
 
 @dataclass(frozen=True)
 class PoolProjection:
-    """Simulated units on loan (demanded, not capped by capacity) per day."""
+    """Simulated units on loan (demanded, not capped by capacity) per day.
+
+    ``p_over_capacity`` is P(demand for units exceeds the capacity) at a day's
+    end; ``p_all_units_out`` P(it reaches the capacity), the side of it a ledger
+    can record (nobody borrows a unit that is out), and so the figure the risk
+    backtest scores and the dashboard's track record speaks of.
+    """
 
     dates: pd.DatetimeIndex
     occupancy_paths: np.ndarray
@@ -134,6 +140,7 @@ class PoolProjection:
     max_p_over_capacity: float
     extra_units_needed: int
     occupancy_quantiles: pd.DataFrame
+    p_all_units_out: pd.Series
 
 
 def day_ends_on_loan(out: pd.Series, back: pd.Series, timezone: str) -> np.ndarray:
@@ -237,4 +244,9 @@ def project_pool(
         max_p_over_capacity=float(p_over.max()),
         extra_units_needed=extra,
         occupancy_quantiles=_fan(occupancy, dates),
+        p_all_units_out=pd.Series(
+            ((occupancy >= cap[None, :]) & (cap[None, :] > 0)).mean(axis=0),
+            index=dates,
+            name="p_all_units_out",
+        ),
     )

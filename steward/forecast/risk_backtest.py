@@ -161,8 +161,7 @@ def _one_origin(
             if inp.capacity_now is None:
                 continue
             _, _, pool = _pool_run(inp, chosen, dates, n, rng, target=0.1)
-            cap = pool.capacity.to_numpy()[None, :]
-            p_full = ((pool.occupancy_paths >= cap) & (cap > 0)).mean(axis=0)
+            p_full = pool.p_all_units_out.to_numpy()
             full, known = _observed_pool(actual[slug], dates)
             kept = cases.setdefault(slug, Cases(POOL_EVENT))
             kept.predicted.extend(p_full[known].tolist())

@@ -313,6 +313,8 @@ def _pool_run(
         "max_p_over_capacity": round(proj.max_p_over_capacity, 4),
         "peak_date": _iso(peak),
         "p_over_capacity_dates": _clean(proj.p_over_capacity.to_numpy()),
+        # The calibrated figure (steward calibrate): the dashboard's track record uses it.
+        "max_p_all_units_out": round(float(proj.p_all_units_out.max()), 4),
         "expected_unmet": round(float(proj.expected_unmet.sum()), 4),
         "extra_units_needed": int(proj.extra_units_needed),
         "horizon_end": dates[-1].date().isoformat(),

@@ -109,3 +109,13 @@ def test_loans_are_measured_in_ends_of_day_out() -> None:
     for d, covered in ((0, 0), (7, 7)):
         proj = project_pool(0, demand, np.array([d]), 1, dates=DATES, rng=rng)
         assert proj.occupancy_paths[0].sum() == covered
+
+
+def test_all_units_out_is_reaching_the_capacity_and_at_least_the_overbooking_risk() -> None:
+    rng = np.random.default_rng(5)
+    demand = rng.poisson(0.4, size=(4000, 30))
+    proj = project_pool(0, demand, np.array([5]), 2, dates=DATES, rng=rng)
+    # Steady state: Poisson(2) units demanded; all out at >= 2, over capacity at > 2.
+    steady = proj.p_all_units_out.iloc[10:]
+    assert steady.mean() == pytest.approx(stats.poisson.sf(1, 2.0), abs=0.02)
+    assert (proj.p_all_units_out >= proj.p_over_capacity).all()
