@@ -13,26 +13,23 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Row, insert, select, update
 
 from steward import flow_refresh, flows
-from steward.forecast import (
-    PoolProjection,
-    Selection,
-    StockProjection,
-    forecast_many,
-    project_pool,
-    project_stock,
-)
 from steward.queries.loans import open_loans
 from steward.store import catalog
 from steward.store.catalog import ResourceInfo
 from steward.store.models import CapacityChange, Event, ForecastRun
 from steward.workspace import Workspace
+
+if TYPE_CHECKING:
+    # The engine (statsmodels, scipy.stats: seconds to import) is imported where
+    # a series is fitted, so a run that has nothing to forecast never loads it.
+    from steward.forecast import PoolProjection, Selection, StockProjection
 
 #: Shortest history (days) worth a model; shorter series still get a baseline.
 MIN_HISTORY_DAYS = 14
@@ -257,6 +254,8 @@ def _stock_run(
     use = _daily_from_weekly(sel["use"], inp.series["use"], dates, n, rng)
     rep = _daily_from_weekly(sel["replenish"], inp.series["replenish"], dates, n, rng)
     res = inp.res
+    from steward.forecast import project_stock
+
     proj = project_stock(
         inp.level_now,
         use,
@@ -301,6 +300,8 @@ def _pool_run(
         inp.capacity_plan.reindex(dates, fill_value=0.0).cumsum() if len(inp.capacity_plan) else 0.0
     )
     capacity = pd.Series(base, index=dates) + plan
+    from steward.forecast import project_pool
+
     proj = project_pool(
         inp.on_loan_now, demand, inp.durations, capacity, dates=dates, rng=rng, target=target
     )
@@ -461,14 +462,18 @@ def run_forecasts(
         for name, y in inp.series.items()
         if y.notna().sum() > 0
     }
-    selections = forecast_many(
-        series,
-        weeks_for(h),
-        executor=cfg.executor or ("serial" if len(series) <= 2 else None),
-        workers=cfg.workers,
-        progress=progress,
-        nonnegative=True,
-    )
+    selections: dict[str, Any] = {}
+    if series:
+        from steward.forecast import forecast_many
+
+        selections = forecast_many(
+            series,
+            weeks_for(h),
+            executor=cfg.executor or ("serial" if len(series) <= 2 else None),
+            workers=cfg.workers,
+            progress=progress,
+            nonnegative=True,
+        )
     for p in todo:
         res = p.res
         frame = inputs[res.slug].flows if res.slug in inputs else frames[res.slug]
@@ -515,6 +520,8 @@ def _store_forecast(
     res = inp.res
     slug = res.slug
     summary.scored += score_past_runs(conn, res, inp.flows, now)
+    from steward.forecast import Selection
+
     chosen: dict[str, Selection] = {}
     for name in inp.series:
         got = selections.get(f"{slug}:{name}")
