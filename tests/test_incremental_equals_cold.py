@@ -13,9 +13,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from sqlalchemy import select
 
+from steward.forecast import runs
 from steward.ledger import Batch, Ledger, NewEvent
 from steward.pipeline import run_pipeline
 from steward.store import catalog
@@ -109,6 +111,7 @@ def test_an_incremental_run_stores_what_a_cold_run_stores(
     second_db_url: str,
     settings_factory: Callable[..., Path],
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The test commons (a pool and two stocks), each with a monthly quota policy.
     config = yaml.safe_load(settings_factory().read_text())
@@ -118,11 +121,15 @@ def test_an_incremental_run_stores_what_a_cold_run_stores(
     cold = _open(second_db_url, config, tmp_path / "cold")
     try:
         _record(warm, _history(150))
+        # The incremental store goes through in batches of two resources: a batch
+        # boundary must not change what is stored.
+        monkeypatch.setattr(runs, "BATCH_RESOURCES", 2)
         run_pipeline(warm, now=NOW)
         _record(warm, _late())
         incremental = run_pipeline(warm, now=LATER)
         assert set(incremental.forecast.skipped) == {"tank"}  # only its inputs are unchanged
 
+        monkeypatch.setattr(runs, "BATCH_RESOURCES", 100)
         _record(cold, _history(150))
         _record(cold, _late())
         first = run_pipeline(cold, now=LATER)
