@@ -359,6 +359,9 @@ class LoadedConfig:
 #: A configuration file may use this many aliases (``*name``), and expand to this many nodes.
 MAX_ALIASES = 100
 MAX_NODES = 100_000
+#: libyaml's safe loader where PyYAML was built with it: same documents, about ten
+#: times faster on a config listing hundreds of resources.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def safe_yaml(text: str, file: Path) -> Any:
@@ -370,7 +373,7 @@ def safe_yaml(text: str, file: Path) -> Any:
     expanded size counted without expanding it, and it is refused above
     MAX_ALIASES aliases or MAX_NODES nodes.
     """
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    root = yaml.compose(text, Loader=_LOADER)
     if root is None:
         return None
     sizes: dict[int, int] = {}
@@ -402,7 +405,7 @@ def safe_yaml(text: str, file: Path) -> Any:
             f"{file}: the YAML expands to {nodes:,} values (more than {MAX_NODES:,})",
             hint="a configuration this large is almost certainly an alias bomb; write it out plainly",
         )
-    return yaml.safe_load(text)
+    return yaml.load(text, Loader=_LOADER)
 
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

@@ -60,6 +60,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def second_db_url(db_url: str, tmp_path: Path) -> Iterator[str]:
+    """Another empty database on ``db_url``'s backend (e.g. to compare two runs)."""
+    if db_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'second.db'}"
+        return
+    yield from _pg_database(os.environ[PG_ENV])
+
+
+@pytest.fixture
 def store(db_url: str) -> Iterator[Store]:
     st = Store(db_url, check_schema=False)
     upgrade(st.engine)

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from steward import flows
 from steward.alerts.drift import latest_drift
@@ -67,22 +67,51 @@ def _candidate(
     )
 
 
-def _latest_forecasts(conn: Connection, now: datetime) -> dict[int, ForecastRun]:
-    rows = entities(
+def _recent_runs(
+    conn: Connection,
+    now: datetime,
+    per_resource: int,
+    *,
+    skip: int = 0,
+    resource_ids: list[int] | None = None,
+) -> list[ForecastRun]:
+    """Each resource's ``per_resource`` latest runs made by ``now``, newest first,
+    leaving out the ``skip`` newest (already read); all resources or ``resource_ids``.
+
+    One windowed query: a store keeps every past run (they are scored later), and
+    reading them all to keep the newest decoded every stored run's paths.
+    """
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=ForecastRun.resource_id,
+            order_by=(ForecastRun.created_at.desc(), ForecastRun.id.desc()),
+        )
+        .label("rank")
+    )
+    ranked = select(ForecastRun.id, rank).where(ForecastRun.created_at <= now).subquery("ranked")
+    return entities(
         conn,
         select(ForecastRun)
-        .where(ForecastRun.created_at <= now)
-        .order_by(ForecastRun.resource_id, ForecastRun.created_at.desc(), ForecastRun.id.desc()),
+        .join(ranked, ranked.c.id == ForecastRun.id)
+        .where(ranked.c.rank <= per_resource)
+        .order_by(ForecastRun.resource_id, ranked.c.rank),
     )
-    latest: dict[int, ForecastRun] = {}
-    for run in rows:
-        latest.setdefault(run.resource_id, run)
-    return latest
 
 
-def depletion(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
+def _latest_forecasts(conn: Connection, now: datetime) -> dict[int, ForecastRun]:
+    """Each resource's latest forecast run made by ``now``."""
+    return {run.resource_id: run for run in _recent_runs(conn, now, 1)}
+
+
+def depletion(
+    conn: Connection,
+    rules: Rules,
+    now: datetime,
+    latest: dict[int, ForecastRun] | None = None,
+) -> list[Candidate]:
     out = []
-    forecasts = _latest_forecasts(conn, now)
+    forecasts = _latest_forecasts(conn, now) if latest is None else latest
     for res in catalog.resources(conn):
         opts = rules.depletion.for_resource(res.slug)
         run = forecasts.get(res.id)
@@ -108,7 +137,12 @@ def depletion(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
     return out
 
 
-def deficit(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
+def deficit(
+    conn: Connection,
+    rules: Rules,
+    now: datetime,
+    latest: dict[int, ForecastRun] | None = None,
+) -> list[Candidate]:
     """One steward alert per resource whose budget is below its members' ordinary need.
 
     Reads the period's stored budget (:class:`QuotaBudget`) for the gap and the
@@ -125,7 +159,7 @@ def deficit(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
         )
         .order_by(Resource.slug),
     )
-    forecasts = _latest_forecasts(conn, now)
+    forecasts = _latest_forecasts(conn, now) if latest is None else latest
     out = []
     for budget, slug in found:
         opts = rules.deficit.for_resource(slug)
@@ -167,9 +201,14 @@ def deficit(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
     return out
 
 
-def overbooking(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
+def overbooking(
+    conn: Connection,
+    rules: Rules,
+    now: datetime,
+    latest: dict[int, ForecastRun] | None = None,
+) -> list[Candidate]:
     out = []
-    forecasts = _latest_forecasts(conn, now)
+    forecasts = _latest_forecasts(conn, now) if latest is None else latest
     for res in catalog.resources(conn):
         opts = rules.overbooking.for_resource(res.slug)
         run = forecasts.get(res.id)
@@ -407,14 +446,29 @@ def collector_stale(
     return out
 
 
-def anomaly(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
+def anomaly(
+    conn: Connection,
+    rules: Rules,
+    now: datetime,
+    latest: dict[int, ForecastRun] | None = None,
+) -> list[Candidate]:
     """The current level (stock) or units on loan (pool) outside the forecast's band for today."""
+    latest = _latest_forecasts(conn, now) if latest is None else latest
+    enabled = [
+        res for res in catalog.resources(conn) if rules.anomaly.for_resource(res.slug).enabled
+    ]
+    bands = {res.id: _band_today([latest[res.id]], res, now) for res in enabled if res.id in latest}
+    # A run's paths start the day after it was made, so the latest rarely covers
+    # today: look back through the earlier ones of those resources, in one query.
+    behind = [rid for rid, band in bands.items() if band is None]
+    older: dict[int, list[ForecastRun]] = {}
+    if behind:
+        for run in _recent_runs(conn, now, _ANOMALY_RUNS, skip=1, resource_ids=behind):
+            older.setdefault(run.resource_id, []).append(run)
     out = []
-    for res in catalog.resources(conn):
+    for res in enabled:
         opts = rules.anomaly.for_resource(res.slug)
-        if not opts.enabled:
-            continue
-        band = _band_today(conn, res, now)
+        band = bands.get(res.id) or _band_today(older.get(res.id, []), res, now)
         if band is None:
             continue
         low, high, run_id = band
@@ -442,16 +496,10 @@ def anomaly(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
 
 
 def _band_today(
-    conn: Connection, res: ResourceInfo, now: datetime
+    runs: list[ForecastRun], res: ResourceInfo, now: datetime
 ) -> tuple[float, float, int] | None:
+    """The outer quantiles for today of the newest of ``runs`` (newest first) covering it."""
     today = pd.Timestamp(now).tz_convert(res.timezone).date().isoformat()
-    runs = entities(
-        conn,
-        select(ForecastRun)
-        .where(ForecastRun.resource_id == res.id, ForecastRun.created_at <= now)
-        .order_by(ForecastRun.created_at.desc(), ForecastRun.id.desc())
-        .limit(_ANOMALY_RUNS),
-    )
     for run in runs:
         dates = [str(d)[:10] for d in run.paths.get("dates") or []]
         qcols = sorted(
@@ -481,13 +529,14 @@ def collect(
     conn: Connection, settings: Settings, rules: Rules, now: datetime
 ) -> dict[str, Candidate]:
     """Every candidate that holds now, by fingerprint."""
+    latest = _latest_forecasts(conn, now)  # read once: each run's paths are decoded
     found = [
-        *deficit(conn, rules, now),
-        *depletion(conn, rules, now),
-        *overbooking(conn, rules, now),
+        *deficit(conn, rules, now, latest),
+        *depletion(conn, rules, now, latest),
+        *overbooking(conn, rules, now, latest),
         *quota(conn, rules, now),
         *drift(conn, rules, now),
         *collector_stale(conn, settings, rules, now),
-        *anomaly(conn, rules, now),
+        *anomaly(conn, rules, now, latest),
     ]
     return {c.fingerprint: c for c in found}

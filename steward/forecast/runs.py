@@ -13,27 +13,24 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Row, insert, select, update
 
 from steward import flow_refresh, flows
-from steward.forecast import (
-    PoolProjection,
-    Selection,
-    StockProjection,
-    forecast_many,
-    project_pool,
-    project_stock,
-)
 from steward.forecast.projection import day_ends_on_loan
 from steward.queries.loans import open_loans
 from steward.store import catalog
 from steward.store.catalog import ResourceInfo
 from steward.store.models import CapacityChange, Event, ForecastRun
 from steward.workspace import Workspace
+
+if TYPE_CHECKING:
+    # The engine (statsmodels, scipy.stats: seconds to import) is imported where
+    # a series is fitted, so a run that has nothing to forecast never loads it.
+    from steward.forecast import PoolProjection, Selection, StockProjection
 
 #: Shortest history (days) worth a model; shorter series still get a baseline.
 MIN_HISTORY_DAYS = 14
@@ -43,6 +40,9 @@ LOST_AFTER_DAYS = 30
 #: the seasonal mean of weekly flows learns from every past year it is given, and
 #: the backtest that chooses among methods gets more origins.
 MAX_HISTORY_DAYS = 10 * 366
+#: Resources read, fitted and stored together: enough to keep the workers busy,
+#: few enough that a batch's frames and paths stay well under the memory target.
+BATCH_RESOURCES = 100
 
 
 @dataclass
@@ -91,7 +91,11 @@ def _by_local_day(times: pd.Series, values: pd.Series, tz: str) -> pd.Series:
 
 
 def _inputs(
-    conn: Connection, res: ResourceInfo, now: datetime, ledger: flows.LedgerFrames | None = None
+    conn: Connection,
+    res: ResourceInfo,
+    now: datetime,
+    ledger: flows.LedgerFrames | None = None,
+    lost: int | None = None,
 ) -> _Inputs:
     ledger = ledger or flows.read_ledger(conn, res)
     daily = flows.daily_flows(conn, res, until=now, ledger=ledger)
@@ -148,8 +152,8 @@ def _inputs(
     capacity_now = flows.capacity(conn, res, now)
     # Loans far past due are not coming back at the usual pace: rather than let
     # the simulation return them soon, count them as units the pool has lost.
-    late = open_loans(conn, [res.id], as_of=now)["days_overdue"]
-    lost = int((late > LOST_AFTER_DAYS).sum())
+    if lost is None:
+        lost = _lost_overdue(conn, [res.id], now).get(res.id, 0)
     return _Inputs(
         res,
         daily,
@@ -162,6 +166,18 @@ def _inputs(
         capacity_plan,
         lost,
     )
+
+
+def _lost_overdue(conn: Connection, pool_ids: Sequence[int], now: datetime) -> dict[int, int]:
+    """Per pool, its loans more than LOST_AFTER_DAYS past due (a query per 400 pools:
+    the ids are bound twice, within old SQLite builds' 999 parameters)."""
+    ids = list(pool_ids)
+    out: dict[int, int] = {}
+    for i in range(0, len(ids), 400):
+        loans = open_loans(conn, ids[i : i + 400], as_of=now)
+        late = loans.loc[loans["days_overdue"] > LOST_AFTER_DAYS, "resource_id"]
+        out |= {int(rid): int(n) for rid, n in late.value_counts().items()}
+    return out
 
 
 def _weekly(frame: pd.DataFrame) -> pd.DataFrame:
@@ -257,6 +273,8 @@ def _stock_run(
     use = _daily_from_weekly(sel["use"], inp.series["use"], dates, n, rng)
     rep = _daily_from_weekly(sel["replenish"], inp.series["replenish"], dates, n, rng)
     res = inp.res
+    from steward.forecast import project_stock
+
     proj = project_stock(
         inp.level_now,
         use,
@@ -301,6 +319,8 @@ def _pool_run(
         inp.capacity_plan.reindex(dates, fill_value=0.0).cumsum() if len(inp.capacity_plan) else 0.0
     )
     capacity = pd.Series(base, index=dates) + plan
+    from steward.forecast import project_pool
+
     proj = project_pool(
         inp.on_loan_now, demand, inp.durations, capacity, dates=dates, rng=rng, target=target
     )
@@ -426,8 +446,8 @@ def run_forecasts(
 ) -> ForecastSummary:
     """Refresh daily flows and forecast every resource whose inputs changed.
 
-    Inputs are read once per run (one query per ledger table for every resource
-    that needs them). A resource whose ledger, last complete week, horizon and
+    Inputs are read once per run, a batch of BATCH_RESOURCES resources at a time
+    (one query per ledger table per batch). A resource whose ledger, last complete week, horizon and
     path count are those of its last stored run, younger than
     ``forecast.max_age_hours``, is skipped and listed in the summary with why.
     Each resource is written in its own short transaction (flows, watermark,
@@ -440,21 +460,55 @@ def run_forecasts(
     with ws.store.read() as conn:
         infos = catalog.resources(conn, list(slugs) if slugs else None)
         plans = _plan_runs(conn, infos, now, h, n, timedelta(hours=cfg.max_age_hours))
-        todo = [p for p in plans if p.skip_reason is None or not _flows_current(p, now)]
+    for p in plans:
+        if p.skip_reason is not None:
+            summary.skipped[p.res.slug] = p.skip_reason
+    todo = [p for p in plans if p.skip_reason is None or not _flows_current(p, now)]
+    # Resources go through in batches: each batch's ledgers, frames and paths are
+    # let go before the next is read, so memory stays flat however many resources
+    # there are; the worker processes stay up from one batch to the next.
+    expected = sum(1 if p.res.kind == "pool" else 2 for p in todo if p.skip_reason is None)
+    executor = cfg.executor or ("serial" if expected <= 2 else None)
+    done = 0
+
+    def batch_progress(k: int, _total: int) -> None:
+        if progress is not None:
+            progress(done + k, max(expected, done + k))
+
+    for first in range(0, len(todo), BATCH_RESOURCES):
+        batch = todo[first : first + BATCH_RESOURCES]
+        done += _run_batch(ws, batch, now, seed, executor, batch_progress, summary)
+    return summary
+
+
+def _run_batch(
+    ws: Workspace,
+    todo: Sequence[_Plan],
+    now: datetime,
+    seed: int,
+    executor: str | None,
+    progress: Callable[[int, int], None],
+    summary: ForecastSummary,
+) -> int:
+    """Read, fit and store one batch of resources; returns the number of series fitted.
+
+    A plan's ledger mark was read before its ledger: rows recorded in between make
+    the stored mark older than the flows, so the next run redoes them, never skips them.
+    """
+    cfg = ws.settings.forecast
+    h, n = cfg.horizon_days, cfg.paths
+    with ws.store.read() as conn:
         ledgers = flows.read_ledgers(conn, [p.res.id for p in todo])
+        fit = [p.res for p in todo if p.skip_reason is None]
+        lost = _lost_overdue(conn, [r.id for r in fit if r.kind == "pool"], now)
         inputs = {
-            p.res.slug: _inputs(conn, p.res, now, ledgers[p.res.id])
-            for p in todo
-            if p.skip_reason is None
+            res.slug: _inputs(conn, res, now, ledgers[res.id], lost.get(res.id, 0)) for res in fit
         }
         frames = {
             p.res.slug: flows.daily_flows(conn, p.res, until=now, ledger=ledgers[p.res.id])
             for p in todo
             if p.skip_reason is not None
         }
-    for p in plans:
-        if p.skip_reason is not None:
-            summary.skipped[p.res.slug] = p.skip_reason
 
     # Every flow is forecast per week (see _weekly) and spread back over the days.
     series = {
@@ -463,14 +517,18 @@ def run_forecasts(
         for name, y in inp.series.items()
         if y.notna().sum() > 0
     }
-    selections = forecast_many(
-        series,
-        weeks_for(h),
-        executor=cfg.executor or ("serial" if len(series) <= 2 else None),
-        workers=cfg.workers,
-        progress=progress,
-        nonnegative=True,
-    )
+    selections: dict[str, Any] = {}
+    if series:
+        from steward.forecast import forecast_many
+
+        selections = forecast_many(
+            series,
+            weeks_for(h),
+            executor=executor,
+            workers=cfg.workers,
+            progress=progress,
+            nonnegative=True,
+        )
     for p in todo:
         res = p.res
         frame = inputs[res.slug].flows if res.slug in inputs else frames[res.slug]
@@ -500,7 +558,7 @@ def run_forecasts(
                 forecast_inputs=p.inputs_key if stored else None,
                 forecast_at=now if stored else None,
             )
-    return summary
+    return len(series)
 
 
 def _store_forecast(
@@ -517,6 +575,8 @@ def _store_forecast(
     res = inp.res
     slug = res.slug
     summary.scored += score_past_runs(conn, res, inp.flows, now)
+    from steward.forecast import Selection
+
     chosen: dict[str, Selection] = {}
     for name in inp.series:
         got = selections.get(f"{slug}:{name}")

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, and_, exists, select
+from sqlalchemy import Connection, exists, select, tuple_
 from sqlalchemy.orm import aliased
 
 from steward.store.models import Event, LoanTerm, Member, Resource
@@ -66,6 +66,20 @@ def open_loans(
     ret = aliased(Event)
     undo = aliased(Event)
     undo_ret = aliased(Event)
+    ids = None if resource_ids is None else [int(r) for r in resource_ids]
+    # Loans returned by ``as_of``, as one uncorrelated set: a correlated NOT EXISTS
+    # lets SQLite (without ANALYZE statistics) probe it through the time index, a
+    # scan of the pool's whole history per loan (minutes on a busy pool).
+    returned = select(ret.resource_id, ret.loan_ref).where(
+        ret.kind == "replenish",
+        ret.loan_ref.is_not(None),  # NOT IN over a NULL would match nothing
+        ret.reverses_id.is_(None),
+        ret.scheduled.is_(False),
+        ret.occurred_at <= as_of,
+        ~exists().where(undo_ret.reverses_id == ret.id),
+    )
+    if ids is not None:
+        returned = returned.where(ret.resource_id.in_(ids))
     stmt = (
         select(
             Event.resource_id,
@@ -86,22 +100,12 @@ def open_loans(
             Event.scheduled.is_(False),
             Event.occurred_at <= as_of,
             ~exists().where(undo.reverses_id == Event.id),
-            ~exists().where(
-                and_(
-                    ret.resource_id == Event.resource_id,
-                    ret.loan_ref == Event.loan_ref,
-                    ret.kind == "replenish",
-                    ret.reverses_id.is_(None),
-                    ret.scheduled.is_(False),
-                    ret.occurred_at <= as_of,
-                    ~exists().where(undo_ret.reverses_id == ret.id),
-                )
-            ),
+            tuple_(Event.resource_id, Event.loan_ref).not_in(returned),
         )
         .order_by(Event.occurred_at, Event.id)
     )
-    if resource_ids is not None:
-        stmt = stmt.where(Event.resource_id.in_([int(r) for r in resource_ids]))
+    if ids is not None:
+        stmt = stmt.where(Event.resource_id.in_(ids))
     if member_id is not None:
         stmt = stmt.where(Event.member_id == int(member_id))
     loans = pd.DataFrame(conn.execute(stmt).all(), columns=list(COLUMNS[:-2]))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -32,20 +33,45 @@ class ResourceInfo:
 
 
 def sync(conn: Connection, settings: Settings) -> None:
-    """Insert or update every commons and resource named in the configuration."""
+    """Insert or update every commons and resource named in the configuration.
+
+    The stored rows are read once and only those that differ are written: every
+    command opens the workspace, and a statement per resource (hundreds in a tool
+    library) cost seconds and held the write lock for nothing.
+    """
+    commons_rows = {
+        row.slug: row
+        for row in conn.execute(
+            select(Commons.id, Commons.slug, Commons.name, Commons.timezone, Commons.currency)
+        ).all()
+    }
+    columns = ("commons_id", "name", "kind", "unit", "capacity", "reserve", "initial_level")
+    resource_rows = {
+        row.slug: row
+        for row in conn.execute(
+            select(
+                Resource.id,
+                Resource.slug,
+                Resource.attributes,
+                *(getattr(Resource, c) for c in columns),
+            )
+        ).all()
+    }
     for commons in settings.commons:
-        cid = conn.execute(select(Commons.id).where(Commons.slug == commons.slug)).scalar()
         values = {
             "name": commons.name,
             "timezone": commons.timezone,
             "currency": commons.currency,
         }
-        if cid is None:
+        found = commons_rows.get(commons.slug)
+        if found is None:
             cid = conn.execute(
                 insert(Commons).returning(Commons.id), {"slug": commons.slug, **values}
             ).scalar_one()
         else:
-            conn.execute(update(Commons).where(Commons.id == cid).values(**values))
+            cid = found.id
+            if _differs(found, values):
+                conn.execute(update(Commons).where(Commons.id == cid).values(**values))
         for res in commons.resources:
             fields = {
                 "commons_id": cid,
@@ -57,11 +83,20 @@ def sync(conn: Connection, settings: Settings) -> None:
                 "initial_level": res.initial_level,
                 "attributes": res.attributes,
             }
-            rid = conn.execute(select(Resource.id).where(Resource.slug == res.slug)).scalar()
-            if rid is None:
+            row = resource_rows.get(res.slug)
+            if row is None:
                 conn.execute(insert(Resource), {"slug": res.slug, **fields})
-            else:
-                conn.execute(update(Resource).where(Resource.id == rid).values(**fields))
+            elif _differs(row, fields):
+                conn.execute(update(Resource).where(Resource.id == row.id).values(**fields))
+
+
+def _differs(row: Any, values: dict[str, Any]) -> bool:
+    """Whether a stored row differs from ``values`` (None only equals None)."""
+    for name, value in values.items():
+        stored = getattr(row, name)
+        if (stored is None) != (value is None) or stored != value:
+            return True
+    return False
 
 
 def resources(conn: Connection, slugs: list[str] | None = None) -> list[ResourceInfo]:

@@ -14,6 +14,12 @@ Prints wall time and peak RSS (the whole process tree, workers included) of
 
 Targets: cold <= 30 s, nothing changed <= 5 s, peak RSS <= 600 MB.
 
+Then the engine's CPU seconds per series (model choice by backtest, as
+`steward forecast` calls it) beside statsforecast's AutoETS on the same weekly
+demand series, a sample spread over popular and rarely borrowed types (target
+<= 1.5x). statsforecast runs in its own environment under var/ (see
+bench_forecast_competitions), never in Steward's.
+
     python tests/benchmarks/bench_forecast_library.py [--types 600] [--loans 50000]
 """
 
@@ -33,6 +39,8 @@ import psutil
 import yaml
 
 STEWARD = [sys.executable, "-m", "steward"]
+ROOT = Path(__file__).resolve().parents[2]
+TIMEZONE = "America/Los_Angeles"
 
 
 def library(types: int, loans: int, years: int = 8, seed: int = 13) -> pd.DataFrame:
@@ -107,7 +115,7 @@ def workspace(root: Path, types: int, loans: pd.DataFrame) -> Path:
             {
                 "slug": "library",
                 "name": "Tool library",
-                "timezone": "America/Los_Angeles",
+                "timezone": TIMEZONE,
                 "resources": resources,
             }
         ],
@@ -149,11 +157,89 @@ def measured(cmd: list[str], cwd: Path) -> tuple[float, float, float, str]:
     return seconds, cpu, peak / 2**20, output
 
 
+def weekly_demand(events: pd.DataFrame, types: int) -> dict[str, pd.Series]:
+    """Each type's weekly checkouts, as `steward forecast` builds them (complete weeks)."""
+    from steward.forecast.runs import MAX_HISTORY_DAYS, _weekly
+
+    out = events.loc[events["kind"] == "use"]
+    day = (
+        pd.to_datetime(out["occurred_at"], utc=True)
+        .dt.tz_convert(TIMEZONE)
+        .dt.normalize()
+        .dt.tz_localize(None)
+    )
+    today = pd.Timestamp.now(tz=TIMEZONE).normalize().tz_localize(None)
+    days = pd.date_range(day.min(), today - pd.Timedelta(days=1), freq="D")
+    counts = out.groupby([out["resource"], day]).size()
+    series = {}
+    for i in range(types):
+        slug = f"type-{i}"
+        daily = counts.get(slug, pd.Series(dtype=float))
+        frame = pd.DataFrame({"demand": daily.reindex(days, fill_value=0).astype(float)})
+        series[slug] = _weekly(frame.tail(MAX_HISTORY_DAYS))["demand"]
+    return series
+
+
+def engine_vs_autoets(events: pd.DataFrame, types: int, sample: int) -> list[str]:
+    """CPU seconds per series: the engine's ``select`` and statsforecast's AutoETS."""
+    import json
+    import os
+
+    sys.path.insert(0, str(ROOT))
+    from steward.forecast.runs import weeks_for
+    from steward.forecast.selection import select
+    from tests.benchmarks.bench_forecast_competitions import RUNNER, statsforecast_python
+
+    series = weekly_demand(events, types)
+    # Types are numbered by popularity: every k-th covers weekly and yearly borrowing.
+    keys = [f"type-{i}" for i in range(0, types, max(1, types // sample))][:sample]
+    h = weeks_for(90)
+    engine = {}
+    for key in keys:
+        started = time.process_time()
+        select(series[key], h, nonnegative=True)
+        engine[key] = time.process_time() - started
+    python = statsforecast_python()
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "in.json", Path(tmp) / "out.json"
+        payload = [{"key": k, "y": series[k].tolist(), "h": h, "m": 52} for k in keys]
+        src.write_text(json.dumps(payload), encoding="utf-8")
+        env = {**os.environ, "NUMBA_NUM_THREADS": "1"}
+        subprocess.run([str(python), str(RUNNER), str(src), str(dst)], env=env, check=True)
+        sf = {row["key"]: row for row in json.loads(dst.read_text(encoding="utf-8"))}
+    ets = {k: sf[k]["autoets"]["cpu"] for k in keys}
+    theta = {k: sf[k]["autotheta"]["cpu"] for k in keys}
+    mean = {
+        name: float(np.mean(list(d.values())))
+        for name, d in (("engine", engine), ("AutoETS", ets), ("AutoTheta", theta))
+    }
+    sparse = [k for k in keys if (series[k] > 0).mean() < 0.2]
+    lines = [
+        f"engine CPU per series on {len(keys)} weekly demand series "
+        f"({len(sparse)} borrowed in under a fifth of weeks), {len(series[keys[0]])} weeks, h={h}:",
+        f"  engine {mean['engine']:.3f} s, AutoETS {mean['AutoETS']:.3f} s "
+        f"({mean['engine'] / mean['AutoETS']:.1f}x; target <= 1.5x), "
+        f"AutoTheta {mean['AutoTheta']:.3f} s",
+    ]
+    if sparse:
+        lines.append(
+            f"  intermittent ones: engine {np.mean([engine[k] for k in sparse]):.3f} s, "
+            f"AutoETS {np.mean([ets[k] for k in sparse]):.3f} s"
+        )
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--types", type=int, default=600)
     parser.add_argument("--loans", type=int, default=50_000)
+    parser.add_argument("--sample", type=int, default=60, help="series for the CPU comparison")
+    parser.add_argument("--engine-only", action="store_true", help="only the CPU comparison")
     args, _ = parser.parse_known_args()
+    if args.engine_only:
+        for line in engine_vs_autoets(library(args.types, args.loans), args.types, args.sample):
+            print(line)
+        return
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -202,6 +288,8 @@ def main() -> None:
     print(f"{'(steward --help)':20} {startup:>8.1f}  process start-up and imports alone")
     for line in skipped:
         print(f"  second run said: {line.strip()}")
+    for line in engine_vs_autoets(events, args.types, args.sample):
+        print(line)
 
 
 if __name__ == "__main__":
