@@ -167,8 +167,28 @@ class Event(Base):
     __tablename__ = "event"
     __table_args__ = (
         UniqueConstraint("source", "external_id"),
+        # Every index is written on every insert, so each one below earns its place
+        # (a bulk import pays for all of them; see migration 0014):
+        # (source, external_id) above: replays and conflicts, reversals' targets;
+        # resource and time: levels, flows, drift, status and the dashboard's windows.
         Index("ix_event_resource_time", "resource_id", "occurred_at"),
-        Index("ix_event_loan", "resource_id", "loan_ref"),
+        # Loans by name (a return's checkout, open loans). Partial: most events
+        # (funds, tanks, meters) belong to no loan and cost this index nothing.
+        Index(
+            "ix_event_loan",
+            "resource_id",
+            "loan_ref",
+            sqlite_where=text("loan_ref IS NOT NULL"),
+            postgresql_where=text("loan_ref IS NOT NULL"),
+        ),
+        # A member's usage and history, and the member foreign key. Partial for the
+        # same reason: events of shared stocks name no member.
+        Index(
+            "ix_event_member_id",
+            "member_id",
+            sqlite_where=text("member_id IS NOT NULL"),
+            postgresql_where=text("member_id IS NOT NULL"),
+        ),
         # The self-reference needs an index, or deleting n events (foreign keys on)
         # scans the table n times. Partial: most events reverse nothing.
         Index(
@@ -182,7 +202,7 @@ class Event(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     resource_id: Mapped[int] = mapped_column(ForeignKey("resource.id"))
-    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"), index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
     kind: Mapped[EventKind] = mapped_column(_enum(EventKind, "event_kind"))
     #: Always > 0 for use and replenish; an adjust is signed (+ raises the level).
     quantity: Mapped[Decimal]
