@@ -1,0 +1,54 @@
+"""The bulk writers below the ledger: COPY text built column-wise, constant columns on SQLite."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import create_engine, text
+
+from steward.store import bulk
+
+
+def test_copy_text_escapes_and_writes_nulls_and_flags() -> None:
+    got = bulk.copy_text(
+        [
+            ["a\tb", "c\\d", None, "x\ny\r"],
+            [1, None, 3, 40],
+            np.array([True, False, True, False]),
+            np.array([7, 8, 9, 10], dtype="int64"),
+            [datetime(2024, 1, 1, tzinfo=UTC)] * 4,
+        ]
+    )
+    stamp = "2024-01-01 00:00:00+00:00"
+    assert got.split("\n") == [
+        f"a\\tb\t1\tt\t7\t{stamp}",
+        f"c\\\\d\t\\N\tf\t8\t{stamp}",
+        f"\\N\t3\tt\t9\t{stamp}",
+        f"x\\ny\\r\t40\tf\t10\t{stamp}",
+        "",
+    ]
+
+
+def test_quantities_are_exact_decimal_text_on_postgresql() -> None:
+    got = bulk.quantities(pd.Series([0.000001, -12.34, 0.0, 123456789.5]), "postgresql")
+    assert list(got) == ["0.000001", "-12.340000", "0.000000", "123456789.500000"]
+
+
+def test_sqlite_insert_writes_constant_columns_once_and_single_rows() -> None:
+    engine = create_engine("sqlite://")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (a INTEGER, b TEXT, c TEXT, d BOOLEAN)"))
+        # Every column constant (one row), and a quote in a constant.
+        assert bulk.insert_new(conn, "t", {"a": [1], "b": ["it's"], "c": [None], "d": [True]}) == 1
+        n = bulk.insert_new(
+            conn, "t", {"a": [2, 3], "b": ["it's", "it's"], "c": ["x", "y"], "d": [False, False]}
+        )
+        assert n == 2
+        rows = conn.execute(text("SELECT a, b, c, d FROM t ORDER BY a")).all()
+    assert [tuple(r) for r in rows] == [
+        (1, "it's", None, 1),
+        (2, "it's", "x", 0),
+        (3, "it's", "y", 0),
+    ]
