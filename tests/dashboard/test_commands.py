@@ -117,3 +117,12 @@ def test_dashboard_command_keeps_security_settings_on() -> None:
     debug = streamlit_command(APP, port=8765, host="127.0.0.1", debug=True)
     assert "--client.showErrorDetails=full" in debug
     assert "--server.enableXsrfProtection=true" in debug
+
+
+def test_dashboard_command_turns_off_per_run_overheads_of_a_development_server() -> None:
+    # Under 20 sessions the forced full collection after each script run and the
+    # per-session source watcher took most of the server's CPU (bench_dashboard_load).
+    cmd = streamlit_command(APP, port=8765, host="127.0.0.1", debug=False)
+    assert "--runner.postScriptGC=false" in cmd
+    assert "--server.fileWatcherType=none" in cmd
+    assert "--server.runOnSave=false" in cmd
