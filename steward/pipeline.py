@@ -74,10 +74,13 @@ def run_pipeline(
     now: datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> PipelineSummary:
-    """Forecast every resource, then recompute quotas, evaluate alerts and deliver."""
+    """Forecast every resource, recompute quotas, evaluate alerts, deliver, refresh planner statistics."""
     now = now or datetime.now(UTC)
     forecast = run_forecasts(ws, now=now, progress=progress)
     quotas, alerts, delivery = refresh_after_forecast(ws, now)
+    # The pages' queries need the planner's statistics to stay index lookups as the
+    # ledger grows (see Store.refresh_statistics).
+    ws.store.refresh_statistics()
     summary = PipelineSummary(forecast, quotas, alerts, delivery)
     log.info("pipeline: %s", summary.line())
     return summary

@@ -159,6 +159,21 @@ class Store:
             finally:
                 session.close()
 
+    def refresh_statistics(self) -> None:
+        """Refresh SQLite's query-planner statistics (``ANALYZE``); PostgreSQL's autovacuum does its own.
+
+        Without statistics SQLite guessed its plans: for open loans it searched each
+        loan's return among all of the pool's events (time growing with the square
+        of a pool's history: 465 ms on the demo, 18 ms with statistics).
+        ``analysis_limit`` samples about 1,000 rows per index, so this takes
+        milliseconds whatever the ledger's size (SQLite's documented approximate mode).
+        """
+        if self.dialect != "sqlite":
+            return
+        with self.write() as conn:
+            conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+            conn.exec_driver_sql("ANALYZE")
+
     def dispose(self) -> None:
         self.engine.dispose()
 

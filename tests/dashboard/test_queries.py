@@ -235,3 +235,20 @@ def test_sources_follow_the_configuration(ws: Workspace, scopes: dict[str, Scope
     assert status["health"].tolist() == ["ok"]
     assert rows["reason"].str.startswith("QUARANTINE-REASON-MARK").all()
     assert "Olga" not in rows.to_string()
+
+
+def test_the_pipelines_statistics_give_sqlites_planner_figures_for_the_ledgers_indexes(
+    federation: Federation,
+) -> None:
+    # Without them SQLite searched each open loan's return among all of its pool's
+    # events (Store.refresh_statistics); PostgreSQL keeps its own, so it is a no-op there.
+    ws = open_workspace(federation.config)
+    try:
+        ws.store.refresh_statistics()
+        if ws.store.dialect != "sqlite":
+            return
+        with ws.store.read() as conn:
+            indexes = set(conn.exec_driver_sql("SELECT idx FROM sqlite_stat1").scalars())
+        assert {"ix_event_loan", "ix_event_resource_time"} <= indexes
+    finally:
+        ws.close()
