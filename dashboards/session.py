@@ -169,7 +169,14 @@ def sign_out() -> None:
 
 
 def ended_reason() -> str | None:
-    """Why the previous session ended (once), for the sign-in page."""
+    """Why the previous session ended, for the sign-in page: shown until the cookie is gone.
+
+    Deleting the cookie reruns the page once more when the browser confirms it
+    (:func:`sync_cookie` runs first); the reason is dropped on that run, not
+    before, so it stays on screen instead of vanishing a moment after it appeared.
+    """
+    if st.session_state.get(PENDING_KEY) is not None:
+        return st.session_state.get(ENDED_KEY)
     return st.session_state.pop(ENDED_KEY, None)
 
 
