@@ -89,7 +89,8 @@ def warm_up() -> None:
     """Load what the first pages need before the server listens, not on their first request.
 
     The pages' helper modules (``dashboards.*``, not the app and page scripts)
-    and every query module are imported, and one small chart is converted to
+    and every query module are imported, the workspace is opened (when
+    ``STEWARD_CONFIG`` names it), and one small chart is converted to
     Vega-Lite: Altair loads its schema on the first conversion (about 60 ms of
     CPU, eight times a later one), which the first chart page paid.
     """
@@ -105,6 +106,15 @@ def warm_up() -> None:
                 # The app and its pages are scripts Streamlit runs, not modules to import.
                 if not module.ispkg and module.name != "app":
                     importlib.import_module(f"{package}.{module.name}")
+        if os.environ.get("STEWARD_CONFIG"):
+            importlib.import_module("dashboards.session").open_now()
+        # Once per process Streamlit walks the whole call stack (inspect.stack(), about
+        # 0.2 s) to decide whether to warn about running outside `streamlit run`; the
+        # first page's first element paid for it. A private helper, so only if present.
+        delta_generator = importlib.import_module("streamlit.delta_generator")
+        check = getattr(delta_generator, "_maybe_print_use_warning", None)
+        if callable(check):
+            check()
     finally:
         logging.disable(logging.NOTSET)
     import altair as alt
