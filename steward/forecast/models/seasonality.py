@@ -29,16 +29,28 @@ def is_seasonal(y: np.ndarray, m: int, test: SeasonTest = "m4") -> bool:
     return bool(abs(r[m]) > limit)
 
 
-def seasonal_indices(y: np.ndarray, m: int, test: SeasonTest = "m4") -> np.ndarray | None:
+def seasonal_indices(
+    y: np.ndarray, m: int, test: SeasonTest = "m4", recent: int | None = None
+) -> np.ndarray | None:
     """Multiplicative seasonal indices by position ``t % m``, or None when not seasonal.
 
     Only strictly positive series are adjusted multiplicatively; others pass
-    through unadjusted rather than risk dividing by values near zero.
+    through unadjusted rather than risk dividing by values near zero. With
+    ``recent`` the indices average only the last ``recent`` seasons of ratios to
+    the centred moving average (when the series holds more than that): a pattern
+    that drifts over the years is then forecast from its latest shape, not its
+    average over the whole history (Naive2 keeps the whole history by definition).
     """
     if m <= 1 or len(y) < 2 * m or np.min(y) <= 0 or not is_seasonal(y, m, test):
         return None
-    seasonal = np.asarray(seasonal_decompose(y, model="multiplicative", period=m).seasonal)
-    idx = seasonal[:m]
+    decomposition = seasonal_decompose(y, model="multiplicative", period=m)
+    idx = np.asarray(decomposition.seasonal)[:m]
+    ratios = y / np.asarray(decomposition.trend)
+    valid = np.flatnonzero(np.isfinite(ratios))
+    if recent is not None and len(valid) > recent * m:
+        keep = valid[-recent * m :]
+        idx = np.array([np.mean(ratios[keep[keep % m == p]]) for p in range(m)])
+        idx = idx / np.mean(idx)
     if not np.all(np.isfinite(idx)) or np.min(idx) <= 0:
         return None
     return idx

@@ -38,23 +38,37 @@ def fit_ses(y: np.ndarray) -> tuple[float, np.ndarray]:
 
 
 class Theta(Forecaster):
-    """Theta(2) on data deseasonalised when a 90% ACF test finds seasonality."""
+    """Theta(2) on data deseasonalised when a 90% ACF test finds seasonality.
+
+    ``recent_seasons`` takes the seasonal indices from that many latest seasons
+    (see :func:`~steward.forecast.models.seasonality.seasonal_indices`).
+    """
 
     name = "theta"
     min_length = 3
 
-    def __init__(self, season_length: int | None = None, deseasonalize: bool = True) -> None:
+    def __init__(
+        self,
+        season_length: int | None = None,
+        deseasonalize: bool = True,
+        recent_seasons: int | None = None,
+    ) -> None:
         self.season_length = season_length
         self.deseasonalize = deseasonalize
+        self.recent_seasons = recent_seasons
 
     @classmethod
     def test_params(cls) -> list[dict[str, Any]]:
-        return [{}, {"deseasonalize": False}]
+        return [{}, {"deseasonalize": False}, {"season_length": 4, "recent_seasons": 3}]
 
     def _fit(self, y: pd.Series) -> None:
         values = y.to_numpy(dtype=float)
         m = self.season_length or season_length_for(self.freq_)
-        self.indices_ = seasonal_indices(values, m, "theta") if self.deseasonalize else None
+        self.indices_ = (
+            seasonal_indices(values, m, "theta", recent=self.recent_seasons)
+            if self.deseasonalize
+            else None
+        )
         if self.indices_ is not None:
             values = values / self.indices_[np.arange(len(values)) % m]
         n = len(values)
