@@ -40,7 +40,10 @@ def register(app: typer.Typer) -> None:
         until: Annotated[
             str | None, typer.Option(help="End of the period, YYYY-MM-DD (default: today).")
         ] = None,
-        every: Annotated[int, typer.Option(help="Days between forecast origins.", min=1)] = 28,
+        every: Annotated[int, typer.Option(help="Days between pools' origins.", min=1)] = 28,
+        stock_every: Annotated[
+            int, typer.Option(help="Days between stocks' origins (one case each).", min=1)
+        ] = 7,
     ) -> None:
         """Backtest the risk figures over past origins and store their reliability per resource."""
         from steward.cli import state
@@ -53,6 +56,7 @@ def register(app: typer.Typer) -> None:
             start=start,
             end=end,
             every_days=every,
+            stock_every_days=stock_every,
             slugs=resources or None,
             progress=lambda done, total: console.print(f"origin {done}/{total}", markup=False),
         )

@@ -87,6 +87,17 @@ def origins_between(
     return out
 
 
+def kinds_due(
+    start: datetime, end: datetime, horizon_days: int, every_days: int, stock_every_days: int
+) -> dict[datetime, set[str]]:
+    """Origins (pools every ``every_days``, stocks every ``stock_every_days``) and the kinds due."""
+    due: dict[datetime, set[str]] = {}
+    for kind, every in (("pool", every_days), ("stock", stock_every_days)):
+        for origin in origins_between(start, end, horizon_days, every):
+            due.setdefault(origin, set()).add(kind)
+    return due
+
+
 def _observed_pool(actual: pd.DataFrame, dates: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
     """Whether all units were out at the end of each date; mask of dates with data."""
     seen = actual.reindex(dates)
@@ -175,17 +186,24 @@ def backtest_risks(
     start: datetime,
     end: datetime,
     every_days: int = 28,
+    stock_every_days: int = 7,
     slugs: Sequence[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
     seed: int = 0,
 ) -> RiskBacktest:
     """Forecast every resource at each origin in ``[start, end - horizon]`` and collect cases.
 
-    ``start``/``end`` are tz-aware datetimes. Raises ForecastError when the
-    period holds no origin (it must be longer than the forecast horizon).
+    Pools are forecast every ``every_days`` days (each origin gives a case per
+    pool-day), stocks every ``stock_every_days`` (each origin gives one case:
+    monthly origins over a year leave a dozen per stock, too few for a Brier
+    score; cases from overlapping horizons are not independent, so a stock's
+    figures stay a rough guide). ``start``/``end`` are tz-aware datetimes.
+    Raises ForecastError when the period holds no origin (it must be longer
+    than the forecast horizon).
     """
     h = ws.settings.forecast.horizon_days
-    origins = origins_between(start, end, h, every_days)
+    due = kinds_due(start, end, h, every_days, stock_every_days)
+    origins = sorted(due)
     if not origins:
         raise ForecastError(
             f"no backtest origin between {start.date()} and {end.date()}",
@@ -202,7 +220,9 @@ def backtest_risks(
     rng = np.random.default_rng(seed)
     cases: dict[str, Cases] = {}
     for i, origin in enumerate(origins):
-        _one_origin(ws, infos, origin, actual, ledgers, cases, rng)
+        now_due = [res for res in infos if res.kind in due[origin]]
+        if now_due:
+            _one_origin(ws, now_due, origin, actual, ledgers, cases, rng)
         if progress is not None:
             progress(i + 1, len(origins))
     return RiskBacktest(start, end, origins, cases)

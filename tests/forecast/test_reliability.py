@@ -14,6 +14,7 @@ from steward.forecast.risk_backtest import (
     POOL_EVENT,
     Cases,
     RiskBacktest,
+    kinds_due,
     origins_between,
     store_calibration,
 )
@@ -60,6 +61,14 @@ def test_origins_must_leave_room_for_the_horizon() -> None:
     start, end = datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 6, 1, tzinfo=UTC)
     assert len(origins_between(start, end, 90, 28)) == 3
     assert origins_between(start, end, 200, 28) == []
+
+
+def test_stocks_get_weekly_origins_beside_the_pools_monthly_ones() -> None:
+    start, end = datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 6, 1, tzinfo=UTC)
+    due = kinds_due(start, end, 90, 28, 7)
+    assert sum("stock" in k for k in due.values()) == len(origins_between(start, end, 90, 7)) == 9
+    assert sorted(o for o, k in due.items() if "pool" in k) == origins_between(start, end, 90, 28)
+    assert due[start] == {"pool", "stock"} and due[datetime(2024, 1, 8, tzinfo=UTC)] == {"stock"}
 
 
 def test_the_stored_calibration_reads_back_as_a_sentence(workspace: Workspace) -> None:
