@@ -126,10 +126,12 @@ def project_stock(
 class PoolProjection:
     """Simulated units on loan (demanded, not capped by capacity) per day.
 
-    ``p_over_capacity`` is P(demand for units exceeds the capacity) at a day's
-    end; ``p_all_units_out`` P(it reaches the capacity), the side of it a ledger
-    can record (nobody borrows a unit that is out), and so the figure the risk
-    backtest scores and the dashboard's track record speaks of.
+    ``occupancy_paths`` are units demanded: every request held a unit, even
+    beyond the capacity. ``p_over_capacity`` is P(demand for units exceeds the
+    capacity) at a day's end. ``p_all_units_out`` is P(every unit is out) in a
+    second reading of the same requests, where a request finding every unit out
+    is turned away (lost, not queued), as a ledger records it: the figure the
+    risk backtest scores and the dashboard's track record speaks of.
     """
 
     dates: pd.DatetimeIndex
@@ -170,6 +172,49 @@ def _capacity(capacity: np.ndarray | pd.Series | float, dates: pd.DatetimeIndex)
     return cap
 
 
+def _served_occupancy(
+    remaining: np.ndarray,
+    rows: np.ndarray,
+    days: np.ndarray,
+    lengths: np.ndarray,
+    cap: np.ndarray,
+) -> np.ndarray:
+    """Units on loan at each day's end when a request finding every unit out is turned away.
+
+    ``remaining`` (paths x current loans) holds the day ends each current loan
+    still has; ``rows``/``days``/``lengths`` one entry per request (its path, its
+    day, its ends of day out). Within a day the day's returns come first, then
+    requests are served while a unit is free. A request turned away is lost, not
+    queued: a ledger records only the loans that happened, so a backlog of
+    demand that can never be lent would keep a simulated pool full far longer
+    than a real one (issue #9: the demo's ladders given 90-100% came true 9%).
+    Same-day loans (0 ends of day) hold no unit at a day's end and are skipped.
+    """
+    n, h = remaining.shape[0], len(cap)
+    back = np.zeros((n, h + 1), dtype=np.int64)
+    np.add.at(back, (np.repeat(np.arange(n), remaining.shape[1]), remaining.ravel()), 1)
+    current = np.full(n, remaining.shape[1], dtype=np.int64)
+    stays = lengths > 0
+    rows, days, lengths = rows[stays], days[stays], lengths[stays]
+    order = np.lexsort((rows, days))
+    rows, days, lengths = rows[order], days[order], lengths[order]
+    bounds = np.searchsorted(days, np.arange(h + 1))
+    on_loan = np.empty((n, h))
+    for t in range(h):
+        current -= back[:, t]
+        r, d = rows[bounds[t] : bounds[t + 1]], lengths[bounds[t] : bounds[t + 1]]
+        if len(r):
+            # Rank of each request among its path's requests that day (rows sorted).
+            idx = np.arange(len(r))
+            first = np.maximum.accumulate(np.where(np.r_[True, r[1:] != r[:-1]], idx, 0))
+            served = (idx - first) < (cap[t] - current)[r]
+            r, d = r[served], d[served]
+            current += np.bincount(r, minlength=n)
+            np.add.at(back, (r, np.minimum(t + d, h)), 1)
+        on_loan[:, t] = current
+    return on_loan
+
+
 def project_pool(
     on_loan_now: Sequence[float] | int,
     demand_paths: np.ndarray,
@@ -191,7 +236,9 @@ def project_pool(
     drawn from the equilibrium residual of the duration distribution.
     ``capacity`` per day includes scheduled purchases and repairs.
     ``extra_units_needed`` is the smallest ``k`` with max over days of
-    P(occupancy > capacity + k) <= ``target``.
+    P(occupancy > capacity + k) <= ``target``. ``p_all_units_out`` comes from
+    the same requests and loan lengths lent only while a unit is free
+    (:func:`_served_occupancy`).
     """
     h = len(dates)
     demand = np.rint(np.clip(_as_paths(demand_paths, h, "demand_paths"), 0, None)).astype(np.int64)
@@ -222,10 +269,12 @@ def project_pool(
     rows, days = np.nonzero(demand)
     counts = demand[rows, days]
     rows, days = np.repeat(rows, counts), np.repeat(days, counts)
-    ends = np.minimum(days + rng.choice(durations, size=len(days)), h)
+    lengths = rng.choice(durations, size=len(days))
+    ends = np.minimum(days + lengths, h)
     np.add.at(diff, (rows, days), 1)
     np.add.at(diff, (rows, ends), -1)
     occupancy = np.cumsum(diff, axis=1)[:, :h].astype(float)
+    on_loan = _served_occupancy(remaining, rows, days, lengths, cap)
 
     over = occupancy > cap[None, :]
     p_over = pd.Series(over.mean(axis=0), index=dates, name="p_over_capacity")
@@ -245,7 +294,7 @@ def project_pool(
         extra_units_needed=extra,
         occupancy_quantiles=_fan(occupancy, dates),
         p_all_units_out=pd.Series(
-            ((occupancy >= cap[None, :]) & (cap[None, :] > 0)).mean(axis=0),
+            ((on_loan >= cap[None, :]) & (cap[None, :] > 0)).mean(axis=0),
             index=dates,
             name="p_all_units_out",
         ),

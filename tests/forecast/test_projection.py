@@ -111,11 +111,42 @@ def test_loans_are_measured_in_ends_of_day_out() -> None:
         assert proj.occupancy_paths[0].sum() == covered
 
 
-def test_all_units_out_is_reaching_the_capacity_and_at_least_the_overbooking_risk() -> None:
+def test_all_units_out_is_reaching_the_capacity_when_loans_last_a_day() -> None:
     rng = np.random.default_rng(5)
     demand = rng.poisson(0.4, size=(4000, 30))
-    proj = project_pool(0, demand, np.array([5]), 2, dates=DATES, rng=rng)
-    # Steady state: Poisson(2) units demanded; all out at >= 2, over capacity at > 2.
-    steady = proj.p_all_units_out.iloc[10:]
-    assert steady.mean() == pytest.approx(stats.poisson.sf(1, 2.0), abs=0.02)
+    proj = project_pool(0, demand, np.array([1]), 2, dates=DATES, rng=rng)
+    # A loan of one end of day: units out at a day's end are min(requests, 2).
+    assert proj.p_all_units_out.mean() == pytest.approx(stats.poisson.sf(1, 0.4), abs=0.01)
     assert (proj.p_all_units_out >= proj.p_over_capacity).all()
+
+
+def test_a_request_finding_every_unit_out_is_turned_away_not_queued() -> None:
+    demand = np.zeros((1, 30))
+    demand[0, 2] = 2
+    proj = project_pool(0, demand, np.array([7]), 1, dates=DATES, rng=np.random.default_rng(0))
+    # Demanded: two units for a week. Lent: one, and the pool is free again on day 9.
+    assert proj.occupancy_paths[0, 2:9].tolist() == [2.0] * 7
+    assert proj.p_all_units_out.iloc[2:9].tolist() == [1.0] * 7
+    assert proj.p_all_units_out.iloc[9:].sum() == 0.0
+
+
+def _lent_by_hand(demand: np.ndarray, days_out: int, units: int) -> np.ndarray:
+    """Units on loan at each day's end: returns first, then requests while a unit is free."""
+    full = np.zeros(demand.shape)
+    for i, row in enumerate(demand):
+        due: list[int] = []
+        for t, wanted in enumerate(row):
+            due = [d for d in due if d > t]
+            due += [t + days_out] * int(min(wanted, units - len(due)))
+            full[i, t] = len(due) >= units
+    return full
+
+
+def test_turn_aways_match_a_loan_by_loan_simulation() -> None:
+    rng = np.random.default_rng(5)
+    demand = rng.poisson(0.6, size=(300, 30))
+    proj = project_pool(0, demand, np.array([4]), 2, dates=DATES, rng=rng)
+    expected = _lent_by_hand(demand, 4, 2).mean(axis=0)
+    assert proj.p_all_units_out.to_numpy() == pytest.approx(expected)
+    # A backlog of requests would keep the pool full more often than lending does.
+    assert proj.p_all_units_out.iloc[10:].mean() < (proj.occupancy_paths >= 2)[:, 10:].mean()
