@@ -48,7 +48,20 @@ class WindowMean(Forecaster):
         return rng.choice(self.recent_, size=(n, h), replace=True)
 
 
-class SeasonalMean(Forecaster):
+class _SeasonalWindow(Forecaster):
+    """Shared parameters: the season (periods; default from the frequency) and the
+    half-width of the window of neighbouring periods averaged at each position."""
+
+    def __init__(self, season_length: int | None = None, width: int = 2) -> None:
+        self.season_length = season_length
+        self.width = width
+
+    @classmethod
+    def test_params(cls) -> list[dict[str, Any]]:
+        return [{}, {"season_length": 4, "width": 0}]
+
+
+class SeasonalMean(_SeasonalWindow):
     """The mean of the same periods of every past season, smoothed over neighbours.
 
     For a future period the forecast averages, over each past season, the values
@@ -60,14 +73,6 @@ class SeasonalMean(Forecaster):
 
     name = "seasonal_mean"
     min_length = 1
-
-    def __init__(self, season_length: int | None = None, width: int = 2) -> None:
-        self.season_length = season_length
-        self.width = width
-
-    @classmethod
-    def test_params(cls) -> list[dict[str, Any]]:
-        return [{}, {"season_length": 4, "width": 0}]
 
     def _fit(self, y: pd.Series) -> None:
         self.m_ = int(self.season_length or season_length_for(self.freq_))
@@ -99,7 +104,7 @@ class SeasonalMean(Forecaster):
         return self._point(h)[None, :] + rng.choice(e, size=(n, h), replace=True)
 
 
-class ShrunkSeasonalMean(Forecaster):
+class ShrunkSeasonalMean(_SeasonalWindow):
     """The last year's mean plus the seasonal mean's profile, shrunk by how much of it is noise.
 
     The seasonal mean (:class:`SeasonalMean`) of a tool borrowed twice a week
@@ -123,14 +128,6 @@ class ShrunkSeasonalMean(Forecaster):
 
     name = "shrunk_seasonal_mean"
     min_length = 1
-
-    def __init__(self, season_length: int | None = None, width: int = 2) -> None:
-        self.season_length = season_length
-        self.width = width
-
-    @classmethod
-    def test_params(cls) -> list[dict[str, Any]]:
-        return [{}, {"season_length": 4, "width": 0}]
 
     def _fit(self, y: pd.Series) -> None:
         m = int(self.season_length or season_length_for(self.freq_))
