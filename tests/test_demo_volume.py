@@ -20,7 +20,7 @@ from rich.console import Console
 from sqlalchemy import select
 
 import steward.collectors.base as collector_base
-import steward.forecast.runs as forecast_runs
+import steward.forecast as forecast_engine
 from steward import demo
 from steward.config import load
 from steward.demo_inbox import PORT, Inbox
@@ -58,13 +58,15 @@ def _free_port() -> int:
 def timeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     mp = pytest.MonkeyPatch()
     mp.setattr(collector_base, "datetime", _Clock)
-    real = forecast_runs.forecast_many
+    # Runs import the engine lazily (`from steward.forecast import forecast_many` at
+    # call time), so the package's attribute is what a run picks up.
+    real = forecast_engine.forecast_many
 
     def baseline(series: Any, h: int, **kw: Any) -> Any:
         kw |= {"executor": "serial", "candidates": ("seasonal_naive",)}
         return real(series, h, combine=False, calibrate=False, origins=2, **kw)
 
-    mp.setattr(forecast_runs, "forecast_many", baseline)
+    mp.setattr(forecast_engine, "forecast_many", baseline)
     root = tmp_path_factory.mktemp("volume")
     config = demo.generate(root, now=T0)
     port = _free_port()
