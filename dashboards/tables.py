@@ -135,4 +135,5 @@ def times(frame: pd.DataFrame, columns: Mapping[str, str], tz: str) -> pd.DataFr
             out[col] = [_when(v, tz) for v in out[col]]
     out = out.rename(columns=dict(columns))
     keep = [c for c in columns.values() if c in out.columns]
-    return safe_table(out[keep].fillna(""))
+    # Blank, not "nan"/"None", for missing cells; object first so a float column can take "".
+    return safe_table(out[keep].astype(object).fillna(""))
