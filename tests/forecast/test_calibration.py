@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from steward.forecast import Calibrated
 from steward.forecast.models import Naive
@@ -54,3 +55,51 @@ def test_wide_intervals_keep_a_heavy_tail_over_the_anchor() -> None:
     # A Student-t's 95% interval is relatively wider than a Gaussian's (about 14% at 4 df).
     assert 1.1 < tail_ratio(0.95) < 1.2
     assert tail_ratio(0.95, df=2) > tail_ratio(0.95) > tail_ratio(0.95, df=TAIL_DF * 10) > 1.0
+
+
+def _backtest_with_errors(errors: np.ndarray) -> object:
+    """One origin whose intervals are those of a standard normal around 0."""
+    from scipy import stats
+
+    from steward.forecast.selection import BacktestResult
+
+    levels = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975)
+    h = len(errors)
+    quantiles = np.tile(stats.norm.ppf(levels), (1, h, 1))
+    return BacktestResult(
+        method="n(0,1)",
+        h=h,
+        origins=(pd.Timestamp("2020-01-01"),),
+        actuals=errors[None, :],
+        means=np.zeros((1, h)),
+        quantile_levels=levels,
+        quantiles=quantiles,
+        scales=np.ones(1),
+    )
+
+
+def test_the_conformal_finite_sample_correction_is_applied_once() -> None:
+    from steward.forecast.calibration import LEVELS, interval_scales
+
+    # Stretch factors 0.1 .. 1.9 (positive errors over a unit-free z of 1.2816).
+    z80 = 1.2815515655446004
+    r = np.arange(1, 20) / 10
+    scales = interval_scales(_backtest_with_errors(r * z80))  # type: ignore[arg-type]
+    # The 80% scale is the order statistic of rank 0.8 (n + 1) = 16: 1.6. Raising
+    # the level to 0.8 (n + 1) / n as well read rank 16.84 (1.684).
+    assert scales[LEVELS.index(0.8)] == pytest.approx(1.6)
+
+
+def test_exchangeable_errors_get_nominal_coverage() -> None:
+    from steward.forecast.calibration import LEVELS, interval_scales
+
+    rng = np.random.default_rng(5)
+    z80 = 1.2815515655446004
+    hits = []
+    for _ in range(2000):
+        # Errors three times as wide as the model thinks; 20 to calibrate, one to test.
+        e = 3.0 * rng.standard_normal(21)
+        s80 = interval_scales(_backtest_with_errors(e[:20]))[LEVELS.index(0.8)]  # type: ignore[arg-type]
+        hits.append(abs(e[20]) <= s80 * z80)
+    # Conformal gives 0.8 for exchangeable errors; the doubled correction gave 0.84.
+    assert 0.78 <= float(np.mean(hits)) <= 0.82
