@@ -180,15 +180,14 @@ def sign_out() -> None:
 
 
 def ended_reason() -> str | None:
-    """Why the previous session ended, for the sign-in page: shown until the cookie is gone.
+    """Why the previous session ended, for the sign-in form; kept until the next sign-in.
 
-    Deleting the cookie reruns the page once more when the browser confirms it
-    (:func:`sync_cookie` runs first); the reason is dropped on that run, not
-    before, so it stays on screen instead of vanishing a moment after it appeared.
+    Deleting the cookie reruns the page once or more as the browser confirms it
+    (the cookie component reports each change), so a reason dropped after one
+    run vanished a moment after it appeared. :func:`sign_in` clears it.
     """
-    if st.session_state.get(PENDING_KEY) is not None:
-        return st.session_state.get(ENDED_KEY)
-    return st.session_state.pop(ENDED_KEY, None)
+    reason = st.session_state.get(ENDED_KEY)
+    return reason if isinstance(reason, str) else None
 
 
 def sync_cookie() -> None:
