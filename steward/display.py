@@ -43,3 +43,11 @@ def local_time(value: datetime | None, tz: str = "UTC", *, never: str = "never")
         return never
     local = value.astimezone(ZoneInfo(tz))
     return f"{local.day} {local:%b %Y}, {local:%H:%M} {local.tzname()}"
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` with thousands separators and its noun agreeing: ``"1 alert"``, ``"12,400 events"``.
+
+    ``plural`` defaults to ``noun + "s"``; give it for irregular nouns.
+    """
+    return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"

@@ -14,6 +14,7 @@ from typing import Any
 
 from steward.alerts import evaluate
 from steward.alerts.delivery import deliver_pending
+from steward.display import counted
 from steward.forecast.runs import ForecastSummary, run_forecasts
 from steward.quotas.update import QuotaSummary, update_quotas
 from steward.workspace import Workspace
@@ -50,7 +51,7 @@ class PipelineSummary:
         if a.held:
             sent += f", {a.held} held by rate limits"
         if a.inhibited:
-            sent += f", {a.inhibited} member alerts held under a resource alert"
+            sent += f", {counted(a.inhibited, 'member alert')} held under a resource alert"
         parts.append(sent)
         return "; ".join(parts)
 

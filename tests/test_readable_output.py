@@ -189,6 +189,18 @@ def test_notification_title_is_cut_at_a_clause_not_mid_figure() -> None:
     assert short("Seed bank is low") == "Seed bank is low"
 
 
+def test_a_forecast_alert_quotes_its_resources_track_record_as_how_sure() -> None:
+    record = "Of the 200 days we gave a 30%-40% chance of all units out, 34% had all units out."
+    _title, body = message(
+        alert(rule="overbooking", details={"track_record": record}), "firing", "UTC"
+    )
+    assert f"How sure: {record} (backtest of this resource's past forecasts)" in body
+    assert "What to do: add the units" in body
+    # Without a backtest the generic line stays.
+    _title, body = message(alert(rule="overbooking"), "firing", "UTC")
+    assert "How sure: the chance above is from the latest forecast" in body
+
+
 def test_every_steward_alert_says_how_sure_and_what_to_do() -> None:
     made = {
         name
@@ -310,7 +322,7 @@ def test_the_pipeline_says_what_it_did_in_one_short_line() -> None:
     # queued, 0 held, 1 inhibited, delivered 3, failed 0": zeros and jargon.
     assert line == (
         "33 resources forecast (1 unchanged); 540 quotas; alerts: 3 conditions hold (3 firing); "
-        "sent 3, failed 0, 1 member alerts held under a resource alert"
+        "sent 3, failed 0, 1 member alert held under a resource alert"
     )
 
 
@@ -324,7 +336,7 @@ def test_an_evaluation_summary_names_what_it_counts() -> None:
     busy = EvaluationSummary(candidates=3, changes=Counter(firing=2), queued=2, inhibited=1)
     assert str(busy) == (
         "3 conditions hold (2 firing); 2 messages queued; "
-        "1 member alerts held under a resource alert"
+        "1 member alert held under a resource alert"
     )
 
 

@@ -34,7 +34,7 @@ from steward.alerts.records import entities
 from steward.alerts.rules import Candidate, collect
 from steward.alerts.scope import CommonsOf
 from steward.config import RouteConfig, Settings
-from steward.display import local_time
+from steward.display import counted, local_time
 from steward.errors import InputError
 from steward.store.models import Alert, AlertHistory, Commons, Member, OutboxMessage
 
@@ -65,7 +65,9 @@ class EvaluationSummary:
         extra = [
             f"{self.queued} messages queued" if self.queued else "",
             f"{self.held} held by rate limits" if self.held else "",
-            f"{self.inhibited} member alerts held under a resource alert" if self.inhibited else "",
+            f"{counted(self.inhibited, 'member alert')} held under a resource alert"
+            if self.inhibited
+            else "",
         ]
         return "; ".join([text, *(x for x in extra if x)])
 

@@ -17,7 +17,7 @@ from steward.alerts.listing import alert_page, lifecycle_state
 from steward.alerts.messages import status_lines
 from steward.alerts.options import parse_duration
 from steward.alerts.records import entities
-from steward.display import cell, local_time
+from steward.display import cell, counted, local_time
 from steward.errors import InputError
 from steward.store.models import Alert, Commons
 
@@ -231,8 +231,8 @@ def register(app: typer.Typer) -> None:
         )
         if summary.inhibited or summary.held:
             console.print(
-                f"{summary.inhibited} member alerts held back under resource alerts; "
-                f"{summary.held} messages held by rate limits (stewards get a digest)."
+                f"{counted(summary.inhibited, 'member alert')} held back under resource alerts; "
+                f"{counted(summary.held, 'message')} held by rate limits (stewards get a digest)."
             )
         for error in sent.errors:
             console.print(cell(f"  {error}", "yellow"))

@@ -10,6 +10,7 @@ from rich.console import Console
 from sqlalchemy import func, select
 
 from steward import config as config_mod
+from steward.display import counted
 from steward.errors import ConfigError
 from steward.store import catalog, schema
 from steward.store.engine import Store
@@ -92,4 +93,4 @@ def register(app: typer.Typer) -> None:
         safe = ws.store.engine.url.render_as_string(hide_password=True)
         console.print(f"Configuration {ws.config.path}: valid.")
         console.print(f"Database {safe}: reachable, schema current.")
-        console.print(f"{n_res} resources, {n_events} events in the ledger.")
+        console.print(f"{counted(n_res, 'resource')}, {counted(n_events, 'event')} in the ledger.")
