@@ -97,7 +97,12 @@ def steward_message(alert: Alert, change: str, tz: str = "UTC") -> tuple[str, st
     if kind == "resolved":
         lines.append("The condition no longer holds.")
     elif alert.rule in GUIDANCE:
-        lines += [*GUIDANCE[alert.rule], ""]
+        sure, todo = GUIDANCE[alert.rule]
+        record = (alert.details or {}).get("track_record")
+        if isinstance(record, str) and record:
+            # The resource's own backtest says more than the generic line.
+            sure = f"How sure: {record} (backtest of this resource's past forecasts)"
+        lines += [sure, todo, ""]
     if kind == "resumed":
         lines.append("The silence on this alert has expired and the condition still holds.")
     lines += status_lines(alert, tz)

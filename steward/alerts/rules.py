@@ -19,6 +19,7 @@ from steward.alerts.options import RuleOptions, Rules
 from steward.alerts.records import entities, rows
 from steward.config import Settings
 from steward.display import local_time
+from steward.queries.forecasts import CalibrationView, latest_calibrations, track_record
 from steward.quotas.explain import fmt, pct, quota_unit
 from steward.quotas.sustainable import units_to_meet
 from steward.store import catalog
@@ -112,6 +113,7 @@ def depletion(
 ) -> list[Candidate]:
     out = []
     forecasts = _latest_forecasts(conn, now) if latest is None else latest
+    records = latest_calibrations(conn)
     for res in catalog.resources(conn):
         opts = rules.depletion.for_resource(res.slug)
         run = forecasts.get(res.id)
@@ -131,7 +133,12 @@ def depletion(
                 f"{res.name} may fall below {what} within {horizon} days "
                 f"(chance {pct(float(p))}{when})",
                 resource_id=res.id,
-                details={"p_below_reserve": float(p), "forecast_run": run.id, **_json(run.risk)},
+                details={
+                    "p_below_reserve": float(p),
+                    "forecast_run": run.id,
+                    **_json(run.risk),
+                    **_track_record(records.get(res.id), float(p)),
+                },
             )
         )
     return out
@@ -209,6 +216,7 @@ def overbooking(
 ) -> list[Candidate]:
     out = []
     forecasts = _latest_forecasts(conn, now) if latest is None else latest
+    records = latest_calibrations(conn)
     for res in catalog.resources(conn):
         opts = rules.overbooking.for_resource(res.slug)
         run = forecasts.get(res.id)
@@ -243,10 +251,18 @@ def overbooking(
                     "units_to_meet": extra,
                     "forecast_run": run.id,
                     **_json(run.risk),
+                    **_track_record(records.get(res.id), float(p)),
                 },
             )
         )
     return out
+
+
+def _track_record(view: CalibrationView | None, p: float) -> dict[str, str]:
+    """``{"track_record": sentence}`` when the resource's backtest can say how often
+    figures like ``p`` came true (see :func:`steward.queries.forecasts.track_record`)."""
+    sentence = track_record(view, p) if view is not None else None
+    return {"track_record": sentence} if sentence else {}
 
 
 def _day(iso: object) -> str:

@@ -187,8 +187,22 @@ def calibration(scope: Scope, conn: Connection, slug: str) -> CalibrationView | 
         .order_by(RiskCalibration.computed_at.desc(), RiskCalibration.id.desc())
         .limit(1)
     ).first()
-    if row is None:
-        return None
+    return None if row is None else _calibration_view(row)
+
+
+def latest_calibrations(conn: Connection) -> dict[int, CalibrationView]:
+    """Every resource's stored risk backtest by resource id, for the alert evaluator.
+
+    Unscoped: the evaluator runs as the monitor itself, and what it builds goes to
+    stewards only. Pages use the scoped :func:`calibration`.
+    """
+    found = conn.execute(
+        select(RiskCalibration).order_by(RiskCalibration.computed_at, RiskCalibration.id)
+    ).all()
+    return {row.resource_id: _calibration_view(row) for row in found}  # latest wins
+
+
+def _calibration_view(row: Any) -> CalibrationView:
     return CalibrationView(
         event=row.event,
         computed_at=row.computed_at,

@@ -18,7 +18,7 @@ from steward.forecast.risk_backtest import (
     origins_between,
     store_calibration,
 )
-from steward.queries.forecasts import calibration, track_record
+from steward.queries.forecasts import calibration, latest_calibrations, track_record
 from steward.store import catalog
 from steward.workspace import Workspace
 
@@ -92,6 +92,10 @@ def test_the_stored_calibration_reads_back_as_a_sentence(workspace: Workspace) -
         assert calibration(Scope.steward(drill.commons_id), conn, "fund") is None
         with pytest.raises(AccessDenied):
             calibration(Scope.steward(drill.commons_id + 1), conn, "drill")
+        # The alert evaluator reads every resource's record at once, unscoped.
+        every = latest_calibrations(conn)
+        assert list(every) == [drill.id] and every[drill.id].computed_at == view.computed_at
+        assert track_record(every[drill.id], 0.31) == track_record(view, 0.31)
     said = track_record(view, 0.31)
     assert (
         said == "Of the 200 days we gave a 30%-40% chance of all units out, 34% had all units out."
