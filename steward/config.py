@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from steward.cron import apscheduler_crontab
 from steward.errors import ConfigError
 
 DEFAULT_CONFIG = Path("config/steward.yaml")
@@ -98,6 +99,13 @@ class Schedule(Strict):
     def _one_of(self) -> Schedule:
         if (self.every is None) == (self.cron is None):
             raise ValueError("give exactly one of 'every' (e.g. 15m) or 'cron' (e.g. '0 6 * * *')")
+        if self.cron is not None:
+            try:
+                apscheduler_crontab(self.cron)
+            except ConfigError as exc:
+                raise ValueError(
+                    f"{exc.message}; {exc.hint}" if exc.hint else exc.message
+                ) from None
         return self
 
     @property
@@ -200,6 +208,9 @@ class ForecastConfig(Strict):
     paths: int = Field(default=1000, ge=100, le=20000)
     #: A resource whose data have not changed is forecast again once its last run is this old.
     max_age_hours: float = Field(default=24, gt=0, le=24 * 31)
+    #: When the scheduler backtests the published risk figures (``steward calibrate``);
+    #: weekly, Sunday 03:00 in the commons' time.
+    calibration_schedule: Schedule = Schedule(cron="0 3 * * 0")
 
 
 Severity = Literal["info", "warning", "critical"]

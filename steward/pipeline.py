@@ -9,17 +9,26 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from sqlalchemy import func, select
 
 from steward.alerts import evaluate
 from steward.alerts.delivery import deliver_pending
 from steward.display import counted
+from steward.errors import ForecastError
 from steward.forecast.runs import ForecastSummary, run_forecasts
 from steward.quotas.update import QuotaSummary, update_quotas
+from steward.store.models import RiskCalibration
 from steward.workspace import Workspace
 
 log = logging.getLogger(__name__)
+
+#: The scheduled risk backtest covers this much history (``steward calibrate``'s default).
+CALIBRATION_PERIOD = timedelta(days=365)
+#: A stored backtest older than this (a missed weekly run) is redone soon after start.
+CALIBRATION_MAX_AGE = timedelta(days=8)
 
 
 @dataclass
@@ -85,3 +94,42 @@ def run_pipeline(
     summary = PipelineSummary(forecast, quotas, alerts, delivery)
     log.info("pipeline: %s", summary.line())
     return summary
+
+
+def latest_calibration(ws: Workspace) -> datetime | None:
+    """When the newest stored risk backtest was computed (UTC); None before the first."""
+    with ws.store.read() as conn:
+        newest = conn.execute(select(func.max(RiskCalibration.computed_at))).scalar_one()
+    return None if newest is None else newest.replace(tzinfo=newest.tzinfo or UTC)
+
+
+def calibration_due(ws: Workspace, now: datetime | None = None) -> bool:
+    """True when no risk backtest is stored or the newest is older than CALIBRATION_MAX_AGE."""
+    newest = latest_calibration(ws)
+    return newest is None or (now or datetime.now(UTC)) - newest > CALIBRATION_MAX_AGE
+
+
+def run_calibration(ws: Workspace, *, now: datetime | None = None) -> int:
+    """Backtest every resource's risk figures over the last year and store how often they
+    came true (``steward calibrate`` with its defaults); returns calibrations stored.
+
+    The scheduler runs this weekly so the resource pages' track record and the
+    alerts' "How sure" line stay current. A store younger than the forecast
+    horizon has no origin yet: that is logged and 0 returned, not raised.
+    """
+    from steward.forecast.risk_backtest import backtest_risks, store_calibration
+
+    now = now or datetime.now(UTC)
+    try:
+        result = backtest_risks(ws, start=now - CALIBRATION_PERIOD, end=now)
+    except ForecastError as exc:
+        log.info("calibration: nothing to backtest yet (%s)", exc.message)
+        return 0
+    with ws.store.write() as conn:
+        written = store_calibration(conn, result, now=now)
+    log.info(
+        "calibration: %s stored from %s",
+        counted(written, "resource calibration"),
+        counted(len(result.origins), "origin"),
+    )
+    return written

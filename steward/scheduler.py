@@ -25,7 +25,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -46,6 +46,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from steward.config import Schedule
+from steward.cron import apscheduler_crontab
 from steward.errors import ConfigError, LockLost, SourceError, StewardError, StoreLocked
 from steward.scheduler_lease import Guard, LeaseGuard, runner_name
 from steward.store.models import JobRun
@@ -65,6 +66,8 @@ class JobSpec:
     func: Callable[[], object]
     schedule: Schedule
     run_at_start: bool = True
+    #: How long after start a ``run_at_start`` job first runs.
+    start_delay: timedelta = timedelta(0)
     #: Timezone of a cron schedule: "0 6 * * *" is 06:00 there (the commons').
     timezone: str = "UTC"
 
@@ -129,6 +132,27 @@ def pipeline_job(ws: Workspace) -> JobSpec | None:
     )
 
 
+#: A due risk backtest waits this long after start, so the first forecasts and pages go first.
+CALIBRATION_START_DELAY = timedelta(minutes=10)
+
+
+def calibration_job(ws: Workspace) -> JobSpec:
+    """The weekly risk backtest (:func:`steward.pipeline.run_calibration`).
+
+    It also runs soon after start when none is stored or the newest missed a week.
+    """
+    from steward.pipeline import calibration_due, run_calibration
+
+    return JobSpec(
+        "calibrate",
+        lambda: run_calibration(ws),
+        ws.settings.forecast.calibration_schedule,
+        run_at_start=calibration_due(ws),
+        start_delay=CALIBRATION_START_DELAY,
+        timezone=_only_zone(ws),
+    )
+
+
 def _only_zone(ws: Workspace) -> str:
     """The commons' timezone when every commons shares one, else UTC."""
     zones = {c.timezone for c in ws.settings.commons}
@@ -141,7 +165,10 @@ def trigger(schedule: Schedule, timezone: str = "UTC") -> IntervalTrigger | Cron
         return IntervalTrigger(seconds=schedule.seconds, timezone=UTC)
     assert schedule.cron is not None
     try:
-        return CronTrigger.from_crontab(schedule.cron, timezone=ZoneInfo(timezone))
+        # Weekday numbers as crontab(5) reads them (0 = Sunday), see steward.cron.
+        return CronTrigger.from_crontab(
+            apscheduler_crontab(schedule.cron), timezone=ZoneInfo(timezone)
+        )
     except ValueError as exc:
         raise ConfigError(
             f"schedule cron {schedule.cron!r} is not valid: {exc}",
@@ -225,7 +252,7 @@ def build_scheduler(
     specs = collector_jobs(ws)
     pipeline = pipeline_job(ws)
     if pipeline is not None:
-        specs.append(pipeline)
+        specs.extend([pipeline, calibration_job(ws)])
     specs.extend(extra_jobs)
     scheduler = BlockingScheduler(
         timezone=UTC,
@@ -246,7 +273,7 @@ def build_scheduler(
             id=spec.id,
             name=spec.id,
             replace_existing=True,
-            next_run_time=now if spec.run_at_start else None,
+            next_run_time=now + spec.start_delay if spec.run_at_start else None,
         )
     return scheduler
 

@@ -181,3 +181,46 @@ def test_cron_runs_in_the_commons_timezone(make_workspace: MakeWorkspace, tmp_pa
         (datetime(2024, 12, 1, 12, tzinfo=UTC), datetime(2024, 12, 1, 14, tzinfo=UTC)),
     ):
         assert cron.get_next_fire_time(None, after) == expected
+
+
+def test_the_risk_backtest_is_scheduled_weekly_and_soon_after_start_when_due(
+    make_workspace: MakeWorkspace, tmp_path: Path
+) -> None:
+    from steward.forecast.reliability import reliability
+    from steward.pipeline import calibration_due, run_calibration
+    from steward.store import catalog
+    from steward.store.models import RiskCalibration
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.csv").write_text(H + "e1,fund,use,1,2024-05-01\n")
+    ws = make_workspace([csv_collector()])
+    # Nothing stored yet: due 10 minutes after start, not at once (first forecasts go first).
+    assert calibration_due(ws)
+    started = datetime.now(UTC)
+    job = scheduler.build_scheduler(ws).get_job("calibrate")
+    assert job is not None
+    assert timedelta(minutes=9) < job.next_run_time - started <= timedelta(minutes=11)
+    # A store younger than the horizon has no origin: nothing stored, nothing raised.
+    assert run_calibration(ws) == 0
+    # A fresh backtest on record: the job waits for its weekly time (Sunday 03:00 local).
+    with ws.store.write() as conn:
+        fund = catalog.resource(conn, "fund")
+        assert fund is not None
+        conn.execute(
+            RiskCalibration.__table__.insert(),
+            {
+                "resource_id": fund.id,
+                "event": "below_reserve",
+                "computed_at": started - timedelta(days=1),
+                "period_start": started - timedelta(days=366),
+                "period_end": started - timedelta(days=1),
+                "origins": 40,
+                "figures": reliability([0.1, 0.2], [0.0, 1.0]).to_json(),
+            },
+        )
+    assert not calibration_due(ws)
+    job = scheduler.build_scheduler(ws).get_job("calibrate")
+    assert job is not None and job.next_run_time is None  # paused until the scheduler starts
+    fire = job.trigger.get_next_fire_time(None, started)
+    assert fire is not None and fire.weekday() == 6 and fire.hour == 3
+    assert calibration_due(ws, started + timedelta(days=9))
