@@ -73,7 +73,7 @@ def test_fund_depletion_risk_rises_within_the_horizon(
         ).all()
     # One deficit alert for the fund: the monthly gap in USD, the remedy and the date.
     (summary,) = [a for (a,) in alerts if a.startswith("Mutual-aid fund")]
-    assert re.search(r"needs \+[\d,.]+ USD/month more income", summary)
+    assert re.search(r"it needs [\d,.]+ USD/month more income", summary)
     assert re.search(r"falls below its reserve of 2,500 USD around \d+ [A-Z][a-z]+ \d{4}", summary)
 
 

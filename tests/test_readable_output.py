@@ -25,7 +25,7 @@ from steward.workspace import Workspace
 
 NOW = datetime(2026, 11, 30, 15, 19, tzinfo=UTC)
 DEFICIT = (
-    "Mutual-aid fund is running a deficit: Mutual-aid fund needs +622.97 USD/month more "
+    "Mutual-aid fund is running a deficit: it needs 622.97 USD/month more "
     "income, or 622.97 USD/month less use, to keep the chance of being below its reserve of "
     "2,500 USD on 28 July 2027 under 20% (members ordinarily use 1,749.95 USD in a month; it "
     "can sustain 1,135.94 USD). At the current pace it falls below its reserve of 2,500 USD "

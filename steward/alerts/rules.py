@@ -175,7 +175,9 @@ def deficit(
         res = catalog.resource(conn, slug)
         if res is None:
             continue
-        summary = f"{res.name} is running a deficit: {budget.remedy or budget.basis}."
+        summary = f"{res.name} is running a deficit: " + (
+            f"it {budget.remedy}." if budget.remedy else f"{budget.basis}."
+        )
         if budget.state == "stop":
             summary = f"{res.name}: stop using it now. {budget.basis}."
         details: dict[str, Any] = {

@@ -162,7 +162,9 @@ def register(app: typer.Typer) -> None:
                 line += f"; one ordinary use is {fmt(b.single_use, unit)}"
             console.print(line, markup=False, highlight=False)
             if b.state != "ok" and b.remedy:
-                console.print(f"  [bold red]{b.state}[/]: {escape(b.remedy)}", highlight=False)
+                console.print(
+                    f"  [bold red]{b.state}[/]: {escape(slug)} {escape(b.remedy)}", highlight=False
+                )
         if explain:
             for q, code, _name, slug, *_ in found:
                 console.print(

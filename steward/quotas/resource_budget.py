@@ -16,6 +16,7 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
+from babel.numbers import is_currency
 from sqlalchemy import Connection, insert, select, update
 
 from steward import flows
@@ -178,8 +179,10 @@ def stock_budget(
         gap = monthly_gap(result.daily_rate, need, bounds.days)
         if gap > 0:
             state = "stop" if result.stop else "deficit"
+            # A fund lives on income; a tank or seed bank on refills and harvests.
+            inflow = "income" if is_currency(u) else "replenishment"
             remedy = (
-                f"{res.name} needs +{fmt(gap, u)}/month more income, or {fmt(gap, u)}/month "
+                f"needs {fmt(gap, u)}/month more {inflow}, or {fmt(gap, u)}/month "
                 f"less use, to keep the chance of being below {what} on {end:%d %B %Y} under "
                 f"{pct(policy.risk_target)} (members ordinarily use {fmt(need, u)} in a "
                 f"{bounds.kind}; it can sustain {fmt(result.per_period, u)})"

@@ -136,7 +136,7 @@ def test_a_deficit_inhibits_member_quota_alerts(make_garden) -> None:
             .values(
                 state="deficit",
                 gap_per_month=Decimal(400),
-                remedy="Rain tank needs +400 L/month more income, or 400 L/month less use",
+                remedy="needs 400 L/month more replenishment, or 400 L/month less use",
             )
         )
     summary = run(ws, T0)
@@ -147,7 +147,7 @@ def test_a_deficit_inhibits_member_quota_alerts(make_garden) -> None:
     assert [tuple(f) for f in firing] == [("deficit", "stewards")]
     assert summary.inhibited == 4  # two member messages, two steward reviews
     ((_, title, body),) = outbox(ws)
-    assert title.startswith("[CRITICAL] deficit") and "+400 L/month" in body
+    assert title.startswith("[CRITICAL] deficit") and "needs 400 L/month more replenishment" in body
 
 
 def test_rate_limit_holds_messages_and_sends_one_digest(make_garden) -> None:
