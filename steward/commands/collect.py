@@ -128,7 +128,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("run")
     def run_command(ctx: typer.Context) -> None:
-        """Run every scheduled job (collectors, pipeline) until stopped (SIGTERM/Ctrl-C)."""
+        """Run the scheduled jobs (collectors, pipeline, weekly risk backtest) until stopped."""
         from steward import scheduler
         from steward.cli import state
 

@@ -25,7 +25,16 @@ def _count_lines(path: Path) -> int:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("import")
+    @app.command(
+        "import",
+        # One string per paragraph: the help re-wraps each to the terminal, and a
+        # docstring's own line breaks would survive as ragged short lines.
+        help="Load a CSV by hand; re-running it never double counts.\n\n"
+        "Exit status: 0 when the file's rows are recorded (or were already), also when some "
+        "were quarantined (the summary says how many and where to see them); 3 when every row "
+        "was quarantined, so nothing was recorded; 1 when the file could not be read at all "
+        "(missing columns, bad options).",
+    )
     def import_(
         ctx: typer.Context,
         kind: Annotated[RecordKind, typer.Argument(help="events, readings, members or capacity.")],
@@ -50,13 +59,7 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option(help="Column delimiter (default: sniffed).")
         ] = None,
     ) -> None:
-        """Load a CSV by hand; re-running it never double counts.
-
-        Exit status: 0 when the file's rows are recorded (or were already), also when
-        some were quarantined (the summary says how many and where to see them); 3 when
-        every row was quarantined, so nothing was recorded; 1 when the file could not be
-        read at all (missing columns, bad options).
-        """
+        """Load a CSV by hand (see the command's help for the exit status)."""
         from steward.cli import state
 
         ws = state(ctx).workspace()
