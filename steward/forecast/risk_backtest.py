@@ -21,9 +21,9 @@ of the period being scored would know what the forecasts are asked to tell.
 
 The result per resource is a reliability table with Brier scores
 (:mod:`steward.forecast.reliability`), stored in ``risk_calibration`` so the
-dashboard can say how often such figures came true. Loan durations are drawn
-from every loan in the ledger, including later ones: a small look-ahead in the
-duration distribution only, never in demand or levels.
+dashboard can say how often such figures came true. Nothing after an origin
+reaches its forecast: loan durations come from the loans returned by then
+(steward.forecast.runs), as a live run's do.
 """
 
 from __future__ import annotations
