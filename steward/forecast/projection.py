@@ -162,6 +162,72 @@ def day_ends_on_loan(out: pd.Series, back: pd.Series, timezone: str) -> np.ndarr
     return days[np.isfinite(days) & (days >= 0)].astype(np.int64)
 
 
+def checkout_batches(uses: pd.DataFrame, timezone: str) -> np.ndarray:
+    """Units taken together: per member and local day, the units they checked out.
+
+    ``uses`` has ``occurred_at`` (tz-aware), ``quantity`` and ``member_id`` (a
+    checkout without a member is a batch of its own). Forty folding chairs for a
+    street party leave on one day, not one a day: demand comes in such batches,
+    and a pool is emptied by a batch far more often than by forty independent
+    requests on one day. Returns the batch sizes (empty without checkouts).
+    """
+    if uses.empty:
+        return np.array([], dtype=float)
+    day = pd.to_datetime(uses["occurred_at"], utc=True).dt.tz_convert(timezone).dt.normalize()
+    who = (
+        uses["member_id"]
+        .astype(object)
+        .where(uses["member_id"].notna(), pd.Series(-(np.arange(len(uses)) + 1), index=uses.index))
+    )
+    sizes = uses["quantity"].astype(float).groupby([who.astype(str), day]).sum().to_numpy()
+    return sizes[sizes > 0]
+
+
+def batched_demand(
+    expected: np.ndarray, batches: np.ndarray | None, rng: np.random.Generator
+) -> np.ndarray:
+    """Units demanded per path and day: Poisson batches of the sizes seen, ``expected`` units.
+
+    ``expected`` (paths x days) is the expected number of units; the number of
+    batches is Poisson with mean ``expected / mean batch size`` and each batch
+    takes a size drawn from ``batches`` (a compound Poisson with the same mean).
+    Without batches, or when every batch is one unit, this is a Poisson draw
+    of units, as before batches were read.
+    """
+    lam = np.clip(np.asarray(expected, dtype=float), 0.0, None)
+    if batches is None or len(batches) == 0 or np.all(batches == 1):
+        return rng.poisson(lam).astype(float)
+    sizes = np.asarray(batches, dtype=float)
+    count = rng.poisson(lam / float(sizes.mean()))
+    rows, days = np.nonzero(count)
+    k = count[rows, days]
+    out = np.zeros(lam.shape)
+    np.add.at(out, (np.repeat(rows, k), np.repeat(days, k)), rng.choice(sizes, size=int(k.sum())))
+    return out
+
+
+def _residual_days(
+    ages: np.ndarray, durations: np.ndarray, rng: np.random.Generator, n: int
+) -> np.ndarray | None:
+    """Ends of day still ahead (from tomorrow) of loans out for ``ages`` days, per path.
+
+    A loan out since ``a`` days ago and not back today lasts ``D >= a`` ends of
+    day: ``D`` is drawn from the observed durations of at least ``a`` (a loan
+    out for three weeks is one of the long ones, not a fresh one), and it still
+    has ``D - a - 1`` ends of day after today. Returns None for an age past every
+    observed duration (the caller draws those as loans of unknown age).
+    """
+    ordered = np.sort(durations)
+    first = np.searchsorted(ordered, ages, side="left")
+    if np.any(first >= len(ordered)):
+        return None
+    # Uniform draw among the durations >= each age.
+    pick = first[None, :] + np.floor(
+        rng.random((n, len(ages))) * (len(ordered) - first)[None, :]
+    ).astype(np.int64)
+    return np.maximum(ordered[pick] - ages[None, :] - 1, 0)
+
+
 def _capacity(capacity: np.ndarray | pd.Series | float, dates: pd.DatetimeIndex) -> np.ndarray:
     if isinstance(capacity, pd.Series):
         cap = capacity.reindex(dates).ffill().bfill().to_numpy(float)
@@ -224,6 +290,7 @@ def project_pool(
     dates: pd.DatetimeIndex,
     rng: np.random.Generator,
     target: float = 0.1,
+    ages: np.ndarray | None = None,
 ) -> PoolProjection:
     """Simulate occupancy of a lending pool against its (changing) capacity.
 
@@ -238,7 +305,10 @@ def project_pool(
     ``extra_units_needed`` is the smallest ``k`` with max over days of
     P(occupancy > capacity + k) <= ``target``. ``p_all_units_out`` comes from
     the same requests and loan lengths lent only while a unit is free
-    (:func:`_served_occupancy`).
+    (:func:`_served_occupancy`). ``ages`` (with a count) holds the ends of day
+    some of the current loans have already been out: those get the remaining
+    days of a loan known to have lasted that long (:func:`_residual_days`), the
+    others the equilibrium draw.
     """
     h = len(dates)
     demand = np.rint(np.clip(_as_paths(demand_paths, h, "demand_paths"), 0, None)).astype(np.int64)
@@ -258,6 +328,12 @@ def project_pool(
         lengths = durations if durations.sum() > 0 else np.ones(1, dtype=np.int64)
         full = rng.choice(lengths, size=(n, count), p=lengths / lengths.sum())
         remaining = np.floor(rng.random((n, count)) * full).astype(np.int64)
+        known = np.asarray(ages if ages is not None else [], dtype=np.int64)[:count]
+        known = known[known >= 0]
+        for i, age in enumerate(known):
+            ahead = _residual_days(np.array([age]), durations, rng, n)
+            if ahead is not None:
+                remaining[:, i] = ahead[:, 0]
     else:
         fixed = np.ceil(np.asarray(on_loan_now, dtype=float)).astype(np.int64)
         remaining = np.broadcast_to(fixed, (n, len(fixed)))

@@ -6,9 +6,12 @@ one per stock and forecast origin), ``observed`` whether the event happened
 each bin's mean prediction beside the observed frequency, as in a reliability
 diagram (Murphy and Winkler 1977). The Brier score is the mean squared error of
 the probabilities; its skill is measured against climatology, the constant
-forecast of the observed base rate (Wilks, *Statistical Methods in the
-Atmospheric Sciences*, ch. 8): skill > 0 means the figures tell more than the
-base rate alone.
+forecast of a base rate (Wilks, *Statistical Methods in the Atmospheric
+Sciences*, ch. 8): skill > 0 means the figures tell more than the base rate
+alone. A backtest passes each case's ``climatology``, the event's frequency
+known before that case's origin; without it the base rate of the cases
+themselves stands in, which knows how often the event would happen in the
+period scored and so flatters the baseline (or shames it) with hindsight.
 """
 
 from __future__ import annotations
@@ -49,7 +52,8 @@ class Reliability:
 
     @property
     def brier_skill(self) -> float:
-        """1 - Brier / Brier of climatology; NaN when the event never or always happened."""
+        """1 - Brier / Brier of climatology; NaN when climatology was never wrong (the
+        event never or always happened, and the past said so)."""
         if self.brier_climatology <= 0:
             return float("nan")
         return 1.0 - self.brier / self.brier_climatology
@@ -116,16 +120,28 @@ class Reliability:
         )
 
 
-def reliability(predicted: np.ndarray, observed: np.ndarray) -> Reliability:
+def reliability(
+    predicted: np.ndarray, observed: np.ndarray, climatology: np.ndarray | None = None
+) -> Reliability:
     """Reliability table and Brier scores of ``predicted`` probabilities of ``observed`` events.
 
-    Both arrays have one entry per case. Raises ForecastError when their shapes
-    differ, a probability lies outside [0, 1], or there are no cases.
+    All arrays have one entry per case. ``climatology`` is the reference
+    forecast of each case (the event's frequency before its origin); None
+    scores the constant base rate of ``observed`` instead. Raises ForecastError
+    when the shapes differ, a probability lies outside [0, 1], or there are no
+    cases.
     """
     p = np.asarray(predicted, dtype=float).ravel()
     o = np.asarray(observed, dtype=float).ravel()
     if p.shape != o.shape:
         raise ForecastError(f"{len(p)} predictions but {len(o)} outcomes")
+    ref = None
+    if climatology is not None:
+        ref = np.asarray(climatology, dtype=float).ravel()
+        if ref.shape != p.shape:
+            raise ForecastError(f"{len(p)} predictions but {len(ref)} climatology figures")
+        if not np.all((ref >= 0) & (ref <= 1)):
+            raise ForecastError("climatology figures must lie in [0, 1]")
     if len(p) == 0:
         raise ForecastError("no cases to assess: the backtest produced no forecasts")
     if not np.all((p >= 0) & (p <= 1)):
@@ -148,10 +164,11 @@ def reliability(predicted: np.ndarray, observed: np.ndarray) -> Reliability:
             )
         )
     rate = float(o.mean())
+    reference = np.full(len(o), rate) if ref is None else ref
     return Reliability(
         bins=tuple(bins),
         cases=len(p),
         base_rate=rate,
         brier=float(np.mean((p - o) ** 2)),
-        brier_climatology=float(np.mean((rate - o) ** 2)),
+        brier_climatology=float(np.mean((reference - o) ** 2)),
     )

@@ -13,11 +13,17 @@ and its risk figures are set beside what followed:
 - stocks: the predicted chance of falling below the reserve (empty without one)
   within the horizon against whether the level did.
 
+Each case also gets its climatology, the reference its Brier score is set
+against: how often the event happened to that resource before the origin (the
+share of its past days with all units out; for a stock, of its past windows of
+the horizon's length that went below the reserve). Only the past: the base rate
+of the period being scored would know what the forecasts are asked to tell.
+
 The result per resource is a reliability table with Brier scores
 (:mod:`steward.forecast.reliability`), stored in ``risk_calibration`` so the
-dashboard can say how often such figures came true. Loan durations are drawn
-from every loan in the ledger, including later ones: a small look-ahead in the
-duration distribution only, never in demand or levels.
+dashboard can say how often such figures came true. Nothing after an origin
+reaches its forecast: loan durations come from the loans returned by then
+(steward.forecast.runs), as a live run's do.
 """
 
 from __future__ import annotations
@@ -56,6 +62,17 @@ class Cases:
     predicted: list[float] = field(default_factory=list)
     observed: list[float] = field(default_factory=list)
     origins: int = 0
+    #: Per case, the event's frequency before its origin (empty: the cases' own base rate).
+    climatology: list[float] = field(default_factory=list)
+
+    def assess(self) -> Reliability:
+        """Reliability of these cases, against their climatology when every case has one."""
+        ref = self.climatology if len(self.climatology) == len(self.predicted) else None
+        return reliability(
+            np.array(self.predicted),
+            np.array(self.observed),
+            None if ref is None else np.array(ref),
+        )
 
 
 @dataclass
@@ -69,9 +86,16 @@ class RiskBacktest:
 
     def pooled(self, event: str) -> Reliability | None:
         """Reliability of every resource's cases of ``event`` together (None if none)."""
-        p = [x for c in self.cases.values() if c.event == event for x in c.predicted]
-        o = [x for c in self.cases.values() if c.event == event for x in c.observed]
-        return reliability(np.array(p), np.array(o)) if p else None
+        mine = [c for c in self.cases.values() if c.event == event and c.predicted]
+        if not mine:
+            return None
+        whole = Cases(event)
+        for c in mine:
+            whole.predicted.extend(c.predicted)
+            whole.observed.extend(c.observed)
+            if len(c.climatology) == len(c.predicted):
+                whole.climatology.extend(c.climatology)
+        return whole.assess()
 
 
 def origins_between(
@@ -104,6 +128,33 @@ def _observed_pool(actual: pd.DataFrame, dates: pd.DatetimeIndex) -> tuple[np.nd
     known = seen["level"].notna().to_numpy() & seen["capacity"].notna().to_numpy()
     full = (seen["level"] >= seen["capacity"]) & (seen["capacity"] > 0)
     return full.fillna(False).to_numpy(dtype=float), known
+
+
+def _past_pool_rate(actual: pd.DataFrame, today: pd.Timestamp) -> float:
+    """Share of the pool's complete days before ``today`` that ended with all units out."""
+    past = actual.loc[: today - pd.Timedelta(days=1)]
+    known = past["level"].notna() & past["capacity"].notna()
+    past = past.loc[known]
+    if past.empty:
+        return 0.0
+    return float(((past["level"] >= past["capacity"]) & (past["capacity"] > 0)).mean())
+
+
+def _past_stock_rate(res: ResourceInfo, actual: pd.DataFrame, today: pd.Timestamp, h: int) -> float:
+    """Share of the stock's past windows of ``h`` days, all before ``today``, that went
+    below its reserve (empty without one); with no such window yet, the share of past
+    days below it."""
+    level = actual["level"].loc[: today - pd.Timedelta(days=1)].dropna()
+    if level.empty:
+        return 0.0
+    reserve = float(res.reserve) if res.reserve is not None and res.reserve > 0 else None
+    below = (level < reserve) if reserve is not None else (level <= 0)
+    flags = below.to_numpy(dtype=float)
+    if len(flags) <= h:
+        return float(flags.mean())
+    # Window starting after day i: did any of days i+1 .. i+h go below?
+    hit = pd.Series(flags).rolling(h).max().to_numpy()[h:]
+    return float(np.mean(hit))
 
 
 def _observed_stock(
@@ -168,6 +219,8 @@ def _one_origin(
             kept = cases.setdefault(slug, Cases(STOCK_EVENT))
             kept.predicted.append(stock.p_below_reserve_within_horizon)
             kept.observed.append(happened)
+            today = dates[0] - pd.Timedelta(days=1)
+            kept.climatology.append(_past_stock_rate(res, actual[slug], today, h))
         else:
             if inp.capacity_now is None:
                 continue
@@ -177,6 +230,9 @@ def _one_origin(
             kept = cases.setdefault(slug, Cases(POOL_EVENT))
             kept.predicted.extend(p_full[known].tolist())
             kept.observed.extend(full[known].tolist())
+            # The origin's own day is not over: its past ends the day before.
+            past = _past_pool_rate(actual[slug], dates[0] - pd.Timedelta(days=1))
+            kept.climatology.extend([past] * int(known.sum()))
         kept.origins += 1
 
 
@@ -238,7 +294,7 @@ def store_calibration(
     for slug, got in result.cases.items():
         if not got.predicted:
             continue
-        rel = reliability(np.array(got.predicted), np.array(got.observed))
+        rel = got.assess()
         conn.execute(
             delete(RiskCalibration).where(
                 RiskCalibration.resource_id == ids[slug], RiskCalibration.event == got.event

@@ -20,7 +20,7 @@ import pandas as pd
 from sqlalchemy import Connection, Row, insert, select, update
 
 from steward import flow_refresh, flows
-from steward.forecast.projection import day_ends_on_loan
+from steward.forecast.projection import batched_demand, checkout_batches, day_ends_on_loan
 from steward.queries.loans import open_loans
 from steward.store import catalog
 from steward.store.catalog import ResourceInfo
@@ -75,6 +75,10 @@ class _Inputs:
     capacity_plan: pd.Series
     #: Pool: loans out more than LOST_AFTER_DAYS past due, counted as lost capacity.
     lost_overdue: int = 0
+    #: Pool: ends of day each loan still out has been out (the oldest, lost ones left out).
+    ages: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))
+    #: Pool: units each member took on a day (see projection.checkout_batches).
+    batches: np.ndarray = field(default_factory=lambda: np.array([], dtype=float))
 
 
 def _local_today(res: ResourceInfo, now: datetime) -> pd.Timestamp:
@@ -143,12 +147,22 @@ def _inputs(
             scheduled,
             capacity_plan,
         )
-    ev = ledger.events
+    # Only what was recorded by ``now``: a backtest reads the whole ledger once, and a
+    # loan's later return must not tell a past forecast how long it would stay out.
+    ev = ledger.events.loc[ledger.events["occurred_at"] <= pd.Timestamp(now)]
     loans = ev.loc[ev["loan_ref"].notna() & (ev["sign"] > 0)]
     out = loans.loc[loans["kind"] == "use"].groupby("loan_ref")["occurred_at"].min()
     back = loans.loc[loans["kind"] == "replenish"].groupby("loan_ref")["occurred_at"].max()
-    both = pd.concat([out.rename("out"), back.rename("back")], axis=1).dropna()
+    spans = pd.concat([out.rename("out"), back.rename("back")], axis=1)
+    both = spans.dropna()
     durations = day_ends_on_loan(both["out"], both["back"], res.timezone).astype(float)
+    still_out = spans.loc[spans["out"].notna() & spans["back"].isna(), "out"]
+    ages = np.sort(
+        day_ends_on_loan(
+            still_out, pd.Series(pd.Timestamp(now), index=still_out.index), res.timezone
+        )
+    )
+    uses = ev.loc[(ev["kind"] == "use") & (ev["sign"] > 0)]
     capacity_now = flows.capacity(conn, res, now)
     # Loans far past due are not coming back at the usual pace: rather than let
     # the simulation return them soon, count them as units the pool has lost.
@@ -165,6 +179,9 @@ def _inputs(
         scheduled,
         capacity_plan,
         lost,
+        # The lost loans are taken to be the oldest ones.
+        ages[: max(len(ages) - lost, 0)],
+        checkout_batches(uses, res.timezone),
     )
 
 
@@ -307,13 +324,14 @@ def _pool_run(
     target: float,
 ) -> tuple[dict[str, Any], dict[str, Any], PoolProjection]:
     profile = weekday_profile(inp.flows["demand"].fillna(0.0))
-    # Checkouts arrive one by one: Poisson around the expected count of each day. The
+    # Checkouts arrive in batches (a member's units of a day): Poisson batches around
+    # the expected count of each day. The
     # point path is used because additive noise on a near-zero winter week, clipped
     # at zero, would invent demand that no season shows.
     expected = _daily_from_weekly(
         sel["demand"], inp.series["demand"], dates, n, rng, profile, point_only=True
     )
-    demand = rng.poisson(expected).astype(float)
+    demand = batched_demand(expected, inp.batches, rng)
     base = inp.capacity_now or 0.0
     plan = (
         inp.capacity_plan.reindex(dates, fill_value=0.0).cumsum() if len(inp.capacity_plan) else 0.0
@@ -322,7 +340,14 @@ def _pool_run(
     from steward.forecast import project_pool
 
     proj = project_pool(
-        inp.on_loan_now, demand, inp.durations, capacity, dates=dates, rng=rng, target=target
+        inp.on_loan_now,
+        demand,
+        inp.durations,
+        capacity,
+        dates=dates,
+        rng=rng,
+        target=target,
+        ages=inp.ages,
     )
     peak = proj.p_over_capacity.idxmax() if len(proj.p_over_capacity) else None
     risk = {

@@ -14,8 +14,12 @@ would score an invented figure.
 
 Printed per store and kind: the reliability table (predicted against observed
 frequency per 10% bin, with its number of cases), the Brier score and its skill
-against climatology (the observed base rate), and the two targets of issue #9:
-skill > 0, and no bin of at least 50 pool-days off by more than 0.15.
+against climatology, and the two targets of issue #9: skill > 0, and no bin of
+at least 50 pool-days off by more than 0.15. Climatology is each resource's
+frequency of the event before each origin (steward.forecast.risk_backtest);
+the base rate of the scored period itself, the reference until issue #9's
+calibration work, knew how often the event would happen and is printed beside
+it for comparison only.
 """
 
 from __future__ import annotations
@@ -128,7 +132,16 @@ def print_reliability(label: str, rel: Reliability | None, unit: str) -> None:
         verdict = "undefined: the event never or always happened in this period"
     else:
         verdict = f"{skill:+.3f} ({'ok' if skill > 0 else 'MISS'}: target > 0)"
-    print(f"  Brier {rel.brier:.4f}, climatology {rel.brier_climatology:.4f}, skill {verdict}")
+    print(
+        f"  Brier {rel.brier:.4f}, climatology (past frequency) {rel.brier_climatology:.4f}, "
+        f"skill {verdict}"
+    )
+    hindsight = (
+        1.0 - rel.brier / rel.base_rate / (1.0 - rel.base_rate)
+        if 0 < rel.base_rate < 1
+        else float("nan")
+    )
+    print(f"  (skill against the scored period's own base rate, hindsight: {hindsight:+.3f})")
     if unit == "pool-days":
         verdict = "ok" if not gap > 0.15 else "MISS"
         print(

@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from steward.forecast import project_pool, project_stock
-from steward.forecast.projection import day_ends_on_loan
+from steward.forecast.projection import batched_demand, checkout_batches, day_ends_on_loan
 
 DATES = pd.date_range("2025-06-01", periods=30, freq="D")
 
@@ -150,3 +150,60 @@ def test_turn_aways_match_a_loan_by_loan_simulation() -> None:
     assert proj.p_all_units_out.to_numpy() == pytest.approx(expected)
     # A backlog of requests would keep the pool full more often than lending does.
     assert proj.p_all_units_out.iloc[10:].mean() < (proj.occupancy_paths >= 2)[:, 10:].mean()
+
+
+def test_a_loan_already_out_long_is_one_of_the_long_ones() -> None:
+    # Loans last 2 or 20 ends of day. One out for 5 days already is a 20-day one:
+    # it stays out 14 more ends of day after today, on every path.
+    rng = np.random.default_rng(3)
+    lengths = np.array([2.0] * 9 + [20.0])
+    proj = project_pool(
+        1, np.zeros((300, 30)), lengths, 1, dates=DATES, rng=rng, ages=np.array([5])
+    )
+    occ = proj.occupancy_paths
+    assert (occ[:, :14] == 1).all() and (occ[:, 14:] == 0).all()
+    # Without its age it is the equilibrium draw: often gone within two days.
+    blind = project_pool(1, np.zeros((300, 30)), lengths, 1, dates=DATES, rng=rng)
+    assert blind.occupancy_paths[:, 2].mean() < 0.9
+
+
+def test_an_age_past_every_observed_loan_falls_back_to_the_equilibrium_draw() -> None:
+    rng = np.random.default_rng(4)
+    proj = project_pool(
+        1, np.zeros((200, 30)), np.array([3.0]), 1, dates=DATES, rng=rng, ages=np.array([9])
+    )
+    assert (proj.occupancy_paths[:, 3:] == 0).all()
+
+
+def test_checkouts_come_in_a_members_batches_of_a_day() -> None:
+    uses = pd.DataFrame(
+        {
+            "occurred_at": pd.to_datetime(
+                [
+                    "2026-03-02T10:00:00Z",
+                    "2026-03-02T10:05:00Z",
+                    "2026-03-02T18:00:00Z",
+                    "2026-03-03T09:00:00Z",
+                    "2026-03-03T09:00:00Z",
+                ]
+            ),
+            "quantity": [1.0, 1.0, 2.0, 1.0, 1.0],
+            "member_id": [7, 7, 8, None, None],
+        }
+    )
+    # Member 7's two loans of one day are one batch; checkouts without a member are
+    # batches of their own.
+    assert sorted(checkout_batches(uses, "UTC").tolist()) == [1.0, 1.0, 2.0, 2.0]
+    assert len(checkout_batches(uses.iloc[:0], "UTC")) == 0
+
+
+def test_batched_demand_keeps_the_expected_units() -> None:
+    rng = np.random.default_rng(5)
+    expected = np.full((4000, 30), 0.3)
+    lumpy = batched_demand(expected, np.array([1.0, 1.0, 1.0, 40.0]), rng)
+    assert lumpy.mean() == pytest.approx(0.3, rel=0.05)
+    # Most days nothing, some days forty at once: far more spread than Poisson.
+    assert lumpy.var() > 10 * 0.3 and (lumpy >= 40).any()
+    single = batched_demand(expected, np.ones(5), rng)
+    assert single.mean() == pytest.approx(0.3, rel=0.05)
+    assert single.var() == pytest.approx(0.3, rel=0.1)

@@ -102,3 +102,18 @@ def test_the_stored_calibration_reads_back_as_a_sentence(workspace: Workspace) -
     )
     # Too few cases in a bin: nothing said rather than a figure from three days.
     assert track_record(view, 0.75) is None
+
+
+def test_skill_is_measured_against_the_climatology_known_before_each_origin() -> None:
+    # The event happened on 10% of past days but on half of the days scored: a
+    # forecaster saying 50% beats the past's 10%, yet only ties the base rate of
+    # the scored days themselves, which knew the answer's frequency in advance.
+    o = np.tile([1.0, 0.0], 500)
+    p = np.full(1000, 0.5)
+    hindsight = reliability(p, o)
+    honest = reliability(p, o, np.full(1000, 0.1))
+    assert hindsight.brier_skill == pytest.approx(0.0)
+    assert honest.brier_climatology == pytest.approx(0.5 * 0.81 + 0.5 * 0.01)
+    assert honest.brier_skill == pytest.approx(1 - 0.25 / 0.41)
+    with pytest.raises(ForecastError, match="climatology"):
+        reliability(p, o, np.full(999, 0.1))
