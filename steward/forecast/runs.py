@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -94,40 +95,71 @@ def _by_local_day(times: pd.Series, values: pd.Series, tz: str) -> pd.Series:
     return values.groupby(days.to_numpy()).sum()
 
 
+@dataclass
+class _Facts:
+    """A batch's figures read by one grouped query each rather than one per resource:
+    units on loan and capacity changes so far by pool, plans (scheduled events and
+    capacity changes after ``now``) by resource. Absent ids have none."""
+
+    on_loan: dict[int, Decimal]
+    capacity_delta: dict[int, Decimal]
+    scheduled: dict[int, list[Any]]
+    planned: dict[int, list[Any]]
+
+
+def _facts(conn: Connection, infos: Sequence[ResourceInfo], now: datetime) -> _Facts:
+    ids = [r.id for r in infos]
+    pools = [r.id for r in infos if r.kind == "pool"]
+    scheduled: dict[int, list[Any]] = {}
+    planned: dict[int, list[Any]] = {}
+    for i in range(0, len(ids), 900):  # within old SQLite builds' 999 parameters
+        chunk = ids[i : i + 900]
+        for rid, *row in conn.execute(
+            select(Event.resource_id, Event.occurred_at, Event.kind, Event.quantity).where(
+                Event.resource_id.in_(chunk), Event.scheduled.is_(True), Event.occurred_at > now
+            )
+        ):
+            scheduled.setdefault(rid, []).append(row)
+        for rid, *row in conn.execute(
+            select(
+                CapacityChange.resource_id, CapacityChange.effective_at, CapacityChange.delta
+            ).where(
+                CapacityChange.resource_id.in_(chunk),
+                CapacityChange.scheduled.is_(True),
+                CapacityChange.effective_at > now,
+            )
+        ):
+            planned.setdefault(rid, []).append(row)
+    return _Facts(
+        flows.on_loan_many(conn, pools, now),
+        flows.capacity_deltas(conn, pools, now),
+        scheduled,
+        planned,
+    )
+
+
 def _inputs(
     conn: Connection,
     res: ResourceInfo,
     now: datetime,
     ledger: flows.LedgerFrames | None = None,
     lost: int | None = None,
+    facts: _Facts | None = None,
 ) -> _Inputs:
     ledger = ledger or flows.read_ledger(conn, res)
+    facts = facts or _facts(conn, [res], now)
     daily = flows.daily_flows(conn, res, until=now, ledger=ledger)
     today = _local_today(res, now)
     # Today is not over yet: fit on complete days only.
     history = daily.loc[: today - pd.Timedelta(days=1)].tail(MAX_HISTORY_DAYS)
     future = pd.DataFrame(
-        conn.execute(
-            select(Event.occurred_at, Event.kind, Event.quantity).where(
-                Event.resource_id == res.id, Event.scheduled.is_(True), Event.occurred_at > now
-            )
-        ).all(),
-        columns=["occurred_at", "kind", "quantity"],
+        facts.scheduled.get(res.id, []), columns=["occurred_at", "kind", "quantity"]
     )
     scheduled = pd.Series(dtype=float)
     if len(future):
         signed = future["quantity"].astype(float) * np.where(future["kind"] == "use", -1.0, 1.0)
         scheduled = _by_local_day(future["occurred_at"], signed, res.timezone)
-    planned = pd.DataFrame(
-        conn.execute(
-            select(CapacityChange.effective_at, CapacityChange.delta).where(
-                CapacityChange.resource_id == res.id,
-                CapacityChange.scheduled.is_(True),
-                CapacityChange.effective_at > now,
-            )
-        ).all(),
-        columns=["effective_at", "delta"],
-    )
+    planned = pd.DataFrame(facts.planned.get(res.id, []), columns=["effective_at", "delta"])
     capacity_plan = (
         _by_local_day(planned["effective_at"], planned["delta"].astype(float), res.timezone)
         if len(planned)
@@ -163,7 +195,7 @@ def _inputs(
         )
     )
     uses = ev.loc[(ev["kind"] == "use") & (ev["sign"] > 0)]
-    capacity_now = flows.capacity(conn, res, now)
+    capacity_now = flows.capacity_with(res, facts.capacity_delta.get(res.id, Decimal(0)))
     # Loans far past due are not coming back at the usual pace: rather than let
     # the simulation return them soon, count them as units the pool has lost.
     if lost is None:
@@ -174,7 +206,7 @@ def _inputs(
         {"demand": _weekly(history[["demand"]])["demand"]},
         durations if len(durations) else np.array([7.0]),
         0.0,
-        int(flows.on_loan(conn, res, now)) - lost,
+        int(facts.on_loan.get(res.id, Decimal(0))) - lost,
         None if capacity_now is None else float(capacity_now) - lost,
         scheduled,
         capacity_plan,
@@ -526,8 +558,10 @@ def _run_batch(
         ledgers = flows.read_ledgers(conn, [p.res.id for p in todo])
         fit = [p.res for p in todo if p.skip_reason is None]
         lost = _lost_overdue(conn, [r.id for r in fit if r.kind == "pool"], now)
+        facts = _facts(conn, fit, now)
         inputs = {
-            res.slug: _inputs(conn, res, now, ledgers[res.id], lost.get(res.id, 0)) for res in fit
+            res.slug: _inputs(conn, res, now, ledgers[res.id], lost.get(res.id, 0), facts)
+            for res in fit
         }
         frames = {
             p.res.slug: flows.daily_flows(conn, p.res, until=now, ledger=ledgers[p.res.id])
