@@ -186,7 +186,7 @@ def write_flows(
         if dialect == "sqlite"
         else list(index.date)
     )
-    columns: list[Sequence[Any]] = [[res.id] * len(part), days]
+    columns: list[Sequence[Any] | np.ndarray] = [[res.id] * len(part), days]
     for name in FLOW_COLUMNS:
         values = part[name].astype("float64").round(6)
         stored = bulk.quantities(values.fillna(0.0), dialect)

@@ -101,7 +101,7 @@ def capacity(conn: Connection, res: ResourceInfo, at: datetime | None = None) ->
 def _grouped_sums(
     conn: Connection,
     resource_ids: Sequence[int],
-    value: ColumnElement[Any],
+    value: ColumnElement[Any] | InstrumentedAttribute[Any],
     rid: InstrumentedAttribute[Any],
     *where: ColumnElement[bool],
 ) -> dict[int, Decimal]:

@@ -10,7 +10,9 @@ runs are scored against what actually happened since.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -504,7 +506,9 @@ def run_forecasts(
     """Refresh daily flows and forecast every resource whose inputs changed.
 
     Inputs are read once per run, a batch of BATCH_RESOURCES resources at a time
-    (one query per ledger table per batch). A resource whose ledger, last complete week, horizon and
+    (one query per ledger table per batch); worker processes (``forecast.workers``,
+    default one fewer than the cores) fit a batch while this process reads the next
+    and stores the previous. A resource whose ledger, last complete week, horizon and
     path count are those of its last stored run, younger than
     ``forecast.max_age_hours``, is skipped and listed in the summary with why.
     Each resource is written in its own short transaction (flows, watermark,
@@ -521,39 +525,58 @@ def run_forecasts(
         if p.skip_reason is not None:
             summary.skipped[p.res.slug] = p.skip_reason
     todo = [p for p in plans if p.skip_reason is None or not _flows_current(p, now)]
-    # Resources go through in batches: each batch's ledgers, frames and paths are
-    # let go before the next is read, so memory stays flat however many resources
-    # there are; the worker processes stay up from one batch to the next.
+    # Resources go through in batches: at most two batches' ledgers, frames and
+    # paths are held at once, so memory stays flat however many resources there
+    # are; the worker processes stay up from one batch to the next.
     expected = sum(1 if p.res.kind == "pool" else 2 for p in todo if p.skip_reason is None)
     executor = cfg.executor or ("serial" if expected <= 2 else None)
-    done = 0
 
-    def batch_progress(k: int, _total: int) -> None:
-        if progress is not None:
-            progress(done + k, max(expected, done + k))
+    def batch_progress(offset: int) -> Callable[[int, int], None]:
+        def report(k: int, _total: int) -> None:
+            if progress is not None:
+                progress(offset + k, max(expected, offset + k))
 
-    for first in range(0, len(todo), BATCH_RESOURCES):
-        batch = todo[first : first + BATCH_RESOURCES]
-        done += _run_batch(ws, batch, now, seed, executor, batch_progress, summary)
+        return report
+
+    # While the workers fit one batch, this process reads the next and stores the
+    # previous: it has about as much to do as the fitting, so on a small machine one
+    # worker fewer than the cores keeps them all busy, and one process less holds
+    # the engine's imports in memory.
+    workers = cfg.workers or max(1, (os.cpu_count() or 1) - 1)
+    submitted = 0
+    pending: tuple[_Batch, Future[dict[str, Any]]] | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="steward-fit") as fitter:
+        for first in range(0, len(todo), BATCH_RESOURCES):
+            batch = _read_batch(ws, todo[first : first + BATCH_RESOURCES], now)
+            report = batch_progress(submitted)
+            submitted += len(batch.series)
+            fits = fitter.submit(_fit_batch, batch, h, executor, workers, report)
+            if pending is not None:
+                _store_batch(ws, *pending, now, seed, summary)
+            pending = (batch, fits)
+        if pending is not None:
+            _store_batch(ws, *pending, now, seed, summary)
     return summary
 
 
-def _run_batch(
-    ws: Workspace,
-    todo: Sequence[_Plan],
-    now: datetime,
-    seed: int,
-    executor: str | None,
-    progress: Callable[[int, int], None],
-    summary: ForecastSummary,
-) -> int:
-    """Read, fit and store one batch of resources; returns the number of series fitted.
+@dataclass
+class _Batch:
+    """One batch's plans and what was read for them: ledgers, forecast inputs (the
+    resources to forecast), daily flows of the skipped ones, and the weekly series."""
+
+    todo: Sequence[_Plan]
+    ledgers: dict[int, flows.LedgerFrames]
+    inputs: dict[str, _Inputs]
+    frames: dict[str, pd.DataFrame]
+    series: dict[str, pd.Series]
+
+
+def _read_batch(ws: Workspace, todo: Sequence[_Plan], now: datetime) -> _Batch:
+    """Read one batch's ledgers and build its inputs (one query per ledger table).
 
     A plan's ledger mark was read before its ledger: rows recorded in between make
     the stored mark older than the flows, so the next run redoes them, never skips them.
     """
-    cfg = ws.settings.forecast
-    h, n = cfg.horizon_days, cfg.paths
     with ws.store.read() as conn:
         ledgers = flows.read_ledgers(conn, [p.res.id for p in todo])
         fit = [p.res for p in todo if p.skip_reason is None]
@@ -568,7 +591,6 @@ def _run_batch(
             for p in todo
             if p.skip_reason is not None
         }
-
     # Every flow is forecast per week (see _weekly) and spread back over the days.
     series = {
         f"{slug}:{name}": y
@@ -576,18 +598,45 @@ def _run_batch(
         for name, y in inp.series.items()
         if y.notna().sum() > 0
     }
-    selections: dict[str, Any] = {}
-    if series:
-        from steward.forecast import forecast_many
+    return _Batch(todo, ledgers, inputs, frames, series)
 
-        selections = forecast_many(
-            series,
-            weeks_for(h),
-            executor=executor,
-            workers=cfg.workers,
-            progress=progress,
-            nonnegative=True,
-        )
+
+def _fit_batch(
+    batch: _Batch,
+    h: int,
+    executor: str | None,
+    workers: int,
+    progress: Callable[[int, int], None],
+) -> dict[str, Any]:
+    """Selections for the batch's series by key (runs beside the reading and storing)."""
+    if not batch.series:
+        return {}
+    from steward.forecast import forecast_many
+
+    return forecast_many(
+        batch.series,
+        weeks_for(h),
+        executor=executor,
+        workers=workers,
+        progress=progress,
+        nonnegative=True,
+    )
+
+
+def _store_batch(
+    ws: Workspace,
+    batch: _Batch,
+    fits: Future[dict[str, Any]],
+    now: datetime,
+    seed: int,
+    summary: ForecastSummary,
+) -> int:
+    """Store one batch's flows, watermarks and forecasts once its fits are back;
+    returns the number of series fitted. Each resource is its own transaction."""
+    cfg = ws.settings.forecast
+    h, n = cfg.horizon_days, cfg.paths
+    selections = fits.result()
+    todo, ledgers, inputs, frames = batch.todo, batch.ledgers, batch.inputs, batch.frames
     for p in todo:
         res = p.res
         frame = inputs[res.slug].flows if res.slug in inputs else frames[res.slug]
@@ -617,7 +666,7 @@ def _run_batch(
                 forecast_inputs=p.inputs_key if stored else None,
                 forecast_at=now if stored else None,
             )
-    return len(series)
+    return len(batch.series)
 
 
 def _store_forecast(
