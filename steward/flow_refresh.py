@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Row, delete, func, insert, literal, select
 
@@ -177,15 +178,22 @@ def write_flows(
     if part.empty:
         return 0
     dialect = conn.dialect.name
-    days: list[Any] = [d.date() for d in part.index]
-    if dialect == "sqlite":
-        days = [d.isoformat() for d in days]
-    columns: list[list[Any]] = [[res.id] * len(part), days]
+    index = pd.DatetimeIndex(part.index)
+    # A cold run writes about 3,000 days for each resource: days and values are
+    # converted column-wise, and only a column with gaps is walked value by value.
+    days: list[Any] = (
+        np.datetime_as_string(index.to_numpy("datetime64[D]"), unit="D").tolist()
+        if dialect == "sqlite"
+        else list(index.date)
+    )
+    columns: list[Sequence[Any] | np.ndarray] = [[res.id] * len(part), days]
     for name in FLOW_COLUMNS:
         values = part[name].astype("float64").round(6)
         stored = bulk.quantities(values.fillna(0.0), dialect)
         missing = values.isna().to_numpy()
-        columns.append([None if m else v for v, m in zip(stored, missing, strict=True)])
+        if missing.any():
+            stored = [None if m else v for v, m in zip(stored, missing, strict=True)]
+        columns.append(stored)
     bulk.insert_rows(
         conn,
         DailyFlow.__tablename__,

@@ -231,6 +231,18 @@ class Forecaster(abc.ABC):
 
     def predict(self, h: int, quantiles: Sequence[float] = DEFAULT_QUANTILES) -> pd.DataFrame:
         """Mean and quantile forecasts for the next ``h`` periods."""
+        values = self.predict_array(h, quantiles)
+        qs = sorted({float(q) for q in quantiles})
+        return pd.DataFrame(
+            values,
+            index=self.future_index(int(h)),
+            columns=["mean", *[quantile_column(q) for q in qs]],
+        )
+
+    def predict_array(self, h: int, quantiles: Sequence[float] = DEFAULT_QUANTILES) -> np.ndarray:
+        """:meth:`predict`'s values without its frame, shape ``(h, 1 + len(quantiles))``:
+        the mean, then the quantiles in increasing order. Backtests call this at every
+        origin, where building a dated frame cost as much as many models' forecast."""
         self._check_fitted()
         h = _check_h(h)
         qs = sorted({float(q) for q in quantiles})
@@ -243,12 +255,7 @@ class Forecaster(abc.ABC):
         if not (np.isfinite(mean).all() and np.isfinite(qvals).all()):
             raise ForecastError(f"{self.label} produced non-finite forecasts")
         qvals = np.maximum.accumulate(qvals, axis=1)
-        frame = pd.DataFrame(
-            np.column_stack([mean, qvals]),
-            index=self.future_index(h),
-            columns=["mean", *[quantile_column(q) for q in qs]],
-        )
-        return frame
+        return np.column_stack([mean, qvals])
 
     def point(self, h: int) -> np.ndarray:
         """The model's own point forecast for the next ``h`` periods, shape ``(h,)``.

@@ -10,9 +10,12 @@ runs are scored against what actually happened since.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -94,40 +97,71 @@ def _by_local_day(times: pd.Series, values: pd.Series, tz: str) -> pd.Series:
     return values.groupby(days.to_numpy()).sum()
 
 
+@dataclass
+class _Facts:
+    """A batch's figures read by one grouped query each rather than one per resource:
+    units on loan and capacity changes so far by pool, plans (scheduled events and
+    capacity changes after ``now``) by resource. Absent ids have none."""
+
+    on_loan: dict[int, Decimal]
+    capacity_delta: dict[int, Decimal]
+    scheduled: dict[int, list[Any]]
+    planned: dict[int, list[Any]]
+
+
+def _facts(conn: Connection, infos: Sequence[ResourceInfo], now: datetime) -> _Facts:
+    ids = [r.id for r in infos]
+    pools = [r.id for r in infos if r.kind == "pool"]
+    scheduled: dict[int, list[Any]] = {}
+    planned: dict[int, list[Any]] = {}
+    for i in range(0, len(ids), 900):  # within old SQLite builds' 999 parameters
+        chunk = ids[i : i + 900]
+        for rid, *row in conn.execute(
+            select(Event.resource_id, Event.occurred_at, Event.kind, Event.quantity).where(
+                Event.resource_id.in_(chunk), Event.scheduled.is_(True), Event.occurred_at > now
+            )
+        ):
+            scheduled.setdefault(rid, []).append(row)
+        for rid, *row in conn.execute(
+            select(
+                CapacityChange.resource_id, CapacityChange.effective_at, CapacityChange.delta
+            ).where(
+                CapacityChange.resource_id.in_(chunk),
+                CapacityChange.scheduled.is_(True),
+                CapacityChange.effective_at > now,
+            )
+        ):
+            planned.setdefault(rid, []).append(row)
+    return _Facts(
+        flows.on_loan_many(conn, pools, now),
+        flows.capacity_deltas(conn, pools, now),
+        scheduled,
+        planned,
+    )
+
+
 def _inputs(
     conn: Connection,
     res: ResourceInfo,
     now: datetime,
     ledger: flows.LedgerFrames | None = None,
     lost: int | None = None,
+    facts: _Facts | None = None,
 ) -> _Inputs:
     ledger = ledger or flows.read_ledger(conn, res)
+    facts = facts or _facts(conn, [res], now)
     daily = flows.daily_flows(conn, res, until=now, ledger=ledger)
     today = _local_today(res, now)
     # Today is not over yet: fit on complete days only.
     history = daily.loc[: today - pd.Timedelta(days=1)].tail(MAX_HISTORY_DAYS)
     future = pd.DataFrame(
-        conn.execute(
-            select(Event.occurred_at, Event.kind, Event.quantity).where(
-                Event.resource_id == res.id, Event.scheduled.is_(True), Event.occurred_at > now
-            )
-        ).all(),
-        columns=["occurred_at", "kind", "quantity"],
+        facts.scheduled.get(res.id, []), columns=["occurred_at", "kind", "quantity"]
     )
     scheduled = pd.Series(dtype=float)
     if len(future):
         signed = future["quantity"].astype(float) * np.where(future["kind"] == "use", -1.0, 1.0)
         scheduled = _by_local_day(future["occurred_at"], signed, res.timezone)
-    planned = pd.DataFrame(
-        conn.execute(
-            select(CapacityChange.effective_at, CapacityChange.delta).where(
-                CapacityChange.resource_id == res.id,
-                CapacityChange.scheduled.is_(True),
-                CapacityChange.effective_at > now,
-            )
-        ).all(),
-        columns=["effective_at", "delta"],
-    )
+    planned = pd.DataFrame(facts.planned.get(res.id, []), columns=["effective_at", "delta"])
     capacity_plan = (
         _by_local_day(planned["effective_at"], planned["delta"].astype(float), res.timezone)
         if len(planned)
@@ -163,7 +197,7 @@ def _inputs(
         )
     )
     uses = ev.loc[(ev["kind"] == "use") & (ev["sign"] > 0)]
-    capacity_now = flows.capacity(conn, res, now)
+    capacity_now = flows.capacity_with(res, facts.capacity_delta.get(res.id, Decimal(0)))
     # Loans far past due are not coming back at the usual pace: rather than let
     # the simulation return them soon, count them as units the pool has lost.
     if lost is None:
@@ -174,7 +208,7 @@ def _inputs(
         {"demand": _weekly(history[["demand"]])["demand"]},
         durations if len(durations) else np.array([7.0]),
         0.0,
-        int(flows.on_loan(conn, res, now)) - lost,
+        int(facts.on_loan.get(res.id, Decimal(0))) - lost,
         None if capacity_now is None else float(capacity_now) - lost,
         scheduled,
         capacity_plan,
@@ -472,7 +506,9 @@ def run_forecasts(
     """Refresh daily flows and forecast every resource whose inputs changed.
 
     Inputs are read once per run, a batch of BATCH_RESOURCES resources at a time
-    (one query per ledger table per batch). A resource whose ledger, last complete week, horizon and
+    (one query per ledger table per batch); worker processes (``forecast.workers``,
+    default one fewer than the cores) fit a batch while this process reads the next
+    and stores the previous. A resource whose ledger, last complete week, horizon and
     path count are those of its last stored run, younger than
     ``forecast.max_age_hours``, is skipped and listed in the summary with why.
     Each resource is written in its own short transaction (flows, watermark,
@@ -489,52 +525,72 @@ def run_forecasts(
         if p.skip_reason is not None:
             summary.skipped[p.res.slug] = p.skip_reason
     todo = [p for p in plans if p.skip_reason is None or not _flows_current(p, now)]
-    # Resources go through in batches: each batch's ledgers, frames and paths are
-    # let go before the next is read, so memory stays flat however many resources
-    # there are; the worker processes stay up from one batch to the next.
+    # Resources go through in batches: at most two batches' ledgers, frames and
+    # paths are held at once, so memory stays flat however many resources there
+    # are; the worker processes stay up from one batch to the next.
     expected = sum(1 if p.res.kind == "pool" else 2 for p in todo if p.skip_reason is None)
     executor = cfg.executor or ("serial" if expected <= 2 else None)
-    done = 0
 
-    def batch_progress(k: int, _total: int) -> None:
-        if progress is not None:
-            progress(done + k, max(expected, done + k))
+    def batch_progress(offset: int) -> Callable[[int, int], None]:
+        def report(k: int, _total: int) -> None:
+            if progress is not None:
+                progress(offset + k, max(expected, offset + k))
 
-    for first in range(0, len(todo), BATCH_RESOURCES):
-        batch = todo[first : first + BATCH_RESOURCES]
-        done += _run_batch(ws, batch, now, seed, executor, batch_progress, summary)
+        return report
+
+    # While the workers fit one batch, this process reads the next and stores the
+    # previous: it has about as much to do as the fitting, so on a small machine one
+    # worker fewer than the cores keeps them all busy, and one process less holds
+    # the engine's imports in memory.
+    workers = cfg.workers or max(1, (os.cpu_count() or 1) - 1)
+    submitted = 0
+    pending: tuple[_Batch, Future[dict[str, Any]]] | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="steward-fit") as fitter:
+        for first in range(0, len(todo), BATCH_RESOURCES):
+            batch = _read_batch(ws, todo[first : first + BATCH_RESOURCES], now)
+            report = batch_progress(submitted)
+            submitted += len(batch.series)
+            fits = fitter.submit(_fit_batch, batch, h, executor, workers, report)
+            if pending is not None:
+                _store_batch(ws, *pending, now, seed, summary)
+            pending = (batch, fits)
+        if pending is not None:
+            _store_batch(ws, *pending, now, seed, summary)
     return summary
 
 
-def _run_batch(
-    ws: Workspace,
-    todo: Sequence[_Plan],
-    now: datetime,
-    seed: int,
-    executor: str | None,
-    progress: Callable[[int, int], None],
-    summary: ForecastSummary,
-) -> int:
-    """Read, fit and store one batch of resources; returns the number of series fitted.
+@dataclass
+class _Batch:
+    """One batch's plans and what was read for them: ledgers, forecast inputs (the
+    resources to forecast), daily flows of the skipped ones, and the weekly series."""
+
+    todo: Sequence[_Plan]
+    ledgers: dict[int, flows.LedgerFrames]
+    inputs: dict[str, _Inputs]
+    frames: dict[str, pd.DataFrame]
+    series: dict[str, pd.Series]
+
+
+def _read_batch(ws: Workspace, todo: Sequence[_Plan], now: datetime) -> _Batch:
+    """Read one batch's ledgers and build its inputs (one query per ledger table).
 
     A plan's ledger mark was read before its ledger: rows recorded in between make
     the stored mark older than the flows, so the next run redoes them, never skips them.
     """
-    cfg = ws.settings.forecast
-    h, n = cfg.horizon_days, cfg.paths
     with ws.store.read() as conn:
         ledgers = flows.read_ledgers(conn, [p.res.id for p in todo])
         fit = [p.res for p in todo if p.skip_reason is None]
         lost = _lost_overdue(conn, [r.id for r in fit if r.kind == "pool"], now)
+        facts = _facts(conn, fit, now)
         inputs = {
-            res.slug: _inputs(conn, res, now, ledgers[res.id], lost.get(res.id, 0)) for res in fit
+            res.slug: _inputs(conn, res, now, ledgers[res.id], lost.get(res.id, 0), facts)
+            for res in fit
         }
         frames = {
             p.res.slug: flows.daily_flows(conn, p.res, until=now, ledger=ledgers[p.res.id])
             for p in todo
             if p.skip_reason is not None
         }
-
     # Every flow is forecast per week (see _weekly) and spread back over the days.
     series = {
         f"{slug}:{name}": y
@@ -542,18 +598,45 @@ def _run_batch(
         for name, y in inp.series.items()
         if y.notna().sum() > 0
     }
-    selections: dict[str, Any] = {}
-    if series:
-        from steward.forecast import forecast_many
+    return _Batch(todo, ledgers, inputs, frames, series)
 
-        selections = forecast_many(
-            series,
-            weeks_for(h),
-            executor=executor,
-            workers=cfg.workers,
-            progress=progress,
-            nonnegative=True,
-        )
+
+def _fit_batch(
+    batch: _Batch,
+    h: int,
+    executor: str | None,
+    workers: int,
+    progress: Callable[[int, int], None],
+) -> dict[str, Any]:
+    """Selections for the batch's series by key (runs beside the reading and storing)."""
+    if not batch.series:
+        return {}
+    from steward.forecast import forecast_many
+
+    return forecast_many(
+        batch.series,
+        weeks_for(h),
+        executor=executor,
+        workers=workers,
+        progress=progress,
+        nonnegative=True,
+    )
+
+
+def _store_batch(
+    ws: Workspace,
+    batch: _Batch,
+    fits: Future[dict[str, Any]],
+    now: datetime,
+    seed: int,
+    summary: ForecastSummary,
+) -> int:
+    """Store one batch's flows, watermarks and forecasts once its fits are back;
+    returns the number of series fitted. Each resource is its own transaction."""
+    cfg = ws.settings.forecast
+    h, n = cfg.horizon_days, cfg.paths
+    selections = fits.result()
+    todo, ledgers, inputs, frames = batch.todo, batch.ledgers, batch.inputs, batch.frames
     for p in todo:
         res = p.res
         frame = inputs[res.slug].flows if res.slug in inputs else frames[res.slug]
@@ -583,7 +666,7 @@ def _run_batch(
                 forecast_inputs=p.inputs_key if stored else None,
                 forecast_at=now if stored else None,
             )
-    return len(series)
+    return len(batch.series)
 
 
 def _store_forecast(

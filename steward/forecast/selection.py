@@ -241,7 +241,7 @@ def backtest(
     for i, t in enumerate(positions):
         model = forecaster_factory().fit(y.iloc[:t])
         label = model.label
-        pred = model.predict(h, qs).to_numpy()
+        pred = model.predict_array(h, qs)
         width = min(h, n - t)
         actuals[i, :width] = values[t : t + width]
         means[i] = pred[:, 0]

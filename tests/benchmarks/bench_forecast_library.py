@@ -235,6 +235,9 @@ def main() -> None:
     parser.add_argument("--loans", type=int, default=50_000)
     parser.add_argument("--sample", type=int, default=60, help="series for the CPU comparison")
     parser.add_argument("--engine-only", action="store_true", help="only the CPU comparison")
+    parser.add_argument(
+        "--no-engine", action="store_true", help="skip the CPU comparison with statsforecast"
+    )
     args, _ = parser.parse_known_args()
     if args.engine_only:
         for line in engine_vs_autoets(library(args.types, args.loans), args.types, args.sample):
@@ -288,6 +291,8 @@ def main() -> None:
     print(f"{'(steward --help)':20} {startup:>8.1f}  process start-up and imports alone")
     for line in skipped:
         print(f"  second run said: {line.strip()}")
+    if args.no_engine:
+        return
     for line in engine_vs_autoets(events, args.types, args.sample):
         print(line)
 

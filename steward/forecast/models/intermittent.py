@@ -19,37 +19,61 @@ _GRID = (0.05, 0.1, 0.2, 0.3)
 
 
 def croston_states(d: np.ndarray, alpha: float) -> tuple[float, float, np.ndarray]:
-    """Smoothed size ``z``, interval ``p`` and one-step fitted values ``z/p``."""
-    nz = np.flatnonzero(d)
+    """Smoothed size ``z``, interval ``p`` and one-step fitted values ``z/p``.
+
+    Size and interval change only at a demand, so the loop visits the demands
+    alone and fills each run of zeros at once (rarely borrowed tools have a few
+    dozen demands in 400 weeks); the arithmetic is the period-by-period update's.
+    """
+    nz = np.flatnonzero(d).tolist()
     fitted = np.zeros(len(d))
-    if len(nz) == 0:
+    if not nz:
         return 0.0, 1.0, fitted
-    z, p = float(d[nz[0]]), float(nz[0] + 1)
-    q = 1
-    for t in range(nz[0] + 1, len(d)):
-        fitted[t] = z / p
-        if d[t] != 0:
-            z += alpha * (d[t] - z)
-            p += alpha * (q - p)
-            q = 1
-        else:
-            q += 1
+    values = d.tolist()
+    z, p = float(values[nz[0]]), float(nz[0] + 1)
+    prev = nz[0]
+    for t in nz[1:]:
+        fitted[prev + 1 : t + 1] = z / p
+        z += alpha * (values[t] - z)
+        p += alpha * ((t - prev) - p)
+        prev = t
+    fitted[prev + 1 :] = z / p
     return z, p, fitted
+
+
+def _tsb_probs(d: np.ndarray, beta: float) -> tuple[float, np.ndarray]:
+    """TSB's occurrence probability before each period's update, and after the last."""
+    hits = (d != 0).tolist()
+    pi = sum(hits) / len(hits)
+    before = [0.0] * len(hits)
+    for t, hit in enumerate(hits):
+        before[t] = pi
+        pi += beta * (float(hit) - pi)
+    return pi, np.array(before)
+
+
+def _tsb_sizes(d: np.ndarray, alpha: float) -> tuple[float, np.ndarray]:
+    """TSB's smoothed size before each period's update (it moves only at a demand)."""
+    nz = np.flatnonzero(d).tolist()
+    values = d.tolist()
+    before = np.empty(len(d))
+    z = float(values[nz[0]])
+    start = 0
+    for t in nz:
+        before[start : t + 1] = z
+        z += alpha * (values[t] - z)
+        start = t + 1
+    before[start:] = z
+    return z, before
 
 
 def tsb_states(d: np.ndarray, alpha: float, beta: float) -> tuple[float, float, np.ndarray]:
     """Smoothed size ``z``, occurrence probability ``pi`` and fitted values ``pi*z``."""
-    nz = np.flatnonzero(d)
-    fitted = np.zeros(len(d))
-    if len(nz) == 0:
-        return 0.0, 0.0, fitted
-    z, pi = float(d[nz[0]]), len(nz) / len(d)
-    for t in range(len(d)):
-        fitted[t] = pi * z
-        pi += beta * (float(d[t] != 0) - pi)
-        if d[t] != 0:
-            z += alpha * (d[t] - z)
-    return z, pi, fitted
+    if not np.any(d):
+        return 0.0, 0.0, np.zeros(len(d))
+    z, sizes = _tsb_sizes(d, alpha)
+    pi, probs = _tsb_probs(d, beta)
+    return z, pi, probs * sizes
 
 
 class _Intermittent(Forecaster):
@@ -127,7 +151,14 @@ class TSB(_Intermittent):
         alphas = [self.alpha] if self.alpha is not None else list(_GRID)
         betas = [self.beta] if self.beta is not None else list(_GRID)
         grid = list(itertools.product(alphas, betas))
-        a, b = min(grid, key=lambda ab: _mse(d, tsb_states(d, ab[0], ab[1])[2]))
+        if np.any(d):
+            # The size depends on alpha alone and the probability on beta alone:
+            # each sequence is computed once, not once per pair of the grid.
+            sizes = {x: _tsb_sizes(d, x)[1] for x in alphas}
+            probs = {x: _tsb_probs(d, x)[1] for x in betas}
+            a, b = min(grid, key=lambda ab: _mse(d, probs[ab[1]] * sizes[ab[0]]))
+        else:
+            a, b = grid[0]
         self.alpha_, self.beta_ = float(a), float(b)
         z, pi, _ = tsb_states(d, self.alpha_, self.beta_)
         self.size_, self.prob_ = z, pi
