@@ -857,6 +857,8 @@ class Ledger:
                     "run_id": [self.run_id] * n,
                     "attributes": attrs,
                 },
+                # The event table's one CHECK (models.Event, ck_event_kind).
+                checks={"kind": KINDS},
             )
 
     def _insert_readings(self, fr: pd.DataFrame, source: str, now: datetime) -> None:
@@ -914,7 +916,13 @@ class Ledger:
             },
         )
 
-    def _insert(self, table: str, columns: dict[str, Any]) -> None:
+    def _insert(
+        self,
+        table: str,
+        columns: dict[str, Any],
+        *,
+        checks: dict[str, Sequence[str]] | None = None,
+    ) -> None:
         """Write rows judged new; refuse the batch if another writer recorded some meanwhile.
 
         Only PostgreSQL lets a concurrent transaction record the same ids between our
@@ -924,7 +932,7 @@ class Ledger:
         duplicates.
         """
         try:
-            bulk.insert_new(self.conn, table, columns)
+            bulk.insert_new(self.conn, table, columns, checks=checks)
         except bulk.AlreadyRecorded as exc:
             raise LedgerError(
                 f"some {table} rows were recorded by another writer while this batch was "
