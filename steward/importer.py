@@ -8,6 +8,8 @@ be run again: rows already recorded come back as duplicates, never twice.
 from __future__ import annotations
 
 import csv
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -244,11 +246,17 @@ def import_file(
     *,
     progress: Callable[[int], None] | None = None,
 ) -> BatchResult:
+    """Record a file chunk by chunk, one transaction a chunk; the totals of all chunks.
+
+    The next chunk is read and parsed (no database work) in a thread while this one
+    is recorded: the C parser, Arrow and SQLite's or PostgreSQL's work release the
+    GIL, so on a second core reading costs no wall time. Chunks are still recorded
+    one after the other, in file order.
+    """
     if not path.exists():
         raise InputError(f"{path} does not exist")
     total = BatchResult()
-    for first_line, frame in read_chunks(path, opts.kind, opts.delimiter):
-        batch = _batch(opts, path, first_line, frame)
+    for frame, batch in _prepared(path, opts):
         with store.write() as conn:
             result = Ledger(conn).record(batch)
         if opts.kind == "members":
@@ -259,3 +267,44 @@ def import_file(
         if progress:
             progress(len(frame))
     return total
+
+
+def _prepared(path: Path, opts: ImportOptions) -> Iterator[tuple[pd.DataFrame, Batch]]:
+    """(frame, batch) of each chunk, prepared one chunk ahead in a worker thread.
+
+    Errors in the worker (an unreadable file, a members file without a commons) are
+    raised here, in order, after the chunks before them. Stopping early (an error
+    while recording) stops the worker at its next chunk.
+    """
+    ready: queue.Queue[tuple[pd.DataFrame, Batch] | Exception | None] = queue.Queue(1)
+    stop = threading.Event()
+
+    def hand(item: tuple[pd.DataFrame, Batch] | Exception | None) -> bool:
+        """Queue ``item`` for the consumer; False once it has stopped listening."""
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for first_line, frame in read_chunks(path, opts.kind, opts.delimiter):
+                if not hand((frame, _batch(opts, path, first_line, frame))):
+                    return
+            hand(None)
+        except Exception as exc:  # noqa: BLE001  # raised in the consumer, in order
+            hand(exc)
+
+    worker = threading.Thread(target=work, name="steward-import-reader", daemon=True)
+    worker.start()
+    try:
+        while (item := ready.get()) is not None:
+            if isinstance(item, Exception):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()

@@ -857,6 +857,8 @@ class Ledger:
                     "run_id": [self.run_id] * n,
                     "attributes": attrs,
                 },
+                # The event table's one CHECK (models.Event, ck_event_kind).
+                checks={"kind": KINDS},
             )
 
     def _insert_readings(self, fr: pd.DataFrame, source: str, now: datetime) -> None:
@@ -914,23 +916,30 @@ class Ledger:
             },
         )
 
-    def _insert(self, table: str, columns: dict[str, Any]) -> None:
+    def _insert(
+        self,
+        table: str,
+        columns: dict[str, Any],
+        *,
+        checks: dict[str, Sequence[str]] | None = None,
+    ) -> None:
         """Write rows judged new; refuse the batch if another writer recorded some meanwhile.
 
         Only PostgreSQL lets a concurrent transaction record the same ids between our
-        lookup and our insert (SQLite writers hold the write lock throughout). Those
-        rows are not inserted twice (ON CONFLICT), but this batch's counts would be
-        wrong, so the whole batch is refused: run again, they count as duplicates.
+        lookup and our insert (SQLite writers hold the write lock throughout). The
+        unique index refuses them; this batch's counts would be wrong, so the whole
+        batch is refused (its transaction rolls back): run again, they count as
+        duplicates.
         """
-        expected = len(next(iter(columns.values())))
-        inserted = bulk.insert_new(self.conn, table, columns)
-        if inserted != expected:
+        try:
+            bulk.insert_new(self.conn, table, columns, checks=checks)
+        except bulk.AlreadyRecorded as exc:
             raise LedgerError(
-                f"{expected - inserted} of {expected} {table} rows were recorded by another "
-                "writer while this batch was being checked; nothing of this batch was kept",
+                f"some {table} rows were recorded by another writer while this batch was "
+                f"being checked ({exc}); nothing of this batch was kept",
                 hint="run it again: the rows recorded meanwhile then count as duplicates "
                 "(or conflicts)",
-            )
+            ) from None
 
 
 def reversal(conn: Connection, source: str, external_id: str, *, reason: str) -> NewEvent:

@@ -6,9 +6,14 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import create_engine, text
+import pytest
+import sqlalchemy.exc
+from sqlalchemy import CheckConstraint, Table, create_engine, text
 
+from steward.errors import LedgerError
+from steward.ledger import KINDS
 from steward.store import bulk
+from steward.store.models import Event
 
 
 def test_copy_text_escapes_and_writes_nulls_and_flags() -> None:
@@ -52,3 +57,24 @@ def test_sqlite_insert_writes_constant_columns_once_and_single_rows() -> None:
         (2, "it's", "x", 0),
         (3, "it's", "y", 0),
     ]
+
+
+def test_checks_stated_to_insert_new_are_verified_and_sqlite_checks_come_back() -> None:
+    engine = create_engine("sqlite://")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (a INTEGER, k TEXT CHECK (k in ('use', 'adjust')))"))
+        with pytest.raises(LedgerError, match="'lend'"):
+            bulk.insert_new(conn, "t", {"a": [1, 2], "k": ["use", "lend"]}, checks={"k": KINDS})
+        assert bulk.insert_new(conn, "t", {"a": [1], "k": ["use"]}, checks={"k": KINDS}) == 1
+        # The statement-wide relief ended with the statement: the table's CHECK holds again.
+        with pytest.raises(sqlalchemy.exc.IntegrityError):
+            conn.execute(text("INSERT INTO t VALUES (2, 'lend')"))
+
+
+def test_the_ledger_states_every_check_of_the_event_table() -> None:
+    """The ledger's insert lists the event table's CHECKs; a new one must be added there."""
+    table = Event.__table__
+    assert isinstance(table, Table)
+    checks = [c for c in table.constraints if isinstance(c, CheckConstraint)]
+    assert [str(c.sqltext) for c in checks] == ["kind in ('use', 'replenish', 'adjust')"]
+    assert set(KINDS) == {"use", "replenish", "adjust"}

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from steward import flows
+from steward.errors import LedgerError
 from steward.ledger import Batch, Ledger, NewEvent, NewMember, NewReading, reversal
 from steward.store import catalog
 from steward.store.engine import Store
@@ -213,6 +214,27 @@ def test_interrupted_batch_leaves_nothing_behind(
     monkeypatch.undo()
     result = record(store, batch)
     assert (result.accepted, result.quarantined) == (4, 1)
+
+
+def test_rows_recorded_meanwhile_by_another_writer_refuse_the_whole_batch(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The unique index, not the lookup, has the last word: nothing of the batch is kept."""
+    store = workspace.store
+    record(store, Batch("src", events=fund_events()[:1]))
+    before = counts(store)
+    from steward.store import bulk
+
+    # As if another transaction committed "a" between this batch's lookup and its insert.
+    monkeypatch.setattr(bulk, "stored_digests", lambda *_a, **_k: {})
+    with pytest.raises(LedgerError, match="recorded by another writer"):
+        record(store, Batch("src", events=[*fund_events(), NewEvent("fund", "use", 1, T0, "d")]))
+    assert counts(store) == before
+    monkeypatch.undo()
+    result = record(
+        store, Batch("src", events=[*fund_events(), NewEvent("fund", "use", 1, T0, "d")])
+    )
+    assert (result.accepted, result.duplicates) == (3, 1)
 
 
 def test_readings_anchor_the_level(workspace: Workspace) -> None:
