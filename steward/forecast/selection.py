@@ -553,7 +553,8 @@ def _factories(
 
 
 def default_candidates(n: int, m: int, freq: BaseOffset, intermittent: bool) -> list[str]:
-    """Intermittent demand methods, or the default combination's members; plus MSTL
+    """Intermittent demand methods, or the default combination's members (for yearly
+    series :data:`YEARLY_MEMBERS`, with the drift); plus MSTL
     for daily data long enough to show weekly and yearly seasons, and the long-memory
     means (:data:`LONG_MEMORY`) and, with at least one season of history,
     :data:`WEEKLY_DEFAULT` for weekly flows.
