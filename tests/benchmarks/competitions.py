@@ -29,7 +29,10 @@ import pandas as pd  # noqa: E402
 from steward.forecast.models import Naive2, SeasonalNaive  # noqa: E402
 from steward.forecast.selection import mase, mase_scale, select, smape  # noqa: E402
 
-FREQ = {"yearly": "YS", "quarterly": "QS", "monthly": "MS", "other": "YS"}
+# M3's "other" series state no frequency (weekly and daily series, mostly): they are
+# stamped every two years, a spacing no per-frequency rule of the engine (yearly,
+# weekly, daily) applies to, rather than as yearly data, which they are not.
+FREQ = {"yearly": "YS", "quarterly": "QS", "monthly": "MS", "other": "2YS"}
 QUANTILES = (0.025, 0.1, 0.5, 0.9, 0.975)
 
 

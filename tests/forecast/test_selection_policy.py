@@ -7,7 +7,7 @@ import pandas as pd
 
 from steward.forecast import select
 from steward.forecast.calibration import Widened
-from steward.forecast.models import Combination
+from steward.forecast.models import Combination, Drift
 from steward.forecast.selection import RIVAL_LIMIT, SEASONAL_ONLY
 
 
@@ -22,6 +22,30 @@ def test_a_trending_series_gets_the_mean_of_ets_and_theta() -> None:
     assert sel.method.startswith("mean(ets(") and "theta" in sel.method
     assert isinstance(sel.forecaster.inner_, Combination)  # type: ignore[attr-defined]
     assert {"ets", "theta", "seasonal_naive"} <= set(sel.scores)
+
+
+def test_a_yearly_series_gets_the_median_of_drift_ets_and_theta() -> None:
+    rng = np.random.default_rng(5)
+    values = 100 + 3.0 * np.arange(30) + rng.normal(0, 4, 30)
+    y = pd.Series(values, index=pd.date_range("1990-01-01", periods=30, freq="YS"))
+    sel = select(y, 6)
+    assert sel.key == "median(drift+ets+theta)"
+    assert sel.method == "median(drift+ets(A,Ad,N)+theta)"
+    combo = sel.forecaster.inner_  # type: ignore[attr-defined]
+    assert isinstance(combo, Combination) and combo.method == "median"
+    members = np.stack([m.point(6) for m in combo.members_])
+    np.testing.assert_allclose(combo.point(6), np.median(members, axis=0))
+    # Other frequencies keep the mean of ETS and Theta, without the drift.
+    assert "drift" not in select(_quarterly(values), 8).scores
+
+
+def test_drift_extends_the_line_from_first_to_last_value() -> None:
+    y = pd.Series([10.0, 30.0, 15.0, 40.0], index=pd.date_range("2000", periods=4, freq="YS"))
+    model = Drift().fit(y)
+    np.testing.assert_allclose(model.point(3), [50.0, 60.0, 70.0])
+    frame = model.predict(3, (0.1, 0.5, 0.9))
+    widths = (frame["q0.9"] - frame["q0.1"]).to_numpy()
+    assert (np.diff(widths) > 0).all()  # uncertainty grows with the horizon
 
 
 def test_a_baseline_that_is_far_better_replaces_it_with_widened_intervals() -> None:

@@ -8,7 +8,7 @@ from steward.forecast.models.ets import ETS
 from steward.forecast.models.intermittent import SBA, TSB, Croston, LongRunRate
 from steward.forecast.models.long_memory import SeasonalMean, ShrunkSeasonalMean, WindowMean
 from steward.forecast.models.mstl import MSTLForecaster
-from steward.forecast.models.naive import Naive, Naive2, SeasonalNaive
+from steward.forecast.models.naive import Drift, Naive, Naive2, SeasonalNaive
 from steward.forecast.models.theta import Theta
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "Combination",
     "Constant",
     "Croston",
+    "Drift",
     "LongRunRate",
     "MSTLForecaster",
     "Naive",

@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from steward.forecast.base import Forecaster, season_length_for
+from steward.errors import ForecastError
+from steward.forecast.base import Forecaster, gaussian_paths, season_length_for, standardized
 from steward.forecast.models.seasonality import future_indices, seasonal_indices
 
 
@@ -110,3 +111,43 @@ class Naive2(Forecaster):
 
     def _sample_paths(self, h: int, n: int, rng: np.random.Generator) -> np.ndarray:
         return lagged_paths(self.adjusted_, self.resid_, 1, h, n, rng) * self._season(h)[None, :]
+
+
+class Drift(Forecaster):
+    """Random walk with drift: the last value plus the average change per period.
+
+    The slope is the line from the first to the last value, ``(y[n-1] - y[0]) /
+    (n - 1)``, so one outlier inside the history does not move it. Gaussian
+    intervals use the variance of the differences around the slope, grown as in
+    Hyndman and Athanasopoulos (*Forecasting: Principles and Practice*, 3rd ed.,
+    section 5.5): ``sigma * sqrt(h * (1 + h / (n - 1)))``, the second term for the
+    slope's own uncertainty. Needs two values.
+    """
+
+    name = "drift"
+    min_length = 2
+
+    def __init__(self) -> None:
+        pass
+
+    def _fit(self, y: pd.Series) -> None:
+        values = y.to_numpy(dtype=float)
+        if len(values) < 2:
+            raise ForecastError("drift needs at least two values")
+        self.values_ = values
+        diffs = np.diff(values)
+        self.slope_ = float(diffs.mean())
+        self.resid_ = diffs - self.slope_
+        self.sigma_ = float(np.sqrt(np.mean(np.square(self.resid_))))
+
+    def _point(self, h: int) -> np.ndarray:
+        return self.values_[-1] + self.slope_ * np.arange(1, h + 1, dtype=float)
+
+    def _sd(self, h: int) -> np.ndarray | None:
+        steps = np.arange(1, h + 1, dtype=float)
+        return self.sigma_ * np.sqrt(steps * (1 + steps / (len(self.values_) - 1)))
+
+    def _sample_paths(self, h: int, n: int, rng: np.random.Generator) -> np.ndarray:
+        sd = self._sd(h)
+        assert sd is not None
+        return gaussian_paths(self._point(h), sd, n, rng, standardized(self.resid_))
