@@ -46,7 +46,7 @@ with session.shown_errors():
         if res.capacity is None
         else float(res.capacity)
     )
-    st.altair_chart(
+    st.vega_lite_chart(
         charts.fan_chart(
             history,
             view,
@@ -75,8 +75,9 @@ with session.shown_errors():
         st.markdown(f"**Chance of {what}, day by day**")
         daily_risk = charts.daily_risk(view.paths if view else {}, kind)
         if len(daily_risk):
-            st.altair_chart(
-                charts.risk_chart(daily_risk, x="date", title="chance"), width="stretch"
+            st.vega_lite_chart(
+                charts.risk_chart(daily_risk, x="date", title="chance", points=False),
+                width="stretch",
             )
         else:
             st.caption("No forecast yet.")
@@ -88,7 +89,7 @@ with session.shown_errors():
                 .dt.tz_convert(tz)
                 .dt.tz_localize(None)
             )
-            st.altair_chart(
+            st.vega_lite_chart(
                 charts.risk_chart(local, x="forecast_at", title="chance"), width="stretch"
             )
     with right:
