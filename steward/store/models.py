@@ -181,11 +181,13 @@ class Event(Base):
             sqlite_where=text("loan_ref IS NOT NULL"),
             postgresql_where=text("loan_ref IS NOT NULL"),
         ),
-        # A member's usage and history, and the member foreign key. Partial for the
-        # same reason: events of shared stocks name no member.
+        # A member's usage and history by time (their page reads windows and the
+        # newest rows), and the member foreign key. Partial for the same reason:
+        # events of shared stocks name no member.
         Index(
-            "ix_event_member_id",
+            "ix_event_member_time",
             "member_id",
+            "occurred_at",
             sqlite_where=text("member_id IS NOT NULL"),
             postgresql_where=text("member_id IS NOT NULL"),
         ),
