@@ -81,6 +81,12 @@ def forecast(config: str, scope: Scope, slug: str) -> ForecastView | None:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=SCOPE_KEY)
+def calibration(config: str, scope: Scope, slug: str) -> forecasts.CalibrationView | None:
+    with workspace(config).store.read() as conn:
+        return forecasts.calibration(scope, conn, slug)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=SCOPE_KEY)
 def risk_history(config: str, scope: Scope, slug: str) -> pd.DataFrame:
     with workspace(config).store.read() as conn:
         return forecasts.risk_history(scope, conn, slug)

@@ -8,7 +8,7 @@ import streamlit as st
 from dashboards import charts, data, session, sign_in_form, tables
 from dashboards.tables import safe_table
 from dashboards.text import amount, local_time, plain, words
-from steward.queries.forecasts import calibration, track_record
+from steward.queries.forecasts import track_record
 
 with session.shown_errors():
     config = session.config_path()
@@ -102,8 +102,7 @@ with session.shown_errors():
             if view.reason:
                 st.caption(plain(view.reason))
             # How often such figures came true (the stored risk backtest), when known.
-            with session.workspace(config).store.read() as conn:
-                record = calibration(scope, conn, slug)
+            record = data.calibration(config, scope, slug)
             # The figure of the calibrated event: for a pool, all units out (the
             # headline's chance of demand beyond them is not what the backtest scored).
             calibrated_p = view.risk.get("p_below_reserve", view.risk.get("max_p_all_units_out"))
