@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from steward import loan_book
 from steward.alerts import evaluate
 from steward.alerts.delivery import deliver_pending
 from steward.display import counted
@@ -66,7 +67,7 @@ class PipelineSummary:
 
 
 def refresh_after_forecast(ws: Workspace, now: datetime) -> tuple[QuotaSummary, Any, Any]:
-    """Quotas, alerts and delivery that depend on the forecasts, so the store is consistent.
+    """Quotas, alerts, the loan book and delivery that depend on the forecasts, so the store is consistent.
 
     ``steward forecast`` calls this too: a forecast never leaves quotas and alerts
     of an older one behind.
@@ -74,6 +75,9 @@ def refresh_after_forecast(ws: Workspace, now: datetime) -> tuple[QuotaSummary, 
     quotas = update_quotas(ws, ws.settings, now)
     with ws.store.write() as conn:
         alerts = evaluate(conn, ws.settings, now)
+    # The pools' open loans, so the live loan views need not read every checkout.
+    with ws.store.write() as conn:
+        loan_book.refresh(conn, now)
     delivery = deliver_pending(ws.store, ws.settings, now)
     return quotas, alerts, delivery
 

@@ -16,8 +16,11 @@ from steward.access import Scope
 
 COLOURS = {"ok": "green", "watch": "orange", "danger": "red", "unknown": "gray"}
 MONTHS = 6
-#: Cards per commons; further resources share one table (a commons may hold hundreds).
-MAX_CARDS = 12
+#: Cards per commons, most worrying first; further resources share one table (a commons
+#: may hold hundreds). Each card is about eight elements for the browser to lay out, and
+#: everyone opens this page: with 12 cards it cost Chromium more than any page but the
+#: resource page's charts.
+MAX_CARDS = 6
 
 st.title("Commons health")
 with session.shown_errors():

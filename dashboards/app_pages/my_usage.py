@@ -108,7 +108,7 @@ with session.shown_errors():
         labelled = daily.assign(
             resource=[f"{n} ({units.get(n, '')})".replace(" ()", "") for n in daily["resource"]]
         )
-        st.altair_chart(charts.use_chart(labelled), width="stretch")
+        st.vega_lite_chart(charts.use_chart(labelled), width="stretch")
     events = data.my_events(config, scope)
     if events.empty:
         st.caption("You have no recorded use yet.")

@@ -8,7 +8,7 @@ import streamlit as st
 from dashboards import charts, data, session, sign_in_form, tables
 from dashboards.tables import safe_table
 from dashboards.text import amount, local_time, plain, words
-from steward.queries.forecasts import calibration, track_record
+from steward.queries.forecasts import track_record
 
 with session.shown_errors():
     config = session.config_path()
@@ -46,7 +46,7 @@ with session.shown_errors():
         if res.capacity is None
         else float(res.capacity)
     )
-    st.altair_chart(
+    st.vega_lite_chart(
         charts.fan_chart(
             history,
             view,
@@ -75,8 +75,9 @@ with session.shown_errors():
         st.markdown(f"**Chance of {what}, day by day**")
         daily_risk = charts.daily_risk(view.paths if view else {}, kind)
         if len(daily_risk):
-            st.altair_chart(
-                charts.risk_chart(daily_risk, x="date", title="chance"), width="stretch"
+            st.vega_lite_chart(
+                charts.risk_chart(daily_risk, x="date", title="chance", points=False),
+                width="stretch",
             )
         else:
             st.caption("No forecast yet.")
@@ -88,7 +89,7 @@ with session.shown_errors():
                 .dt.tz_convert(tz)
                 .dt.tz_localize(None)
             )
-            st.altair_chart(
+            st.vega_lite_chart(
                 charts.risk_chart(local, x="forecast_at", title="chance"), width="stretch"
             )
     with right:
@@ -101,8 +102,7 @@ with session.shown_errors():
             if view.reason:
                 st.caption(plain(view.reason))
             # How often such figures came true (the stored risk backtest), when known.
-            with session.workspace(config).store.read() as conn:
-                record = calibration(scope, conn, slug)
+            record = data.calibration(config, scope, slug)
             # The figure of the calibrated event: for a pool, all units out (the
             # headline's chance of demand beyond them is not what the backtest scored).
             calibrated_p = view.risk.get("p_below_reserve", view.risk.get("max_p_all_units_out"))

@@ -78,7 +78,7 @@ def register(app: typer.Typer) -> None:
 WARM_MODULES = (
     "numpy",
     "pandas",
-    "altair",
+    "pyarrow",
     "sqlalchemy",
     "steward.access",
     "steward.exports",
@@ -90,9 +90,8 @@ def warm_up() -> None:
 
     The pages' helper modules (``dashboards.*``, not the app and page scripts)
     and every query module are imported, the workspace is opened (when
-    ``STEWARD_CONFIG`` names it), and one small chart is converted to
-    Vega-Lite: Altair loads its schema on the first conversion (about 60 ms of
-    CPU, eight times a later one), which the first chart page paid.
+    ``STEWARD_CONFIG`` names it). Charts are Vega-Lite dicts whose data
+    Streamlit sends as Arrow: pyarrow is loaded here, and Altair not at all.
     """
     # Streamlit warns that no server runs yet while components and cached functions
     # are declared: true, and not worth a line in the server's output.
@@ -117,11 +116,6 @@ def warm_up() -> None:
             check()
     finally:
         logging.disable(logging.NOTSET)
-    import altair as alt
-    import pandas as pd
-
-    frame = pd.DataFrame({"day": pd.to_datetime(["2026-01-01", "2026-01-02"]), "level": [1.0, 2.0]})
-    alt.Chart(frame).mark_line().encode(x="day:T", y="level:Q").to_dict()
 
 
 def serve_here(command: list[str]) -> None:

@@ -14,7 +14,7 @@ These functions take resource and member ids, not an access scope: callers
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +32,8 @@ OVERDUE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("30-60", 30, 60),
     ("60+", 60, None),
 )
+#: Loan references bound per query (twice each; old SQLite builds allow 999 parameters).
+REFS_PER_QUERY = 200
 COLUMNS = (
     "resource_id",
     "resource",
@@ -50,6 +52,7 @@ def open_loans(
     resource_ids: Sequence[int] | None = None,
     member_id: int | None = None,
     as_of: datetime | None = None,
+    loan_refs: Collection[str] | None = None,
 ) -> pd.DataFrame:
     """Loans out at ``as_of`` (default now), oldest checkout first.
 
@@ -59,9 +62,31 @@ def open_loans(
     (tz-aware UTC timestamps; ``due_at`` is NaT when the source gave no due date
     and is the first instant the loan is overdue), and ``days_overdue`` (float
     days past ``due_at``, NaN when not overdue or not due). ``resource_ids``
-    limits the pools (an empty list: none), ``member_id`` the borrower.
+    limits the pools (an empty list: none), ``member_id`` the borrower, and
+    ``loan_refs`` the loans looked at (their checkouts and returns, found by the
+    loan index; steward/loan_book.py passes the few that can be open).
     Raises ``ValueError`` for a naive ``as_of``.
     """
+    if loan_refs is not None:
+        refs = sorted(set(loan_refs))
+        parts = [
+            _open_loans(conn, resource_ids, member_id, as_of, refs[i : i + REFS_PER_QUERY])
+            for i in range(0, len(refs), REFS_PER_QUERY)
+        ]
+        if not parts:
+            return _open_loans(conn, [], member_id, as_of, None)
+        found = pd.concat(parts, ignore_index=True)
+        return found.sort_values("checked_out_at", kind="stable").reset_index(drop=True)
+    return _open_loans(conn, resource_ids, member_id, as_of, None)
+
+
+def _open_loans(
+    conn: Connection,
+    resource_ids: Sequence[int] | None,
+    member_id: int | None,
+    as_of: datetime | None,
+    refs: list[str] | None,
+) -> pd.DataFrame:
     as_of = _moment(as_of)
     ret = aliased(Event)
     undo = aliased(Event)
@@ -80,6 +105,15 @@ def open_loans(
     )
     if ids is not None:
         returned = returned.where(ret.resource_id.in_(ids))
+    # The named loans' events, by the loan index; looked up by id below, or the
+    # planner walks each pool's whole history through the time index.
+    named = None
+    if refs is not None:
+        by_ref = aliased(Event)
+        named = select(by_ref.id).where(by_ref.loan_ref.in_(refs))
+        if ids is not None:
+            named = named.where(by_ref.resource_id.in_(ids))
+        returned = returned.where(ret.id.in_(named))
     stmt = (
         select(
             Event.resource_id,
@@ -108,6 +142,8 @@ def open_loans(
         stmt = stmt.where(Event.resource_id.in_(ids))
     if member_id is not None:
         stmt = stmt.where(Event.member_id == int(member_id))
+    if named is not None:
+        stmt = stmt.where(Event.id.in_(named))
     loans = pd.DataFrame(conn.execute(stmt).all(), columns=list(COLUMNS[:-2]))
     loans["checked_out_at"] = pd.to_datetime(loans["checked_out_at"], utc=True)
     loans["due_at"] = _due(conn, loans, as_of)

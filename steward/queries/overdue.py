@@ -1,5 +1,8 @@
 """Overdue loans for stewards, and a member's own loans: scoped reads over :mod:`steward.queries.loans`.
 
+Loans out now are found through the loan book (:mod:`steward.loan_book`): the
+open loans the pipeline listed, and those named by events since.
+
 :mod:`steward.queries.loans` answers for resource and member ids; this module
 narrows them to what a scope may see first (a steward: the pools of their
 commons; a member: their own loans only) and adds the member's name and email,
@@ -13,6 +16,7 @@ from datetime import UTC, datetime
 import pandas as pd
 from sqlalchemy import Connection, select
 
+from steward import loan_book
 from steward.access import Scope
 from steward.queries import loans
 from steward.queries.resources import visible
@@ -45,7 +49,7 @@ def overdue_loans(scope: Scope, conn: Connection, now: datetime | None = None) -
     """
     scope.require_steward()
     now = now or datetime.now(UTC)
-    out = loans.open_loans(conn, _pool_ids(scope, conn), as_of=now)
+    out = loan_book.open_loans_now(conn, _pool_ids(scope, conn), as_of=now)
     late = out.loc[out["days_overdue"].notna()].copy()
     people = pd.DataFrame(
         conn.execute(
@@ -63,7 +67,8 @@ def overdue_loans(scope: Scope, conn: Connection, now: datetime | None = None) -
 def overdue_by_age(scope: Scope, conn: Connection, now: datetime | None = None) -> pd.Series:
     """Overdue loans of the steward's commons counted by age (<7, 7-14, 14-30, 30-60, 60+ days)."""
     scope.require_steward()
-    return loans.overdue_counts(conn, _pool_ids(scope, conn), as_of=now or datetime.now(UTC))
+    out = loan_book.open_loans_now(conn, _pool_ids(scope, conn), as_of=now or datetime.now(UTC))
+    return loans.bucket_counts(out["days_overdue"])
 
 
 def my_loans(scope: Scope, conn: Connection, now: datetime | None = None) -> pd.DataFrame:
@@ -73,7 +78,7 @@ def my_loans(scope: Scope, conn: Connection, now: datetime | None = None) -> pd.
     when the source gave none), days_overdue (NaN when not overdue).
     """
     _, member_id = scope.require_member()
-    out = loans.open_loans(
+    out = loan_book.open_loans_now(
         conn, _pool_ids(scope, conn), member_id=member_id, as_of=now or datetime.now(UTC)
     )
     return out[

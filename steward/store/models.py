@@ -181,11 +181,13 @@ class Event(Base):
             sqlite_where=text("loan_ref IS NOT NULL"),
             postgresql_where=text("loan_ref IS NOT NULL"),
         ),
-        # A member's usage and history, and the member foreign key. Partial for the
-        # same reason: events of shared stocks name no member.
+        # A member's usage and history by time (their page reads windows and the
+        # newest rows), and the member foreign key. Partial for the same reason:
+        # events of shared stocks name no member.
         Index(
-            "ix_event_member_id",
+            "ix_event_member_time",
             "member_id",
+            "occurred_at",
             sqlite_where=text("member_id IS NOT NULL"),
             postgresql_where=text("member_id IS NOT NULL"),
         ),
@@ -589,3 +591,30 @@ class DashboardSession(Base):
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
     password_mark: Mapped[str] = mapped_column(String(64))
+
+
+class LoanBook(Base):
+    """Per pool: how far the pipeline read the ledger when it listed the pool's open loans.
+
+    The live loan views (overdue loans, a member's loans) check only the loans
+    listed in :class:`BookedLoan` and those named by events recorded after
+    ``event_max_id``, instead of every checkout the pool ever had (see
+    steward/loan_book.py).
+    """
+
+    __tablename__ = "loan_book"
+
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resource.id"), primary_key=True)
+    #: The highest event id when the list was made.
+    event_max_id: Mapped[int] = mapped_column(BigInteger)
+    #: The moment the list answers for: loans open then, or checked out after it.
+    as_of: Mapped[datetime]
+
+
+class BookedLoan(Base):
+    """A loan of a pool that was open at its :class:`LoanBook`'s moment, or checked out after it."""
+
+    __tablename__ = "booked_loan"
+
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resource.id"), primary_key=True)
+    loan_ref: Mapped[str] = mapped_column(String(200), primary_key=True)

@@ -252,3 +252,22 @@ def test_the_pipelines_statistics_give_sqlites_planner_figures_for_the_ledgers_i
         assert {"ix_event_loan", "ix_event_resource_time"} <= indexes
     finally:
         ws.close()
+
+
+def test_a_members_page_reads_their_events_by_time(ws: Workspace, scopes: dict[str, Scope]) -> None:
+    # The member's windows (30 and 180 days, newest 200) are ranges of one index,
+    # not every event the member ever had (migration 0016).
+    if ws.store.dialect != "sqlite":
+        return
+    _, member_id = scopes["alice"].require_member()
+    with ws.store.read() as conn:
+        plan = " ".join(
+            str(row[-1])
+            for row in conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN SELECT id FROM event WHERE member_id = ? "
+                "AND occurred_at > '2026-01-01' ORDER BY occurred_at DESC LIMIT 200",
+                (member_id,),
+            )
+        )
+    assert "ix_event_member_time (member_id=? AND occurred_at>?)" in plan
+    assert "TEMP B-TREE" not in plan
