@@ -19,8 +19,10 @@ is the same; the loan index finds them, and the events above the mark are a
 range of the primary key.
 
 PostgreSQL can commit an event after one with a higher id (two writers at
-once); the events looked at start :data:`LATE_COMMIT_IDS` below the mark, so
-such a late row is still seen. SQLite commits one writer at a time.
+once; an import's COPY takes 50,000 ids before it commits), so on PostgreSQL
+:func:`refresh` reads the mark under ``LOCK TABLE event IN SHARE MODE``: the
+lock waits for every transaction still inserting events, so every id below the
+mark is committed and seen. SQLite commits one writer at a time.
 """
 
 from __future__ import annotations
@@ -29,13 +31,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pandas as pd
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, delete, func, insert, select, text
 
 from steward.queries.loans import open_loans
 from steward.store.models import BookedLoan, Event, LoanBook, Resource
-
-#: Events this far below a book's mark are checked again (see the module docstring).
-LATE_COMMIT_IDS = 1000
 
 
 def refresh(conn: Connection, now: datetime) -> int:
@@ -47,6 +46,9 @@ def refresh(conn: Connection, now: datetime) -> int:
     """
     if now.tzinfo is None:
         raise ValueError(f"now {now.isoformat()} has no timezone; pass an aware datetime")
+    if conn.dialect.name == "postgresql":
+        # Held to commit: writers wait for this refresh, and none is left half-seen.
+        conn.execute(text("LOCK TABLE event IN SHARE MODE"))
     mark = int(conn.scalar(select(func.max(Event.id))) or 0)
     pools = list(conn.scalars(select(Resource.id).where(Resource.kind == "pool")))
     if not pools:
@@ -103,9 +105,8 @@ def open_loans_now(
     ).all()
     if len(books) < len(set(ids)) or any(_utc(b.as_of) > as_of for b in books):
         return open_loans(conn, ids, member_id, as_of)
-    # SQLite commits one writer at a time: no event can appear below the mark.
-    slack = 0 if conn.dialect.name == "sqlite" else LATE_COMMIT_IDS
-    since = max(0, min(int(b.event_max_id) for b in books) - slack)
+    # Every event at or below the mark was committed when the book was made (see refresh).
+    since = min(int(b.event_max_id) for b in books)
     refs = set(conn.scalars(select(BookedLoan.loan_ref).where(BookedLoan.resource_id.in_(ids))))
     # Events since the mark: a range of the primary key, filtered here. Given the
     # pools in SQL, SQLite's planner walks each pool's index instead.
