@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pandas as pd
+import pytest
 from sqlalchemy import select
 
 from steward import loan_book
@@ -94,5 +96,49 @@ def test_the_book_and_every_loan_agree_after_later_returns_reversals_and_backdat
             now = loan_book.open_loans_now(conn, pools, as_of=_day(1))
         assert set(now["loan_ref"]) >= {"B2", "B6", "B7", "B8"}
         assert not {"B1", "B3", "B5"} & set(now["loan_ref"])
+    finally:
+        ws.close()
+
+
+def test_a_refresh_on_postgresql_waits_for_an_import_still_writing_below_its_mark(
+    federation: Federation,
+) -> None:
+    """An uncommitted import holds a lower id than a later committed event.
+
+    Were the mark read at once, the book would miss the import's loan and the
+    pages, reading only events above the mark, would never see it.
+    """
+    ws = open_workspace(federation.config)
+    try:
+        if ws.store.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite commits one writer at a time: no id commits below the mark")
+        importing = ws.store.engine.connect()
+        pending = importing.begin()
+        Ledger(importing).record(Batch(source="import", events=[_out("S1", -2)]))
+        with ws.store.write() as conn:
+            Ledger(conn).record(Batch(source="desk", events=[_out("Q1", -1)]))
+        failures: list[Exception] = []
+
+        def refresh() -> None:
+            try:
+                with ws.store.write() as conn:
+                    loan_book.refresh(conn, NOW)
+            except Exception as exc:  # noqa: BLE001 -- reported by the main thread
+                failures.append(exc)
+
+        worker = threading.Thread(target=refresh)
+        worker.start()
+        worker.join(0.5)
+        waited = worker.is_alive()
+        pending.commit()
+        importing.close()
+        worker.join(30)
+        assert not failures and not worker.is_alive()
+        assert waited, "the refresh read its mark while an import below it was uncommitted"
+        with ws.store.read() as conn:
+            pools = list(conn.scalars(select(Resource.id).where(Resource.kind == "pool")))
+            booked = loan_book.open_loans_now(conn, pools, as_of=_day(0))
+            _same(booked, open_loans(conn, pools, as_of=_day(0)))
+        assert {"S1", "Q1"} <= set(booked["loan_ref"])
     finally:
         ws.close()
