@@ -206,6 +206,21 @@ def read_ledgers(conn: Connection, resource_ids: Sequence[int]) -> dict[int, Led
 
     Returns a :class:`LedgerFrames` for each id, empty frames where nothing is recorded.
     """
+    return read_ledger_batch(conn, resource_ids).ledgers
+
+
+@dataclass(frozen=True)
+class LedgerBatch:
+    """Many resources' ledgers read together: ``events`` holds all their recorded
+    events (:func:`events_frame` columns plus ``resource_id``, sorted by time, each
+    resource's rows in the order of its own frame), ``ledgers`` each one's frames."""
+
+    events: pd.DataFrame
+    ledgers: dict[int, LedgerFrames]
+
+
+def read_ledger_batch(conn: Connection, resource_ids: Sequence[int]) -> LedgerBatch:
+    """:func:`read_ledgers`, keeping the events of all the resources in one frame too."""
     ids = list(resource_ids)
     ev_rows: list[Any] = []
     rd_rows: list[Any] = []
@@ -230,7 +245,8 @@ def read_ledgers(conn: Connection, resource_ids: Sequence[int]) -> dict[int, Led
                 CapacityChange.delta,
             ).where(CapacityChange.resource_id.in_(chunk), CapacityChange.scheduled.is_(False))
         ).all()
-    events = _event_frames(ev_rows)
+    frame = _batch_event_frame(ev_rows)
+    events = _event_frames(frame)
     readings = _split(rd_rows, ("resource_id", "id", "observed_at", "value"))
     changes = _split(ch_rows, ("resource_id", "id", "effective_at", "delta"))
     out = {}
@@ -243,27 +259,36 @@ def read_ledgers(conn: Connection, resource_ids: Sequence[int]) -> dict[int, Led
             _reading_frame(rd),
             _change_frame(ch),
         )
-    return out
+    return LedgerBatch(frame, out)
 
 
-def _event_frames(rows: list[Any]) -> dict[int, pd.DataFrame]:
-    """Rows of (resource_id, *EVENT_COLUMNS) as :func:`_event_frame` frames per resource.
+def _batch_event_frame(rows: list[Any]) -> pd.DataFrame:
+    """Rows of (resource_id, *EVENT_COLUMNS) as one frame sorted by time (stable).
 
     Timestamps and quantities are converted for all resources at once (per resource
-    the conversions' fixed cost was most of a library's read); a stable sort by time
-    before the split keeps each resource's rows in the order its own sort gives.
+    the conversions' fixed cost was most of a library's read).
     """
     import numpy as np
     import pandas as pd
 
     if not rows:
-        return {}
+        frame = _event_frame([])
+        frame.insert(0, "resource_id", pd.Series([], dtype="int64"))
+        return frame
     frame = pd.DataFrame(rows, columns=["resource_id", *EVENT_COLUMNS])
     frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True)
     frame["kind"] = frame["kind"].astype(str)
     frame["quantity"] = frame["quantity"].astype("float64")
     frame["sign"] = np.where(frame["reverses_id"].isna(), 1.0, -1.0)
-    frame = frame.sort_values("occurred_at", kind="stable")
+    return frame.sort_values("occurred_at", kind="stable").reset_index(drop=True)
+
+
+def _event_frames(frame: pd.DataFrame) -> dict[int, pd.DataFrame]:
+    """The batch frame split into :func:`_event_frame` frames per resource; the stable
+    sort by time before the split keeps each resource's rows in the order its own
+    sort gives."""
+    if frame.empty:
+        return {}
     return {
         int(rid): part.drop(columns="resource_id").reset_index(drop=True)
         for rid, part in frame.groupby("resource_id", sort=False)
@@ -320,65 +345,8 @@ def daily_flows(
     level; pool: units on loan at day end) and, for pools, ``demand`` (units
     checked out that day) and ``capacity``.
     """
-    import numpy as np
-    import pandas as pd
+    from steward.flows_many import daily_flows_many
 
-    tz = res.timezone
     ledger = ledger or read_ledger(conn, res)
-    ev, readings, changes = ledger.events, ledger.readings, ledger.changes
-    end = pd.Timestamp(until or datetime.now(UTC)).tz_convert(tz).normalize().tz_localize(None)
-    firsts = [
-        pd.to_datetime(f, utc=True).min()
-        for f in (ev["occurred_at"], readings["observed_at"])
-        if len(f)
-    ]
-    if not firsts:
-        return pd.DataFrame(
-            columns=["used", "replenished", "adjusted", "level", "demand", "capacity"],
-            index=pd.DatetimeIndex([], name="day", freq="D"),
-            dtype="float64",
-        )
-    start = min(firsts).tz_convert(tz).normalize().tz_localize(None)
-    days = pd.date_range(min(start, end), end, freq="D", name="day")
-    local_day = ev["occurred_at"].dt.tz_convert(tz).dt.normalize().dt.tz_localize(None)
-    signed = ev["quantity"] * ev["sign"]
-    frame = pd.DataFrame(index=days)
-    for name, kind in (("used", "use"), ("replenished", "replenish"), ("adjusted", "adjust")):
-        mask = ev["kind"] == kind
-        frame[name] = signed[mask].groupby(local_day[mask]).sum().reindex(days, fill_value=0.0)
-    if res.kind == "pool":
-        frame["level"] = (frame["used"] - frame["replenished"]).cumsum()
-        frame["demand"] = frame["used"]
-        base = float(res.capacity or 0)
-        if len(changes):
-            cday = (
-                pd.to_datetime(changes["effective_at"], utc=True)
-                .dt.tz_convert(tz)
-                .dt.normalize()
-                .dt.tz_localize(None)
-            )
-            delta = changes["delta"].astype("float64").groupby(cday).sum()
-            before = float(delta[delta.index < days[0]].sum())
-            frame["capacity"] = base + before + delta.reindex(days, fill_value=0.0).cumsum()
-        else:
-            frame["capacity"] = base if res.capacity is not None else np.nan
-        return frame.asfreq("D")
-    net = frame["replenished"] - frame["used"] + frame["adjusted"]
-    frame["level"] = float(res.initial_level) + net.cumsum()
-    if len(readings):
-        # Re-anchor on the last reading of each day: level = reading + flow after it.
-        obs = pd.to_datetime(readings["observed_at"], utc=True)
-        ev_t = ev["occurred_at"]
-        cum = (signed * np.where(ev["kind"] == "use", -1.0, 1.0)).cumsum()
-        times = ev_t.astype("int64").to_numpy()
-        pos = np.searchsorted(times, obs.astype("int64").to_numpy(), side="right")
-        net_before = np.concatenate([[0.0], cum.to_numpy()])[pos]
-        offset = (
-            readings["value"].astype("float64").to_numpy() - float(res.initial_level) - net_before
-        )
-        rday = obs.dt.tz_convert(tz).dt.normalize().dt.tz_localize(None)
-        anchor = pd.Series(offset, index=rday).groupby(level=0).last()
-        frame["level"] = frame["level"] + anchor.reindex(days).ffill().fillna(0.0)
-    frame["demand"] = np.nan
-    frame["capacity"] = float(res.capacity) if res.capacity is not None else np.nan
-    return frame.asfreq("D")
+    events = ledger.events.assign(resource_id=res.id)
+    return daily_flows_many(events, {res.id: ledger}, [res], until or datetime.now(UTC))[res.id]

@@ -155,11 +155,17 @@ def day_ends_on_loan(out: pd.Series, back: pd.Series, timezone: str) -> np.ndarr
     Returns an integer array (loans returned before they left are dropped).
     """
 
+    days = day_ends_between(out, back, timezone)
+    return days[np.isfinite(days) & (days >= 0)].astype(np.int64)
+
+
+def day_ends_between(out: pd.Series, back: pd.Series, timezone: str) -> np.ndarray:
+    """:func:`day_ends_on_loan` loan by loan, unfiltered: float, NaN where a time is missing."""
+
     def local_day(t: pd.Series) -> pd.Series:
         return pd.to_datetime(t, utc=True).dt.tz_convert(timezone).dt.normalize()
 
-    days = (local_day(back) - local_day(out)).dt.days.to_numpy(dtype=float)
-    return days[np.isfinite(days) & (days >= 0)].astype(np.int64)
+    return (local_day(back) - local_day(out)).dt.days.to_numpy(dtype=float)
 
 
 def checkout_batches(uses: pd.DataFrame, timezone: str) -> np.ndarray:

@@ -22,8 +22,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Row, insert, select, update
 
-from steward import flow_refresh, flows
-from steward.forecast.projection import batched_demand, checkout_batches, day_ends_on_loan
+from steward import flow_refresh, flows, flows_many
+from steward.forecast import batch_inputs
+from steward.forecast.projection import batched_demand
 from steward.queries.loans import open_loans
 from steward.store import catalog
 from steward.store.catalog import ResourceInfo
@@ -82,6 +83,8 @@ class _Inputs:
     ages: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))
     #: Pool: units each member took on a day (see projection.checkout_batches).
     batches: np.ndarray = field(default_factory=lambda: np.array([], dtype=float))
+    #: Pool: share of its demand by weekday, Monday first (see weekday_profile).
+    profile: np.ndarray = field(default_factory=lambda: np.full(7, 1 / 7))
 
 
 def _local_today(res: ResourceInfo, now: datetime) -> pd.Timestamp:
@@ -148,75 +151,97 @@ def _inputs(
     lost: int | None = None,
     facts: _Facts | None = None,
 ) -> _Inputs:
+    """One resource's forecast inputs as of ``now`` (see :func:`_inputs_many`)."""
     ledger = ledger or flows.read_ledger(conn, res)
-    facts = facts or _facts(conn, [res], now)
-    daily = flows.daily_flows(conn, res, until=now, ledger=ledger)
-    today = _local_today(res, now)
+    batch = flows.LedgerBatch(ledger.events.assign(resource_id=res.id), {res.id: ledger})
+    if lost is None and res.kind == "pool":
+        lost = _lost_overdue(conn, [res.id], now).get(res.id, 0)
+    return _inputs_many(conn, [res], now, batch, {res.id: lost or 0}, facts)[res.slug]
+
+
+def _inputs_many(
+    conn: Connection,
+    infos: Sequence[ResourceInfo],
+    now: datetime,
+    batch: flows.LedgerBatch,
+    lost: dict[int, int],
+    facts: _Facts | None = None,
+) -> dict[str, _Inputs]:
+    """Forecast inputs of each resource as of ``now``, by slug, from its ledger in ``batch``.
+
+    ``lost`` holds each pool's loans counted as lost (:func:`_lost_overdue`, absent: 0).
+    Daily flows, weekly series, weekday profiles and loans are computed for all the
+    resources at once (:mod:`steward.flows_many`, :mod:`steward.forecast.batch_inputs`).
+    """
+    facts = facts or _facts(conn, infos, now)
+    daily = flows_many.daily_flows_many(batch.events, batch.ledgers, infos, now)
     # Today is not over yet: fit on complete days only.
-    history = daily.loc[: today - pd.Timedelta(days=1)].tail(MAX_HISTORY_DAYS)
-    future = pd.DataFrame(
-        facts.scheduled.get(res.id, []), columns=["occurred_at", "kind", "quantity"]
+    weekly = batch_inputs.weekly_many(
+        daily,
+        {r.id: ("used", "replenished") if r.kind == "stock" else ("demand",) for r in infos},
+        {r.id: _local_today(r, now) - pd.Timedelta(days=1) for r in infos},
+        MAX_HISTORY_DAYS,
     )
-    scheduled = pd.Series(dtype=float)
-    if len(future):
-        signed = future["quantity"].astype(float) * np.where(future["kind"] == "use", -1.0, 1.0)
-        scheduled = _by_local_day(future["occurred_at"], signed, res.timezone)
-    planned = pd.DataFrame(facts.planned.get(res.id, []), columns=["effective_at", "delta"])
-    capacity_plan = (
-        _by_local_day(planned["effective_at"], planned["delta"].astype(float), res.timezone)
-        if len(planned)
-        else pd.Series(dtype=float)
-    )
-    if res.kind == "stock":
-        weekly = _weekly(history[["used", "replenished"]])
-        series = {"use": weekly["used"], "replenish": weekly["replenished"]}
-        return _Inputs(
-            res,
-            daily,
-            series,
-            np.array([]),
-            float(flows.level(conn, res, now)),
-            0,
-            None if res.capacity is None else float(res.capacity),
-            scheduled,
-            capacity_plan,
-        )
+    pools = [r for r in infos if r.kind == "pool"]
+    profiles = batch_inputs.weekday_profiles({r.id: daily[r.id] for r in pools})
     # Only what was recorded by ``now``: a backtest reads the whole ledger once, and a
     # loan's later return must not tell a past forecast how long it would stay out.
-    ev = ledger.events.loc[ledger.events["occurred_at"] <= pd.Timestamp(now)]
-    loans = ev.loc[ev["loan_ref"].notna() & (ev["sign"] > 0)]
-    out = loans.loc[loans["kind"] == "use"].groupby("loan_ref")["occurred_at"].min()
-    back = loans.loc[loans["kind"] == "replenish"].groupby("loan_ref")["occurred_at"].max()
-    spans = pd.concat([out.rename("out"), back.rename("back")], axis=1)
-    both = spans.dropna()
-    durations = day_ends_on_loan(both["out"], both["back"], res.timezone).astype(float)
-    still_out = spans.loc[spans["out"].notna() & spans["back"].isna(), "out"]
-    ages = np.sort(
-        day_ends_on_loan(
-            still_out, pd.Series(pd.Timestamp(now), index=still_out.index), res.timezone
+    loans = batch_inputs.loan_facts(batch.events, pools, pd.Timestamp(now))
+    out = {}
+    for res in infos:
+        scheduled, capacity_plan = _plans(res, facts)
+        if res.kind == "stock":
+            series = {"use": weekly[res.id]["used"], "replenish": weekly[res.id]["replenished"]}
+            out[res.slug] = _Inputs(
+                res,
+                daily[res.id],
+                series,
+                np.array([]),
+                float(flows.level(conn, res, now)),
+                0,
+                None if res.capacity is None else float(res.capacity),
+                scheduled,
+                capacity_plan,
+            )
+            continue
+        mine = loans[res.id]
+        capacity_now = flows.capacity_with(res, facts.capacity_delta.get(res.id, Decimal(0)))
+        # Loans far past due are not coming back at the usual pace: rather than let
+        # the simulation return them soon, count them as units the pool has lost.
+        gone = lost.get(res.id, 0)
+        out[res.slug] = _Inputs(
+            res,
+            daily[res.id],
+            {"demand": weekly[res.id]["demand"]},
+            mine.durations if len(mine.durations) else np.array([7.0]),
+            0.0,
+            int(facts.on_loan.get(res.id, Decimal(0))) - gone,
+            None if capacity_now is None else float(capacity_now) - gone,
+            scheduled,
+            capacity_plan,
+            gone,
+            # The lost loans are taken to be the oldest ones.
+            mine.ages[: max(len(mine.ages) - gone, 0)],
+            mine.batches,
+            profiles[res.id],
         )
-    )
-    uses = ev.loc[(ev["kind"] == "use") & (ev["sign"] > 0)]
-    capacity_now = flows.capacity_with(res, facts.capacity_delta.get(res.id, Decimal(0)))
-    # Loans far past due are not coming back at the usual pace: rather than let
-    # the simulation return them soon, count them as units the pool has lost.
-    if lost is None:
-        lost = _lost_overdue(conn, [res.id], now).get(res.id, 0)
-    return _Inputs(
-        res,
-        daily,
-        {"demand": _weekly(history[["demand"]])["demand"]},
-        durations if len(durations) else np.array([7.0]),
-        0.0,
-        int(facts.on_loan.get(res.id, Decimal(0))) - lost,
-        None if capacity_now is None else float(capacity_now) - lost,
-        scheduled,
-        capacity_plan,
-        lost,
-        # The lost loans are taken to be the oldest ones.
-        ages[: max(len(ages) - lost, 0)],
-        checkout_batches(uses, res.timezone),
-    )
+    return out
+
+
+def _plans(res: ResourceInfo, facts: _Facts) -> tuple[pd.Series, pd.Series]:
+    """The resource's scheduled net flow and capacity changes by local day (empty: none)."""
+    scheduled = pd.Series(dtype=float)
+    if res.id in facts.scheduled:
+        future = pd.DataFrame(facts.scheduled[res.id], columns=["occurred_at", "kind", "quantity"])
+        signed = future["quantity"].astype(float) * np.where(future["kind"] == "use", -1.0, 1.0)
+        scheduled = _by_local_day(future["occurred_at"], signed, res.timezone)
+    capacity_plan = pd.Series(dtype=float)
+    if res.id in facts.planned:
+        planned = pd.DataFrame(facts.planned[res.id], columns=["effective_at", "delta"])
+        capacity_plan = _by_local_day(
+            planned["effective_at"], planned["delta"].astype(float), res.timezone
+        )
+    return scheduled, capacity_plan
 
 
 def _lost_overdue(conn: Connection, pool_ids: Sequence[int], now: datetime) -> dict[int, int]:
@@ -247,10 +272,7 @@ def _weekly(frame: pd.DataFrame) -> pd.DataFrame:
 def weekday_profile(daily: pd.Series) -> np.ndarray:
     """Share of a week's demand that falls on each weekday (Monday first)."""
     by_day = daily.clip(lower=0.0).groupby(daily.index.day_of_week).sum().reindex(range(7))
-    total = float(by_day.sum())
-    if not math.isfinite(total) or total <= 0:
-        return np.full(7, 1 / 7)
-    return (by_day.fillna(0.0) / total).to_numpy()
+    return batch_inputs.profile_of(by_day)
 
 
 def _iso(value: pd.Timestamp | None) -> str | None:
@@ -357,7 +379,7 @@ def _pool_run(
     rng: np.random.Generator,
     target: float,
 ) -> tuple[dict[str, Any], dict[str, Any], PoolProjection]:
-    profile = weekday_profile(inp.flows["demand"].fillna(0.0))
+    profile = inp.profile
     # Checkouts arrive in batches (a member's units of a day): Poisson batches around
     # the expected count of each day. The
     # point path is used because additive noise on a near-zero winter week, clipped
@@ -578,19 +600,14 @@ def _read_batch(ws: Workspace, todo: Sequence[_Plan], now: datetime) -> _Batch:
     the stored mark older than the flows, so the next run redoes them, never skips them.
     """
     with ws.store.read() as conn:
-        ledgers = flows.read_ledgers(conn, [p.res.id for p in todo])
+        batch = flows.read_ledger_batch(conn, [p.res.id for p in todo])
+        ledgers = batch.ledgers
         fit = [p.res for p in todo if p.skip_reason is None]
         lost = _lost_overdue(conn, [r.id for r in fit if r.kind == "pool"], now)
-        facts = _facts(conn, fit, now)
-        inputs = {
-            res.slug: _inputs(conn, res, now, ledgers[res.id], lost.get(res.id, 0), facts)
-            for res in fit
-        }
-        frames = {
-            p.res.slug: flows.daily_flows(conn, p.res, until=now, ledger=ledgers[p.res.id])
-            for p in todo
-            if p.skip_reason is not None
-        }
+        inputs = _inputs_many(conn, fit, now, batch, lost, _facts(conn, fit, now))
+        kept = [p.res for p in todo if p.skip_reason is not None]
+        daily = flows_many.daily_flows_many(batch.events, ledgers, kept, now)
+        frames = {res.slug: daily[res.id] for res in kept}
     # Every flow is forecast per week (see _weekly) and spread back over the days.
     series = {
         f"{slug}:{name}": y
