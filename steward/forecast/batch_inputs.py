@@ -25,7 +25,7 @@ from steward.store.catalog import ResourceInfo
 
 def weekly_many(
     frames: Mapping[int, pd.DataFrame],
-    columns: Mapping[int, Sequence[str]],
+    columns: Mapping[int, tuple[str, ...]],
     last_day: Mapping[int, pd.Timestamp],
     max_days: int,
 ) -> dict[int, dict[str, pd.Series]]:
@@ -33,9 +33,24 @@ def weekly_many(
     (negative days counted as 0), over its last ``max_days`` days up to ``last_day``.
 
     The same series, index (week ends, freq ``W-SUN``) and values as resampling each
-    history (``runs._weekly``); a week not complete by the history's last day is left out.
+    history (``runs._weekly``); a week not complete by the history's last day is left
+    out. Resources are summed together when they want the same columns: a grouped sum
+    over other columns too (a stock's empty demand) can differ in the last bit.
     """
-    names = sorted({c for cols in columns.values() for c in cols})
+    out: dict[int, dict[str, pd.Series]] = {}
+    for names in sorted(set(columns.values())):
+        wanted = {rid: f for rid, f in frames.items() if columns[rid] == names}
+        out |= _weekly_of(wanted, list(names), last_day, max_days)
+    return out
+
+
+def _weekly_of(
+    frames: Mapping[int, pd.DataFrame],
+    names: list[str],
+    last_day: Mapping[int, pd.Timestamp],
+    max_days: int,
+) -> dict[int, dict[str, pd.Series]]:
+    """:func:`weekly_many` for resources that all want ``names``."""
     parts_rid: list[np.ndarray] = []
     parts_day: list[np.ndarray] = []
     parts_val: list[np.ndarray] = []
@@ -61,21 +76,17 @@ def weekly_many(
         bounds = np.flatnonzero(np.r_[True, rids[1:] != rids[:-1], True])
         ends = sums.index.get_level_values(1)
         table = sums.to_numpy()
-        for a, b in pairwise(bounds):
+        for a, b in pairwise(bounds.tolist()):
             rid = int(rids[a])
-            days = spans[rid]
-            if ends[b - 1] > days[-1]:
-                b -= 1  # the current week is not complete
-            index = pd.DatetimeIndex(ends[a:b], freq="W-SUN", name=frames[rid].index.name)
+            stop = b - 1 if ends[b - 1] > spans[rid][-1] else b  # the current week is not complete
+            index = pd.DatetimeIndex(ends[a:stop], freq="W-SUN", name=frames[rid].index.name)
             out[rid] = {
-                c: pd.Series(table[a:b, names.index(c)], index=index, name=c) for c in columns[rid]
+                c: pd.Series(table[a:stop, i], index=index, name=c) for i, c in enumerate(names)
             }
     for rid, frame in frames.items():
         if rid not in out:
             index = pd.DatetimeIndex([], dtype=frame.index.dtype, freq="W-SUN", name="day")
-            out[rid] = {
-                c: pd.Series([], index=index, name=c, dtype="float64") for c in columns[rid]
-            }
+            out[rid] = {c: pd.Series([], index=index, name=c, dtype="float64") for c in names}
     return out
 
 
