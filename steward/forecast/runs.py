@@ -261,7 +261,9 @@ def _weekly(frame: pd.DataFrame) -> pd.DataFrame:
 
     Flows are lumpy (dues on the 1st, a storm, a busy Saturday): weekly totals
     forecast far better than days that are mostly zero with rare spikes, and a
-    yearly season is 52 points instead of 365.
+    yearly season is 52 points instead of 365. A run builds a batch's series with
+    :func:`batch_inputs.weekly_many`; this one resource's form is its reference (a
+    test holds them equal) and the library benchmark's.
     """
     weekly = frame.clip(lower=0.0).resample("W-SUN").sum()
     if len(frame) and len(weekly) and weekly.index[-1] > frame.index[-1]:
@@ -270,7 +272,10 @@ def _weekly(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def weekday_profile(daily: pd.Series) -> np.ndarray:
-    """Share of a week's demand that falls on each weekday (Monday first)."""
+    """Share of a week's demand that falls on each weekday (Monday first).
+
+    One resource's form of :func:`batch_inputs.weekday_profiles`, which a run uses.
+    """
     by_day = daily.clip(lower=0.0).groupby(daily.index.day_of_week).sum().reindex(range(7))
     return batch_inputs.profile_of(by_day)
 
