@@ -17,12 +17,14 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from steward.flows import EVENT_COLUMNS, LedgerFrames, read_ledgers
+from steward.flows import EVENT_COLUMNS, LedgerFrames, read_ledger_batch, read_ledgers
 from steward.flows_many import daily_flows_many
 from steward.forecast import runs
 from steward.forecast.batch_inputs import loan_facts, weekday_profiles, weekly_many
 from steward.forecast.projection import checkout_batches, day_ends_on_loan
+from steward.store import catalog
 from steward.store.catalog import ResourceInfo
+from steward.workspace import Workspace
 
 NOW = datetime(2025, 4, 2, 15, 30, tzinfo=UTC)
 ZONES = ("America/Los_Angeles", "Pacific/Auckland")
@@ -138,11 +140,8 @@ def test_batch_inputs_equal_per_resource_ones() -> None:
         assert loans[res.id].batches.tobytes() == checkout_batches(uses, res.timezone).tobytes()
 
 
-def test_one_resource_inputs_match_the_batch(workspace) -> None:  # type: ignore[no-untyped-def]
+def test_one_resource_inputs_match_the_batch(workspace: Workspace) -> None:
     """``runs._inputs`` (one resource, as the risk backtest calls it) gives what the batch gives."""
-    from steward.flows import read_ledger_batch
-    from steward.store import catalog
-
     with workspace.store.read() as conn:
         infos = catalog.resources(conn)
         batch = read_ledger_batch(conn, [r.id for r in infos])
