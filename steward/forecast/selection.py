@@ -92,6 +92,14 @@ MAX_ETS_SEASON_STATES = 4
 # 1.58 on a 150-series Tourism subsample. Yearly series keep the full search: a
 # damped log trend won on Tourism (MASE 2.84 to 2.71) but lost on M3, the data
 # that checked it (sMAPE 16.43 to 17.08, worse than Theta's 16.90).
+# Quarterly ETS also refits its chosen form at the backtest origins from the full
+# fit's parameters (warm_start): chosen on M3 quarterly with the looser form
+# search (ets.SEARCH_TOLERANCE), both cut its CPU per series from 0.055 to 0.042 s
+# (300 series, interleaved); checked without further tuning on all 427 Tourism
+# quarterly series: 0.059 to 0.044 s, MASE 1.493 to 1.491, coverage unchanged.
+# Not for M3's "other" series (m = 1): there warm refits moved the backtest
+# scores enough to change choices, and sMAPE went from 4.40 to 4.42, past
+# Theta's 4.41; with cold refits and the looser search it was 4.39.
 LOG_ETS_SEASONS = (12,)
 # Seasons of ratios that Theta (and ETS on adjusted data) average for the seasonal
 # indices of monthly and quarterly series. Chosen on half of the Tourism series
@@ -499,7 +507,7 @@ def ets_for(m: int, calendar: bool = False, yearly: bool = False) -> ETS:
     if calendar and m in LOG_ETS_SEASONS:
         return ETS(season_length=m, trend="Ad", log=True)
     if calendar and 1 < m <= MAX_ETS_SEASON_STATES:
-        return ETS(season_length=m, positive_error="M")
+        return ETS(season_length=m, positive_error="M", warm_start=True)
     if m <= MAX_ETS_SEASON_STATES:
         return ETS(season_length=m)
     return ETS(season_length=m, trend="Ad", deseasonalize=True)

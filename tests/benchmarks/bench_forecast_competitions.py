@@ -9,7 +9,8 @@ and CPU seconds per series, beside seasonal naive and Naive2.
 statsforecast pins an older pandas than Steward, so it lives in its own virtual
 environment under ``var/statsforecast-venv`` (created on first use with pip) and
 runs in a subprocess: it is never a dependency of Steward. ``--limit N`` takes a
-fixed subsample of N series of each set, ``--skip-statsforecast`` leaves it out.
+fixed subsample of N series of each set, ``--kinds quarterly,other`` only those
+frequencies, ``--skip-statsforecast`` leaves statsforecast out.
 """
 
 from __future__ import annotations
@@ -159,11 +160,17 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="processes")
     parser.add_argument("--skip-statsforecast", action="store_true")
     parser.add_argument("--sets", default="m3,tourism", help="comma-separated: m3, tourism")
+    parser.add_argument(
+        "--kinds",
+        default=None,
+        help="comma-separated frequencies: yearly, quarterly, monthly, other",
+    )
     args, _ = parser.parse_known_args()
     pd.set_option("display.width", 250)
     pd.set_option("display.max_columns", 40)
     for name in args.sets.split(","):
-        data = competitions.series(name, args.limit)
+        kinds = args.kinds.split(",") if args.kinds else None
+        data = competitions.series(name, args.limit, kinds=kinds)
         started = time.perf_counter()
         engine = competitions.evaluate(data, workers=args.workers)
         wall = time.perf_counter() - started

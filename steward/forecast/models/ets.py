@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+from statsmodels.tsa.exponential_smoothing.ets import ETSModel, ETSResults, ETSResultsWrapper
 
 from steward.errors import ForecastError
 from steward.forecast.base import Forecaster, season_length_for
@@ -19,6 +19,35 @@ _COMPONENT = {"N": None, "A": "add", "Ad": "add", "M": "mul"}
 # Seasonal ETS needs a state per season; beyond this statsmodels gets slow and
 # unstable (weekly data): use MSTL instead.
 MAX_SEASON = 24
+
+# The form search ranks forms by AICc from fits stopped at a loose tolerance
+# (L-BFGS-B's factr and pgtol; scipy's defaults are 1e7 and 1e-5), then refits the
+# winner to the default tolerance from where its loose fit stopped. A loose fit's
+# log-likelihood per observation is off by far less than a form's AICc penalty, so
+# only near-ties can change rank. Chosen on M3 quarterly (300 series, interleaved
+# CPU): ETS CPU per series down by about a fifth, sMAPE 8.00 to 8.03.
+SEARCH_TOLERANCE: dict[str, float] = {"factr": 1e11, "pgtol": 1e-3}
+
+
+class _LeanResults(ETSResults):
+    """ETS results without the parameter covariance.
+
+    statsmodels computes a numerical Hessian for every fit as it builds its
+    results (about 8% of the CPU of an ETS form search on M3 quarterly series);
+    nothing here reads standard errors of the smoothing parameters, only the
+    likelihood, forecasts, variances and simulations, which do not use it.
+    """
+
+    @property
+    def cov_params_approx(self) -> np.ndarray:
+        k = len(self.params)
+        return np.full((k, k), np.nan)
+
+
+class _LeanETSModel(ETSModel):
+    @property
+    def _res_classes(self) -> dict[str, tuple[type, type]]:
+        return {"fit": (_LeanResults, ETSResultsWrapper)}
 
 
 def candidate_forms(
@@ -166,8 +195,10 @@ class ETS(Forecaster):
         if not forms:
             raise ForecastError(f"ets: no admissible model form for {len(values)} observations")
         best: tuple[float, Any, tuple[str, str, str]] | None = None
+        searching = len(forms) > 1
         for form in forms:
-            res = self._fit_form(y, form, m, self.start if len(forms) == 1 else None)
+            tolerance = SEARCH_TOLERANCE if searching else None
+            res = self._fit_form(y, form, m, None if searching else self.start, tolerance)
             if res is None:
                 continue
             # AICc is undefined when the series barely exceeds the parameter count;
@@ -177,15 +208,24 @@ class ETS(Forecaster):
                 best = (aicc, res, form)
         if best is None:
             raise ForecastError("ets: no model form could be estimated")
+        if searching and SEARCH_TOLERANCE:
+            # The winner's loose fit refined to the default tolerance.
+            refined = self._fit_form(y, best[2], m, tuple(float(x) for x in best[1].params))
+            if refined is not None:
+                best = (best[0], refined, best[2])
         _, self.result_, self.form_ = best
 
     @staticmethod
     def _fit_form(
-        y: pd.Series, form: tuple[str, str, str], m: int, start: tuple[float, ...] | None = None
+        y: pd.Series,
+        form: tuple[str, str, str],
+        m: int,
+        start: tuple[float, ...] | None = None,
+        tolerance: dict[str, float] | None = None,
     ) -> Any:
         e, t, s = form
         try:
-            model = ETSModel(
+            model = _LeanETSModel(
                 # A plain array: with a date index statsmodels spends more time
                 # locating forecast dates than fitting (half the CPU on Tourism).
                 y.to_numpy(dtype=float),
@@ -206,7 +246,10 @@ class ETS(Forecaster):
             # that a long one initialised heuristically).
             warm = start is not None and len(start) == len(model.start_params)
             res = model.fit(
-                disp=False, maxiter=200, start_params=np.asarray(start) if warm else None
+                disp=False,
+                maxiter=200,
+                start_params=np.asarray(start) if warm else None,
+                **(tolerance or {}),
             )
         except (ValueError, np.linalg.LinAlgError, ArithmeticError):
             return None
