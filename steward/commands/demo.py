@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -21,8 +22,20 @@ from steward.workspace import open_workspace
 console = Console()
 
 
-def build(directory: Path, *, fresh: bool = True) -> Path:
-    """Generate sources and config in ``directory``, create its database and ingest."""
+def build(
+    directory: Path,
+    *,
+    fresh: bool = True,
+    now: datetime | None = None,
+    seed: int = demo_mod.SEED,
+) -> Path:
+    """Generate sources and config in ``directory``, create its database and ingest.
+
+    ``now`` (tz-aware; default the current time) is the moment the demo's two
+    years of history end, and ``seed`` its random stream: with both fixed the
+    same federation comes out every time (a benchmark's figures stay comparable
+    from day to day).
+    """
     if fresh and directory.exists():
         for name in ("steward.db", "steward.db-wal", "steward.db-shm", "sources"):
             target = directory / name
@@ -33,7 +46,7 @@ def build(directory: Path, *, fresh: bool = True) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with console.status("writing two years of demo history..."):
-        config_path = demo_mod.generate(directory)
+        config_path = demo_mod.generate(directory, now=now, seed=seed)
     loaded = load(config_path)
     store = Store(loaded.database_url, check_schema=False)
     schema.upgrade(store.engine)

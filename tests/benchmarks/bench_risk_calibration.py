@@ -6,7 +6,10 @@ Rolling-origin backtest (steward.forecast.risk_backtest) on two stores:
   item type): the 30 busiest item types and 10 rare ones, origins every
   ``--every`` days from March 2018 (no stock: see the note below);
 - the demo federation (``steward demo --no-serve``): every pool and stock;
-  stocks are forecast every ``--stock-every`` days (one case per origin).
+  stocks are forecast every ``--stock-every`` days (one case per origin). The
+  demo is generated at a fixed moment with a fixed seed (``--demo-now``,
+  ``--demo-seed``; printed with its figures): built at the current time, as
+  ``steward demo`` does, its history and so its figures would shift every day.
 
 The MyTurn sample has no stock: its money in (2019 only) has no balance, no
 spending and no reserve, and a stock built on an opening level chosen here
@@ -103,10 +106,24 @@ def myturn_workspace(folder: Path, busiest: int, rare: int) -> Workspace:
     return ws
 
 
-def demo_workspace(folder: Path) -> Workspace:
+#: The demo's fixed moment: its two years of history end here (see ``--demo-now``).
+DEMO_NOW = "2026-12-01T12:00:00+00:00"
+
+
+def demo_workspace(folder: Path, now: datetime, seed: int) -> Workspace:
+    """The demo federation generated as it stood at ``now`` with random ``seed``."""
     from steward.commands.demo import build
 
-    return open_workspace(build(folder))
+    return open_workspace(build(folder, now=now, seed=seed))
+
+
+def moment(text: str) -> datetime:
+    """An ISO timestamp for ``--demo-now``; one without a zone is read as UTC."""
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO date-time: {text!r}") from exc
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
 def print_reliability(label: str, rel: Reliability | None, unit: str) -> None:
@@ -179,24 +196,42 @@ def main() -> None:
     parser.add_argument("--stock-every", type=int, default=7, help="days between stocks' origins")
     parser.add_argument("--busiest", type=int, default=30)
     parser.add_argument("--rare", type=int, default=10)
+    parser.add_argument(
+        "--demo-seed", type=int, default=None, help="the demo's random seed (default: steward's)"
+    )
+    parser.add_argument(
+        "--demo-now",
+        type=moment,
+        default=moment(DEMO_NOW),
+        help=f"moment the demo's history ends, ISO (default {DEMO_NOW})",
+    )
+    parser.add_argument(
+        "--only", choices=("myturn", "demo"), default=None, help="run one store only"
+    )
     args, _ = parser.parse_known_args()
     pd.set_option("display.width", 200)
+    from steward.demo import SEED
+
+    seed = SEED if args.demo_seed is None else args.demo_seed
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "myturn"
-        folder.mkdir()
-        ws = myturn_workspace(folder, args.busiest, args.rare)
-        try:
-            report(
-                "MyTurn sample 2018-2019",
-                ws,
-                datetime(2018, 3, 1, tzinfo=UTC),
-                datetime(2019, 12, 31, tzinfo=UTC),
-                args.every,
-                args.stock_every,
-            )
-        finally:
-            ws.close()
-        demo = demo_workspace(Path(tmp) / "demo")
+        if args.only != "demo":
+            folder = Path(tmp) / "myturn"
+            folder.mkdir()
+            ws = myturn_workspace(folder, args.busiest, args.rare)
+            try:
+                report(
+                    "MyTurn sample 2018-2019",
+                    ws,
+                    datetime(2018, 3, 1, tzinfo=UTC),
+                    datetime(2019, 12, 31, tzinfo=UTC),
+                    args.every,
+                    args.stock_every,
+                )
+            finally:
+                ws.close()
+        if args.only == "myturn":
+            return
+        demo = demo_workspace(Path(tmp) / "demo", args.demo_now, seed)
         try:
             with demo.store.read() as conn:
                 from sqlalchemy import func, select
@@ -208,7 +243,7 @@ def main() -> None:
                 ).one()
             start = pd.Timestamp(first).tz_convert(UTC) + pd.Timedelta(days=90)
             report(
-                "demo",
+                f"demo (generated at {args.demo_now.isoformat()}, seed {seed})",
                 demo,
                 start.to_pydatetime(),
                 pd.Timestamp(last).to_pydatetime(),
