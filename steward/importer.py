@@ -7,6 +7,7 @@ be run again: rows already recorded come back as duplicates, never twice.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import queue
 import threading
@@ -43,6 +44,8 @@ VALUE_COLUMN = {"events": "quantity", "readings": "value", "capacity": "delta"}
 NUMBER_SETTING = "with `steward import --decimal` (and `--thousands`)"
 #: Rows per transaction: bounded, so an import never holds SQLite's write lock for long.
 CHUNK_ROWS = 50_000
+#: Text encodings an import may declare with ``--encoding``; UTF-8 unless declared.
+ENCODINGS = ("utf-8", "latin-1", "cp1252")
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,15 @@ class ImportOptions:
     number_format: numbers.NumberFormat = numbers.UNDECLARED
     #: Column delimiter; None: sniffed from the first lines, as the csv collector does.
     delimiter: str | None = None
+    #: The file's text encoding, one of :data:`ENCODINGS`; never guessed.
+    encoding: str = "utf-8"
+
+    def __post_init__(self) -> None:
+        if self.encoding not in ENCODINGS:
+            raise InputError(
+                f"--encoding {self.encoding!r} is not one Steward reads",
+                hint=f"use one of {', '.join(ENCODINGS)}",
+            )
 
 
 def number_format(decimal: str | None, thousands: str | None) -> numbers.NumberFormat:
@@ -74,15 +86,51 @@ def number_format(decimal: str | None, thousands: str | None) -> numbers.NumberF
         ) from None
 
 
-def delimiter_of(path: Path, declared: str | None) -> str:
+def _codec(encoding: str) -> str:
+    # A UTF-8 file may start with a byte order mark (Excel writes one): not a column name.
+    return "utf-8-sig" if encoding == "utf-8" else encoding
+
+
+def check_encoding(path: Path, encoding: str = "utf-8") -> None:
+    """Refuse, before anything is recorded, a file whose bytes are not text in ``encoding``.
+
+    Reads the file once in 1 MiB blocks. A file in another encoding (Latin-1 or
+    Windows-1252 from an older spreadsheet) is not guessed at: Latin-1 and
+    Windows-1252 read the same bytes as different letters, so only the person
+    who exported it can say which. Raises InputError naming the line and byte.
+    """
+    decoder = codecs.getincrementaldecoder(_codec(encoding))()
+    line = 1  # the line of the first byte of the data being decoded
+    with path.open("rb") as handle:
+        while True:
+            block = handle.read(1 << 20)
+            try:
+                decoder.decode(block, final=not block)
+            except UnicodeDecodeError as exc:
+                data = bytes(exc.object)
+                where = line + data[: exc.start].count(b"\n")
+                raise InputError(
+                    f"{path}: line {where} is not {encoding} text "
+                    f"(byte 0x{data[exc.start]:02X}); nothing was recorded",
+                    hint="re-save the file as UTF-8, or say what it is: `steward import "
+                    "--encoding latin-1` or `--encoding cp1252` (Windows spreadsheets often "
+                    "write cp1252)",
+                ) from None
+            if not block:
+                return
+            line += block.count(b"\n")
+
+
+def delimiter_of(path: Path, declared: str | None, encoding: str = "utf-8") -> str:
+    """The declared delimiter, or the one sniffed from the first 64 KiB."""
     if declared is not None:
         return declared
-    with path.open(encoding="utf-8-sig", newline="", errors="replace") as handle:
+    with path.open(encoding=_codec(encoding), newline="", errors="replace") as handle:
         return sniff_delimiter(handle.read(64 * 1024))
 
 
-def _check_header(path: Path, kind: str, delimiter: str) -> list[str]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
+def _check_header(path: Path, kind: str, delimiter: str, encoding: str = "utf-8") -> list[str]:
+    with path.open(encoding=_codec(encoding), newline="") as handle:
         header = next(csv.reader(handle, delimiter=delimiter), None)
     if not header:
         raise InputError(f"{path}: the file is empty", hint="the first line must name the columns")
@@ -153,18 +201,18 @@ def localize(values: pd.Series, timezone: str | None) -> pd.Series:
 
 
 def read_chunks(
-    path: Path, kind: RecordKind, delimiter: str | None = None
+    path: Path, kind: RecordKind, delimiter: str | None = None, encoding: str = "utf-8"
 ) -> Iterator[tuple[int, pd.DataFrame]]:
     """(first line number, frame) chunks, every cell as text."""
-    sep = delimiter_of(path, delimiter)
-    _check_header(path, kind, sep)
+    sep = delimiter_of(path, delimiter, encoding)
+    _check_header(path, kind, sep, encoding)
     reader = pd.read_csv(
         path,
         sep=sep,
         dtype=str,
         keep_default_na=False,
         chunksize=CHUNK_ROWS,
-        encoding="utf-8-sig",
+        encoding=_codec(encoding),
         engine="c",
     )
     line = 2
@@ -255,6 +303,7 @@ def import_file(
     """
     if not path.exists():
         raise InputError(f"{path} does not exist")
+    check_encoding(path, opts.encoding)
     total = BatchResult()
     for frame, batch in _prepared(path, opts):
         with store.write() as conn:
@@ -291,7 +340,7 @@ def _prepared(path: Path, opts: ImportOptions) -> Iterator[tuple[pd.DataFrame, B
 
     def work() -> None:
         try:
-            for first_line, frame in read_chunks(path, opts.kind, opts.delimiter):
+            for first_line, frame in read_chunks(path, opts.kind, opts.delimiter, opts.encoding):
                 if not hand((frame, _batch(opts, path, first_line, frame))):
                     return
             hand(None)

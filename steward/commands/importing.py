@@ -58,6 +58,10 @@ def register(app: typer.Typer) -> None:
         delimiter: Annotated[
             str | None, typer.Option(help="Column delimiter (default: sniffed).")
         ] = None,
+        encoding: Annotated[
+            str,
+            typer.Option(help="The file's text encoding: utf-8 (default), latin-1 or cp1252."),
+        ] = "utf-8",
     ) -> None:
         """Load a CSV by hand (see the command's help for the exit status)."""
         from steward.cli import state
@@ -70,6 +74,7 @@ def register(app: typer.Typer) -> None:
             commons,
             number_format=number_format(decimal, thousands),
             delimiter=delimiter,
+            encoding=encoding,
         )
         total = _count_lines(path) if path.exists() else 0
         with Progress(
