@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import queue
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
@@ -129,13 +131,30 @@ def delimiter_of(path: Path, declared: str | None, encoding: str = "utf-8") -> s
         return sniff_delimiter(handle.read(64 * 1024))
 
 
+#: Fields a row may have beyond the header's, read so that they can be checked:
+#: a trailing delimiter leaves one empty, anything in them quarantines the row.
+SPARE_FIELDS = 4
+#: Column of a chunk that holds why its row has too many fields ("" if it has not).
+FIELDS_REASON = "\x00fields"
+
+
 def _check_header(path: Path, kind: str, delimiter: str, encoding: str = "utf-8") -> list[str]:
     with path.open(encoding=_codec(encoding), newline="") as handle:
-        header = next(csv.reader(handle, delimiter=delimiter), None)
+        rows = csv.reader(handle, delimiter=delimiter)
+        header = next(rows, None)
+        first = next(rows, None)
     if not header:
         raise InputError(f"{path}: the file is empty", hint="the first line must name the columns")
     required, optional = COLUMNS[kind]
     header = [h.strip() for h in header]
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if twice:
+        raise InputError(
+            f"{path}: column(s) {', '.join(map(repr, twice))} appear more than once in the header",
+            hint="keep one column of each name: Steward will not choose between them",
+        )
+    if first is not None and len(first) > len(header) + SPARE_FIELDS:
+        raise _too_many_fields(path, 2, len(first), len(header))
     missing = [c for c in required if c not in header]
     if missing:
         raise InputError(
@@ -205,10 +224,17 @@ def read_chunks(
 ) -> Iterator[tuple[int, pd.DataFrame]]:
     """(first line number, frame) chunks, every cell as text."""
     sep = delimiter_of(path, delimiter, encoding)
-    _check_header(path, kind, sep, encoding)
+    header = _check_header(path, kind, sep, encoding)
+    spare = [f"\x00spare{i}" for i in range(SPARE_FIELDS)]
+    # Named columns, never an inferred index: with a delimiter at the end of every
+    # row, pandas would take the first column as the index and shift the rest left.
     reader = pd.read_csv(
         path,
         sep=sep,
+        header=None,
+        skiprows=1,
+        names=[*header, *spare],
+        index_col=False,
         dtype=str,
         keep_default_na=False,
         chunksize=CHUNK_ROWS,
@@ -216,13 +242,56 @@ def read_chunks(
         engine="c",
     )
     line = 2
-    for chunk in reader:
-        chunk.columns = [str(c).strip() for c in chunk.columns]
+    chunks = iter(reader)
+    while True:
+        try:
+            chunk = next(chunks)
+        except StopIteration:
+            return
+        except pd.errors.ParserError as exc:
+            found = re.search(r"line (\d+), saw (\d+)", str(exc))
+            if found is None:
+                raise InputError(f"{path}: cannot be read as CSV: {exc}") from None
+            raise _too_many_fields(
+                path, int(found[1]), int(found[2]), len(header), recorded_before=True
+            ) from None
+        filled = (chunk[spare] != "").to_numpy()
+        chunk = chunk.drop(columns=spare)
+        why = np.full(len(chunk), "", dtype=object)
+        over = np.flatnonzero(filled.any(axis=1))
+        # Fields up to the last non-empty spare; empty ones after it are trailing delimiters.
+        for i, n in zip(over, SPARE_FIELDS - np.argmax(filled[over, ::-1], axis=1), strict=True):
+            why[i] = (
+                f"the row has {len(header) + n} fields and the header {len(header)}: "
+                "a value with an unquoted delimiter, or a column without a name"
+            )
+        chunk[FIELDS_REASON] = why
         yield line, chunk
         line += len(chunk)
 
 
+def _too_many_fields(
+    path: Path, line: int, fields: int, named: int, *, recorded_before: bool = False
+) -> InputError:
+    done = (
+        f"; rows before line {line} were recorded and come back as duplicates when the "
+        "fixed file is imported again"
+        if recorded_before
+        else "; nothing was recorded"
+    )
+    return InputError(
+        f"{path}: line {line} has {fields} fields and the header {named}{done}",
+        hint="quote values that contain the delimiter, name every column in the header, "
+        "or pass --delimiter if the columns are split wrongly",
+    )
+
+
 def _batch(opts: ImportOptions, path: Path, first_line: int, frame: pd.DataFrame) -> Batch:
+    fields_why = (
+        frame.pop(FIELDS_REASON)
+        if FIELDS_REASON in frame
+        else pd.Series("", index=frame.index, dtype=object)
+    )
     frame = frame.replace("", None)
     name = path.name
     rows = [f"{name}:{first_line + i}" for i in range(len(frame))]
@@ -235,6 +304,9 @@ def _batch(opts: ImportOptions, path: Path, first_line: int, frame: pd.DataFrame
         )
         for i, (row, rec) in enumerate(zip(rows, frame.to_dict("records"), strict=True)):
             commons = rec.get("commons") or opts.commons
+            if fields_why.iat[i]:
+                rejected.append(Rejected(row, rec, fields_why.iat[i]))
+                continue
             if given.iat[i] and why.iat[i]:
                 rejected.append(Rejected(row, rec, why.iat[i]))
                 continue
@@ -272,6 +344,7 @@ def _batch(opts: ImportOptions, path: Path, first_line: int, frame: pd.DataFrame
         + f" is too large (at most {MAX_QUANTITY:,.0f}); check the column and --decimal"
     )
     why = why.where(why != "", when_why)
+    why = fields_why.where(fields_why != "", why)
     bad = why != ""
     rejected = [
         Rejected(row, {k: v for k, v in rec.items() if k not in ("row", "raw")}, reason)

@@ -1,0 +1,72 @@
+"""Rows with more fields than the header: a trailing delimiter is harmless, anything else is refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from steward.errors import InputError
+from steward.importer import ImportOptions, import_file
+from steward.store.models import Event, QuarantinedRow
+
+from .support import MakeWorkspace
+
+HEADER = "external_id,resource,kind,quantity,occurred_at\n"
+
+
+def test_a_delimiter_ending_every_row_does_not_shift_the_columns(
+    make_workspace: MakeWorkspace, tmp_path: Path
+) -> None:
+    ws = make_workspace([])
+    path = tmp_path / "excel.csv"
+    path.write_text(
+        HEADER + "e1,fund,use,3.00,2024-05-01T10:00:00+01:00,\n"
+        "e2,fund,use,4.50,2024-05-02T10:00:00+01:00,\n"
+    )
+    result = import_file(ws.store, path, ImportOptions("events", "x"))
+    assert (result.accepted, result.quarantined) == (2, 0)
+    with ws.store.read() as conn:
+        got = sorted(float(q) for q in conn.scalars(select(Event.quantity)))
+    assert got == [3.0, 4.5]
+
+
+def test_a_row_with_a_value_past_the_header_is_quarantined_with_its_count(
+    make_workspace: MakeWorkspace, tmp_path: Path
+) -> None:
+    ws = make_workspace([])
+    path = tmp_path / "odd.csv"
+    path.write_text(
+        HEADER + "e1,fund,use,3.00,2024-05-01T10:00:00+01:00\n"
+        "e2,fund,use,1,234.50,2024-05-02T10:00:00+01:00\n"
+    )
+    result = import_file(ws.store, path, ImportOptions("events", "x"))
+    assert (result.accepted, result.quarantined) == (1, 1)
+    with ws.store.read() as conn:
+        reasons = list(conn.scalars(select(QuarantinedRow.reason)))
+    assert reasons and "the row has 6 fields and the header 5" in reasons[0]
+
+
+@pytest.mark.parametrize("line", [2, 3])
+def test_a_row_far_past_the_header_is_refused_naming_its_line(
+    make_workspace: MakeWorkspace, tmp_path: Path, line: int
+) -> None:
+    ws = make_workspace([])
+    path = tmp_path / "wide.csv"
+    good = "e1,fund,use,3.00,2024-05-01T10:00:00+01:00\n"
+    wide = "e2,fund,use,3.00,2024-05-01T10:00:00+01:00" + ",x" * 8 + "\n"
+    path.write_text(HEADER + (wide + good if line == 2 else good + wide))
+    with pytest.raises(InputError, match=f"line {line} has 13 fields and the header 5"):
+        import_file(ws.store, path, ImportOptions("events", "x"))
+
+
+def test_a_column_named_twice_is_refused(make_workspace: MakeWorkspace, tmp_path: Path) -> None:
+    ws = make_workspace([])
+    path = tmp_path / "twice.csv"
+    path.write_text(
+        "external_id,resource,kind,quantity,quantity,occurred_at\n"
+        "e1,fund,use,3,30,2024-05-01T10:00:00+01:00\n"
+    )
+    with pytest.raises(InputError, match="'quantity' appear more than once"):
+        import_file(ws.store, path, ImportOptions("events", "x"))
