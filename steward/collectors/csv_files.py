@@ -303,9 +303,31 @@ def _unique(header: list[str]) -> list[str]:
 
 
 def read_text_table(data: bytes, *, delimiter: str | None = None) -> pd.DataFrame:
-    """A whole CSV document (e.g. an HTTP response) as a frame of text."""
+    """A whole CSV document (e.g. an HTTP response) as a frame of text, one column per header name.
+
+    A delimiter ending every row (one empty field past the header) is dropped,
+    and a short row's missing fields are empty. Any other row with more fields
+    than the header raises ``ValueError`` naming its line: pandas would instead take the first column
+    as an index and shift every value one column left. A name given twice
+    becomes ``name.1`` as the csv collector names it.
+    """
     text, _ = parsing.decode(data.removeprefix(parsing.BOM), "auto")
     sep = delimiter or parsing.sniff_delimiter(text[:65536])
-    return pd.read_csv(
-        io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False
-    )
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    header = next((row for row in reader if row), None)
+    if header is None:
+        raise ValueError("the document is empty: no header line")
+    rows: list[list[str]] = []
+    for row in reader:
+        if not row:
+            continue  # a blank line is not a row
+        if len(row) == len(header) + 1 and row[-1] == "":
+            row = row[:-1]
+        if len(row) > len(header):
+            raise ValueError(
+                f"line {reader.line_num} has {len(row)} fields and the header {len(header)}"
+            )
+        # A short row's missing fields are empty, as pandas reads them; the
+        # collector's own checks then refuse what a row cannot lack.
+        rows.append(row + [""] * (len(header) - len(row)))
+    return pd.DataFrame(rows, columns=_unique(header), dtype=object)

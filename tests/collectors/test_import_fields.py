@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from steward.collectors.csv_files import read_text_table
 from steward.errors import InputError
 from steward.importer import ImportOptions, import_file
 from steward.store.models import Event, QuarantinedRow
@@ -70,3 +71,14 @@ def test_a_column_named_twice_is_refused(make_workspace: MakeWorkspace, tmp_path
     )
     with pytest.raises(InputError, match="'quantity' appear more than once"):
         import_file(ws.store, path, ImportOptions("events", "x"))
+
+
+def test_a_fetched_csv_with_a_delimiter_ending_every_row_keeps_its_columns() -> None:
+    """HTTP and Open Collective documents are read the same way as imported files."""
+    table = read_text_table(b"date,amount\n2024-05-01,3.00,\n2024-05-02,4.50,\n")
+    assert table.to_dict("records") == [
+        {"date": "2024-05-01", "amount": "3.00"},
+        {"date": "2024-05-02", "amount": "4.50"},
+    ]
+    with pytest.raises(ValueError, match="line 3 has 3 fields and the header 2"):
+        read_text_table(b"date,amount\n2024-05-01,3.00\n2024-05-02,1,234.50\n")
