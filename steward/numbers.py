@@ -52,6 +52,9 @@ _INTEGER = re.compile(r"^-?\d+$")
 _PLAIN = {".": re.compile(r"^-?\d+(?:\.\d+)?$"), ",": re.compile(r"^-?\d+(?:,\d+)?$")}
 #: Plain ``1.234`` / ``12.345.678``: also a valid grouped integer with ``.`` groups.
 _GROUPED_DOT = re.compile(r"^-?\d{1,3}(?:\.\d{3})+$")
+#: Scientific notation (``1e3``, ``1.23457E+11``): a spreadsheet writes it for a number
+#: too wide for its cell, often with digits already dropped, so it is never read.
+_EXPONENT = re.compile(r"\d[eE][+-]?\d")
 
 
 class NumberFormat(BaseModel):
@@ -112,6 +115,7 @@ def parse(
     field: str = "value",
     setting: str = "",
     native: pd.Series | None = None,
+    exponent: bool = False,
 ) -> tuple[pd.Series, pd.Series]:
     """Numbers from text: (float64 values, reasons); NaN and a reason where unreadable.
 
@@ -121,12 +125,14 @@ def parse(
     (e.g. ``in collectors[2] (bank)``, or ``with --decimal``) and ends the reason
     of an ambiguous value, which names the ``decimal`` option. ``native`` marks
     values that were numbers at the source (JSON, SQL) before becoming text:
-    they are read as written by a program (``.`` decimal, no groups).
+    they are read as written by a program (``.`` decimal, no groups, and
+    scientific notation such as ``1e-05``, which ``exponent`` allows; text
+    from people never gets it, see ``_EXPONENT``).
     """
     if native is not None and native.any():
         native = native.reindex(values.index, fill_value=False).astype(bool)
         out, reason = parse(values[~native], fmt, field=field, setting=setting)
-        got, why = parse(values[native], PLAIN, field=field, setting=setting)
+        got, why = parse(values[native], PLAIN, field=field, setting=setting, exponent=True)
         return (
             pd.concat([out, got]).reindex(values.index),
             pd.concat([reason, why]).reindex(values.index),
@@ -158,7 +164,7 @@ def parse(
     todo = text[~missing & ~fast]
     if todo.empty:
         return out, reason
-    read = {str(u): _read(str(u), fmt, field, setting) for u in todo.unique()}
+    read = {str(u): _read(str(u), fmt, field, setting, exponent) for u in todo.unique()}
     out[todo.index] = [float(read[u][0]) for u in todo]
     reason[todo.index] = [read[u][1] for u in todo]
     return out, reason
@@ -203,10 +209,24 @@ def parse_one(value: object, fmt: NumberFormat = UNDECLARED, *, field: str = "va
     return number
 
 
-def _read(text: str, fmt: NumberFormat, field: str, setting: str) -> tuple[Decimal, str]:
+def _read(
+    text: str, fmt: NumberFormat, field: str, setting: str, exponent: bool = False
+) -> tuple[Decimal, str]:
     """One distinct value: (value, "") or (NaN, reason)."""
     core, negative = _unwrap(text)
     where = f" {setting}" if setting else ""
+    if _EXPONENT.search(core):
+        if exponent:
+            try:
+                written = Decimal(core)
+            except ArithmeticError:
+                return _nan(f"{field} {text!r} is not a number")
+            return (-written if negative else written), ""
+        return _nan(
+            f"{field} {text!r} is in scientific notation, which spreadsheets write for "
+            "numbers too wide for their cell, often with digits dropped; "
+            "write the number out in full"
+        )
     if fmt.declared:
         number = _declared(core, fmt)
         if number is None:

@@ -118,3 +118,15 @@ def test_fast_paths_agree_with_babel(value: Decimal, fmt: NumberFormat) -> None:
             assert why[0] == "" and got[0] == float(slow)
         if not why[0]:
             assert got[0] == float(value)
+
+
+def test_scientific_notation_from_people_is_refused_and_from_programs_read() -> None:
+    """``1.23457E+11`` is a spreadsheet's view of a number too wide for its cell."""
+    text = pd.Series(["1e3", "1.23457E+11", "-2E-3", "12"])
+    value, why = parse(text, field="quantity")
+    assert value.isna().tolist() == [True, True, True, False]
+    assert all("scientific notation" in w for w in why[:3]) and why[3] == ""
+    native = pd.Series([True, True, False, False])
+    value, why = parse(text, field="quantity", native=native)
+    assert value.tolist()[:2] == [1000.0, 123457000000.0] and why[0] == why[1] == ""
+    assert "scientific notation" in why[2]
