@@ -252,8 +252,9 @@ def read_chunks(
             found = re.search(r"line (\d+), saw (\d+)", str(exc))
             if found is None:
                 raise InputError(f"{path}: cannot be read as CSV: {exc}") from None
+            # Chunks before this one (from line 2 up to ``line``) were recorded.
             raise _too_many_fields(
-                path, int(found[1]), int(found[2]), len(header), recorded_before=True
+                path, int(found[1]), int(found[2]), len(header), recorded_below=line
             ) from None
         filled = (chunk[spare] != "").to_numpy()
         chunk = chunk.drop(columns=spare)
@@ -271,12 +272,12 @@ def read_chunks(
 
 
 def _too_many_fields(
-    path: Path, line: int, fields: int, named: int, *, recorded_before: bool = False
+    path: Path, line: int, fields: int, named: int, *, recorded_below: int = 2
 ) -> InputError:
     done = (
-        f"; rows before line {line} were recorded and come back as duplicates when the "
-        "fixed file is imported again"
-        if recorded_before
+        f"; rows before line {recorded_below} were recorded and come back as duplicates "
+        "when the fixed file is imported again"
+        if recorded_below > 2
         else "; nothing was recorded"
     )
     return InputError(
