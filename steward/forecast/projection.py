@@ -163,7 +163,10 @@ def day_ends_between(out: pd.Series, back: pd.Series, timezone: str) -> np.ndarr
     """:func:`day_ends_on_loan` loan by loan, unfiltered: float, NaN where a time is missing."""
 
     def local_day(t: pd.Series) -> pd.Series:
-        return pd.to_datetime(t, utc=True).dt.tz_convert(timezone).dt.normalize()
+        # Wall-clock midnights without the zone: across a DST change two local
+        # midnights are 23 or 25 hours apart, and ``.days`` of 6 days 23 hours is 6.
+        local = pd.to_datetime(t, utc=True).dt.tz_convert(timezone)
+        return local.dt.tz_localize(None).dt.normalize()
 
     return (local_day(back) - local_day(out)).dt.days.to_numpy(dtype=float)
 

@@ -102,6 +102,11 @@ def test_loans_are_measured_in_ends_of_day_out() -> None:
     assert day_ends_on_loan(out, back, "UTC").tolist() == [7, 0]
     # Local days: in Auckland the second loan ran from 10 pm to 4 am, over a day's end.
     assert day_ends_on_loan(out, back, "Pacific/Auckland").tolist() == [7, 1]
+    # Across the spring DST change two local midnights are 23 hours apart: a week's
+    # loan from Berlin's 27 to 3 April 2026 still spans 7 ends of day, and 8 in autumn.
+    spring_out = pd.Series(pd.to_datetime(["2026-03-27T10:00:00Z", "2026-10-22T10:00:00Z"]))
+    spring_back = pd.Series(pd.to_datetime(["2026-04-03T09:00:00Z", "2026-10-30T10:00:00Z"]))
+    assert day_ends_on_loan(spring_out, spring_back, "Europe/Berlin").tolist() == [7, 8]
     # A same-day loan occupies no end of day; a week's loan seven of them.
     rng = np.random.default_rng(0)
     demand = np.zeros((1, 30))
