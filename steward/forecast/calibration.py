@@ -10,6 +10,14 @@ A few origins give enough misses to place an 80% interval but hardly any for a
 95% one, whose conformal scale then comes out too small (on M3, 91% coverage).
 So wide levels are at least as much wider than the 80% interval as a Student-t
 with TAIL_DF degrees of freedom would be: forecast errors have heavy tails.
+
+A series' errors are not exchangeable over time: older backtest windows often
+erred more or less than the next horizon will. Each origin's stretch factors are
+weighted by RECENCY ** (origins since it), the non-exchangeable split conformal
+of Barber, Candès, Ramdas and Tibshirani (2023, Ann. Statist. 51(2)). Chosen on
+Tourism (1,311 series: 80% coverage 82.2 -> 81.3, 95% 95.7 -> 95.6 at 0.7;
+0.5 gave 80.2 but yearly fell to 76.7) and checked on M3 (3,003 series: 79.4 ->
+78.9 and 94.2 -> 93.9, every frequency still over 75 / 90).
 """
 
 from __future__ import annotations
@@ -34,10 +42,16 @@ PATH_GRID = np.linspace(0.0025, 0.9975, 200)
 # The level whose conformal scale anchors the wider ones, and the tail's heaviness.
 ANCHOR_LEVEL = 0.8
 TAIL_DF = 4
+# Weight of an origin relative to the next later one (1 would be exchangeable).
+RECENCY = 0.7
 
 
-def stretch_factors(bt: BacktestResult, level: float) -> np.ndarray:
-    """Per (origin, step) stretch of the ``level`` interval needed to cover the actual."""
+def stretch_factors(bt: BacktestResult, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Stretch of the ``level`` interval needed to cover each actual, and its weight.
+
+    Returns two 1-d arrays over the (origin, step) cells with an actual: the factor
+    (0 where the actual is the median) and RECENCY ** (origins after this one).
+    """
     levels = np.asarray(bt.quantile_levels)
     lo_q, hi_q = (1 - level) / 2, (1 + level) / 2
     lo = bt.quantiles[..., int(np.argmin(np.abs(levels - lo_q)))]
@@ -50,7 +64,25 @@ def stretch_factors(bt: BacktestResult, level: float) -> np.ndarray:
     tiny = 1e-9 * (np.nanmean(np.abs(a)) + 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.where(dev <= tiny, 0.0, dev / np.maximum(width, tiny))
-    return r[np.isfinite(a) & np.isfinite(r)]
+    back = np.arange(a.shape[0] - 1, -1, -1, dtype=float)
+    weight = np.broadcast_to((RECENCY**back)[:, None], a.shape)
+    keep = np.isfinite(a) & np.isfinite(r)
+    return r[keep], weight[keep]
+
+
+def weighted_conformal_quantile(r: np.ndarray, weight: np.ndarray, level: float) -> float:
+    """The ``level`` quantile of ``r`` under ``weight``, at Weibull plotting positions.
+
+    Sorted values sit at cumulative weight / (total weight + mean weight): with equal
+    weights that is rank / (n + 1), the split conformal rank (``np.quantile`` with
+    ``method="weibull"``); the mean weight stands for the unseen next error. Linear
+    between positions, the extreme value beyond them. ``r`` and ``weight`` are 1-d
+    and of one length (at least one value).
+    """
+    order = np.argsort(r, kind="stable")
+    r, weight = r[order], weight[order]
+    position = np.cumsum(weight) / (weight.sum() + weight.mean())
+    return float(np.interp(level, position, r))
 
 
 def tail_ratio(level: float, anchor: float = ANCHOR_LEVEL, df: int = TAIL_DF) -> float:
@@ -67,7 +99,7 @@ def interval_scales(bt: BacktestResult, levels: tuple[float, ...] = LEVELS) -> n
     """Scale per level; 1.0 everywhere when the backtest has too little data."""
     out = np.ones(len(levels))
     for i, c in enumerate(levels):
-        r = stretch_factors(bt, c)
+        r, weight = stretch_factors(bt, c)
         if len(r) < 3:
             continue
         # The split conformal quantile: the c-quantile read at the Weibull plotting
@@ -75,7 +107,7 @@ def interval_scales(bt: BacktestResult, levels: tuple[float, ...] = LEVELS) -> n
         # errors, interpolated rather than rounded up. The finite-sample correction
         # is applied once: raising the level to c (n + 1) / n as well applied it
         # twice and over-covered seasonal series (Tourism monthly 85.5%/97.8%).
-        s = float(np.quantile(r, c, method="weibull"))
+        s = weighted_conformal_quantile(r, weight, c)
         out[i] = float(np.clip(s, MIN_SCALE, MAX_SCALE))
     if ANCHOR_LEVEL in levels:
         anchor = out[levels.index(ANCHOR_LEVEL)]

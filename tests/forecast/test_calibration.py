@@ -103,3 +103,45 @@ def test_exchangeable_errors_get_nominal_coverage() -> None:
         hits.append(abs(e[20]) <= s80 * z80)
     # Conformal gives 0.8 for exchangeable errors; the doubled correction gave 0.84.
     assert 0.78 <= float(np.mean(hits)) <= 0.82
+
+
+def test_weighted_quantile_with_equal_weights_is_the_split_conformal_one() -> None:
+    from steward.forecast.calibration import weighted_conformal_quantile
+
+    r = np.random.default_rng(2).gamma(2.0, size=37)
+    for level in (0.5, 0.8, 0.9, 0.95):
+        expected = float(np.quantile(r, level, method="weibull"))
+        got = weighted_conformal_quantile(r, np.ones_like(r), level)
+        assert got == pytest.approx(expected)
+
+
+def test_recent_origins_weigh_more_in_the_interval_scale() -> None:
+    from scipy import stats
+
+    from steward.forecast.calibration import LEVELS, RECENCY, interval_scales
+    from steward.forecast.selection import BacktestResult
+
+    # Four origins of 10 steps: the oldest erred 4 sd, the later three 1 sd.
+    levels = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975)
+    z = np.linspace(-1.5, 1.5, 10)
+    actuals = np.vstack([4 * z, z, z, z])
+    bt = BacktestResult(
+        method="n(0,1)",
+        h=10,
+        origins=tuple(pd.date_range("2020-01-01", periods=4, freq="MS")),
+        actuals=actuals,
+        means=np.zeros((4, 10)),
+        quantile_levels=levels,
+        quantiles=np.tile(stats.norm.ppf(levels), (4, 10, 1)),
+        scales=np.ones(4),
+    )
+    s80 = interval_scales(bt)[LEVELS.index(0.8)]
+    z80 = stats.norm.ppf(0.9)
+    r = np.abs(actuals).ravel() / z80
+    exchangeable = float(np.quantile(r, 0.8, method="weibull"))
+    assert RECENCY < 1
+    # The old window's wide misses count for RECENCY**3 of a recent one's.
+    # Exchangeable, the old window's 4 sd misses would reach into the 80% scale (1.48);
+    # weighted, the scale is what the three recent windows needed (1.5 sd / z80 = 1.17).
+    assert exchangeable == pytest.approx(1.4826, abs=1e-3)
+    assert s80 == pytest.approx(1.5 / z80)
