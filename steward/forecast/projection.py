@@ -79,8 +79,10 @@ def project_stock(
     """Simulate ``level = level0 + cumsum(replenish + scheduled - use)`` day by day.
 
     Each day replenishment and scheduled deliveries arrive, then use is served
-    from what is there: use beyond the stock is counted as unmet (the level never
-    goes negative), and anything above ``capacity`` overflows and is lost.
+    from what is there: use beyond the stock is counted as unmet (use never takes
+    the level below zero), and anything above ``capacity`` overflows and is lost.
+    A ``level0`` below zero (a ledger that recorded more out than in) is kept, not
+    lifted to zero: the paths start there and replenishment fills the gap first.
     Negative use or replenishment paths are treated as zero.
     """
     h = len(dates)
@@ -94,14 +96,18 @@ def project_stock(
     if scheduled is not None:
         sched = scheduled.groupby(level=0).sum().reindex(dates, fill_value=0.0).to_numpy(float)
     cap = np.inf if capacity is None else float(capacity)
-    level = np.full(n, min(max(float(level0), 0.0), cap))
+    # A level recorded below zero (a fund that paid out more than its records show
+    # coming in) starts where it is: lifting it to 0 would forecast a stock that much
+    # fuller than the ledger says. Replenishment pays the deficit off first.
+    level = np.full(n, min(float(level0), cap))
     levels, unmet, overflow = np.empty((n, h)), np.empty((n, h)), np.empty((n, h))
     for t in range(h):
-        available = np.maximum(level + rep[:, t] + sched[t], 0.0)
-        after = available - use[:, t]
-        unmet[:, t] = np.maximum(-after, 0.0)
+        available = np.maximum(level + rep[:, t] + sched[t], np.minimum(level, 0.0))
+        served = np.minimum(use[:, t], np.maximum(available, 0.0))
+        unmet[:, t] = use[:, t] - served
+        after = available - served
         overflow[:, t] = np.maximum(after - cap, 0.0)
-        level = np.clip(after, 0.0, cap)
+        level = np.minimum(after, cap)
         levels[:, t] = level
     empty = np.maximum.accumulate(levels <= 0, axis=1)
     below = np.maximum.accumulate(levels < reserve, axis=1) if reserve and reserve > 0 else empty

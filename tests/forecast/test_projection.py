@@ -212,3 +212,21 @@ def test_batched_demand_keeps_the_expected_units() -> None:
     single = batched_demand(expected, np.ones(5), rng)
     assert single.mean() == pytest.approx(0.3, rel=0.05)
     assert single.var() == pytest.approx(0.3, rel=0.1)
+
+
+def test_projection_starts_from_a_level_below_zero() -> None:
+    """A ledger below zero is projected from there, not lifted to 0 (a fund overpaid)."""
+    dates = pd.date_range("2025-03-13", periods=5, freq="D")
+    proj = project_stock(
+        -100.0,
+        np.full((1, 5), 10.0),
+        np.full((1, 5), 30.0),
+        dates=dates,
+        reserve=50.0,
+        capacity=None,
+    )
+    # 30 in a day, and nothing can be used while it is below zero: -70, -40, -10, then
+    # 20 there and 10 used, then 10 + 30 - 10.
+    assert proj.level_paths[0].tolist() == [-70.0, -40.0, -10.0, 10.0, 30.0]
+    assert proj.expected_unmet.tolist() == [10.0, 10.0, 10.0, 0.0, 0.0]
+    assert proj.p_below_reserve.iloc[-1] == 1.0
