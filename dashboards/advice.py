@@ -5,6 +5,7 @@ from __future__ import annotations
 from dashboards.text import amount, change, day, words
 from steward.queries.alerts import ResourceAlert
 from steward.queries.health import Tile
+from steward.reserve import vocabulary
 
 STATUS_LABELS = {"danger": "at risk", "watch": "watch", "ok": "healthy", "unknown": "no data"}
 
@@ -28,6 +29,20 @@ def what_to_do(tile: Tile) -> str:
     when = f" before {day(tile.risk_date)}" if tile.risk_date else ""
     if tile.status == "unknown":
         return "Check its data source: nothing recorded yet"
+    if tile.below is not None and tile.below.negative:
+        return (
+            "Check the records: a level below zero means "
+            f"{vocabulary(tile.unit).negative_means}; record what is missing or reverse "
+            "what was recorded twice"
+        )
+    if tile.below is not None:
+        short = amount(float(tile.below.shortfall), tile.unit)
+        if tile.below.reserve is None:
+            return f"Empty now: seek {vocab.replenishes} and hold {vocab.uses}"
+        return (
+            f"Below its reserve now: hold {vocab.uses} that can wait and seek {short} "
+            f"of {vocab.replenishes}"
+        )
     below = tile.kind == "stock" and tile.reserve is not None and tile.level is not None
     if below and tile.level < tile.reserve:  # type: ignore[operator]
         return f"Below its reserve now: hold {vocab.uses} and seek {vocab.replenishes}"

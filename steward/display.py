@@ -12,7 +12,7 @@ and other invisible control characters likewise.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
@@ -43,6 +43,11 @@ def local_time(value: datetime | None, tz: str = "UTC", *, never: str = "never")
         return never
     local = value.astimezone(ZoneInfo(tz))
     return f"{local.day} {local:%b %Y}, {local:%H:%M} {local.tzname()}"
+
+
+def local_day(value: datetime, tz: str = "UTC") -> date:
+    """The calendar day of a UTC instant in a commons' timezone (an IANA name)."""
+    return value.astimezone(ZoneInfo(tz)).date()
 
 
 def counted(n: int, noun: str, plural: str | None = None) -> str:

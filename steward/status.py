@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Row, func, select
 
 from steward import flows
 from steward.headlines import headline
+from steward.reserve import breach, exact
 from steward.store.catalog import ResourceInfo, resources
 from steward.store.models import Event, ForecastRun, Reading
 
@@ -35,6 +36,10 @@ class ResourceStatus:
     forecast_method: str | None = None
     forecast_at: str | None = None
     headline: str = ""
+    #: A stock below its reserve (or zero) now, as recorded: ``level``, ``reserve``,
+    #: ``shortfall`` (strings, exact), ``since`` and ``negative_since`` (ISO UTC or
+    #: None: since the first record), ``negative``. None when it is not.
+    below_reserve: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -89,15 +94,27 @@ def resource_status(
             status.trend = recent - earlier
             noun = "checkout" if recent == 1 else "checkouts"
             status.trend_text = f"{recent:g} {noun} in {TREND_DAYS} days ({status.trend:+g})"
+    found = breach(conn, res, now) if res.kind == "stock" and status.has_data else None
+    if found is not None:
+        status.below_reserve = {
+            "level": exact(found.level),
+            "reserve": None if found.reserve is None else exact(found.reserve),
+            "shortfall": exact(found.shortfall),
+            "since": found.since.isoformat() if found.since else None,
+            "negative": found.negative,
+            "negative_since": found.negative_since.isoformat() if found.negative_since else None,
+        }
     run = latest_forecast(conn, res.id)
     if run is not None:
         status.risk = dict(run.risk or {})
         status.forecast_method = run.method
         status.forecast_at = run.created_at.isoformat()
-        status.headline = headline(res, status.risk)
+        status.headline = headline(res, status.risk, breach=found)
+    elif found is not None:
+        status.headline = headline(res, None, breach=found)
     if not status.has_data:
         status.headline = "no data yet: no events or readings recorded"
-    elif run is None:
+    elif run is None and found is None:
         status.headline = status.headline or "no forecast yet: run `steward forecast`"
     return status
 

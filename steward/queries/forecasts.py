@@ -7,7 +7,7 @@ that may see a resource may see its forecast.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -17,6 +17,7 @@ from steward.access import Scope
 from steward.forecast.reliability import MIN_BIN_CASES, Reliability
 from steward.headlines import headline
 from steward.queries.resources import one
+from steward.reserve import breach
 from steward.store.models import ForecastRun, RiskCalibration
 
 
@@ -100,7 +101,13 @@ def latest(scope: Scope, conn: Connection, slug: str) -> ForecastView | None:
         risk=dict(run.risk or {}),
         accuracy=dict(run.accuracy) if run.accuracy else None,
         paths=dict(run.paths or {}),
-        headline=headline(res, dict(run.risk or {}), end),
+        # Below its reserve now (stewards: the sentence carries the exact level).
+        headline=headline(
+            res,
+            dict(run.risk or {}),
+            end,
+            breach=breach(conn, res, datetime.now(UTC)) if scope.is_steward else None,
+        ),
     )
 
 

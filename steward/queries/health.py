@@ -25,8 +25,10 @@ from sqlalchemy import Connection, and_, case, func, select, type_coerce
 
 from steward import flows
 from steward.access import Scope
+from steward.headlines import public_breach_headline
 from steward.queries.forecasts import headline, latest_risks
 from steward.queries.resources import visible
+from steward.reserve import Breach, breaches
 from steward.store.catalog import ResourceInfo
 from steward.store.models import Alert, CapacityChange, DailyFlow, Event, FlowState, Reading
 from steward.store.types import Quantity
@@ -69,9 +71,12 @@ class Tile:
     #: The commons' timezone and currency (for labels and money formatting).
     timezone: str = "UTC"
     currency: str = ""
-    #: Stock: when the level falls below the reserve, by the forecast's median path.
+    #: Stock: the first day the chance of having been below the reserve passes 50%.
     #: Pool: the day demand is most likely to exceed the units available.
+    #: The dates of the headline (:mod:`steward.headlines`) and the forecast alerts.
     risk_date: date | None = None
+    #: Stock below its reserve (or zero) now, as recorded (None otherwise).
+    below: Breach | None = None
 
     @property
     def fill(self) -> float | None:
@@ -103,6 +108,9 @@ def tiles(
     levels, before = _levels(conn, found, now)
     caps = _capacities(conn, found, now)
     risks = latest_risks(conn, ids)
+    # Below the reserve now, from the ledger: says so (since when, by how much) in place
+    # of a forecast's chance. Only the stocks whose live level is below cost a query.
+    below = breaches(conn, found, levels, now)
     firing = _firing(conn, ids) if scope.is_steward else {}
     out = []
     for res in found:
@@ -124,7 +132,10 @@ def tiles(
                 reserve=None if res.reserve is None else float(res.reserve),
                 trend=trend,
                 headline=headline(
-                    res, run["risk"] if run else None, run["horizon_end"] if run else None
+                    res,
+                    run["risk"] if run else None,
+                    run["horizon_end"] if run else None,
+                    breach=below.get(res.id),
                 ),
                 has_forecast=run is not None,
                 status=status,
@@ -134,6 +145,7 @@ def tiles(
                 timezone=res.timezone,
                 currency=res.currency,
                 risk_date=_risk_date(res, run["risk"] if run else None),
+                below=below.get(res.id),
             )
         )
     if scope.role == "public":
@@ -163,11 +175,20 @@ def public_tile(tile: Tile, members: int, min_members: int) -> Tile:
     events), which is shown. Capacity and reserve are configuration, not personal.
     """
     withheld = 0 < members < min_members
+    # A below-reserve headline carries exact figures (level, shortfall): the public one
+    # says only that it is below, and since when.
+    public_headline = (
+        public_breach_headline(tile.below, tile.timezone)
+        if tile.below is not None
+        else tile.headline
+    )
     return replace(
         tile,
         level=None if withheld else _round(tile.level),
         trend=None if withheld else _round(tile.trend),
         firing=(),
+        headline=public_headline,
+        below=None,
     )
 
 
