@@ -74,7 +74,7 @@ def refresh_after_forecast(ws: Workspace, now: datetime) -> tuple[QuotaSummary, 
     """
     quotas = update_quotas(ws, ws.settings, now)
     with ws.store.write() as conn:
-        alerts = evaluate(conn, ws.settings, now)
+        alerts = evaluate(conn, ws.settings, now, config_path=ws.config.path)
     # The pools' open loans, so the live loan views need not read every checkout.
     with ws.store.write() as conn:
         loan_book.refresh(conn, now)

@@ -9,12 +9,18 @@
 * Silences and acknowledgements carry who, when and why; every change is kept in
   AlertHistory.
 * Volume control as in Alertmanager: *inhibition* (a resource-level alert --
-  deficit, depletion, overbooking -- holds back the member quota alerts of that
-  resource, and a deficit holds back the depletion alert it already states);
+  negative_level, below_reserve, deficit, depletion, overbooking -- holds back the
+  member quota alerts of that resource, and one real problem is one alert: a
+  level below zero supersedes the stock's other level alerts, an observed breach
+  of the reserve supersedes the forecasts of one (deficit, depletion), and a
+  deficit holds back the depletion alert it already states);
   *grouping* (stewards get one message per rule and resource per evaluation);
   a *rate limit* per route (``max_per_day`` over a rolling 24 hours) and a member
   storm cap per evaluation, past which messages are held and stewards get at
   most one digest per route every ``DIGEST_EVERY``.
+* *Hysteresis*: threshold rules keep an open alert open down to a lower clearing
+  threshold (``clear_margin``), and a RESOLVED message states the figures that
+  hold now, never the ones the alert fired with.
 
 Every function takes ``now``; nothing here reads the wall clock.
 """
@@ -24,14 +30,21 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import Connection, func, insert, select, update
 
 from steward.alerts import outbox
-from steward.alerts.messages import group_message, message
+from steward.alerts.messages import (
+    PLACEHOLDER_COMMAND,
+    PLACEHOLDER_NOTE,
+    command_prefix,
+    group_message,
+    message,
+)
 from steward.alerts.options import Rules, load_rules
 from steward.alerts.records import entities
-from steward.alerts.rules import Candidate, collect
+from steward.alerts.rules import Candidate, collect, holding
 from steward.alerts.scope import CommonsOf
 from steward.config import RouteConfig, Settings
 from steward.display import counted, local_time
@@ -40,7 +53,14 @@ from steward.store.models import Alert, AlertHistory, Commons, Member, OutboxMes
 
 OPEN = ("pending", "firing")
 #: Rules whose alert concerns a whole resource: they inhibit its member quota alerts.
-RESOURCE_RULES = ("deficit", "depletion", "overbooking")
+RESOURCE_RULES = ("negative_level", "below_reserve", "deficit", "depletion", "overbooking")
+#: One real problem, one alert: a rule's alert holds back these rules' alerts of the
+#: same resource (their figures rest on what it states, or it states them already).
+SUPERSEDES: dict[str, tuple[str, ...]] = {
+    "negative_level": ("below_reserve", "deficit", "depletion", "anomaly"),
+    "below_reserve": ("deficit", "depletion"),
+    "deficit": ("depletion",),
+}
 #: At most one digest of held messages per route in this interval.
 DIGEST_EVERY = timedelta(hours=6)
 #: The rolling window of a route's ``max_per_day``.
@@ -76,13 +96,23 @@ class EvaluationSummary:
 class _Outgoing:
     alert: Alert
     change: str
+    #: What holds now, for a RESOLVED message (None: the rule cannot say).
+    now_text: str | None = None
 
 
 class _Run:
     """One evaluation: the connection, clock, settings and what it will send."""
 
-    def __init__(self, conn: Connection, settings: Settings, rules: Rules, now: datetime) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        settings: Settings,
+        rules: Rules,
+        now: datetime,
+        command: str = PLACEHOLDER_COMMAND,
+    ) -> None:
         self.conn, self.settings, self.rules, self.now = conn, settings, rules, now
+        self.command = command
         self.summary = EvaluationSummary()
         self.member_messages = 0
         self.outgoing: list[_Outgoing] = []
@@ -98,8 +128,9 @@ class _Run:
         )
         self.summary.changes[action] += 1
 
-    def notify(self, alert: Alert, change: str) -> None:
-        """Queue ``change`` of ``alert`` for sending at the end of the evaluation."""
+    def notify(self, alert: Alert, change: str, now_text: str | None = None) -> None:
+        """Queue ``change`` of ``alert`` for sending at the end of the evaluation;
+        ``now_text`` says what holds now (RESOLVED messages)."""
         self.conn.execute(
             update(Alert).where(Alert.id == alert.id).values(last_notified_at=self.now)
         )
@@ -114,7 +145,7 @@ class _Run:
             return
         if alert.audience == "members" and change.startswith("resolved"):
             return  # a member is told when a step is reached, not when it passes
-        self.outgoing.append(_Outgoing(alert, change))
+        self.outgoing.append(_Outgoing(alert, change, now_text))
 
     # -- sending: grouping, rate limits, digests ----------------------------------
 
@@ -176,10 +207,22 @@ class _Run:
             ids = [o.alert.id for o in items]
             tz = self.commons_of.timezone(commons_id)
             if len(items) == 1:
-                title, body = message(items[0].alert, items[0].change, tz)
+                title, body = message(
+                    items[0].alert,
+                    items[0].change,
+                    tz,
+                    now_text=items[0].now_text,
+                    command=self.command,
+                )
                 key = f"alert:{ids[0]}:{items[0].change}"
             else:
-                title, body = group_message([o.alert for o in items], kind, tz)
+                title, body = group_message(
+                    [o.alert for o in items],
+                    kind,
+                    tz,
+                    now_texts={o.alert.id: o.now_text for o in items if o.now_text},
+                    command=self.command,
+                )
                 key = f"group:{rule}:{subject}:{kind}:{self.now.isoformat()}"
             commons = self.commons_of.slug(commons_id)
             for route in outbox.routes_for(self.settings, "stewards", severity, commons):
@@ -207,7 +250,9 @@ class _Run:
                 )
             return
         self.member_messages += 1
-        title, body = message(alert, out.change, self.commons_of.timezone(alert.commons_id))
+        title, body = message(
+            alert, out.change, self.commons_of.timezone(alert.commons_id), command=self.command
+        )
         for route in routes:
             self._send(
                 f"alert:{alert.id}:{out.change}", [alert.id], route, title, body, alert.commons_id
@@ -240,8 +285,10 @@ class _Run:
             title = f"[DIGEST] {n} {what} held back on route {route.name}"
             body = (
                 f"{n} {what} of route {route.name} were held back (rate limit or storm "
-                "cap) since the last digest. Review them with `steward alerts list` and "
-                "`steward quotas`.\n\n" + "\n".join(f"- {summary}" for _, summary in held[:50])
+                f"cap) since the last digest. Review them with `{self.command} alerts list` "
+                f"and `{self.command} quotas`.\n\n"
+                + "\n".join(f"- {summary}" for _, summary in held[:50])
+                + (f"\n\n{PLACEHOLDER_NOTE}" if self.command == PLACEHOLDER_COMMAND else "")
             )
             # To the stewards of the held route's own commons only.
             for target in outbox.routes_for(self.settings, "stewards", "warning", route.commons):
@@ -321,20 +368,27 @@ def _update(run: _Run, alert: Alert, c: Candidate) -> None:
         run.notify(_load(run.conn, alert.id), f"repeat-{last.isoformat()}")
 
 
-def _resolve(run: _Run, alert: Alert, inhibited_by: str | None = None) -> None:
-    run.conn.execute(
-        update(Alert)
-        .where(Alert.id == alert.id)
-        .values(state="resolved", resolved_at=run.now, last_evaluated_at=run.now)
-    )
+def _resolve(
+    run: _Run, alert: Alert, inhibited_by: str | None = None, now_text: str | None = None
+) -> None:
+    """Close ``alert``; ``now_text`` (the rule's current figures) goes into its history
+    and its RESOLVED message, which never repeats the figures it fired with as current."""
+    values: dict[str, object] = {
+        "state": "resolved",
+        "resolved_at": run.now,
+        "last_evaluated_at": run.now,
+    }
+    if now_text:
+        values["details"] = {**(alert.details or {}), "resolved_as": now_text}
+    run.conn.execute(update(Alert).where(Alert.id == alert.id).values(**values))
     if alert.state == "pending":
         run.history(alert.id, "cleared", "the condition cleared before the alert fired")
         return
     if inhibited_by is not None:
         run.history(alert.id, "inhibited", f"held back while {inhibited_by} stands")
         return
-    run.history(alert.id, "resolved")
-    run.notify(_load(run.conn, alert.id), "resolved")
+    run.history(alert.id, "resolved", now_text)
+    run.notify(_load(run.conn, alert.id), "resolved", now_text)
 
 
 def _expire_silences(run: _Run) -> None:
@@ -350,40 +404,57 @@ def _expire_silences(run: _Run) -> None:
 
 
 def inhibit(candidates: dict[str, Candidate]) -> dict[str, str]:
-    """Fingerprints held back by a resource-level candidate -> the one that holds them.
+    """Fingerprints held back by another candidate -> the one that holds them.
 
-    A resource alert inhibits the member quota alerts (and steward reviews) of the
-    same resource; a deficit also inhibits the depletion alert of its resource,
-    whose forecast figures it already states.
+    Per resource: a rule listed in :data:`SUPERSEDES` holds back the rules it
+    names (a level below zero holds back the reserve breach, the deficit, the
+    depletion forecast and the anomaly; an observed reserve breach holds back the
+    deficit and depletion forecasts; a deficit holds back the depletion alert it
+    states), and any resource-level alert holds back the member quota alerts
+    (and steward reviews). A held candidate names the highest-ranked holder
+    (the order of :data:`RESOURCE_RULES`).
     """
-    holders: dict[int, Candidate] = {}
+    rank = {rule: i for i, rule in enumerate(RESOURCE_RULES)}
+    by_resource: dict[int, list[Candidate]] = defaultdict(list)
     for c in candidates.values():
-        resource = c.resource_id
-        if resource is None or c.rule not in RESOURCE_RULES:
-            continue
-        if c.rule == "deficit" or resource not in holders:
-            holders[resource] = c
+        if c.resource_id is not None and c.rule in RESOURCE_RULES:
+            by_resource[c.resource_id].append(c)
+    for found in by_resource.values():
+        found.sort(key=lambda c: rank[c.rule])
     held: dict[str, str] = {}
     for fp, c in candidates.items():
-        holder = holders.get(c.resource_id) if c.resource_id is not None else None
-        if holder is None or holder.fingerprint == fp:
+        if c.resource_id is None:
             continue
-        if c.rule == "quota" or (c.rule == "depletion" and holder.rule == "deficit"):
-            held[fp] = holder.fingerprint
+        for holder in by_resource.get(c.resource_id, []):
+            if holder.fingerprint == fp:
+                continue
+            if c.rule == "quota" or c.rule in SUPERSEDES.get(holder.rule, ()):
+                held[fp] = holder.fingerprint
+                break
     return held
 
 
-def evaluate(conn: Connection, settings: Settings, now: datetime) -> EvaluationSummary:
-    """Evaluate every rule at ``now`` and move alerts through their lifecycle."""
+def evaluate(
+    conn: Connection, settings: Settings, now: datetime, *, config_path: Path | None = None
+) -> EvaluationSummary:
+    """Evaluate every rule at ``now`` and move alerts through their lifecycle.
+
+    ``config_path`` is the configuration the monitor runs with: the commands a
+    message suggests name it (``steward --config /srv/steward.yaml alerts ack 12``),
+    so they run as printed on the monitor's host. Without it they name a
+    placeholder and say what to put there.
+    """
     outbox.check_routes(settings)
-    run = _Run(conn, settings, load_rules(settings), now)
+    run = _Run(conn, settings, load_rules(settings), now, command_prefix(config_path))
     _expire_silences(run)
-    candidates = collect(conn, settings, run.rules, now)
+    current = _open_alerts(conn)
+    found = collect(conn, settings, run.rules, now, frozenset(current))
+    cleared = {fp: c for fp, c in found.items() if not c.holds}
+    candidates = holding(found)
     held = inhibit(candidates)
     run.summary.inhibited = len(held)
     candidates = {fp: c for fp, c in candidates.items() if fp not in held}
     run.summary.candidates = len(candidates)
-    current = _open_alerts(conn)
     for fingerprint, candidate in candidates.items():
         alert = current.get(fingerprint)
         if alert is None:
@@ -392,7 +463,8 @@ def evaluate(conn: Connection, settings: Settings, now: datetime) -> EvaluationS
             _update(run, alert, candidate)
     for fingerprint, alert in current.items():
         if fingerprint not in candidates:
-            _resolve(run, alert, inhibited_by=held.get(fingerprint))
+            now_text = cleared[fingerprint].summary if fingerprint in cleared else None
+            _resolve(run, alert, inhibited_by=held.get(fingerprint), now_text=now_text)
     run.flush()
     return run.summary
 

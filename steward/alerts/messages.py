@@ -6,6 +6,10 @@ can never carry another member's numbers.
 
 from __future__ import annotations
 
+import shlex
+import shutil
+import sys
+from pathlib import Path
 from typing import Any
 
 from steward.display import local_time
@@ -26,18 +30,35 @@ _FORECAST_SURE = (
     "How sure: the chance above is from the latest forecast; the dashboard's resource "
     "page shows how well past forecasts held."
 )
+_RECORDED_SURE = (
+    "How sure: recorded, not forecast: the level the ledger holds now (the latest "
+    "reading plus the events since)."
+)
 #: Per rule: how sure the alert is, and what a steward can do about it. A steward who
-#: reads only the message should know both without opening the dashboard.
+#: reads only the message should know both without opening the dashboard. ``{cmd}``
+#: is the runnable ``steward --config ...`` prefix (:func:`command_prefix`),
+#: ``{resource}``, ``{source}`` and ``{member}`` the alert's own subject.
 GUIDANCE: dict[str, tuple[str, str]] = {
+    "negative_level": (
+        "How sure: recorded, not forecast: the ledger's own total is below zero, which no "
+        "stock can be; the records are what is in doubt, not the arithmetic.",
+        "What to do: find what the records miss or hold twice; {cmd} quarantine list "
+        "shows rows a source could not record.",
+    ),
+    "below_reserve": (
+        _RECORDED_SURE,
+        "What to do: hold use that can wait and seek replenishment; {cmd} quotas "
+        "--resource {resource} shows what members may still use.",
+    ),
     "depletion": (
         _FORECAST_SURE,
         "What to do: plan a refill or replenishment before the date above, or ask members "
-        "to use less; the quotas (steward quotas) share what can be used.",
+        "to use less; the quotas ({cmd} quotas --resource {resource}) share what can be used.",
     ),
     "deficit": (
         _FORECAST_SURE,
         "What to do: raise income or cut use by the monthly amount above; members' quotas "
-        "already share the sustainable budget (steward quotas).",
+        "already share the sustainable budget ({cmd} quotas --resource {resource} --explain).",
     ),
     "overbooking": (
         _FORECAST_SURE,
@@ -54,15 +75,72 @@ GUIDANCE: dict[str, tuple[str, str]] = {
     ),
     "collector_stale": (
         "How sure: from the collector's own run record.",
-        "What to do: on the monitor's host, steward sources shows the collector's last "
-        "error; fix the source or its settings, then steward collect NAME.",
+        "What to do: {cmd} sources shows the collector's last error; fix the source or "
+        "its settings, then {cmd} collect {source}",
     ),
     "quota": (
         "How sure: use as recorded in the ledger this period.",
-        "What to do: talk with the member; steward quotas --member CODE --explain shows "
+        "What to do: talk with the member; {cmd} quotas --member {member} --explain shows "
         "how their quota was set.",
     ),
 }
+#: The command that helps, after a rule's own "What to do" (``details["what_to_do"]``).
+COMMAND_HINT = {
+    "negative_level": "{cmd} quarantine list shows rows a source could not record.",
+    "below_reserve": "{cmd} quotas --resource {resource} shows what members may still use.",
+}
+#: The command prefix a message prints when it does not know the monitor's configuration.
+PLACEHOLDER_COMMAND = "steward --config <your steward.yaml>"
+#: Said once under a message that prints :data:`PLACEHOLDER_COMMAND`.
+PLACEHOLDER_NOTE = (
+    "(<your steward.yaml> stands for the configuration file the monitor runs with; "
+    "run the commands on its host.)"
+)
+
+
+def command_prefix(config_path: Path | None) -> str:
+    """The ``steward --config PATH`` prefix a message's commands start with, runnable as printed.
+
+    ``config_path`` is the configuration the monitor was started with (made
+    absolute). The program is ``steward`` when the ``steward`` on ``PATH`` is this
+    installation's, else this installation's script by its full path (the
+    scheduler is often started as ``.venv/bin/steward run``), else ``python -m
+    steward``. Without a path: :data:`PLACEHOLDER_COMMAND`, which messages explain.
+    """
+    if config_path is None:
+        return PLACEHOLDER_COMMAND
+    here = Path(sys.executable).parent / "steward"
+    on_path = shutil.which("steward")
+    if on_path and (not here.exists() or Path(on_path).resolve() == here.resolve()):
+        program = ["steward"]
+    elif here.exists():
+        program = [str(here)]
+    else:
+        program = [sys.executable, "-m", "steward"]
+    return shlex.join([*program, "--config", str(Path(config_path).resolve())])
+
+
+def _guidance(alert: Alert, command: str) -> tuple[str, str]:
+    """(how sure, what to do) of ``alert``, its commands runnable (``command`` prefix)."""
+    sure, todo = GUIDANCE[alert.rule]
+    details = alert.details or {}
+    record = details.get("track_record")
+    if isinstance(record, str) and record:
+        # The resource's own backtest says more than the generic line.
+        sure = f"How sure: {record} (backtest of this resource's past forecasts)"
+    filled = {
+        "cmd": command,
+        "resource": shlex.quote(str(details.get("resource") or "")),
+        "source": shlex.quote(alert.source or ""),
+        "member": shlex.quote(str(details.get("member") or "")),
+    }
+    specific = details.get("what_to_do")
+    if isinstance(specific, str) and specific:
+        # The rule's own advice with the alert's figures (user text: never a template),
+        # then the command that helps.
+        hint = COMMAND_HINT.get(alert.rule)
+        return sure, specific + (f" {hint.format(**filled)}" if hint else "")
+    return sure, todo.format(**filled)
 
 
 def status_lines(alert: Alert, tz: str = "UTC") -> list[str]:
@@ -88,37 +166,66 @@ def status_lines(alert: Alert, tz: str = "UTC") -> list[str]:
     return lines
 
 
-def steward_message(alert: Alert, change: str, tz: str = "UTC") -> tuple[str, str]:
-    """A steward's message about one alert: (title, plain-text body), times in ``tz``."""
+def steward_message(
+    alert: Alert,
+    change: str,
+    tz: str = "UTC",
+    *,
+    now_text: str | None = None,
+    command: str = PLACEHOLDER_COMMAND,
+) -> tuple[str, str]:
+    """A steward's message about one alert: (title, plain-text body), times in ``tz``.
+
+    A RESOLVED message leads with ``now_text``, the figures that hold now (e.g. the
+    chance the forecast gives today), and quotes what the alert said before as
+    such: it never presents the old figures as current. ``command`` starts the
+    commands it suggests (:func:`command_prefix`).
+    """
     kind = change.split("-", 1)[0]
     tag = _CHANGE_TAG.get(kind, "")
-    title = f"[{tag}{alert.severity.upper()}] {alert.rule}: {short(alert.summary)}"
-    lines = [alert.summary, ""]
     if kind == "resolved":
-        lines.append("The condition no longer holds.")
-    elif alert.rule in GUIDANCE:
-        sure, todo = GUIDANCE[alert.rule]
-        record = (alert.details or {}).get("track_record")
-        if isinstance(record, str) and record:
-            # The resource's own backtest says more than the generic line.
-            sure = f"How sure: {record} (backtest of this resource's past forecasts)"
-        lines += [sure, todo, ""]
+        now = now_text or "the condition no longer holds"
+        title = f"[{tag}{alert.severity.upper()}] {alert.rule}: {short(now)}"
+        lines = [
+            f"Now: {now}.",
+            "",
+            f"Until now it said: {alert.summary}",
+            "",
+        ]
+    else:
+        title = f"[{tag}{alert.severity.upper()}] {alert.rule}: {short(alert.summary)}"
+        lines = [alert.summary, ""]
+        if alert.rule in GUIDANCE:
+            sure, todo = _guidance(alert, command)
+            lines += [sure, todo, ""]
     if kind == "resumed":
         lines.append("The silence on this alert has expired and the condition still holds.")
     lines += status_lines(alert, tz)
     lines += [f"Alert #{alert.id}, first seen {local_time(alert.first_seen_at, tz)}."]
     if kind != "resolved":
-        # The command runs on the monitor's host, whose config path the reader may not know.
         lines.append(
             "Acknowledge or silence it on the dashboard's Alerts page, or on the monitor's "
-            f"host: steward --config PATH/steward.yaml alerts ack {alert.id} "
-            f"(or: alerts silence {alert.id} --for 1d --reason '...')"
+            f"host: {command} alerts ack {alert.id} "
+            f"(or: {command} alerts silence {alert.id} --for 1d --reason 'why')"
         )
+    if command == PLACEHOLDER_COMMAND and any(command in line for line in lines):
+        lines.append(PLACEHOLDER_NOTE)
     return title, "\n".join(lines)
 
 
-def group_message(alerts: list[Alert], kind: str, tz: str = "UTC") -> tuple[str, str]:
-    """One message for several alerts of one rule and resource (Alertmanager grouping)."""
+def group_message(
+    alerts: list[Alert],
+    kind: str,
+    tz: str = "UTC",
+    *,
+    now_texts: dict[int, str] | None = None,
+    command: str = PLACEHOLDER_COMMAND,
+) -> tuple[str, str]:
+    """One message for several alerts of one rule and resource (Alertmanager grouping).
+
+    For RESOLVED groups ``now_texts`` (by alert id) says what holds now; an alert
+    without one is listed as what it said when it fired, marked so.
+    """
     tag = _CHANGE_TAG.get(kind, "")
     severity = max(alerts, key=lambda a: _RANK.get(a.severity, 0)).severity
     first = alerts[0]
@@ -127,10 +234,17 @@ def group_message(alerts: list[Alert], kind: str, tz: str = "UTC") -> tuple[str,
         title += f" on {first.details['resource_name']}"
     lines = [f"{len(alerts)} {first.rule} alerts {kind} together:", ""]
     for a in alerts[:50]:
-        lines.append(f"- #{a.id} {a.summary}")
+        if kind == "resolved":
+            now = (now_texts or {}).get(a.id)
+            text = f"now: {now}" if now else f"no longer holds (it said: {a.summary})"
+            lines.append(f"- #{a.id} {text}")
+        else:
+            lines.append(f"- #{a.id} {a.summary}")
         lines += [f"    {line}" for line in status_lines(a, tz)]
     if len(alerts) > 50:
-        lines.append(f"... and {len(alerts) - 50} more: steward alerts list")
+        lines.append(f"... and {len(alerts) - 50} more: {command} alerts list")
+    if command == PLACEHOLDER_COMMAND and any(command in line for line in lines):
+        lines.append(PLACEHOLDER_NOTE)
     return title[:250], "\n".join(lines)
 
 
@@ -170,11 +284,19 @@ def member_message(alert: Alert, details: dict[str, Any]) -> tuple[str, str]:
     return title, body
 
 
-def message(alert: Alert, change: str, tz: str = "UTC") -> tuple[str, str]:
-    """(title, body) of the message telling ``change`` of ``alert``; times in ``tz``."""
+def message(
+    alert: Alert,
+    change: str,
+    tz: str = "UTC",
+    *,
+    now_text: str | None = None,
+    command: str = PLACEHOLDER_COMMAND,
+) -> tuple[str, str]:
+    """(title, body) of the message telling ``change`` of ``alert``; times in ``tz``;
+    ``now_text`` and ``command`` as for :func:`steward_message`."""
     if alert.audience == "members" and alert.rule == "quota":
         return member_message(alert, alert.details)
-    return steward_message(alert, change, tz)
+    return steward_message(alert, change, tz, now_text=now_text, command=command)
 
 
 def short(summary: str, limit: int = TITLE_CHARS) -> str:

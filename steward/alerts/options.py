@@ -6,7 +6,7 @@ again) and ``resources`` (per-resource overrides of its own options)::
 
     alerts:
       rules:
-        depletion: {p: 0.5, severity: critical, resources: {tank: {p: 0.3}}}
+        depletion: {p: 0.5, clear_margin: 0.1, severity: critical, resources: {tank: {p: 0.3}}}
         collector_stale: {after: 2h}
 """
 
@@ -15,7 +15,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pytimeparse import parse as parse_time_expression
 
 from steward.config import Settings
@@ -65,7 +72,36 @@ class RuleOptions(BaseModel):
         return type(self).model_validate({**data, **override})
 
 
-class Depletion(RuleOptions):
+class _Hysteresis(RuleOptions):
+    """A chance threshold with hysteresis: the alert opens when the chance reaches ``p``
+    and resolves only when it falls below ``p - clear_margin``.
+
+    A forecast's chance moves by a few points from one run to the next (the
+    simulation's own noise, a day's events); without a margin an alert opened at
+    51% against 50% could resolve ten minutes later at 49% and open again after.
+    """
+
+    p: float = Field(default=0.5, gt=0, le=1)
+    #: Points of chance (0-1) below ``p`` the chance must fall to before an open alert
+    #: resolves. Unset: 0.1, or half of ``p`` when ``p`` is 0.2 or less.
+    clear_margin: float | None = Field(default=None, ge=0, lt=1)
+
+    @model_validator(mode="after")
+    def _margin_below_p(self) -> Self:
+        if self.clear_margin is not None and self.clear_margin >= self.p:
+            raise ValueError(
+                f"clear_margin ({self.clear_margin}) must be below p ({self.p}), or the "
+                "alert could never resolve; e.g. clear_margin: 0.1"
+            )
+        return self
+
+    def clears_below(self) -> float:
+        """The chance an open alert must fall below to resolve (``p - clear_margin``)."""
+        margin = min(0.1, self.p / 2) if self.clear_margin is None else self.clear_margin
+        return self.p - margin
+
+
+class Depletion(_Hysteresis):
     severity: Severity = "critical"
     p: float = Field(default=0.5, gt=0, le=1)
 
@@ -74,7 +110,7 @@ class Deficit(RuleOptions):
     severity: Severity = "critical"
 
 
-class Overbooking(RuleOptions):
+class Overbooking(_Hysteresis):
     p: float = Field(default=0.3, gt=0, le=1)
     #: Only the risk within this lead time (the time it takes to buy, borrow or repair
     #: units) raises the alert; a peak months away is for planning, not an alarm.
@@ -84,6 +120,18 @@ class Overbooking(RuleOptions):
     @classmethod
     def _within(cls, value: Any) -> timedelta:
         return parse_duration(value)
+
+
+class BelowReserve(RuleOptions):
+    """A stock's recorded level is below its reserve now (empty, for a stock without one)."""
+
+    severity: Severity = "critical"
+
+
+class NegativeLevel(RuleOptions):
+    """A stock's recorded level is below zero: a data or accounting problem."""
+
+    severity: Severity = "critical"
 
 
 class QuotaRule(RuleOptions):
@@ -115,6 +163,8 @@ class Anomaly(RuleOptions):
 
 
 RULE_MODELS: dict[str, type[RuleOptions]] = {
+    "negative_level": NegativeLevel,
+    "below_reserve": BelowReserve,
     "deficit": Deficit,
     "depletion": Depletion,
     "overbooking": Overbooking,
@@ -128,6 +178,8 @@ RULE_MODELS: dict[str, type[RuleOptions]] = {
 class Rules(BaseModel):
     model_config = ConfigDict(frozen=True)
 
+    negative_level: NegativeLevel = NegativeLevel()
+    below_reserve: BelowReserve = BelowReserve()
     deficit: Deficit = Deficit()
     depletion: Depletion = Depletion()
     overbooking: Overbooking = Overbooking()

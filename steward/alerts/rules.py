@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -19,9 +20,11 @@ from steward.alerts.options import RuleOptions, Rules
 from steward.alerts.records import entities, rows
 from steward.config import Settings
 from steward.display import local_time
+from steward.headlines import pool_outlook, stock_outlook, when
 from steward.queries.forecasts import CalibrationView, latest_calibrations, track_record
 from steward.quotas.explain import fmt, pct, quota_unit
 from steward.quotas.sustainable import units_to_meet
+from steward.reserve import breach, crossed_at, exact, vocabulary
 from steward.store import catalog
 from steward.store.catalog import ResourceInfo
 from steward.store.models import (
@@ -52,6 +55,9 @@ class Candidate:
     member_id: int | None = None
     source: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    #: False: the condition no longer holds, and ``summary`` states the current figures
+    #: for the RESOLVED message of the open alert with this fingerprint.
+    holds: bool = True
 
 
 def _candidate(
@@ -110,7 +116,14 @@ def depletion(
     rules: Rules,
     now: datetime,
     latest: dict[int, ForecastRun] | None = None,
+    open_fps: frozenset[str] = frozenset(),
 ) -> list[Candidate]:
+    """P(stock below its reserve within the horizon) >= ``p``; an open alert holds until the
+    chance falls below ``p - clear_margin`` (hysteresis), and then says the chance it fell to.
+
+    The sentence is the status line's (:func:`steward.headlines.stock_outlook`): the
+    chance by the horizon's end and the first day it passes 50%.
+    """
     out = []
     forecasts = _latest_forecasts(conn, now) if latest is None else latest
     records = latest_calibrations(conn)
@@ -120,24 +133,217 @@ def depletion(
         if not opts.enabled or run is None or str(res.kind) != "stock":
             continue
         p = run.risk.get("p_below_reserve")
-        if p is None or float(p) < opts.p:
+        fingerprint = f"depletion:{res.slug}"
+        is_open = fingerprint in open_fps
+        if p is None:
             continue
-        horizon = run.horizon_days
-        what = f"its reserve of {fmt(res.reserve, res.unit)}" if res.reserve else "empty"
-        when = f"; median date {_day(run.risk['date_p50'])}" if run.risk.get("date_p50") else ""
+        line = f"its reserve of {fmt(res.reserve, res.unit)}" if res.reserve else "empty"
+        by = _horizon_end(run)
+        sentence = stock_outlook(res.name, float(p), line, by, when(run.risk.get("date_p50")))
+        threshold = opts.clears_below() if is_open else opts.p
+        if float(p) < threshold:
+            if is_open:
+                out.append(
+                    _cleared(
+                        opts,
+                        "depletion",
+                        fingerprint,
+                        f"{sentence}: under the {pct(opts.clears_below())} at which the alert "
+                        f"resolves (it fires at {pct(opts.p)})",
+                        res.id,
+                        {"p_below_reserve": float(p), "forecast_run": run.id},
+                    )
+                )
+            continue
+        held = (
+            f" (held open until it falls below {pct(opts.clears_below())}; it fired at "
+            f"{pct(opts.p)} or more)"
+            if float(p) < opts.p
+            else ""
+        )
         out.append(
             _candidate(
                 opts,
                 "depletion",
-                f"depletion:{res.slug}",
-                f"{res.name} may fall below {what} within {horizon} days "
-                f"(chance {pct(float(p))}{when})",
+                fingerprint,
+                sentence + held,
                 resource_id=res.id,
                 details={
+                    "resource": res.slug,
                     "p_below_reserve": float(p),
+                    "threshold": opts.p,
+                    "clears_below": opts.clears_below(),
                     "forecast_run": run.id,
                     **_json(run.risk),
                     **_track_record(records.get(res.id), float(p)),
+                },
+            )
+        )
+    return out
+
+
+def _horizon_end(run: ForecastRun) -> date:
+    """The run's last forecast day, as the status line computes it."""
+    stored = when(run.risk.get("horizon_end"))
+    return stored or ((run.data_cutoff or run.created_at) + timedelta(days=run.horizon_days)).date()
+
+
+def _cleared(
+    opts: RuleOptions,
+    rule: str,
+    fingerprint: str,
+    summary: str,
+    resource_id: int | None,
+    details: dict[str, Any],
+) -> Candidate:
+    """The current figures of an open alert whose condition no longer holds: its RESOLVED
+    message states them, never the figures it fired with."""
+    return _candidate(
+        opts, rule, fingerprint, summary, resource_id=resource_id, details=details, holds=False
+    )
+
+
+def below_reserve(
+    conn: Connection, rules: Rules, now: datetime, open_fps: frozenset[str] = frozenset()
+) -> list[Candidate]:
+    """A stock whose recorded level is below its reserve now (empty, without a reserve).
+
+    Observed, not forecast: the level is the ledger's (:func:`steward.reserve.breach`),
+    and the alert says since when and by how much. It supersedes the stock's
+    ``depletion`` and ``deficit`` alerts (see :func:`steward.alerts.lifecycle.inhibit`).
+    """
+    out = []
+    for res in catalog.resources(conn):
+        opts = rules.below_reserve.for_resource(res.slug)
+        if not opts.enabled or str(res.kind) != "stock":
+            continue
+        fingerprint = f"below_reserve:{res.slug}"
+        found = breach(conn, res, now)
+        if found is None:
+            if fingerprint in open_fps:
+                level = flows.level(conn, res, now)
+                out.append(
+                    _cleared(
+                        opts,
+                        "below_reserve",
+                        fingerprint,
+                        f"{res.name} is back at {fmt(level, res.unit)}, "
+                        + (
+                            f"at or above its reserve of {fmt(res.reserve, res.unit)}"
+                            if res.reserve
+                            else "no longer empty"
+                        ),
+                        res.id,
+                        {"level": exact(level)},
+                    )
+                )
+            continue
+        words = vocabulary(res.unit)
+        since = (
+            f"since {local_time(found.since, res.timezone)}"
+            if found.since
+            else "since its first record"
+        )
+        if found.reserve is None:
+            summary = f"{res.name} is empty now: {fmt(found.level, res.unit)} recorded, {since}"
+            todo = f"What to do: seek {words.replenishes} and hold {words.uses} until it has some."
+        else:
+            summary = (
+                f"{res.name} is below its reserve of {fmt(found.reserve, res.unit)} now: "
+                f"{fmt(found.level, res.unit)} recorded, {fmt(found.shortfall, res.unit)} short, "
+                f"{since}"
+            )
+            todo = (
+                f"What to do: hold {words.uses} that can wait and seek "
+                f"{fmt(found.shortfall, res.unit)} of {words.replenishes} to bring it back to "
+                "its reserve."
+            )
+        out.append(
+            _candidate(
+                opts,
+                "below_reserve",
+                fingerprint,
+                summary,
+                resource_id=res.id,
+                details={
+                    "level": exact(found.level),
+                    "reserve": None if found.reserve is None else exact(found.reserve),
+                    "shortfall": exact(found.shortfall),
+                    "since": found.since.isoformat() if found.since else None,
+                    "unit": res.unit,
+                    "resource": res.slug,
+                    "what_to_do": todo,
+                },
+            )
+        )
+    return out
+
+
+def negative_level(
+    conn: Connection, rules: Rules, now: datetime, open_fps: frozenset[str] = frozenset()
+) -> list[Candidate]:
+    """A stock whose recorded level is below zero: nothing holds less than nothing, so the
+    records are wrong or incomplete (for a fund: more paid out than recorded coming in).
+
+    Supersedes the stock's ``below_reserve``, ``depletion``, ``deficit`` and
+    ``anomaly`` alerts, whose figures all rest on this level.
+    """
+    out = []
+    for res in catalog.resources(conn):
+        opts = rules.negative_level.for_resource(res.slug)
+        if not opts.enabled or str(res.kind) != "stock":
+            continue
+        fingerprint = f"negative_level:{res.slug}"
+        level = flows.level(conn, res, now)
+        if level >= 0:
+            if fingerprint in open_fps:
+                out.append(
+                    _cleared(
+                        opts,
+                        "negative_level",
+                        fingerprint,
+                        f"{res.name}'s recorded level is {fmt(level, res.unit)}, no longer "
+                        "below zero",
+                        res.id,
+                        {"level": exact(level)},
+                    )
+                )
+            continue
+        since_at = crossed_at(conn, res, now, level, Decimal(0))
+        since = (
+            f"since {local_time(since_at, res.timezone)}" if since_at else "since its first record"
+        )
+        words = vocabulary(res.unit)
+        reserve = (
+            f" It is also {fmt((res.reserve or 0) - level, res.unit)} below its reserve of "
+            f"{fmt(res.reserve, res.unit)}, if the records are right."
+            if res.reserve
+            else ""
+        )
+        summary = (
+            f"{res.name}'s recorded level is {fmt(level, res.unit)}, below zero {since}: "
+            f"{words.negative_means}. A data or accounting problem.{reserve}"
+        )
+        todo = (
+            f"What to do: find what the records miss or hold twice: {words.replenishes} not "
+            f"recorded, {words.uses} recorded twice or too large (reverse them), or a source "
+            "whose rows were quarantined; a measured level (a bank balance, a tank reading) "
+            "anchors the level again. Its forecast and reserve figures rest on this level "
+            "until then."
+        )
+        out.append(
+            _candidate(
+                opts,
+                "negative_level",
+                fingerprint,
+                summary,
+                resource_id=res.id,
+                details={
+                    "level": exact(level),
+                    "since": since_at.isoformat() if since_at else None,
+                    "unit": res.unit,
+                    "resource": res.slug,
+                    "what_to_do": todo,
                 },
             )
         )
@@ -185,18 +391,18 @@ def deficit(
             "need": None if budget.need is None else float(budget.need),
             "budget": float(budget.amount),
             "unit": res.unit,
+            "resource": slug,
         }
         run = forecasts.get(res.id)
         if run is not None and run.risk.get("p_below_reserve") is not None:
             p = float(run.risk["p_below_reserve"])
-            when = run.risk.get("date_p50")
-            what = f"its reserve of {fmt(res.reserve, res.unit)}" if res.reserve else "empty"
-            if when:
-                summary += (
-                    f" At the current pace it falls below {what} around {_day(when)} "
-                    f"(chance {pct(p)} within {run.horizon_days} days)."
-                )
-            details |= {"forecast_run": run.id, "p_below_reserve": p, "date_p50": when}
+            passes_half = run.risk.get("date_p50")
+            line = f"its reserve of {fmt(res.reserve, res.unit)}" if res.reserve else "empty"
+            # The status line's sentence: the same chance and the same date.
+            summary += " At the current pace: " + (
+                stock_outlook(res.name, p, line, _horizon_end(run), when(passes_half)) + "."
+            )
+            details |= {"forecast_run": run.id, "p_below_reserve": p, "date_p50": passes_half}
         out.append(
             _candidate(
                 opts,
@@ -215,7 +421,14 @@ def overbooking(
     rules: Rules,
     now: datetime,
     latest: dict[int, ForecastRun] | None = None,
+    open_fps: frozenset[str] = frozenset(),
 ) -> list[Candidate]:
+    """The highest daily P(pool demand above capacity) within ``within`` >= ``p``; an open
+    alert holds until it falls below ``p - clear_margin``, then says the chance it fell to.
+
+    The chance and the date are those of the likeliest day within the lead time,
+    in the status line's words (:func:`steward.headlines.pool_outlook`).
+    """
     out = []
     forecasts = _latest_forecasts(conn, now) if latest is None else latest
     records = latest_calibrations(conn)
@@ -224,13 +437,33 @@ def overbooking(
         run = forecasts.get(res.id)
         if not opts.enabled or run is None or str(res.kind) != "pool":
             continue
+        fingerprint = f"overbooking:{res.slug}"
+        is_open = fingerprint in open_fps
         days = _days_within(run, res, now, opts.within)
-        p = _window_max(run.risk.get("p_over_capacity_dates"), days)
-        if p is None:
-            p = run.risk.get("max_p_over_capacity")
-        if p is None or float(p) < opts.p:
+        peak = _window_peak(run, days)
+        if peak is None:
+            whole = run.risk.get("max_p_over_capacity")
+            peak = None if whole is None else (float(whole), when(run.risk.get("peak_date")))
+        if peak is None:
             continue
-        first = _first_day_over(run, opts.p)
+        p, peak_day = peak
+        window = f"within the next {_duration_words(opts.within)}"
+        sentence = pool_outlook(res.name, p, peak_day, window)
+        threshold = opts.clears_below() if is_open else opts.p
+        if p < threshold:
+            if is_open:
+                out.append(
+                    _cleared(
+                        opts,
+                        "overbooking",
+                        fingerprint,
+                        f"{sentence}: under the {pct(opts.clears_below())} at which the alert "
+                        f"resolves (it fires at {pct(opts.p)})",
+                        res.id,
+                        {"max_p_over_capacity": p, "forecast_run": run.id},
+                    )
+                )
+            continue
         extra = units_to_meet(
             (run.paths.get("q0.9") or [])[:days], (run.paths.get("capacity") or [])[:days]
         )
@@ -240,24 +473,59 @@ def overbooking(
             if extra
             else ""
         )
+        held = (
+            f" (held open until it falls below {pct(opts.clears_below())}; it fired at "
+            f"{pct(opts.p)} or more)"
+            if p < opts.p
+            else ""
+        )
         out.append(
             _candidate(
                 opts,
                 "overbooking",
-                f"overbooking:{res.slug}",
-                f"{res.name} may be overbooked: demand exceeds capacity with chance "
-                f"{pct(float(p))}" + (f" from {_day(first)}" if first else "") + more,
+                fingerprint,
+                sentence + more + held,
                 resource_id=res.id,
                 details={
-                    "max_p_over_capacity": float(p),
+                    "max_p_over_capacity": p,
+                    "peak_in_window": peak_day.isoformat() if peak_day else None,
+                    "threshold": opts.p,
+                    "clears_below": opts.clears_below(),
                     "units_to_meet": extra,
                     "forecast_run": run.id,
                     **_json(run.risk),
-                    **_track_record(records.get(res.id), float(p)),
+                    **_track_record(records.get(res.id), p),
                 },
             )
         )
     return out
+
+
+def _duration_words(span: timedelta) -> str:
+    """28 days -> "28 days", 1 day -> "day", 36 hours -> "36 hours"."""
+    if span.total_seconds() % 86400 == 0:
+        n = int(span.total_seconds() // 86400)
+        return "day" if n == 1 else f"{n} days"
+    hours = span.total_seconds() / 3600
+    return f"{hours:g} hours"
+
+
+def _window_peak(run: ForecastRun, days: int) -> tuple[float, date | None] | None:
+    """(highest daily chance, its day) over the run's first ``days`` forecast days; the
+    first such day on a tie, as the forecast's own ``peak_date`` is chosen."""
+    per_day = run.risk.get("p_over_capacity_dates") or []
+    dates = run.paths.get("dates") or []
+    best: tuple[float, date | None] | None = None
+    for i, value in enumerate(per_day[:days]):
+        if isinstance(value, dict):  # {"date": ..., "p": ...}
+            p, day = value.get("p"), when(value.get("date"))
+        else:
+            p, day = value, when(dates[i]) if i < len(dates) else None
+        if not isinstance(p, int | float):
+            continue
+        if best is None or float(p) > best[0]:
+            best = (float(p), day)
+    return best
 
 
 def _track_record(view: CalibrationView | None, p: float) -> dict[str, str]:
@@ -267,38 +535,10 @@ def _track_record(view: CalibrationView | None, p: float) -> dict[str, str]:
     return {"track_record": sentence} if sentence else {}
 
 
-def _day(iso: object) -> str:
-    """'2027-06-13' -> '13 June 2027': the form the quota remedy and the status page use,
-    so one message never mixes two ways of writing a date."""
-    text = str(iso)[:10]
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        return text
-    return f"{day.day} {day:%B %Y}"
-
-
 def _days_within(run: ForecastRun, res: ResourceInfo, now: datetime, within: timedelta) -> int:
     """How many of the run's forecast days fall within ``within`` of ``now`` (local days)."""
     last = (pd.Timestamp(now).tz_convert(res.timezone) + within).date().isoformat()
     return sum(1 for d in run.paths.get("dates") or [] if str(d)[:10] <= last)
-
-
-def _window_max(per_day: list[Any] | None, days: int) -> float | None:
-    values = [float(v) for v in (per_day or [])[:days] if isinstance(v, int | float)]
-    return max(values) if values else None
-
-
-def _first_day_over(run: ForecastRun, p: float) -> str | None:
-    per_day = run.risk.get("p_over_capacity_dates") or []
-    dates = run.paths.get("dates") or []
-    for i, value in enumerate(per_day):
-        if isinstance(value, dict):  # {"date": ..., "p": ...}
-            if float(value.get("p", 0)) >= p:
-                return str(value.get("date"))
-        elif value is not None and float(value) >= p and i < len(dates):
-            return str(dates[i])[:10]
-    return None
 
 
 def quota(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
@@ -544,17 +784,34 @@ def _json(risk: dict[str, Any]) -> dict[str, Any]:
 
 
 def collect(
-    conn: Connection, settings: Settings, rules: Rules, now: datetime
+    conn: Connection,
+    settings: Settings,
+    rules: Rules,
+    now: datetime,
+    open_fps: frozenset[str] = frozenset(),
 ) -> dict[str, Candidate]:
-    """Every candidate that holds now, by fingerprint."""
+    """Every candidate that holds now, by fingerprint.
+
+    ``open_fps`` are the fingerprints of open alerts: threshold rules hold those
+    open down to their lower clearing threshold (hysteresis), and rules that can
+    say what an open alert's figures are now return them with ``holds=False``.
+    Callers that act on alerts keep only ``holds`` (see :func:`holding`).
+    """
     latest = _latest_forecasts(conn, now)  # read once: each run's paths are decoded
     found = [
+        *negative_level(conn, rules, now, open_fps),
+        *below_reserve(conn, rules, now, open_fps),
         *deficit(conn, rules, now, latest),
-        *depletion(conn, rules, now, latest),
-        *overbooking(conn, rules, now, latest),
+        *depletion(conn, rules, now, latest, open_fps),
+        *overbooking(conn, rules, now, latest, open_fps),
         *quota(conn, rules, now),
         *drift(conn, rules, now),
         *collector_stale(conn, settings, rules, now),
         *anomaly(conn, rules, now, latest),
     ]
     return {c.fingerprint: c for c in found}
+
+
+def holding(candidates: dict[str, Candidate]) -> dict[str, Candidate]:
+    """Only the candidates whose condition holds now."""
+    return {fp: c for fp, c in candidates.items() if c.holds}

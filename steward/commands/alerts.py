@@ -223,7 +223,7 @@ def register(app: typer.Typer) -> None:
         ws = state(ctx).workspace()
         now = datetime.now(UTC)
         with ws.store.write() as conn:
-            summary = evaluate(conn, ws.settings, now)
+            summary = evaluate(conn, ws.settings, now, config_path=ws.config.path)
         sent = deliver_pending(ws.store, ws.settings, now)
         changes = ", ".join(f"{k} {v}" for k, v in summary.changes.items()) or "no changes"
         console.print(
