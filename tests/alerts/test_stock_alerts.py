@@ -387,3 +387,53 @@ def test_overview_what_to_do_names_the_shortfall() -> None:
     assert what_to_do(replace(tile, below=negative)).startswith(
         "Check the records: a level below zero means more was paid out than the records show"
     )
+
+
+def test_guidance_names_the_alerts_own_collector_and_member(tmp_path) -> None:
+    from steward.alerts.messages import command_prefix, message
+    from steward.store.models import Alert as AlertRow
+
+    def row(**values) -> AlertRow:
+        base = {
+            "id": 9,
+            "severity": "warning",
+            "state": "firing",
+            "first_seen_at": T0,
+            "acknowledged_at": None,
+            "silenced_until": None,
+            "silenced_at": None,
+            "silence_reason": None,
+            "silenced_by": None,
+            "commons_id": 1,
+            "audience": "stewards",
+            "details": {},
+            "summary": "s",
+        }
+        return AlertRow(**(base | values))
+
+    config = tmp_path / "my config" / "steward.yaml"
+    command = command_prefix(config)
+    assert command.endswith(f"--config '{config.resolve()}'")  # quoted: the path has a space
+    _, body = message(row(rule="collector_stale", source="garden-water"), "firing", command=command)
+    assert f"{command} collect garden-water" in body and "NAME" not in body
+    _, body = message(
+        row(rule="quota", details={"member": "F0042", "resource": "fund"}),
+        "firing",
+        command=command,
+    )
+    assert f"{command} quotas --member F0042 --explain" in body and "CODE" not in body
+
+
+def test_a_resolved_group_never_lists_an_old_figure_as_current() -> None:
+    from steward.alerts.messages import group_message
+    from steward.store.models import Alert as AlertRow
+
+    alerts = [
+        AlertRow(id=i, severity="warning", rule="quota", summary=f"old {i}", details={})
+        for i in (1, 2)
+    ]
+    for a in alerts:
+        a.silenced_until = a.acknowledged_at = a.silence_reason = a.silenced_by = None
+    _, body = group_message(alerts, "resolved", now_texts={1: "used 3 of 10 L"})
+    assert "- #1 now: used 3 of 10 L" in body
+    assert "- #2 no longer holds (it said: old 2)" in body
