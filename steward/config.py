@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -162,6 +163,9 @@ class CommonsConfig(Strict):
     timezone: str = "UTC"
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     resources: list[ResourceConfig] = Field(default_factory=list)
+    #: The first day (in ``timezone``) this commons' records may carry; rows dated
+    #: earlier are quarantined. Unset: 2000-01-01 (steward.ledger.DEFAULT_HISTORY_STARTS).
+    history_starts: date | None = None
 
     @field_validator("timezone")
     @classmethod

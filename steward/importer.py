@@ -25,7 +25,15 @@ from pydantic import ValidationError
 from steward import numbers
 from steward.collectors.parsing import sniff_delimiter
 from steward.errors import InputError
-from steward.ledger import MAX_QUANTITY, Batch, BatchResult, Ledger, NewMember, Rejected
+from steward.ledger import (
+    MAX_QUANTITY,
+    Batch,
+    BatchResult,
+    Ledger,
+    NewMember,
+    Rejected,
+    TimeWindow,
+)
 from steward.store.engine import Store
 
 RecordKind = Literal["events", "readings", "members", "capacity"]
@@ -367,13 +375,15 @@ def import_file(
     opts: ImportOptions,
     *,
     progress: Callable[[int], None] | None = None,
+    window: TimeWindow | None = None,
 ) -> BatchResult:
     """Record a file chunk by chunk, one transaction a chunk; the totals of all chunks.
 
     The next chunk is read and parsed (no database work) in a thread while this one
     is recorded: the C parser, Arrow and SQLite's or PostgreSQL's work release the
     GIL, so on a second core reading costs no wall time. Chunks are still recorded
-    one after the other, in file order.
+    one after the other, in file order. ``window``: when rows may have happened
+    (:meth:`TimeWindow.from_config` of the workspace; default: Steward's defaults).
     """
     if not path.exists():
         raise InputError(f"{path} does not exist")
@@ -381,7 +391,7 @@ def import_file(
     total = BatchResult()
     for frame, batch in _prepared(path, opts):
         with store.write() as conn:
-            result = Ledger(conn).record(batch)
+            result = Ledger(conn, window=window).record(batch)
         if opts.kind == "members":
             result.rows_read = len(frame)
             result.accepted = len(frame) - len(batch.rejected)

@@ -19,11 +19,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -45,6 +45,9 @@ from steward.store.models import (
 )
 from steward.store.types import SCALE
 
+if TYPE_CHECKING:
+    from steward.config import Settings
+
 KINDS = ("use", "replenish", "adjust")
 #: A quarantine reason: one text, a text per row, or a builder run on the flagged rows only.
 Reason: TypeAlias = str | pd.Series | Callable[[pd.Series], pd.Series]
@@ -52,6 +55,43 @@ Reason: TypeAlias = str | pd.Series | Callable[[pd.Series], pd.Series]
 MAX_QUANTITY = 9e9
 #: A reading may exceed its stock's capacity by this share (sensor noise, a brim-full tank).
 CAPACITY_TOLERANCE = 0.05
+#: How far past this machine's clock a recorded moment may lie. A clock kept by NTP is
+#: off by milliseconds and a sensor's cheap crystal drifts about a minute a month, so five
+#: minutes covers honest clocks and the delay between a reading and its delivery; a
+#: timezone declared wrong moves a moment by 15 minutes at least (Nepal's +05:45), most
+#: often by whole hours, and is caught. Planned (``scheduled``) rows are exempt.
+CLOCK_SKEW = timedelta(minutes=5)
+#: The first day a commons' records may carry unless its ``history_starts`` says otherwise
+#: (in the commons' timezone). It refuses the dates of clocks never set (1970, Excel's
+#: 1900), two-digit years read in the wrong century (1926 for 2026) and their like.
+DEFAULT_HISTORY_STARTS = date(2000, 1, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """When a record may have happened: from its commons' history start to now plus skew.
+
+    ``history_starts`` maps a commons slug to its ``commons[].history_starts`` (a date,
+    taken as the start of that day in the commons' timezone); a commons not in it starts
+    on :data:`DEFAULT_HISTORY_STARTS`. A record's moment (``occurred_at``,
+    ``observed_at``, ``effective_at``, a loan term's ``starts_at``) outside the window
+    quarantines its row, with a reason naming the limit and the way to move it.
+    """
+
+    history_starts: Mapping[str, date] = field(default_factory=dict)
+    skew: timedelta = CLOCK_SKEW
+
+    @classmethod
+    def from_config(cls, settings: Settings) -> TimeWindow:
+        """The window a configuration sets: each commons' ``history_starts``."""
+        return cls(
+            {c.slug: c.history_starts for c in settings.commons if c.history_starts is not None}
+        )
+
+    def start(self, commons: str) -> tuple[date, bool]:
+        """(first day of ``commons``' records, whether its configuration set it)."""
+        given = self.history_starts.get(commons)
+        return (given, True) if given is not None else (DEFAULT_HISTORY_STARTS, False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,9 +265,10 @@ class _Catalog:
         self.resource_id = {r.slug: r.id for r in rows}
         self.resource_kind = {r.slug: str(r.kind) for r in rows}
         self.resource_commons = {r.slug: r.commons_id for r in rows}
-        self.commons_id = {
-            slug: cid for slug, cid in conn.execute(select(Commons.slug, Commons.id)).all()
-        }
+        commons = conn.execute(select(Commons.slug, Commons.id, Commons.timezone)).all()
+        self.commons_id = {c.slug: c.id for c in commons}
+        self.commons_slug = {c.id: c.slug for c in commons}
+        self.commons_zone = {c.id: c.timezone for c in commons}
         self.member_id = {
             (cid, code): mid
             for mid, cid, code in conn.execute(
@@ -244,13 +285,19 @@ class _Catalog:
 class Ledger:
     """Records batches in the caller's transaction (see :meth:`steward.store.Store.write`)."""
 
-    def __init__(self, conn: Connection, *, run_id: int | None = None) -> None:
+    def __init__(
+        self, conn: Connection, *, run_id: int | None = None, window: TimeWindow | None = None
+    ) -> None:
+        """``window``: when records may have happened (default: :class:`TimeWindow`'s)."""
         self.conn = conn
         self.dialect = conn.dialect.name
         self.run_id = run_id
+        self.window = window or TimeWindow()
+        self._now = datetime.now(UTC)
 
     def record(self, batch: Batch, *, now: datetime | None = None) -> BatchResult:
         now = now or datetime.now(UTC)
+        self._now = now
         events = to_frame(batch.events, EVENT_FIELDS)
         readings = to_frame(batch.readings, READING_FIELDS)
         changes = to_frame(batch.capacity_changes, CAPACITY_FIELDS)
@@ -401,6 +448,7 @@ class Ledger:
 
         # Int64, not float: one unknown resource (NaN) would turn every id into "3.0".
         commons = slug.map(catalog.resource_commons).astype("Int64")
+        self._check_when(ts, commons, "occurred_at", catalog, flag, planned=ev["scheduled"])
         member = ev["member"].astype("string").str.strip().replace("", pd.NA)
         ev["member_id"] = pd.Series(pd.NA, index=ev.index, dtype="Int64")
         named = member.notna()
@@ -433,6 +481,68 @@ class Ledger:
         self._dedupe(ev, source, Event)
         self._check_loans(ev, catalog)
         return ev
+
+    def _check_when(
+        self,
+        ts: pd.Series,
+        commons: pd.Series,
+        column: str,
+        catalog: _Catalog,
+        flag: Callable[[pd.Series, Reason], None],
+        *,
+        planned: pd.Series | None = None,
+    ) -> None:
+        """Flag moments after now plus the window's skew, or before their commons' history.
+
+        ``ts``: parsed UTC moments (NaT where unreadable, already flagged); ``commons``:
+        each row's commons id (Int64, NA for an unknown resource); ``planned``: rows
+        exempt from the future limit (``scheduled``). Vectorised: a few comparisons a row;
+        texts are built for flagged rows only.
+        """
+        limit = pd.Timestamp(self._now).tz_convert("UTC") + self.window.skew
+        late = ts > limit
+        if planned is not None:
+            late &= ~planned.fillna(False).astype(bool)
+        if late.any():
+            minutes = self.window.skew.total_seconds() / 60
+
+            # The limit moves with the clock, so the reason names it without its value:
+            # a replayed row must give the same reason to stay quarantined once.
+            def after(mask: pd.Series) -> pd.Series:
+                return (
+                    f"{column} '"
+                    + ts[mask].map(lambda t: t.isoformat())
+                    + "' is in the future: later than now by this machine's clock plus "
+                    f"{minutes:g} minutes allowed for clock skew; a mistyped year, or a "
+                    "clock or timezone set wrong at the source? fix the time where it was "
+                    "written, or the timezone the source declares"
+                )
+
+            flag(late, after)
+        for cid, slug in catalog.commons_slug.items():
+            day, configured = self.window.start(slug)
+            floor = pd.Timestamp(day).tz_localize(catalog.commons_zone[cid]).tz_convert("UTC")
+            early = (commons == cid).fillna(False).astype(bool) & (ts < floor)
+            if not early.any():
+                continue
+            source = "its history_starts" if configured else "Steward's default"
+
+            def before(
+                mask: pd.Series, slug: str = slug, day: date = day, src: str = source
+            ) -> pd.Series:
+                zone = catalog.commons_zone[catalog.commons_id[slug]]
+                local = ts[mask].dt.tz_convert(zone)
+                return (
+                    f"{column} '"
+                    + ts[mask].map(lambda t: t.isoformat())
+                    + f"' is before the history of commons '{slug}', which starts "
+                    f"'{day.isoformat()}' ({src}): a mistyped year, or a clock never set? "
+                    "fix the date at the source; if this history is real, set history_starts: "
+                    + local.dt.strftime("%Y-%m-%d")
+                    + f" (or earlier) under commons '{slug}' in the configuration"
+                )
+
+            flag(early, before)
 
     def _resolve_reversals(
         self, ev: pd.DataFrame, is_rev: pd.Series, source: str, flag: Any
@@ -532,6 +642,9 @@ class Ledger:
         ts, why = _timestamps(fr[time_col])
         flag(why != "", why)
         fr["ts"] = ts
+        commons = slug.map(catalog.resource_commons).astype("Int64")
+        planned = fr.get("scheduled")
+        self._check_when(ts, commons, time_col, catalog, flag, planned=planned)
         fr["hash"] = _digest(fr, ["resource", "qty", "ts", *(["note"] if "note" in fr else [])])
         fr["reason"] = reason
         fr["status"] = np.where(reason != "", "quarantine", "new")
@@ -547,11 +660,13 @@ class Ledger:
         def flag(mask: pd.Series, text: Reason) -> None:
             _flag(reason, mask, text)
 
-        _check_identity(fr, catalog, flag)
+        slug = _check_identity(fr, catalog, flag)
         ref = fr["loan_ref"].astype("string").str.strip()
         flag(ref.isna() | (ref == ""), "a due date needs the loan reference of its loan")
         fr["ts"], why = _timestamps(fr["starts_at"])
         flag(why != "", why)
+        commons = slug.map(catalog.resource_commons).astype("Int64")
+        self._check_when(fr["ts"], commons, "starts_at", catalog, flag)
         fr["due_ts"], why = _timestamps(fr["due_at"])
         flag(why != "", "due date: " + why)
         flag(

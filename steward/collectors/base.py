@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 
 from steward.config import CollectorConfig, CommonsConfig, LoadedConfig, format_validation_error
 from steward.errors import ConfigError, SourceError, StewardError, TransientSourceError
-from steward.ledger import Batch, BatchResult, Ledger
+from steward.ledger import Batch, BatchResult, Ledger, TimeWindow
 from steward.store.models import CollectorRun, CollectorState, Commons, Member
 from steward.workspace import Workspace
 
@@ -236,7 +236,8 @@ def _ingest(
             if report.run_id is None:
                 report.run_id = _start_run(conn, source)
             members = _member_counts(conn, chunk.batch)
-            result = Ledger(conn, run_id=report.run_id).record(chunk.batch) + members
+            ledger = Ledger(conn, run_id=report.run_id, window=TimeWindow.from_config(ws.settings))
+            result = ledger.record(chunk.batch) + members
             report.add(result, chunk.skipped)
             _save_progress(conn, report, result, chunk, exists)
         expected, exists = chunk.cursor, True

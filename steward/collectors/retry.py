@@ -8,7 +8,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from steward import collectors
 from steward.errors import SourceError
-from steward.ledger import Ledger
+from steward.ledger import Ledger, TimeWindow
 from steward.store.models import CollectorRun, QuarantinedRow
 from steward.workspace import Workspace
 
@@ -56,7 +56,8 @@ def retry_quarantined(ws: Workspace, source: str) -> str:
             .returning(CollectorRun.id)
         ).scalar_one()
         _resolve(conn, ids, now, f"mapped again in run {run_id}")
-        result = Ledger(conn, run_id=run_id).record(batch)
+        window = TimeWindow.from_config(ws.settings)
+        result = Ledger(conn, run_id=run_id, window=window).record(batch)
         again = set(
             conn.execute(
                 select(QuarantinedRow.location).where(QuarantinedRow.run_id == run_id)

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from steward.importer import ImportOptions, RecordKind, import_file, number_format
+from steward.ledger import TimeWindow
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -86,7 +87,13 @@ def register(app: typer.Typer) -> None:
             transient=False,
         ) as bar:
             task = bar.add_task(path.name, total=total or None)
-            result = import_file(ws.store, path, opts, progress=lambda n: bar.advance(task, n))
+            result = import_file(
+                ws.store,
+                path,
+                opts,
+                progress=lambda n: bar.advance(task, n),
+                window=TimeWindow.from_config(ws.settings),
+            )
         console.print(
             f"{result.rows_read} rows read: {result.accepted} accepted, "
             f"{result.duplicates} duplicates, {result.quarantined} quarantined"
