@@ -607,6 +607,18 @@ class Ledger:
             _flag(reason, mask, text)
 
         slug = _check_identity(fr, catalog, flag)
+        if model is Reading:
+            flag(
+                slug.map(catalog.resource_kind) == "pool",
+                _say(
+                    "resource ",
+                    slug,
+                    " is a pool (units lent and returned), and a pool takes no readings: "
+                    "it takes use (checkout), replenish (return) and adjust events and "
+                    "capacity changes; a reading is a measured level of a stock: check the "
+                    "resource column (or the collector's topic or mapping)",
+                ),
+            )
         val = _numbers(fr[value_col])
         flag(
             val.isna(),
