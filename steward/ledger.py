@@ -269,12 +269,21 @@ class _Catalog:
         self.commons_id = {c.slug: c.id for c in commons}
         self.commons_slug = {c.id: c.slug for c in commons}
         self.commons_zone = {c.id: c.timezone for c in commons}
+        self._member_commons: dict[str, list[str]] | None = None
         self.member_id = {
             (cid, code): mid
             for mid, cid, code in conn.execute(
                 select(Member.id, Member.commons_id, Member.code)
             ).all()
         }
+
+    def commons_of_member(self, code: str) -> list[str]:
+        """Slugs of the commons that have a member ``code`` (sorted)."""
+        if self._member_commons is None:
+            self._member_commons = {}
+            for cid, c in self.member_id:
+                self._member_commons.setdefault(c, []).append(self.commons_slug[cid])
+        return sorted(self._member_commons.get(code, []))
 
     def known_resources(self) -> str:
         names = sorted(self.resource_id)
@@ -458,7 +467,7 @@ class Ledger:
             ev.loc[named, "member_id"] = keys.map(by_key).astype("Int64")
         flag(
             member.notna() & ev["member_id"].isna(),
-            _say("unknown member ", member, "; import members first"),
+            lambda mask: _unknown_members(member, slug, commons, catalog, mask),
         )
         ev["member"] = member
 
@@ -1109,6 +1118,26 @@ def _check_identity(
         _say("unknown resource ", slug, f" (known: {catalog.known_resources()})"),
     )
     return slug
+
+
+def _unknown_members(
+    member: pd.Series, slug: pd.Series, commons: pd.Series, catalog: _Catalog, mask: pd.Series
+) -> pd.Series:
+    """Why each flagged member is not known, naming the commons it does belong to, if any."""
+    out = []
+    for code, res, cid in zip(member[mask], slug[mask], commons[mask], strict=True):
+        here = catalog.commons_slug.get(int(cid)) if not pd.isna(cid) else None
+        elsewhere = [c for c in catalog.commons_of_member(str(code)) if c != here]
+        if here is None or not elsewhere:
+            out.append(f"unknown member {code!r}; import members first")
+            continue
+        out.append(
+            f"member {code!r} belongs to commons {', '.join(map(repr, elsewhere))}, not to "
+            f"{here!r}, the commons of resource {res!r}: if they use {here!r} too, import "
+            f"them as a member of {here!r} (members file with commons {here}), else check "
+            "the resource or member column"
+        )
+    return pd.Series(out, index=member.index[mask.to_numpy(dtype=bool)], dtype=object)
 
 
 def _flag(reason: pd.Series, mask: pd.Series, text: Reason) -> None:
