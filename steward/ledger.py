@@ -51,6 +51,8 @@ if TYPE_CHECKING:
 KINDS = ("use", "replenish", "adjust")
 #: A quarantine reason: one text, a text per row, or a builder run on the flagged rows only.
 Reason: TypeAlias = str | pd.Series | Callable[[pd.Series], pd.Series]
+#: Rows a result names as examples of repeats within one read.
+REPEAT_EXAMPLES = 3
 #: Beyond this, float64 can no longer carry SCALE exact decimal places.
 MAX_QUANTITY = 9e9
 #: A reading may exceed its stock's capacity by this share (sensor noise, a brim-full tank).
@@ -215,6 +217,10 @@ class BatchResult:
     readings: int = 0
     capacity_changes: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    #: Of the duplicates, rows that repeat an earlier row of the same read (recorded once).
+    repeats: int = 0
+    #: A few of them, "FILE:LINE repeats FILE:LINE".
+    repeat_examples: list[str] = field(default_factory=list)
 
     def __add__(self, other: BatchResult) -> BatchResult:
         reasons = dict(self.reasons)
@@ -230,6 +236,8 @@ class BatchResult:
             readings=self.readings + other.readings,
             capacity_changes=self.capacity_changes + other.capacity_changes,
             reasons=reasons,
+            repeats=self.repeats + other.repeats,
+            repeat_examples=[*self.repeat_examples, *other.repeat_examples][:REPEAT_EXAMPLES],
         )
 
 
@@ -346,7 +354,8 @@ class Ledger:
             bad = judged.loc[judged["status"] == "quarantine"]
             bad_rows = set(bad["row"]) | rejected_rows
             # Vectorised (a per-group lambda costs ~0.3 ms a row on a million rows).
-            all_dup = (judged["status"] == "duplicate").groupby(judged["row"], sort=False).all()
+            dup = judged["status"].isin(("duplicate", "repeat"))
+            all_dup = dup.groupby(judged["row"], sort=False).all()
             n_rows = len(all_dup)
             judged_rows = all_dup.index
             result.rows_read = (
@@ -358,6 +367,8 @@ class Ledger:
             result.conflicts = int(
                 bad.loc[bad["reason"].str.startswith("conflict"), "row"].nunique()
             )
+            if (judged["status"] == "repeat").any():
+                self._count_repeats(frames, all_dup, bad_rows, result)
         else:
             bad_rows = rejected_rows
             result.rows_read = result.quarantined = len(rejected_rows)
@@ -378,6 +389,20 @@ class Ledger:
             len(keep_c),
         )
         return result
+
+    @staticmethod
+    def _count_repeats(
+        frames: Iterable[pd.DataFrame], all_dup: pd.Series, bad_rows: set[str], result: BatchResult
+    ) -> None:
+        """Count the duplicate rows that repeat an earlier row of this read, with examples."""
+        pairs: dict[str, str] = {}
+        for fr in frames:
+            if len(fr) and "repeat_of" in fr:
+                rep = fr.loc[fr["status"] == "repeat"]
+                pairs.update(zip(rep["row"], rep["repeat_of"].astype(str), strict=True))
+        rows = [r for r in pairs if all_dup.get(r, False) and r not in bad_rows]
+        result.repeats = len(rows)
+        result.repeat_examples = [f"{r} repeats {pairs[r]}" for r in rows[:REPEAT_EXAMPLES]]
 
     # -- validation -------------------------------------------------------------
 
@@ -701,28 +726,21 @@ class Ledger:
         return fr
 
     def _dedupe(self, fr: pd.DataFrame, source: str, model: Any) -> None:
-        """Mark replays as duplicates and changed payloads under an old id as conflicts."""
+        """Mark replays as duplicates and changed payloads under an old id as conflicts.
+
+        Within one read, a row repeating an earlier row's id with the same contents is a
+        ``repeat`` (recorded once, counted apart); rows sharing an id with different
+        contents are all quarantined, each naming the other's row, since nothing says
+        which one is right. Against the ledger, a known id with the same contents is a
+        ``duplicate`` and with different contents a conflict naming what is stored.
+        """
+        ext = fr["external_id"]
+        has_id = ext.notna() & (ext != "")
+        twice = has_id & ext.duplicated(keep=False)
+        if twice.any():
+            self._repeats(fr, twice)
         valid = fr["status"] == "new"
         ids = fr.loc[valid, "external_id"]
-        # Within the batch: the first occurrence of an id wins.
-        repeat = valid & fr["external_id"].duplicated(keep="first")
-        if repeat.any():
-            first_hash = (
-                fr.loc[valid].drop_duplicates("external_id").set_index("external_id")["hash"]
-            )
-            same = (
-                fr.loc[repeat, "hash"].to_numpy()
-                == fr.loc[repeat, "external_id"].map(first_hash).to_numpy()
-            )
-            rep_idx = fr.index[repeat]
-            fr.loc[rep_idx[same], "status"] = "duplicate"
-            conflict_idx = rep_idx[~same]
-            fr.loc[conflict_idx, "status"] = "quarantine"
-            fr.loc[conflict_idx, "reason"] = (
-                "conflict: external id "
-                + fr.loc[conflict_idx, "external_id"].map(repr)
-                + " appears twice in this read with different contents"
-            )
         existing = self._existing_hashes(model, source, ids)
         if not existing:
             return
@@ -732,13 +750,80 @@ class Ledger:
         same = hit & ((known == fr["hash"]) | (known == ""))
         fr.loc[same, "status"] = "duplicate"
         differ = hit & ~same
-        fr.loc[differ, "status"] = "quarantine"
-        fr.loc[differ, "reason"] = (
-            "conflict: external id "
-            + fr.loc[differ, "external_id"].map(repr)
-            + " is already in the ledger with different contents; the ledger is never "
-            "overwritten: record a reversal and a new event instead"
-        )
+        if differ.any():
+            stored = self._stored(model, source, list(fr.loc[differ, "external_id"]))
+            fr.loc[differ, "status"] = "quarantine"
+            fr.loc[differ, "reason"] = [
+                f"conflict: external id {ext_id!r} is already in the ledger with different "
+                f"contents ({_differences(stored.get(ext_id, {}), _shown(fr.loc[idx]), 'stored', 'here')}); "
+                "the ledger is never overwritten: if this row is right, record a reversal of "
+                "the stored one and this row under a new id"
+                for idx, ext_id in zip(fr.index[differ], fr.loc[differ, "external_id"], strict=True)
+            ]
+
+    def _repeats(self, fr: pd.DataFrame, twice: pd.Series) -> None:
+        """Judge rows whose external id occurs more than once in this read (see _dedupe)."""
+        sub = fr.loc[twice, ["external_id", "hash", "row"]]
+        kinds = sub.groupby("external_id", sort=False)["hash"].nunique()
+        clash = sub["external_id"].map(kinds) > 1
+        repeat = ~clash & sub["external_id"].duplicated(keep="first")
+        rep_idx = sub.index[repeat.to_numpy(dtype=bool)]
+        fr.loc[rep_idx[(fr.loc[rep_idx, "status"] == "new").to_numpy()], "status"] = "repeat"
+        first_row = sub.drop_duplicates("external_id").set_index("external_id")["row"]
+        fr.loc[rep_idx, "repeat_of"] = sub.loc[rep_idx, "external_id"].map(first_row)
+        if not clash.any():
+            return
+        by_id: dict[str, list[Any]] = {}
+        for idx, ext_id in zip(
+            sub.index[clash.to_numpy()], sub.loc[clash, "external_id"], strict=True
+        ):
+            by_id.setdefault(ext_id, []).append(idx)
+        for ext_id, rows in by_id.items():
+            for idx in rows:
+                # The first other row of this id whose contents differ from this one.
+                other = next(o for o in rows if fr.at[o, "hash"] != fr.at[idx, "hash"])
+                where = "first appears" if rows.index(other) < rows.index(idx) else "appears again"
+                fr.at[idx, "status"] = "quarantine"
+                fr.at[idx, "reason"] = (
+                    f"conflict: external id {ext_id!r} {where} on {fr.at[other, 'row']} with "
+                    f"different contents ({_differences(_shown(fr.loc[other]), _shown(fr.loc[idx]), 'there', 'here')}); "
+                    "neither row is recorded, since nothing says which is right: keep the "
+                    "right one, or give each its own id"
+                )
+
+    def _stored(self, model: Any, source: str, ids: list[str]) -> dict[str, dict[str, str]]:
+        """What the ledger holds for ``ids`` of ``source``, shown as :func:`_shown` shows a row."""
+        time_col = {
+            Event: "occurred_at",
+            Reading: "observed_at",
+            CapacityChange: "effective_at",
+            LoanTerm: "starts_at",
+        }[model]
+        value_col = {Event: "quantity", Reading: "value", CapacityChange: "delta"}.get(model)
+        columns = [model.external_id, Resource.slug, getattr(model, time_col)]
+        if value_col:
+            columns.append(getattr(model, value_col))
+        if model is Event:
+            columns += [Event.kind, Event.loan_ref, Member.code]
+        stmt = select(*columns).join(Resource, Resource.id == model.resource_id)
+        if model is Event:
+            stmt = stmt.outerjoin(Member, Member.id == Event.member_id)
+        out: dict[str, dict[str, str]] = {}
+        for chunk in _chunks(ids, 500):
+            for row in self.conn.execute(
+                stmt.where(model.source == source, model.external_id.in_(chunk))
+            ).all():
+                values = dict(
+                    zip(
+                        ("external_id", "resource", "ts", "qty", "kind", "loan_ref", "member"),
+                        row,
+                        strict=False,
+                    )
+                )
+                out[str(values.pop("external_id"))] = {
+                    k: _show_value(k, v) for k, v in values.items()
+                }
+        return out
 
     def _existing_hashes(self, model: Any, source: str, id_series: pd.Series) -> dict[str, str]:
         if id_series.empty:
@@ -1120,6 +1205,44 @@ def _check_identity(
     return slug
 
 
+_SHOWN = ("resource", "kind", "qty", "ts", "member", "loan_ref", "due_ts", "note")
+_LABEL = {"qty": "value", "ts": "time", "due_ts": "due", "loan_ref": "loan"}
+
+
+def _show_value(column: str, value: Any) -> str:
+    """One cell as a reason shows it: times in UTC ISO 8601, numbers without trailing zeros."""
+    if (
+        value is None
+        or value is pd.NA
+        or value is pd.NaT
+        or (isinstance(value, float) and np.isnan(value))
+    ):
+        return "(blank)"
+    if column in ("ts", "due_ts"):
+        at = pd.Timestamp(value)
+        at = at.tz_localize("UTC") if at.tzinfo is None else at.tz_convert("UTC")
+        return at.isoformat()
+    if column == "qty":
+        return f"{float(value):.6f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def _shown(row: pd.Series) -> dict[str, str]:
+    """The fields of a ledger row that a conflict's reason compares, as shown."""
+    return {c: _show_value(c, row[c]) for c in _SHOWN if c in row.index}
+
+
+def _differences(a: dict[str, str], b: dict[str, str], a_name: str, b_name: str) -> str:
+    """``"value 5 stored, 7 here; time ..."``: the fields two rows disagree on."""
+    labels = {**_LABEL, "qty": "quantity"} if "kind" in a else _LABEL
+    parts = [
+        f"{labels.get(k, k)} {a[k]} {a_name}, {b[k]} {b_name}"
+        for k in _SHOWN
+        if k in a and k in b and a[k] != b[k]
+    ]
+    return "; ".join(parts) or "other fields differ"
+
+
 def _unknown_members(
     member: pd.Series, slug: pd.Series, commons: pd.Series, catalog: _Catalog, mask: pd.Series
 ) -> pd.Series:
@@ -1290,6 +1413,7 @@ def _raw_of(row: pd.Series) -> dict[str, Any]:
         "member_id",
         "reverses_id",
         "due_ts",
+        "repeat_of",
     }
     return {str(c): _plain(row[c]) for c in row.index if c not in internal}
 

@@ -160,11 +160,14 @@ class RunReport:
     error: str | None = None
     run_id: int | None = None
     reasons: dict[str, int] = field(default_factory=dict)
+    #: Of the duplicates, rows repeating an earlier row of the same chunk (recorded once).
+    repeats: int = 0
 
     def add(self, result: BatchResult, skipped: int) -> None:
         self.rows_read += result.rows_read
         self.accepted += result.accepted
         self.duplicates += result.duplicates
+        self.repeats += result.repeats
         self.quarantined += result.quarantined
         self.skipped += skipped
         self.chunks += 1

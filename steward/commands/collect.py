@@ -180,6 +180,13 @@ def collect_summary(reports: list[RunReport]) -> Group:
             *(f"{v:,}" for v in (r.rows_read, r.accepted, r.duplicates, r.quarantined, r.skipped)),
             f"{r.seconds:.1f}",
         )
+        if r.repeats:
+            problems.append(
+                cell(
+                    f"{r.name}: {r.repeats:,} of the duplicates repeat an earlier row of the "
+                    "same read (same id, same contents; recorded once)"
+                )
+            )
     if any(r.quarantined for r in reports):
         problems.append(Text("Quarantined rows and why: steward quarantine list"))
     return Group(table, *problems)

@@ -98,6 +98,15 @@ def register(app: typer.Typer) -> None:
             f"{result.rows_read} rows read: {result.accepted} accepted, "
             f"{result.duplicates} duplicates, {result.quarantined} quarantined"
         )
+        if result.repeats:
+            examples = "; ".join(result.repeat_examples)
+            more = ", ..." if result.repeats > len(result.repeat_examples) else ""
+            console.print(
+                f"  {result.repeats} of the duplicates repeat an earlier row of this file "
+                f"(same id, same contents; recorded once): {examples}{more}",
+                highlight=False,
+                markup=False,
+            )
         for reason, count in sorted(result.reasons.items(), key=lambda kv: -kv[1])[:10]:
             console.print(f"  quarantined {count} x {reason}", highlight=False, markup=False)
         if result.quarantined:
