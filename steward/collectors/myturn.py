@@ -264,7 +264,7 @@ class MyTurnCollector(Collector):
         why = pd.Series("", index=values.index, dtype=object)
         zone = self.options.timezone
         if iso.any():
-            due[iso], why[iso] = parsing.timestamps(values[iso], zone, allow_future=True)
+            due[iso], why[iso] = parsing.timestamps(values[iso], zone)
         dated = ~blank & ~iso
         if dated.any():
             fmt = self.options.due_date_format

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import re
-from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -20,8 +19,6 @@ from steward.numbers import MISSING
 
 DELIMITERS = ",;\t|"
 BOM = b"\xef\xbb\xbf"
-#: Timestamps further ahead than this are refused unless marked scheduled.
-FUTURE_TOLERANCE = timedelta(days=1)
 
 _TZ_SUFFIX = r"(?:[Zz]|[+-]\d\d:?\d\d)$"
 _ISO_LIKE = r"^\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?)?"
@@ -62,13 +59,13 @@ def timestamps(
     timezone: str,
     *,
     date_format: str | None = None,
-    now: datetime | None = None,
-    allow_future: pd.Series | bool = False,
 ) -> tuple[pd.Series, pd.Series]:
     """UTC timestamps from text; values without an offset are local to ``timezone``.
 
     Without ``date_format`` only ISO 8601 is accepted, so ``03/04/2024`` (March or
-    April?) is refused with a hint instead of guessed.
+    April?) is refused with a hint instead of guessed. Whether a moment is plausible
+    (not in the future, not before its commons' history) is the ledger's check, the
+    same for every source (steward.ledger.TimeWindow).
     """
     reason = pd.Series("", index=values.index, dtype=object)
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us, UTC]")
@@ -112,19 +109,6 @@ def timestamps(
     bad_tz = has_tz & out.isna()
     idx = bad_tz[bad_tz].index
     reason[idx] = "timestamp " + text[idx].map(repr) + " is not a date and time"
-    limit = pd.Timestamp((now or datetime.now(UTC)) + FUTURE_TOLERANCE)
-    future = (out > limit).fillna(False).to_numpy(dtype=bool).copy()
-    if isinstance(allow_future, pd.Series):
-        future &= ~allow_future.to_numpy(dtype=bool)
-    elif allow_future:
-        future[:] = False
-    idx = out.index[future & (reason == "").to_numpy()]
-    if len(idx):
-        reason[idx] = (
-            "timestamp "
-            + out[idx].map(lambda t: t.isoformat()).astype(str)
-            + " is in the future; mark planned rows scheduled, or check the source's clock"
-        )
     return out, reason
 
 

@@ -245,7 +245,6 @@ class Mapper:
             text(time_field),
             self.timezone,
             date_format=self.options.date_format,
-            allow_future=scheduled,
         )
         flag(late != "", late)
         out[time_field] = stamps
@@ -312,7 +311,7 @@ class Mapper:
             # Midnight starting the next day, local: named by text so DST is handled.
             next_day = pd.to_datetime(values[day_only]) + pd.Timedelta(days=1)
             due[day_only], why[day_only] = parsing.timestamps(
-                next_day.dt.strftime("%Y-%m-%d 00:00"), self.timezone, allow_future=True
+                next_day.dt.strftime("%Y-%m-%d 00:00"), self.timezone
             )
         timed = given & ~day_only
         if timed.any():
@@ -320,7 +319,6 @@ class Mapper:
                 values[timed],
                 self.timezone,
                 date_format=self.options.date_format,
-                allow_future=True,
             )
         flag(given & (why != ""), "due_at: " + why)
         flag(given & (out["kind"] != "use"), "due_at belongs on a loan's checkout (kind use)")
