@@ -1,0 +1,336 @@
+"""Rows a fresh user's import let through: impossible dates, readings on pools, ids used
+twice, members of another commons. Each is quarantined with a reason that names its fix,
+seen as `steward import` shows it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from steward import collectors
+from steward.ledger import CLOCK_SKEW, Batch, Ledger, NewCapacityChange, NewReading, TimeWindow
+from steward.store.models import CapacityChange, Event, QuarantinedRow, Reading
+from steward.workspace import open_workspace
+
+from .support import MakeWorkspace, csv_collector
+from .test_mqtt_sql import broker_up, mqtt_collector, publish
+
+HEADER = "external_id,resource,kind,quantity,occurred_at,member\n"
+
+
+def steward(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``steward ARGS`` in this process: (exit code, out, err)."""
+    from steward.cli import main
+
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """A workspace with a stock and a pool in 'shed' and a second commons, 'garden'."""
+    assert steward(capsys, "init", str(tmp_path), "--slug", "shed")[0] == 0
+    path = tmp_path / "steward.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["commons"][0]["timezone"] = "America/Los_Angeles"
+    data["commons"][0]["resources"] = [
+        {"slug": "fund", "name": "Fund", "kind": "stock"},
+        {"slug": "drill", "name": "Drills", "kind": "pool", "capacity": 3},
+    ]
+    data["commons"].append(
+        {
+            "slug": "garden",
+            "name": "Garden",
+            "resources": [{"slug": "tank", "name": "Tank", "kind": "stock", "capacity": 100}],
+        }
+    )
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def set_history_starts(config: Path, day: str) -> None:
+    data = yaml.safe_load(config.read_text())
+    data["commons"][0]["history_starts"] = day
+    config.write_text(yaml.safe_dump(data))
+
+
+def quarantined(config: Path) -> dict[str, str]:
+    """Reason by row ("FILE:LINE") of every unresolved quarantined row."""
+    ws = open_workspace(config)
+    try:
+        with ws.store.read() as conn:
+            rows = conn.execute(select(QuarantinedRow.location, QuarantinedRow.reason)).all()
+    finally:
+        ws.close()
+    return {r.location: r.reason for r in rows}
+
+
+def event_ids(config: Path) -> list[str]:
+    ws = open_workspace(config)
+    try:
+        with ws.store.read() as conn:
+            return sorted(conn.scalars(select(Event.external_id)))
+    finally:
+        ws.close()
+
+
+def iso(at: datetime) -> str:
+    return at.isoformat(timespec="seconds")
+
+
+# -- 1. dates a clock cannot have meant ----------------------------------------------
+
+
+def test_rows_dated_in_the_future_or_before_the_commons_history_are_quarantined(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    now = datetime.now(UTC)
+    path = tmp_path / "typos.csv"
+    path.write_text(
+        HEADER + "1,fund,replenish,100,2062-01-01T10:00:00Z,\n"
+        "2,fund,use,5,1926-01-02T10:00:00Z,\n"
+        f"3,fund,use,1,{iso(now - timedelta(days=1))},\n"
+        f"4,fund,use,1,{iso(now + CLOCK_SKEW / 5)},\n"  # a clock a minute ahead: fine
+        f"5,fund,use,1,{iso(now + timedelta(hours=8))},\n"  # local time written as UTC
+    )
+    code, out, err = steward(capsys, "-c", str(config), "import", "events", str(path))
+    assert code == 0, out + err
+    assert "5 rows read: 2 accepted, 0 duplicates, 3 quarantined" in out
+    reasons = quarantined(config)
+    assert set(reasons) == {"typos.csv:2", "typos.csv:3", "typos.csv:6"}
+    future = reasons["typos.csv:2"]
+    assert "occurred_at '2062-01-01T10:00:00+00:00' is in the future" in future
+    assert "plus 5 minutes allowed for clock skew" in future
+    assert "fix the time where it was written, or the timezone" in future
+    assert "is in the future" in reasons["typos.csv:6"]
+    past = reasons["typos.csv:3"]
+    assert "occurred_at '1926-01-02T10:00:00+00:00' is before the history of commons 'shed'" in past
+    assert "starts '2000-01-01' (Steward's default)" in past
+    assert "set history_starts: 1926-01-02 (or earlier) under commons 'shed'" in past
+    # The summary groups them by what went wrong, not by each date.
+    assert "quarantined 2 x occurred_at '...' is in the future" in out
+    assert event_ids(config) == ["3", "4"]
+
+    # Run again: nothing new is recorded, and each refused row stays quarantined once.
+    code, out, _ = steward(capsys, "-c", str(config), "import", "events", str(path))
+    assert "5 rows read: 0 accepted, 2 duplicates, 3 quarantined" in out
+    assert len(quarantined(config)) == 3
+
+
+def test_history_starts_admits_real_old_history_and_is_read_in_the_commons_timezone(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    set_history_starts(config, "1995-06-01")
+    path = tmp_path / "ledger-book.csv"
+    # The shed is in Los Angeles: its history starts at 1995-06-01T07:00Z.
+    path.write_text(
+        HEADER + "1,fund,replenish,100,1995-06-01T06:59:00Z,\n"
+        "2,fund,replenish,100,1995-06-01T07:00:00Z,\n"
+        "3,fund,replenish,100,1998-03-01T10:00:00Z,\n"
+    )
+    code, out, err = steward(capsys, "-c", str(config), "import", "events", str(path))
+    assert code == 0, out + err
+    assert "3 rows read: 2 accepted" in out
+    reason = quarantined(config)["ledger-book.csv:2"]
+    assert "which starts '1995-06-01' (its history_starts)" in reason
+    assert "set history_starts: 1995-05-31 (or earlier)" in reason  # its local date
+
+
+def test_the_real_myturn_history_and_the_demo_are_inside_the_default_window() -> None:
+    """The default start (2000) leaves years of room before the oldest real export."""
+    assert TimeWindow().start("any") == (date(2000, 1, 1), False)
+
+
+def test_every_collector_records_through_the_window(
+    make_workspace: MakeWorkspace, tmp_path: Path
+) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "feed.csv").write_text(
+        "external_id,resource,kind,quantity,occurred_at\n"
+        "e1,fund,use,1,2024-05-01T10:00:00Z\n"
+        "e2,fund,use,1,2204-05-01T10:00:00Z\n"
+        "e3,fund,use,1,1970-01-01T00:00:00Z\n"
+    )
+    ws = make_workspace([csv_collector()])
+    report = collectors.run(ws, "ledger")
+    assert (report.accepted, report.quarantined) == (1, 2), report
+    with ws.store.read() as conn:
+        reasons = sorted(conn.scalars(select(QuarantinedRow.reason)))
+    assert "'1970-01-01T00:00:00+00:00' is before the history of commons 'town'" in reasons[0]
+    assert "'2204-05-01T10:00:00+00:00' is in the future" in reasons[1]
+
+
+def test_readings_capacity_changes_and_planned_rows(make_workspace: MakeWorkspace) -> None:
+    """Sensor readings and capacity changes are checked too; a planned change is exempt."""
+    ws = make_workspace([])
+    now = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    later = now + timedelta(days=30)
+    batch = Batch(
+        "sensor",
+        readings=[
+            NewReading("tank", 10, now - timedelta(minutes=1), "r1"),
+            NewReading("tank", 10, now + timedelta(hours=1), "r2"),
+        ],
+        capacity_changes=[
+            NewCapacityChange("drill", 1, later, "c1", note="bought", scheduled=True),
+            NewCapacityChange("drill", 1, later, "c2", note="bought"),
+        ],
+    )
+    with ws.store.write() as conn:
+        result = Ledger(conn).record(batch, now=now)
+    assert (result.accepted, result.quarantined) == (2, 2)
+    with ws.store.read() as conn:
+        assert list(conn.scalars(select(Reading.external_id))) == ["r1"]
+        assert list(conn.scalars(select(CapacityChange.external_id))) == ["c1"]
+        reasons = sorted(conn.scalars(select(QuarantinedRow.reason)))
+    assert reasons[0].startswith("effective_at '2026-07-01T12:00:00+00:00' is in the future")
+    assert reasons[1].startswith("observed_at '2026-06-01T13:00:00+00:00' is in the future")
+
+
+# -- 2. a pool takes no readings ---------------------------------------------------
+
+
+def test_a_reading_on_a_pool_is_quarantined_naming_what_a_pool_takes(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "levels.csv"
+    path.write_text("external_id,resource,value,observed_at\nr1,drill,2,2025-01-01T10:00:00Z\n")
+    code, out, err = steward(capsys, "-c", str(config), "import", "readings", str(path))
+    assert code == 3, out + err
+    reason = quarantined(config)["levels.csv:2"]
+    assert reason.startswith("resource 'drill' is a pool")
+    assert "use (checkout), replenish (return) and adjust events and capacity changes" in reason
+
+
+# -- 3. one id, two rows -----------------------------------------------------------
+
+
+def test_an_id_repeated_in_a_file_is_recorded_once_and_counted(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "twice.csv"
+    row = "7,fund,use,5,2025-01-02T10:00:00Z,\n"
+    path.write_text(HEADER + "6,fund,use,1,2025-01-01T10:00:00Z,\n" + row + row)
+    code, out, err = steward(capsys, "-c", str(config), "import", "events", str(path))
+    assert code == 0, out + err
+    assert "3 rows read: 2 accepted, 1 duplicates, 0 quarantined" in out
+    assert "1 of the duplicates repeat an earlier row of this file" in out
+    assert "twice.csv:4 repeats twice.csv:3" in out
+    assert event_ids(config) == ["6", "7"]
+    # Imported again: every row is already there, nothing new is recorded.
+    code, out, _ = steward(capsys, "-c", str(config), "import", "events", str(path))
+    assert "3 rows read: 0 accepted, 3 duplicates, 0 quarantined" in out
+    assert event_ids(config) == ["6", "7"]
+
+
+def test_an_id_used_twice_with_different_contents_records_neither_row(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "clash.csv"
+    path.write_text(
+        HEADER + "6,fund,use,1,2025-01-01T10:00:00Z,\n"
+        "7,fund,use,5,2025-01-02T10:00:00Z,\n"
+        "8,fund,use,2,2025-01-02T11:00:00Z,\n"
+        "7,fund,use,6,2025-01-02T10:00:00Z,\n"
+    )
+    code, out, err = steward(capsys, "-c", str(config), "import", "events", str(path))
+    assert code == 0, out + err
+    assert "4 rows read: 2 accepted, 0 duplicates, 2 quarantined" in out
+    reasons = quarantined(config)
+    assert reasons["clash.csv:5"].startswith(
+        "conflict: external id '7' first appears on clash.csv:3 with different contents "
+        "(quantity 5 there, 6 here); neither row is recorded"
+    )
+    assert reasons["clash.csv:3"].startswith(
+        "conflict: external id '7' appears again on clash.csv:5 with different contents "
+        "(quantity 6 there, 5 here)"
+    )
+    assert event_ids(config) == ["6", "8"]
+    # Again: the same two rows stay quarantined (once), nothing else moves.
+    code, out, _ = steward(capsys, "-c", str(config), "import", "events", str(path))
+    assert "4 rows read: 0 accepted, 2 duplicates, 2 quarantined" in out
+    assert len(quarantined(config)) == 2
+
+
+def test_a_reimport_that_changes_a_recorded_row_names_what_the_ledger_holds(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text(HEADER + "6,fund,use,1,2025-01-01T10:00:00Z,\n")
+    assert steward(capsys, "-c", str(config), "import", "events", str(path))[0] == 0
+    path.write_text(
+        HEADER + "6,fund,use,1.50,2025-01-01T10:00:00Z,\n7,fund,use,2,2025-01-02T10:00:00Z,\n"
+    )
+    code, out, err = steward(capsys, "-c", str(config), "import", "events", str(path))
+    assert code == 0, out + err
+    assert "2 rows read: 1 accepted, 0 duplicates, 1 quarantined" in out
+    reason = quarantined(config)["export.csv:2"]
+    assert reason.startswith(
+        "conflict: external id '6' is already in the ledger with different contents "
+        "(quantity 1 stored, 1.5 here); the ledger is never overwritten"
+    )
+    ws = open_workspace(config)
+    try:
+        with ws.store.read() as conn:
+            stored = conn.scalar(select(Event.quantity).where(Event.external_id == "6"))
+    finally:
+        ws.close()
+    assert stored is not None and float(stored) == 1.0  # the ledger kept what it had
+
+
+# -- 4. a member of another commons --------------------------------------------------
+
+
+def test_a_member_of_another_commons_is_named_with_their_commons(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    members = tmp_path / "members.csv"
+    members.write_text("code,name,commons\nann,Ann,garden\n")
+    assert steward(capsys, "-c", str(config), "import", "members", str(members))[0] == 0
+    path = tmp_path / "loans.csv"
+    path.write_text(
+        HEADER + "1,fund,use,1,2025-01-01T10:00:00Z,ann\n2,fund,use,1,2025-01-01T10:00:00Z,bob\n"
+    )
+    code, out, err = steward(capsys, "-c", str(config), "import", "events", str(path))
+    assert code == 3, out + err
+    reasons = quarantined(config)
+    assert reasons["loans.csv:2"].startswith(
+        "member 'ann' belongs to commons 'garden', not to 'shed', the commons of resource 'fund'"
+    )
+    assert "import them as a member of 'shed'" in reasons["loans.csv:2"]
+    assert reasons["loans.csv:3"] == "unknown member 'bob'; import members first"
+
+
+@pytest.mark.skipif(not broker_up(), reason="needs the Mosquitto broker on 127.0.0.1:1883")
+def test_a_sensor_with_its_clock_unset_or_ahead_is_quarantined(
+    make_workspace: MakeWorkspace,
+) -> None:
+    """A sensor that booted without network time sends 1970; one with a wrong zone, hours ahead."""
+    topic = f"steward-test/{uuid.uuid4().hex}"
+    ws = make_workspace([mqtt_collector(topic, f"steward-test-{uuid.uuid4().hex[:12]}")])
+    assert collectors.run(ws, "sensors").status == "ok"  # opens the broker's session
+    ahead = int((datetime.now(UTC) + timedelta(hours=3)).timestamp())
+    publish(
+        f"{topic}/tank",
+        [
+            '{"value": 50, "at": 1714557600, "id": "ok"}',
+            '{"value": 51, "at": 5, "id": "unset"}',
+            f'{{"value": 52, "at": {ahead}, "id": "ahead"}}',
+        ],
+    )
+    report = collectors.run(ws, "sensors")
+    assert (report.accepted, report.quarantined) == (1, 2), report
+    with ws.store.read() as conn:
+        reasons = sorted(conn.scalars(select(QuarantinedRow.reason)))
+    assert reasons[0].startswith("observed_at '1970-01-01T00:00:05+00:00' is before the history")
+    assert "is in the future" in reasons[1]
