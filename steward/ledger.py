@@ -553,6 +553,8 @@ class Ledger:
                 )
 
             flag(late, after)
+        if ts.notna().any() and ts.min() >= self._latest_start(catalog):
+            return  # every moment is after every commons' start: the usual case
         for cid, slug in catalog.commons_slug.items():
             day, configured = self.window.start(slug)
             floor = pd.Timestamp(day).tz_localize(catalog.commons_zone[cid]).tz_convert("UTC")
@@ -577,6 +579,12 @@ class Ledger:
                 )
 
             flag(early, before)
+
+    def _latest_start(self, catalog: _Catalog) -> pd.Timestamp:
+        """The latest of the commons' history starts, as a UTC instant (day ends at +14:00)."""
+        days = [self.window.start(slug)[0] for slug in catalog.commons_slug.values()]
+        latest = max(days, default=DEFAULT_HISTORY_STARTS)
+        return pd.Timestamp(latest, tz="UTC") + pd.Timedelta(hours=14)
 
     def _resolve_reversals(
         self, ev: pd.DataFrame, is_rev: pd.Series, source: str, flag: Any
@@ -784,6 +792,8 @@ class Ledger:
                 other = next(o for o in rows if fr.at[o, "hash"] != fr.at[idx, "hash"])
                 where = "first appears" if rows.index(other) < rows.index(idx) else "appears again"
                 fr.at[idx, "status"] = "quarantine"
+                if fr.at[idx, "reason"]:
+                    continue  # refused for its own reason already; that one comes first
                 fr.at[idx, "reason"] = (
                     f"conflict: external id {ext_id!r} {where} on {fr.at[other, 'row']} with "
                     f"different contents ({_differences(_shown(fr.loc[other]), _shown(fr.loc[idx]), 'there', 'here')}); "
@@ -800,12 +810,20 @@ class Ledger:
             LoanTerm: "starts_at",
         }[model]
         value_col = {Event: "quantity", Reading: "value", CapacityChange: "delta"}.get(model)
-        columns = [model.external_id, Resource.slug, getattr(model, time_col)]
+        named: list[tuple[str, Any]] = [
+            ("external_id", model.external_id),
+            ("resource", Resource.slug),
+            ("ts", getattr(model, time_col)),
+        ]
         if value_col:
-            columns.append(getattr(model, value_col))
+            named.append(("qty", getattr(model, value_col)))
         if model is Event:
-            columns += [Event.kind, Event.loan_ref, Member.code]
-        stmt = select(*columns).join(Resource, Resource.id == model.resource_id)
+            named += [("kind", Event.kind), ("loan_ref", Event.loan_ref), ("member", Member.code)]
+        if model is LoanTerm:
+            named += [("loan_ref", LoanTerm.loan_ref), ("due_ts", LoanTerm.due_at)]
+        if model is CapacityChange:
+            named.append(("note", CapacityChange.reason))
+        stmt = select(*(c for _, c in named)).join(Resource, Resource.id == model.resource_id)
         if model is Event:
             stmt = stmt.outerjoin(Member, Member.id == Event.member_id)
         out: dict[str, dict[str, str]] = {}
@@ -813,13 +831,7 @@ class Ledger:
             for row in self.conn.execute(
                 stmt.where(model.source == source, model.external_id.in_(chunk))
             ).all():
-                values = dict(
-                    zip(
-                        ("external_id", "resource", "ts", "qty", "kind", "loan_ref", "member"),
-                        row,
-                        strict=False,
-                    )
-                )
+                values = dict(zip((n for n, _ in named), row, strict=True))
                 out[str(values.pop("external_id"))] = {
                     k: _show_value(k, v) for k, v in values.items()
                 }

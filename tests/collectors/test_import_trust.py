@@ -13,7 +13,15 @@ import yaml
 from sqlalchemy import select
 
 from steward import collectors
-from steward.ledger import CLOCK_SKEW, Batch, Ledger, NewCapacityChange, NewReading, TimeWindow
+from steward.ledger import (
+    CLOCK_SKEW,
+    Batch,
+    Ledger,
+    NewCapacityChange,
+    NewEvent,
+    NewReading,
+    TimeWindow,
+)
 from steward.store.models import CapacityChange, Event, QuarantinedRow, Reading
 from steward.workspace import open_workspace
 
@@ -260,6 +268,27 @@ def test_an_id_used_twice_with_different_contents_records_neither_row(
     code, out, _ = steward(capsys, "-c", str(config), "import", "events", str(path))
     assert "4 rows read: 0 accepted, 2 duplicates, 2 quarantined" in out
     assert len(quarantined(config)) == 2
+
+
+def test_a_row_refused_for_its_own_reason_keeps_it_and_its_twin_names_the_clash(
+    make_workspace: MakeWorkspace,
+) -> None:
+    ws = make_workspace([])
+    at = datetime(2025, 1, 2, 10, tzinfo=UTC)
+    batch = Batch(
+        "src",
+        events=[
+            NewEvent("fund", "use", "abc", at, "7", row="f:2"),
+            NewEvent("fund", "use", 5, at, "7", row="f:3"),
+        ],
+    )
+    with ws.store.write() as conn:
+        result = Ledger(conn).record(batch)
+    assert (result.accepted, result.quarantined, result.conflicts) == (0, 2, 1)
+    with ws.store.read() as conn:
+        reasons = dict(conn.execute(select(QuarantinedRow.location, QuarantinedRow.reason)).all())
+    assert reasons["f:2"] == "quantity 'abc' is not a number"
+    assert reasons["f:3"].startswith("conflict: external id '7' first appears on f:2")
 
 
 def test_a_reimport_that_changes_a_recorded_row_names_what_the_ledger_holds(
