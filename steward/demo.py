@@ -553,14 +553,21 @@ def append_live(root: Path, rng: np.random.Generator, now: datetime, tick: int) 
 
 
 def ingest(
-    ws: Workspace, *, on_report: Callable[[RunReport], None] | None = None
+    ws: Workspace,
+    *,
+    on_report: Callable[[RunReport], None] | None = None,
+    now: datetime | None = None,
 ) -> list[RunReport]:
-    """Run every configured collector once, in config order (members before their events)."""
+    """Run every configured collector once, in config order (members before their events).
+
+    ``now``: the moment the demo was generated at (default the clock); rows up to it
+    are not future-dated even when it is ahead of the clock.
+    """
     from steward.collectors.base import run
 
     reports = []
     for collector in ws.settings.collectors:
-        report = run(ws, collector.name)
+        report = run(ws, collector.name, now=now)
         reports.append(report)
         if on_report:
             on_report(report)

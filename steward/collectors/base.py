@@ -187,11 +187,15 @@ def run(
     sleep: Callable[[float], None] = time.sleep,
     on_chunk: ChunkCallback | None = None,
     from_start: bool = False,
+    now: datetime | None = None,
 ) -> RunReport:
     """Run collector ``name`` once: read from its cursor and commit chunk by chunk.
 
     ``from_start`` re-reads the whole source (duplicates are recognised, so it is
-    safe); the saved cursor is replaced as the chunks commit.
+    safe); the saved cursor is replaced as the chunks commit. ``now`` (tz-aware,
+    default the clock) is the moment rows may not be later than, give or take the
+    ledger's clock skew: a demo or benchmark built as it stood at a fixed moment
+    passes that moment.
     """
     collector = build(ws.config, name)
     report = RunReport(name)
@@ -200,7 +204,9 @@ def run(
         for attempt in range(retries + 1):
             report.attempts = attempt + 1
             try:
-                _ingest(ws, collector, report, on_chunk, from_start=from_start and attempt == 0)
+                _ingest(
+                    ws, collector, report, on_chunk, from_start=from_start and attempt == 0, now=now
+                )
                 break
             except TransientSourceError as exc:
                 if attempt >= retries:
@@ -225,6 +231,7 @@ def _ingest(
     on_chunk: ChunkCallback | None,
     *,
     from_start: bool,
+    now: datetime | None = None,
 ) -> None:
     source = collector.name
     with ws.store.read() as conn:
@@ -240,7 +247,7 @@ def _ingest(
                 report.run_id = _start_run(conn, source)
             members = _member_counts(conn, chunk.batch)
             ledger = Ledger(conn, run_id=report.run_id, window=TimeWindow.from_config(ws.settings))
-            result = ledger.record(chunk.batch) + members
+            result = ledger.record(chunk.batch, now=now) + members
             report.add(result, chunk.skipped)
             _save_progress(conn, report, result, chunk, exists)
         expected, exists = chunk.cursor, True

@@ -63,7 +63,7 @@ def build(
                     highlight=False,
                 )
 
-            reports = demo_mod.ingest(ws, on_report=show)
+            reports = demo_mod.ingest(ws, on_report=show, now=now)
     finally:
         ws.close()
     failed = [r for r in reports if r.status != "ok"]

@@ -178,6 +178,23 @@ def test_every_collector_records_through_the_window(
     assert "'2204-05-01T10:00:00+00:00' is in the future" in reasons[1]
 
 
+def test_a_run_as_of_a_given_moment_judges_the_future_from_it(
+    make_workspace: MakeWorkspace, tmp_path: Path
+) -> None:
+    """A demo or benchmark built as it stood at a fixed moment ahead of the clock keeps
+    its last rows; the moment is passed down, the clock is not consulted."""
+    (tmp_path / "src").mkdir()
+    soon = datetime.now(UTC) + timedelta(hours=6)
+    (tmp_path / "src" / "feed.csv").write_text(
+        "external_id,resource,kind,quantity,occurred_at\n"
+        f"e1,fund,use,1,{soon - timedelta(hours=1):%Y-%m-%dT%H:%M:%SZ}\n"
+        f"e2,fund,use,1,{soon + timedelta(hours=1):%Y-%m-%dT%H:%M:%SZ}\n"
+    )
+    ws = make_workspace([csv_collector()])
+    report = collectors.run(ws, "ledger", now=soon)
+    assert (report.accepted, report.quarantined) == (1, 1), report
+
+
 def test_readings_capacity_changes_and_planned_rows(make_workspace: MakeWorkspace) -> None:
     """Sensor readings and capacity changes are checked too; a planned change is exempt."""
     ws = make_workspace([])
