@@ -42,12 +42,14 @@ COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # kind: (required columns, optional columns)
     "events": (
         ("external_id", "resource", "kind", "quantity", "occurred_at"),
-        ("member", "loan_ref", "reverses"),
+        ("member", "loan_ref", "reverses", "scheduled"),
     ),
     "readings": (("external_id", "resource", "value", "observed_at"), ()),
     "members": (("code", "name"), ("email", "weight", "commons")),
-    "capacity": (("external_id", "resource", "delta", "effective_at"), ("note",)),
+    "capacity": (("external_id", "resource", "delta", "effective_at"), ("note", "scheduled")),
 }
+#: How a ``scheduled`` cell may say yes or no (case-insensitive; empty is no).
+SCHEDULED_WORDS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 TIME_COLUMN = {"events": "occurred_at", "readings": "observed_at", "capacity": "effective_at"}
 VALUE_COLUMN = {"events": "quantity", "readings": "value", "capacity": "delta"}
 #: Where an import's number format is declared, for reasons that name it.
@@ -70,6 +72,9 @@ class ImportOptions:
     delimiter: str | None = None
     #: The file's text encoding, one of :data:`ENCODINGS`; never guessed.
     encoding: str = "utf-8"
+    #: Header names deliberately left out (``--ignore-column``); any other column
+    #: Steward does not read is refused, so a misspelt ``membr`` is not lost silently.
+    ignore_columns: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.encoding not in ENCODINGS:
@@ -146,7 +151,13 @@ SPARE_FIELDS = 4
 FIELDS_REASON = "\x00fields"
 
 
-def _check_header(path: Path, kind: str, delimiter: str, encoding: str = "utf-8") -> list[str]:
+def _check_header(
+    path: Path,
+    kind: str,
+    delimiter: str,
+    encoding: str = "utf-8",
+    ignore: tuple[str, ...] = (),
+) -> list[str]:
     with path.open(encoding=_codec(encoding), newline="") as handle:
         rows = csv.reader(handle, delimiter=delimiter)
         header = next(rows, None)
@@ -171,6 +182,14 @@ def _check_header(path: Path, kind: str, delimiter: str, encoding: str = "utf-8"
             hint=f"{kind} files need columns {', '.join(required)}"
             + (f" (optional: {', '.join(optional)})" if optional else "")
             + "; pass --delimiter if the columns are split wrongly",
+        )
+    unread = [h for h in header if h not in required and h not in optional and h not in ignore]
+    if unread:
+        raise InputError(
+            f"{path}: column(s) {', '.join(map(repr, unread))} are not ones a {kind} import "
+            f"reads, so their values would be lost",
+            hint=f"{kind} files read {', '.join(required + optional)}; rename a misspelt "
+            "column, or pass --ignore-column NAME for each column to leave out on purpose",
         )
     return header
 
@@ -228,11 +247,19 @@ def localize(values: pd.Series, timezone: str | None) -> pd.Series:
 
 
 def read_chunks(
-    path: Path, kind: RecordKind, delimiter: str | None = None, encoding: str = "utf-8"
+    path: Path,
+    kind: RecordKind,
+    delimiter: str | None = None,
+    encoding: str = "utf-8",
+    ignore: tuple[str, ...] = (),
 ) -> Iterator[tuple[int, pd.DataFrame]]:
-    """(first line number, frame) chunks, every cell as text."""
+    """(first line number, frame) chunks, every cell as text, ``ignore``'d columns dropped.
+
+    Raises InputError for a header that names a column twice, lacks a required one or
+    has one that ``kind`` does not read and ``ignore`` does not name.
+    """
     sep = delimiter_of(path, delimiter, encoding)
-    header = _check_header(path, kind, sep, encoding)
+    header = _check_header(path, kind, sep, encoding, ignore)
     spare = [f"\x00spare{i}" for i in range(SPARE_FIELDS)]
     # Named columns, never an inferred index: with a delimiter at the end of every
     # row, pandas would take the first column as the index and shift the rest left.
@@ -265,7 +292,7 @@ def read_chunks(
                 path, int(found[1]), int(found[2]), len(header), recorded_below=line
             ) from None
         filled = (chunk[spare] != "").to_numpy()
-        chunk = chunk.drop(columns=spare)
+        chunk = chunk.drop(columns=[*spare, *(c for c in ignore if c in header)])
         why = np.full(len(chunk), "", dtype=object)
         over = np.flatnonzero(filled.any(axis=1))
         # Fields up to the last non-empty spare; empty ones after it are trailing delimiters.
@@ -353,6 +380,16 @@ def _batch(opts: ImportOptions, path: Path, first_line: int, frame: pd.DataFrame
         + f" is too large (at most {MAX_QUANTITY:,.0f}); check the column and --decimal"
     )
     why = why.where(why != "", when_why)
+    if "scheduled" in frame:
+        said = frame["scheduled"].astype("string").str.strip().str.lower()
+        odd = said.notna() & (said != "") & ~said.isin(list(SCHEDULED_WORDS)) & (why == "")
+        why[odd] = (
+            "scheduled "
+            + frame.loc[odd, "scheduled"].map(repr)
+            + " is neither yes nor no; write true/false, yes/no or 1/0 (empty: not planned)"
+        )
+        yes = [word for word, planned in SCHEDULED_WORDS.items() if planned]
+        frame["scheduled"] = said.isin(yes).fillna(False).astype(bool)
     why = fields_why.where(fields_why != "", why)
     bad = why != ""
     rejected = [
@@ -424,7 +461,9 @@ def _prepared(path: Path, opts: ImportOptions) -> Iterator[tuple[pd.DataFrame, B
 
     def work() -> None:
         try:
-            for first_line, frame in read_chunks(path, opts.kind, opts.delimiter, opts.encoding):
+            for first_line, frame in read_chunks(
+                path, opts.kind, opts.delimiter, opts.encoding, opts.ignore_columns
+            ):
                 if not hand((frame, _batch(opts, path, first_line, frame))):
                     return
             hand(None)

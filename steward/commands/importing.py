@@ -63,6 +63,14 @@ def register(app: typer.Typer) -> None:
             str,
             typer.Option(help="The file's text encoding: utf-8 (default), latin-1 or cp1252."),
         ] = "utf-8",
+        ignore_column: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--ignore-column",
+                help="A header column to leave out on purpose (repeatable); any other "
+                "column the import does not read is refused.",
+            ),
+        ] = None,
     ) -> None:
         """Load a CSV by hand (see the command's help for the exit status)."""
         from steward.cli import state
@@ -76,6 +84,7 @@ def register(app: typer.Typer) -> None:
             number_format=number_format(decimal, thousands),
             delimiter=delimiter,
             encoding=encoding,
+            ignore_columns=tuple(ignore_column or ()),
         )
         total = _count_lines(path) if path.exists() else 0
         with Progress(

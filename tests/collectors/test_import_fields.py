@@ -84,3 +84,52 @@ def test_a_fetched_csv_with_a_delimiter_ending_every_row_keeps_its_columns() -> 
     ]
     with pytest.raises(ValueError, match="line 3 has 3 fields and the header 2"):
         read_text_table(b"date,amount\n2024-05-01,3.00\n2024-05-02,1,234.50\n")
+
+
+def test_a_column_the_import_does_not_read_is_refused_unless_ignored(
+    make_workspace: MakeWorkspace, tmp_path: Path
+) -> None:
+    """A misspelt ``membr`` column would lose who borrowed; leaving it out must be said."""
+    ws = make_workspace([])
+    path = tmp_path / "extra.csv"
+    path.write_text(
+        "external_id,resource,kind,quantity,occurred_at,membr,notes\n"
+        "e1,fund,use,3.00,2024-05-01T10:00:00+01:00,ann,lent at the fair\n"
+    )
+    with pytest.raises(InputError, match="'membr', 'notes' are not ones a events import") as err:
+        import_file(ws.store, path, ImportOptions("events", "x"))
+    assert "--ignore-column" in str(err.value.hint)
+    with ws.store.read() as conn:
+        assert conn.scalars(select(Event.id)).first() is None
+    with pytest.raises(InputError, match="'membr' are not ones"):
+        import_file(ws.store, path, ImportOptions("events", "x", ignore_columns=("notes",)))
+    result = import_file(
+        ws.store, path, ImportOptions("events", "x", ignore_columns=("notes", "membr"))
+    )
+    assert (result.accepted, result.quarantined) == (1, 0)
+
+
+def test_scheduled_is_read_as_yes_or_no_and_anything_else_is_quarantined(
+    make_workspace: MakeWorkspace, tmp_path: Path
+) -> None:
+    """'false' in a scheduled column once read as true: any text was planned."""
+    ws = make_workspace([])
+    path = tmp_path / "planned.csv"
+    path.write_text(
+        "external_id,resource,kind,quantity,occurred_at,scheduled\n"
+        "e1,fund,use,3,2024-05-01T10:00:00+01:00,false\n"
+        "e2,fund,use,3,2024-05-01T10:00:00+01:00,No\n"
+        "e3,fund,use,3,2024-05-01T10:00:00+01:00,\n"
+        "e4,fund,use,3,2099-05-01T10:00:00+01:00,TRUE\n"
+        "e5,fund,use,3,2024-05-01T10:00:00+01:00,maybe\n"
+    )
+    result = import_file(ws.store, path, ImportOptions("events", "x"))
+    assert (result.accepted, result.quarantined) == (4, 1)
+    with ws.store.read() as conn:
+        planned = dict(conn.execute(select(Event.external_id, Event.scheduled)).all())
+        reasons = list(conn.scalars(select(QuarantinedRow.reason)))
+    assert planned == {"e1": False, "e2": False, "e3": False, "e4": True}
+    assert reasons == [
+        "scheduled 'maybe' is neither yes nor no; write true/false, yes/no or 1/0 "
+        "(empty: not planned)"
+    ]
