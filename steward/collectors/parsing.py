@@ -112,9 +112,21 @@ def timestamps(
     return out, reason
 
 
+YES_WORDS = frozenset({"1", "true", "yes", "y", "t", "scheduled"})
+NO_WORDS = frozenset({"0", "false", "no", "n", "f"})
+
+
 def truthy(values: pd.Series) -> pd.Series:
+    """Cells that say yes (``1``, ``true``, ``yes``, ``y``, ``t``, ``scheduled``; any case)."""
     text = values.astype("string").str.strip().str.lower()
-    return text.isin({"1", "true", "yes", "y", "t", "scheduled"}).fillna(False).astype(bool)
+    return text.isin(YES_WORDS).fillna(False).astype(bool)
+
+
+def neither_yes_nor_no(values: pd.Series) -> pd.Series:
+    """Cells that are not empty and say neither yes nor no (see :func:`truthy`)."""
+    text = values.astype("string").str.strip().str.lower()
+    said = text.notna() & (text != "")
+    return (said & ~text.isin(YES_WORDS | NO_WORDS)).fillna(False).astype(bool)
 
 
 def line_numbers(starts: np.ndarray, newlines: np.ndarray, first_line: int) -> np.ndarray:

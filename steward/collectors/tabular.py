@@ -241,6 +241,14 @@ class Mapper:
             if record != "readings"
             else pd.Series(False, index=frame.index)
         )
+        if record != "readings":
+            odd = parsing.neither_yes_nor_no(text("scheduled"))
+            flag(
+                odd,
+                "scheduled "
+                + text("scheduled").map(repr)
+                + " is neither yes nor no; write true/false, yes/no or 1/0 (empty: not planned)",
+            )
         stamps, late = parsing.timestamps(
             text(time_field),
             self.timezone,

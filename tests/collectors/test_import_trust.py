@@ -380,3 +380,24 @@ def test_a_sensor_with_its_clock_unset_or_ahead_is_quarantined(
         reasons = sorted(conn.scalars(select(QuarantinedRow.reason)))
     assert reasons[0].startswith("observed_at '1970-01-01T00:00:05+00:00' is before the history")
     assert "is in the future" in reasons[1]
+
+
+def test_a_collector_quarantines_a_scheduled_cell_that_is_neither_yes_nor_no(
+    make_workspace: MakeWorkspace, tmp_path: Path
+) -> None:
+    """'planned?' read as not planned would put a pledged grant in the past's ledger."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "feed.csv").write_text(
+        "external_id,resource,kind,quantity,occurred_at,scheduled\n"
+        "e1,fund,use,1,2024-05-01T10:00:00Z,no\n"
+        "e2,fund,use,1,2024-05-02T10:00:00Z,planned?\n"
+    )
+    ws = make_workspace([csv_collector()])
+    report = collectors.run(ws, "ledger")
+    assert (report.accepted, report.quarantined) == (1, 1), report
+    with ws.store.read() as conn:
+        reasons = list(conn.scalars(select(QuarantinedRow.reason)))
+    assert reasons == [
+        "scheduled 'planned?' is neither yes nor no; write true/false, yes/no or 1/0 "
+        "(empty: not planned)"
+    ]
