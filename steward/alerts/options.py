@@ -123,9 +123,17 @@ class Overbooking(_Hysteresis):
 
 
 class BelowReserve(RuleOptions):
-    """A stock's recorded level is below its reserve now (empty, for a stock without one)."""
+    """A stock's recorded level is below its reserve now (empty, for a stock without one).
+
+    An open alert resolves only once the level is ``clear_margin`` (a share of the
+    reserve) above it: a fund whose grants and donations take it back and forth across
+    its reserve is one alert, not one a crossing.
+    """
 
     severity: Severity = "critical"
+    #: Share of the reserve the level must recover above it before an open alert
+    #: resolves (0.05: a 2,500 USD reserve clears at 2,625 USD).
+    clear_margin: float = Field(default=0.05, ge=0, lt=1)
 
 
 class NegativeLevel(RuleOptions):

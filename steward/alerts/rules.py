@@ -222,6 +222,31 @@ def below_reserve(
         if found is None:
             if fingerprint in open_fps:
                 level = flows.level(conn, res, now)
+                clears_at = (res.reserve or 0) * (1 + Decimal(str(opts.clear_margin)))
+                if res.reserve and level < clears_at:
+                    out.append(
+                        _candidate(
+                            opts,
+                            "below_reserve",
+                            fingerprint,
+                            f"{res.name} is back at {fmt(level, res.unit)}, just above its "
+                            f"reserve of {fmt(res.reserve, res.unit)}: this alert stays open "
+                            f"until it reaches {fmt(clears_at, res.unit)} "
+                            f"({opts.clear_margin:.0%} over the reserve), so a level going "
+                            "back and forth across the line is one alert",
+                            resource_id=res.id,
+                            details={
+                                "level": exact(level),
+                                "reserve": exact(res.reserve),
+                                "clears_at": exact(clears_at),
+                                "unit": res.unit,
+                                "resource": res.slug,
+                                "what_to_do": "What to do: keep uses that can wait on hold "
+                                f"until it is back over {fmt(clears_at, res.unit)}.",
+                            },
+                        )
+                    )
+                    continue
                 out.append(
                     _cleared(
                         opts,

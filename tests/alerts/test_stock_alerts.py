@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from steward.alerts import evaluate
 from steward.alerts.delivery import deliver_pending
@@ -124,6 +124,32 @@ def test_a_firing_depletion_alert_gives_way_to_the_breach_without_a_resolved_mes
     (resolved,) = [t for t in texts(http_receiver) if "RESOLVED" in t]
     assert "Now: Rain tank is back at 450 L, at or above its reserve of 100 L." in resolved
     assert "Until now it said: Rain tank is below its reserve of 100 L now: 50 L" in resolved
+
+
+def test_a_level_back_and_forth_across_the_reserve_is_one_alert(make_garden, http_receiver) -> None:
+    """Back at 102 L against a 100 L reserve is not yet clear of it (5% margin: 105 L)."""
+    http_receiver.start()
+    ws = make_garden([{"name": "stewards", "urls": [http_receiver.url]}], NO_DRIFT)
+    record(ws, BIG_USE)
+    run(ws, T0)
+    record(ws, NewEvent("tank", "replenish", 52, "2025-03-12T12:30:00+01:00", "drizzle"))
+    run(ws, T0 + timedelta(hours=1))
+    assert states(ws)["below_reserve:tank"] == "firing"
+    with ws.store.read() as conn:
+        summary = conn.scalar(select(Alert.summary).where(Alert.rule == "below_reserve"))
+    assert summary == (
+        "Rain tank is back at 102 L, just above its reserve of 100 L: this alert stays open "
+        "until it reaches 105 L (5% over the reserve), so a level going back and forth "
+        "across the line is one alert"
+    )
+    record(ws, NewEvent("tank", "use", 10, "2025-03-12T13:30:00+01:00", "again"))
+    run(ws, T0 + timedelta(hours=2))
+    record(ws, NewEvent("tank", "replenish", 20, "2025-03-12T14:30:00+01:00", "shower"))
+    run(ws, T0 + timedelta(hours=3))
+    assert states(ws)["below_reserve:tank"] == "resolved"
+    with ws.store.read() as conn:
+        assert conn.scalar(select(func.count()).where(Alert.rule == "below_reserve")) == 1
+    assert len([t for t in texts(http_receiver) if "RESOLVED" in t]) == 1
 
 
 def test_a_level_below_zero_is_its_own_alert_and_holds_back_the_rest(
