@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from dashboards.text import amount, local_time, quota_amount, words
-from steward.display import visible
+from steward.display import local_days, visible
 from steward.exports import spreadsheet_safe
 from steward.store.catalog import ResourceInfo
 
@@ -99,11 +99,10 @@ def quotas(frame: pd.DataFrame, kind: str, unit: str, tz: str) -> pd.DataFrame:
     """Quota rows: Member, Period, Quota, Used, Left, At this pace, Status, Why."""
 
     def period(start: Any, end: Any) -> str:
-        a, b = pd.Timestamp(start), pd.Timestamp(end)
-        if a.tzinfo is None:
-            a, b = a.tz_localize("UTC"), b.tz_localize("UTC")
-        a, b = a.tz_convert(tz), b.tz_convert(tz)
-        return f"{a.day} {a:%b} to {b.day} {b:%b %Y}"
+        # The stored end is exclusive (the next period's first instant).
+        return local_days(
+            pd.Timestamp(start).to_pydatetime(), pd.Timestamp(end).to_pydatetime(), tz
+        )
 
     return safe_table(
         pd.DataFrame(

@@ -65,6 +65,25 @@ COMMAND_MODULES: tuple[str, ...] = tuple(
 )
 
 
+def plain_flags(command: Any, ctx: Any) -> Any:
+    """Drop the ``<bool>`` type that newer Typer prints beside every flag in help.
+
+    A flag (``--debug``, ``--refresh``, ``--serve/--no-serve``, ``--help``) takes
+    no value, so a type column saying ``<bool>`` reads as if it wanted one.
+    Walks ``command`` and its subcommands; returns ``command``.
+    """
+    params = list(getattr(command, "params", []))
+    helper = command.get_help_option(ctx) if hasattr(command, "get_help_option") else None
+    if helper is not None:
+        params.append(helper)
+    for param in params:
+        if getattr(param, "is_flag", False) and not getattr(param, "count", False):
+            param.metavar = ""
+    for sub in (getattr(command, "commands", None) or {}).values():
+        plain_flags(sub, ctx)
+    return command
+
+
 class LazyCommands(TyperGroup):
     """Typer group that imports a command's module only when that command runs.
 
@@ -86,9 +105,10 @@ class LazyCommands(TyperGroup):
         importlib.import_module(f"steward.commands.{module}").register(holder)
         # A callback keeps a one-command holder a group, so the command is found by name.
         holder.callback()(lambda: None)
-        return typer.main.get_group(holder).get_command(ctx, cmd_name)
+        return plain_flags(typer.main.get_group(holder).get_command(ctx, cmd_name), ctx)
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
+        plain_flags(self, ctx)
         self._listing = True
         try:
             super().format_help(ctx, formatter)

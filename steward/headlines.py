@@ -42,9 +42,14 @@ def when(value: Any) -> date | None:
 
 
 def day_month(day: date, today: date | None = None) -> str:
-    """ "14 March", or "14 March 2027" when the date is not in the current year."""
-    this_year = (today or date.today()).year
-    return f"{day.day} {day:%B}" + ("" if day.year == this_year else f" {day.year}")
+    """ "14 March 2027": always with its year, whatever ``today`` is.
+
+    A headline often names two dates ("by 28 July 2027; the chance passes 50%
+    on 26 December 2026"); dropping the year of the one in the current year
+    read as if both were in the same year. ``today`` is accepted for the
+    callers that pass it and no longer changes the form.
+    """
+    return full_day(day)
 
 
 def full_day(day: date) -> str:

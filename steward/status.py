@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, func, select
 
 from steward import flows
+from steward.display import change, json_safe
 from steward.headlines import headline
 from steward.reserve import breach, exact
 from steward.store.catalog import ResourceInfo, resources
@@ -42,7 +43,8 @@ class ResourceStatus:
     below_reserve: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The status as plain JSON-ready values, floats without binary noise."""
+        return dict(json_safe(asdict(self)))
 
 
 def _num(value: Decimal | None) -> float | None:
@@ -80,11 +82,13 @@ def resource_status(
     )
     before = now - timedelta(days=TREND_DAYS)
     if res.kind == "stock":
-        status.level = _num(flows.level(conn, res, now))
+        level_now = flows.level(conn, res, now)
+        status.level = _num(level_now)
         status.capacity = _num(res.capacity)
         if status.has_data:
-            status.trend = status.level - float(flows.level(conn, res, before))  # type: ignore[operator]
-            status.trend_text = f"{status.trend:+,.2f} {res.unit} in {TREND_DAYS} days"
+            # Exact (Decimal) difference: two floats subtracted print as -326.55999999999995.
+            status.trend = float(Decimal(level_now) - Decimal(flows.level(conn, res, before)))
+            status.trend_text = f"{change(status.trend, res.unit)} in {TREND_DAYS} days"
     else:
         status.on_loan = _num(flows.on_loan(conn, res, now))
         status.capacity = _num(flows.capacity(conn, res, now))
@@ -93,7 +97,13 @@ def resource_status(
             earlier = _checkouts(conn, res, before - timedelta(days=TREND_DAYS), before)
             status.trend = recent - earlier
             noun = "checkout" if recent == 1 else "checkouts"
-            status.trend_text = f"{recent:g} {noun} in {TREND_DAYS} days ({status.trend:+g})"
+            than = "the week before" if TREND_DAYS == 7 else f"the {TREND_DAYS} days before"
+            versus = (
+                f"as many as {than}"
+                if recent == earlier
+                else f"{abs(status.trend):g} {'more' if recent > earlier else 'fewer'} than {than}"
+            )
+            status.trend_text = f"{recent:g} {noun} in {TREND_DAYS} days ({versus})"
     found = breach(conn, res, now) if res.kind == "stock" and status.has_data else None
     if found is not None:
         status.below_reserve = {

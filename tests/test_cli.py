@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 import warnings
@@ -193,3 +195,42 @@ def test_import_that_records_nothing_fails_and_every_reason_names_its_fix(
     )
     assert code == 1 and "--decimal 'x'" in err
     assert "None" not in err
+
+
+def test_status_at_80_columns_shows_counts_whole_and_no_float_noise(demo_dir: Path) -> None:
+    config = str(demo_dir / "steward.yaml")
+    env_run = subprocess.run(
+        [*STEWARD, "-c", config, "status"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+        env={**os.environ, "COLUMNS": "80"},
+    )
+    table = env_run.stdout
+    assert all(len(line) <= 80 for line in table.splitlines())
+    # Seed packets are counted: "611 packets", never "611.00 packets".
+    assert re.search(r"\b\d[\d,]* packets", table)
+    assert not re.search(r"\d\.\d+ +packets", table)
+    assert "+0.00" not in table and "(+" not in table and "(-" not in table
+    payload = run("-c", config, "status", "--format", "json").stdout
+    # Ledger quantities have at most six decimals; a difference of floats printed 17 digits.
+    assert not re.search(r"\d\.\d{7,}", payload), re.findall(r"-?\d+\.\d{7,}", payload)[:5]
+    fund = {r["slug"]: r for r in json.loads(payload)["resources"]}["mutual-aid-fund"]
+    assert fund["trend"] == round(fund["trend"], 2)
+
+
+@pytest.mark.parametrize(
+    "args", [("--help",), ("quotas", "--help"), ("demo", "--help"), ("alerts", "list", "--help")]
+)
+def test_help_shows_no_type_beside_flags(args: tuple[str, ...]) -> None:
+    out = subprocess.run(
+        [*STEWARD, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={**os.environ, "COLUMNS": "80"},
+    ).stdout
+    assert "--help" in out
+    assert "<bool>" not in out and "BOOL" not in out, out

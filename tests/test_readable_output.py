@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
+from steward import display
 from steward.alerts import rules
 from steward.alerts.messages import GUIDANCE, message, short
 from steward.cli import app
@@ -20,6 +22,7 @@ from steward.commands.alerts import alert_blocks
 from steward.commands.collect import sources_table
 from steward.commands.quotas import quota_tables
 from steward.config import Settings
+from steward.headlines import headline
 from steward.store.models import Alert
 from steward.workspace import Workspace
 
@@ -362,3 +365,97 @@ def test_a_members_pool_quota_message_says_what_a_unit_day_is() -> None:
     assert title == "Cordless drills: a friendly heads-up"
     assert "Your quota:        5.25 unit-days" in body
     assert "A unit-day is one item on loan for one day" in body
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "whole", "shown"),
+    [
+        (611.0, "packets", False, "611 packets"),
+        (9092.8, "L", False, "9,092.8 L"),
+        (9092.80000000001, "L", False, "9,092.8 L"),
+        (2681.09, "USD", False, "2,681.09 USD"),
+        (2500, "USD", False, "2,500.00 USD"),
+        (6.0, "", True, "6"),
+        (-0.04, "L", False, "0 L"),
+        (None, "L", False, "—"),
+    ],
+)
+def test_quantities_read_without_float_noise(
+    value: float | None, unit: str, whole: bool, shown: str
+) -> None:
+    assert display.quantity(value, unit, whole=whole) == shown
+
+
+def test_changes_say_their_direction_in_words() -> None:
+    assert display.change(-326.55999999999995, "USD") == "down 326.56 USD"
+    assert display.change(0.0, "packets") == "no change"
+    assert display.change(0.3000000000000000004, "L") == "up 0.3 L"
+
+
+def test_json_output_rounds_binary_noise_away() -> None:
+    noisy = {"a": 0.1 + 0.2, "b": [1 - 0.9, {"c": -326.55999999999995}], "d": float("nan")}
+    assert display.json_safe(noisy) == {"a": 0.3, "b": [0.1, {"c": -326.56}], "d": None}
+    assert json.dumps(display.json_safe({"x": Decimal("1.500000")})) == '{"x": 1.5}'
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "tz", "shown"),
+    [
+        # November in Los Angeles: stored as 1 Nov 07:00 UTC to 1 Dec 08:00 UTC (end exclusive).
+        (
+            datetime(2026, 11, 1, 7, tzinfo=UTC),
+            datetime(2026, 12, 1, 8, tzinfo=UTC),
+            "America/Los_Angeles",
+            "1–30 Nov 2026",
+        ),
+        # East of UTC the first instant is the day before in UTC: still 1 Nov local.
+        (
+            datetime(2026, 10, 31, 23, tzinfo=UTC),
+            datetime(2026, 11, 30, 23, tzinfo=UTC),
+            "Europe/Paris",
+            "1–30 Nov 2026",
+        ),
+        (
+            datetime(2026, 12, 28, tzinfo=UTC),
+            datetime(2027, 1, 4, tzinfo=UTC),
+            "UTC",
+            "28 Dec 2026 – 3 Jan 2027",
+        ),
+        (datetime(2026, 11, 30), datetime(2026, 12, 7), "UTC", "30 Nov – 6 Dec 2026"),
+    ],
+)
+def test_periods_read_as_their_inclusive_local_days(
+    start: datetime, end: datetime, tz: str, shown: str
+) -> None:
+    assert display.local_days(start, end, tz) == shown
+
+
+def test_headline_dates_always_carry_their_year() -> None:
+    res = SimpleNamespace(kind="stock", name="Repair fund", unit="USD", reserve=Decimal(100))
+    this_year = datetime.now(UTC).date().replace(month=12, day=26)
+    text = headline(
+        res,  # type: ignore[arg-type]
+        {"p_below_reserve": 0.96, "horizon_end": "2027-07-28", "date_p50": this_year.isoformat()},
+    )
+    assert text.endswith(f"by 28 July 2027; the chance passes 50% on 26 December {this_year.year}")
+    pool = SimpleNamespace(kind="pool", name="Drills", unit="units", reserve=None)
+    said = headline(pool, {"max_p_over_capacity": 0.7, "peak_date": this_year.isoformat()})  # type: ignore[arg-type]
+    assert f"on {this_year:%a} 26 December {this_year.year}, the likeliest day" in said
+
+
+def test_status_lines_show_counted_stock_whole_and_the_reserve_with_its_unit() -> None:
+    from steward.commands.status import _where
+    from steward.status import ResourceStatus
+
+    seeds = ResourceStatus(
+        "seed-bank", "Seed bank", "garden", "stock", "packets", True, level=611.0, reserve=50.0
+    )
+    assert _where(seeds) == "611 packets (reserve 50 packets)"
+    fund = ResourceStatus(
+        "fund", "Fund", "fund", "stock", "USD", True, level=2681.09, reserve=2500.0
+    )
+    assert _where(fund) == "2,681.09 USD (reserve 2,500.00 USD)"
+    drills = ResourceStatus(
+        "drill", "Drills", "shed", "pool", "units", True, on_loan=6.0, capacity=6.0
+    )
+    assert _where(drills) == "6/6 on loan"

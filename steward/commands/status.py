@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Connection
 
-from steward.display import cell
+from steward.display import cell, json_safe, quantity
 from steward.scheduler import recent_job_problems
 from steward.status import ResourceStatus, all_statuses
 from steward.workspace import Workspace
@@ -24,10 +24,10 @@ def _where(s: ResourceStatus) -> str:
     if not s.has_data:
         return "no data yet"
     if s.kind == "stock":
-        reserve = f" (reserve {s.reserve:,.0f})" if s.reserve is not None else ""
-        return f"{s.level:,.2f} {s.unit}{reserve}"
-    cap = f"/{s.capacity:g}" if s.capacity is not None else ""
-    return f"{s.on_loan:g}{cap} on loan"
+        reserve = f" (reserve {quantity(s.reserve, s.unit)})" if s.reserve is not None else ""
+        return f"{quantity(s.level, s.unit)}{reserve}"
+    cap = f"/{quantity(s.capacity, whole=True)}" if s.capacity is not None else ""
+    return f"{quantity(s.on_loan, whole=True)}{cap} on loan"
 
 
 def render(ws: Workspace, format: str = "table") -> None:
@@ -35,7 +35,7 @@ def render(ws: Workspace, format: str = "table") -> None:
         rows = all_statuses(conn)
         problems = _job_problems(conn)
     if format == "json":
-        payload = {"resources": [r.as_dict() for r in rows], "jobs": problems}
+        payload = {"resources": [r.as_dict() for r in rows], "jobs": json_safe(problems)}
         typer.echo(json.dumps(payload, indent=2, default=str))
         return
     # One table per commons, so the commons is a title rather than a column:

@@ -10,6 +10,7 @@ import pandas as pd
 from sqlalchemy import Connection, case, func, select, type_coerce
 
 from steward.access import Scope
+from steward.display import local_days
 from steward.queries import quotas
 from steward.queries.resources import one, visible
 from steward.store.models import Event, Member
@@ -60,6 +61,8 @@ def my_usage(scope: Scope, conn: Connection, now: datetime | None = None) -> lis
         q = mine.get(res.slug)
         if q is not None:
             start, end = pd.Timestamp(q["period_start"]), pd.Timestamp(q["period_end"])
+            # The stored end is the next period's first instant: the last day is the one before.
+            days = local_days(start.to_pydatetime(), end.to_pydatetime(), res.timezone)
             out.append(
                 MyUsage(
                     slug=res.slug,
@@ -72,7 +75,7 @@ def my_usage(scope: Scope, conn: Connection, now: datetime | None = None) -> lis
                     projected=float(q["projected"]),
                     status=str(q["status"]),
                     explanation=str(q["explanation"]),
-                    period=f"{start:%-d %b} to {end:%-d %b %Y}",
+                    period=days,
                 )
             )
         else:
