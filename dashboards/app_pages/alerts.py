@@ -24,6 +24,7 @@ HEADERS = {
     "resolved_at": "Resolved",
     "silenced_until": "Silenced until",
 }
+ACTIONS = ("Acknowledge", "Silence")
 SILENCE_HOURS = {"1 hour": 1, "4 hours": 4, "1 day": 24, "1 week": 168}
 
 with session.shown_errors():
@@ -57,17 +58,23 @@ with session.shown_errors():
             + (f" [{row.status}]" if row.status else "")
             for row in actionable.itertuples()
         }
+        # Outside the form: a widget inside one changes nothing until the form is
+        # submitted, so "Silence for" could not follow the chosen action.
+        action = st.radio("Action", ACTIONS, horizontal=True, key="alert_action_kind")
         with st.form("alert_action", clear_on_submit=True):
             alert_id = st.selectbox("Alert", list(labels), format_func=lambda i: labels[i])
-            action = st.radio("Action", ["Acknowledge", "Silence"], horizontal=True)
-            duration = st.selectbox("Silence for", list(SILENCE_HOURS), index=1)
+            duration = (
+                st.selectbox("Silence for", list(SILENCE_HOURS), index=1)
+                if action == "Silence"
+                else None
+            )
             reason = st.text_input("Reason (kept in the alert's history)", max_chars=500)
-            submitted = st.form_submit_button("Apply", type="primary")
+            submitted = st.form_submit_button(action, type="primary", key="alert_action_apply")
         if submitted and alert_id is not None:
             if action == "Acknowledge":
                 data.acknowledge(config, scope, alert_id, reason)
                 st.success(f"Alert #{alert_id} acknowledged.")
-            else:
+            elif duration is not None:
                 data.silence(
                     config, scope, alert_id, timedelta(hours=SILENCE_HOURS[duration]), reason
                 )

@@ -144,10 +144,14 @@ def test_resource_without_forecast_shows_a_clear_empty_state(federation: Federat
 
 def test_steward_acknowledges_and_silences_from_the_alerts_page(federation: Federation) -> None:
     at = open_page(signed_in("sam"), "alerts")
+    # "Silence for" belongs to silencing only: not offered while Acknowledge is chosen.
+    assert at.radio[0].value == "Acknowledge"
+    assert "Silence for" not in [box.label for box in at.selectbox]
     at.text_input[0].input("checking the fund")
     at.button[0].click().run()
     assert "acknowledged" in at.success[0].value
-    at.radio[0].set_value("Silence")
+    at.radio[0].set_value("Silence").run()
+    assert "Silence for" in [box.label for box in at.selectbox]
     at.text_input[0].input("treasurer on holiday")
     at.button[0].click().run()
     assert "silenced for" in at.success[0].value
