@@ -1,5 +1,8 @@
 """Commons health: each commons' resources, aggregates only, no personal data (everyone).
 
+Everyone sees the same page, every commons of the workspace as a visitor sees
+it; a signed-in viewer's own commons comes first.
+
 Grouped by commons and named; a fund shows its reserve and its money in and
 out per month (totals of many members, never one member's own).
 """
@@ -27,19 +30,27 @@ with session.shown_errors():
     config = session.config_path()
     viewer = session.scope()
     public = Scope.public()
-    # Aggregates only: read with the public scope whoever is looking.
+    # Aggregates only: read with the public scope whoever is looking, so signing in
+    # never shrinks the page (every commons' public health is public) and never adds
+    # to it (a steward's unrounded figures live on the overview).
     tiles = data.tiles(config, public)
-    if viewer.role != "public":
-        mine = {r.commons_slug for r in data.visible_resources(config, viewer)}
-        tiles = [t for t in tiles if t.commons_slug in mine]
     if not tiles:
         st.info("No resources are monitored yet.")
     names = {c.slug: c.name for c in session.workspace(config).settings.commons}
-    for slug in dict.fromkeys(
-        t.commons_slug for t in sorted(tiles, key=lambda t: names.get(t.commons_slug, ""))
-    ):
+    # The viewer's own commons first, then the others by name.
+    own = (
+        {r.commons_slug for r in data.visible_resources(config, viewer)}
+        if viewer.role != "public"
+        else set()
+    )
+    order = sorted(
+        dict.fromkeys(t.commons_slug for t in tiles),
+        key=lambda s: (s not in own, (names.get(s) or s).lower()),
+    )
+    for slug in order:
         group = [t for t in tiles if t.commons_slug == slug]
-        st.header(plain(names.get(slug, slug)), anchor=False, divider="gray")
+        title = plain(names.get(slug, slug)) + (" (your commons)" if slug in own else "")
+        st.header(title, anchor=False, divider="gray")
         worst = [t for t in group if t.status in ("danger", "watch")]
         st.caption(
             f"{len(group)} resources · "

@@ -55,12 +55,9 @@ def allowed(viewer: str | None, page: str, resource: str) -> set[str]:
         return set(ALICE_MARKERS)
     if viewer == "bob" and page == "my_usage":
         return set(BOB_MARKERS)
-    # Anonymous health lists every commons' resources (names only, public); a
-    # signed-in viewer's health page is limited to their own commons.
-    if viewer is None and page == "health":
-        return set(ORCHARD_MARKERS)
-    # The orchard's steward and member: their own commons only, whatever the URL asks for.
-    if viewer == "olga" and page == "health":
+    # Health lists every commons' resources (names and public figures) for everyone:
+    # signing in neither shrinks it nor adds anything personal to it.
+    if page == "health":
         return set(ORCHARD_MARKERS)
     # Firing alerts: the press's overbooking, Oscar's quota and the stale orchard feed.
     if viewer == "olga" and page == "overview":
