@@ -118,12 +118,37 @@ def warm_up() -> None:
         logging.disable(logging.NOTSET)
 
 
+def load_streamlit_config(command: list[str]) -> None:
+    """Read Streamlit's configuration once, with this command's flags, before anything else does.
+
+    ``command`` is :func:`streamlit_command`'s line. Loading the pages'
+    modules (:func:`warm_up`) reads Streamlit's configuration without the
+    flags; ``streamlit run`` then read it again with them, saw the server
+    section change (the port, the address) and printed "An update to the
+    [server] config option section was detected. To have these changes be
+    reflected, please restart streamlit." at every start, though nothing
+    needed a restart. Parsed by Streamlit's own ``run`` command, so the values
+    are the ones its second reading gets, and that reading changes nothing.
+    """
+    from streamlit import config as streamlit_config
+    from streamlit.web import bootstrap
+    from streamlit.web import cli as streamlit_cli
+
+    ctx = streamlit_cli.main_run.make_context("run", list(command[4:]))
+    flags = {k: v for k, v in ctx.params.items() if k not in ("target", "args")}
+    if hasattr(streamlit_config, "_main_script_path"):
+        # Streamlit also reads a .streamlit/config.toml beside the app (set by `run`).
+        streamlit_config._main_script_path = os.path.abspath(ctx.params["target"])
+    bootstrap.load_config_options(flag_options=flags)
+
+
 def serve_here(command: list[str]) -> None:
     """Run the Streamlit server in this process (the same pid as `steward dashboard`).
 
     A signal to the command reaches the server itself, so stopping it stops the
     server and frees the port; and what the pages need is loaded first (:func:`warm_up`).
     """
+    load_streamlit_config(command)
     warm_up()
     from streamlit.web import cli as streamlit_cli
 

@@ -126,3 +126,38 @@ def test_dashboard_command_turns_off_per_run_overheads_of_a_development_server()
     assert "--runner.postScriptGC=false" in cmd
     assert "--server.fileWatcherType=none" in cmd
     assert "--server.runOnSave=false" in cmd
+
+
+def test_the_server_reads_its_config_once_with_the_flags_so_nothing_says_restart(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Streamlit printed "An update to the [server] config option section was detected"
+    at every start: the pages' imports read the config without the flags, `run` then
+    with them, and the port and address differed."""
+    from streamlit import config as streamlit_config
+    from streamlit import config_util
+    from streamlit.web import bootstrap
+    from streamlit.web import cli as streamlit_cli
+
+    from steward.commands.dashboard import load_streamlit_config
+
+    changed: list[bool] = []
+    real = config_util.server_option_changed
+
+    def spy(old: object, new: object) -> bool:
+        changed.append(real(old, new))  # type: ignore[arg-type]
+        return changed[-1]
+
+    monkeypatch.setattr(config_util, "server_option_changed", spy)
+    command = streamlit_command(APP, port=8765, host="127.0.0.1", debug=False)
+    try:
+        streamlit_config.get_config_options(force_reparse=True)  # as an import would
+        load_streamlit_config(command)
+        assert streamlit_config.get_option("server.port") == 8765
+        # What `streamlit run` does next with the same command line.
+        ctx = streamlit_cli.main_run.make_context("run", list(command[4:]))
+        flags = {k: v for k, v in ctx.params.items() if k not in ("target", "args")}
+        bootstrap.load_config_options(flag_options=flags)
+        assert changed[-1] is False
+    finally:
+        streamlit_config.get_config_options(force_reparse=True)
