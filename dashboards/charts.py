@@ -22,17 +22,23 @@ FORECAST_COLOR = "#e07b00"
 RISK_COLOR = "#c0392b"
 SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 
-#: Series of the fan chart, in legend order, with their colours.
+BAND_COLORS = {50: "#f0a656", 80: "#f4bd7f", 90: "#f8d4a8", 95: "#fbe3c6"}
+#: Series of the fan chart, in legend order, with their colours. A pool's history
+#: is units on loan (never more than it has) and its forecast units demanded
+#: (which may be more: that is the risk), so its series say which is which.
 SERIES = {
     "observed": HISTORY_COLOR,
+    "on loan (observed)": HISTORY_COLOR,
     "forecast median": FORECAST_COLOR,
-    "50% of outcomes": "#f0a656",
-    "80% of outcomes": "#f4bd7f",
-    "90% of outcomes": "#f8d4a8",
-    "95% of outcomes": "#fbe3c6",
+    "demand: middle outcome": FORECAST_COLOR,
+    **{f"{p}% of outcomes": c for p, c in BAND_COLORS.items()},
+    **{f"demand: {p}% of outcomes": c for p, c in BAND_COLORS.items()},
     "reserve": "#c0392b",
     "capacity": "#7f8c8d",
+    "units available": "#7f8c8d",
 }
+#: A pool's y axis: what the two halves of the chart count.
+POOL_AXIS = "units: on loan (past), demanded (forecast)"
 #: Date axes always show the year ("2027" alone must not stand for January).
 DAY_FORMAT = "%-d %b %Y"
 DATE_AXIS: dict[str, Any] = {
@@ -51,7 +57,8 @@ def _legend(names: list[str]) -> Spec:
         "field": "series",
         "type": "nominal",
         "scale": {"domain": shown, "range": [SERIES.get(n, FORECAST_COLOR) for n in shown]},
-        "legend": {"title": None, "orient": "top"},
+        # Four to a row: on one row a pool's seven series ran past the chart's edge.
+        "legend": {"title": None, "orient": "top", "columns": 4},
     }
 
 
@@ -97,14 +104,23 @@ def fan_chart(
 ) -> Spec:
     """Observed level (or units on loan), the forecast's median and bands, reserve, capacity, today.
 
-    ``history`` is indexed by local day with a ``level`` column; the forecast's
-    quantiles come from ``view.paths``. Dates are the commons' local days. The
-    legend names every series; the y axis carries the unit (pools count whole
-    units). Returns a Vega-Lite layer spec with datasets ``history`` (one row a
-    day) and ``forecast`` (one row a forecast day, every quantile a column).
+    ``history`` is indexed by local day with a ``level`` column (and, for a
+    pool, ``capacity``); the forecast's quantiles come from ``view.paths``.
+    Dates are the commons' local days. The legend names every series; the y
+    axis carries the unit (pools count whole units). A pool's past is its units
+    on loan, which never exceed its units, and its forecast the units demanded,
+    which may (that is the risk the headline gives): the axis and the legend say
+    so, and its units available are drawn day by day ("units available") from
+    ``history["capacity"]`` and ``view.paths["capacity"]``, or as a line at
+    ``capacity`` when neither has them. Returns a Vega-Lite layer spec with
+    datasets ``history`` (one row a day), ``forecast`` (one row a forecast day,
+    every quantile a column) and, for a pool, ``capacity``.
     """
     pool = kind == "pool"
-    y_title = "units on loan" if pool else f"level ({unit})"
+    y_title = POOL_AXIS if pool else f"level ({unit})"
+    observed = "on loan (observed)" if pool else "observed"
+    median = "demand: middle outcome" if pool else "forecast median"
+    band_prefix = "demand: " if pool else ""
     y_axis: Spec = (
         {"title": y_title, "format": "d", "tickMinStep": 1}
         if pool
@@ -117,12 +133,17 @@ def fan_chart(
     qs = quantile_columns(fan.set_index("date")) if len(fan.columns) else []
     pairs = [(qs[i], qs[-1 - i]) for i in range(len(qs) // 2)]
     centre = "q0.5" if "q0.5" in fan.columns else "mean" if "mean" in fan.columns else None
+    available = _capacity_days(history, view) if pool else pd.DataFrame()
     names = [
-        *(["observed"] if len(history) else []),
-        *(_band_name(lo_q, hi_q) for (lo_q, _), (hi_q, _) in pairs),
-        *(["forecast median"] if centre else []),
+        *([observed] if len(history) else []),
+        *(band_prefix + _band_name(lo_q, hi_q) for (lo_q, _), (hi_q, _) in pairs),
+        *([median] if centre else []),
         *(["reserve"] if reserve is not None else []),
-        *(["capacity"] if capacity is not None else []),
+        *(
+            ["units available" if pool else "capacity"]
+            if capacity is not None or len(available)
+            else []
+        ),
     ]
     color = _legend(names)
     if len(history):
@@ -134,7 +155,7 @@ def fan_chart(
         layers.append(
             {
                 "data": {"name": "history"},
-                "transform": _series("observed"),
+                "transform": _series(observed),
                 "mark": {"type": "line", "interpolate": "step-after"},
                 "encoding": {
                     "x": _date(),
@@ -150,7 +171,7 @@ def fan_chart(
         keep = ["date", *{c for pair in pairs for _, c in pair}, *([centre] if centre else [])]
         datasets["forecast"] = fan[list(dict.fromkeys(keep))].rename(columns=_field_name)
         for (lo_q, lo), (hi_q, hi) in pairs:
-            band = _band_name(lo_q, hi_q)
+            band = band_prefix + _band_name(lo_q, hi_q)
             low, high = _field_name(lo), _field_name(hi)
             layers.append(
                 {
@@ -176,17 +197,38 @@ def fan_chart(
             layers.append(
                 {
                     "data": {"name": "forecast"},
-                    "transform": _series("forecast median"),
+                    "transform": _series(median),
                     "mark": {"type": "line", "strokeDash": [4, 2]},
                     "encoding": {
                         "x": _date(),
                         "y": {"field": middle, "type": "quantitative", "axis": y_axis},
                         "color": color,
-                        "tooltip": [_day_tooltip(), _number_tooltip(middle, fmt, "forecast")],
+                        "tooltip": [_day_tooltip(), _number_tooltip(middle, fmt, median)],
                     },
                 }
             )
-    for value, label in ((reserve, "reserve"), (capacity, "capacity")):
+    if len(available):
+        datasets["capacity"] = available
+        layers.append(
+            {
+                "data": {"name": "capacity"},
+                "transform": _series("units available"),
+                "mark": {"type": "line", "interpolate": "step-after", "strokeDash": [6, 3]},
+                "encoding": {
+                    "x": _date(),
+                    "y": {"field": "capacity", "type": "quantitative", "axis": y_axis},
+                    "color": color,
+                    "tooltip": [
+                        _day_tooltip(),
+                        _number_tooltip("capacity", fmt, "units available"),
+                    ],
+                },
+            }
+        )
+    rules = [(reserve, "reserve")]
+    if not len(available):
+        rules.append((capacity, "units available" if pool else "capacity"))
+    for value, label in rules:
         if value is not None:
             layers.append(
                 {
@@ -228,6 +270,28 @@ def fan_chart(
             }
         )
     return {"$schema": SCHEMA, "height": 320, "datasets": datasets, "layer": layers}
+
+
+def _capacity_days(history: pd.DataFrame, view: ForecastView | None) -> pd.DataFrame:
+    """A pool's units available per day: recorded (``history``) then planned (the forecast's).
+
+    Columns ``date`` and ``capacity`` (float); days without a figure are left out.
+    Empty when neither holds one.
+    """
+    parts = []
+    if len(history) and "capacity" in history.columns:
+        past = history.reset_index()[["day", "capacity"]].rename(columns={"day": "date"})
+        parts.append(past)
+    dates = (view.paths.get("dates") or []) if view is not None else []
+    planned = (view.paths.get("capacity") or []) if view is not None else []
+    if dates and len(planned) == len(dates):
+        parts.append(pd.DataFrame({"date": pd.to_datetime(dates), "capacity": planned}))
+    if not parts:
+        return pd.DataFrame(columns=["date", "capacity"])
+    both = pd.concat(parts, ignore_index=True)
+    both["capacity"] = pd.to_numeric(both["capacity"], errors="coerce")
+    both["date"] = pd.to_datetime(both["date"])
+    return both.dropna().astype({"capacity": "float64"}).reset_index(drop=True)
 
 
 def _field_name(column: str) -> str:
@@ -313,18 +377,3 @@ def daily_risk(paths: dict[str, Any], kind: str) -> pd.DataFrame:
         return pd.DataFrame(columns=["date", "probability"])
     frame = pd.DataFrame({"date": pd.to_datetime(dates), "probability": values})
     return frame.dropna()
-
-
-def score_table(scores: dict[str, Any]) -> pd.DataFrame:
-    """Backtest scores as rows: flow, method, MASE (best first within each flow)."""
-    rows = []
-    for flow, by_method in scores.items():
-        if isinstance(by_method, dict):
-            for method, mase in by_method.items():
-                if mase is not None:
-                    rows.append({"flow": flow, "method": method, "MASE": float(mase)})
-        elif by_method is not None:
-            rows.append({"flow": "", "method": flow, "MASE": float(by_method)})
-    if not rows:
-        return pd.DataFrame(columns=["flow", "method", "MASE"])
-    return pd.DataFrame(rows).sort_values(["flow", "MASE"]).reset_index(drop=True)

@@ -6,6 +6,16 @@ import pandas as pd
 import streamlit as st
 
 from dashboards import charts, data, session, sign_in_form, tables
+from dashboards.methods import (
+    MEASURES,
+    accuracy_table,
+    flow_words,
+    flows_of,
+    plain_method,
+    plain_reason,
+    reasons_of,
+    score_table,
+)
 from dashboards.tables import safe_table
 from dashboards.text import amount, local_time, plain, words
 from steward.queries.forecasts import track_record
@@ -59,8 +69,15 @@ with session.shown_errors():
         width="stretch",
     )
     st.caption(
-        f"Days in {tz}. The bands hold the stated share of simulated outcomes; "
+        f"Days in {plain(tz)}. The bands hold the stated share of simulated outcomes; "
         "the dashed line is the middle outcome."
+        + (
+            " Up to today the line counts units on loan, which never exceed the units "
+            "available; from today the forecast counts units members will want, which "
+            "can: the days it does are the chance of more demand than units."
+            if kind == "pool"
+            else ""
+        )
     )
     lost = (view.risk.get("lost_overdue") if view else None) or 0
     if kind == "pool" and view is not None and "lost_overdue" in view.risk:
@@ -97,10 +114,15 @@ with session.shown_errors():
         if view is None:
             st.caption("No forecast yet: the forecasting job has not run for this resource.")
         else:
-            # Method names are code-like ("mean(tsb+sba)"): shown verbatim, never as Markdown.
-            st.text(f"Method: {view.method}\nRan: {local_time(view.created_at, tz)}")
-            if view.reason:
-                st.caption(plain(view.reason))
+            methods = flows_of(view.method)
+            reasons = reasons_of(view.reason)
+            for flow, label in methods.items():
+                # Plain words first; the engine's name is in the table and the expander below.
+                name = f"**{plain(flow_words(flow, vocab))}:** " if flow else ""
+                st.markdown(name + plain(plain_method(label)))
+                if reasons.get(flow):
+                    st.caption(plain(plain_reason(reasons[flow])))
+            st.caption(f"Ran {plain(local_time(view.created_at, tz))}.")
             # How often such figures came true (the stored risk backtest), when known.
             record = data.calibration(config, scope, slug)
             # The figure of the calibrated event: for a pool, all units out (the
@@ -110,25 +132,29 @@ with session.shown_errors():
                 said = track_record(record, float(calibrated_p))
                 if said:
                     st.caption(plain(said))
-            scores = charts.score_table(view.scores)
+            scores = score_table(view.scores, view.reason, vocab, view.method)
             if len(scores):
-                st.markdown(
-                    "Backtest error (MASE: below 1 beats repeating last season; lower is better)"
-                )
+                st.markdown("Backtest error of each method tried (lower is better)")
                 st.dataframe(
-                    safe_table(scores.rename(columns={"flow": "Series", "method": "Method"})),
+                    safe_table(scores),
                     hide_index=True,
                     width="stretch",
-                    column_config={"MASE": st.column_config.NumberColumn(format="%.2f")},
+                    column_config={
+                        m: st.column_config.NumberColumn(m, format="%.2f", help=MEASURES[m])
+                        for m in MEASURES
+                        if m in scores.columns
+                    },
                 )
+                for m in MEASURES:
+                    if m in scores.columns:
+                        st.caption(MEASURES[m])
+            with st.expander("Technical details"):
+                # Code-like names ("mean(tsb+sba)"): shown verbatim, never as Markdown.
+                st.text(f"Method: {view.method}\n\n{view.reason}")
             if view.accuracy:
                 st.markdown("How earlier forecasts of this resource came true")
                 st.dataframe(
-                    safe_table(
-                        pd.DataFrame(
-                            {"Measure": list(view.accuracy), "Value": list(view.accuracy.values())}
-                        ).astype({"Value": str})
-                    ),
+                    safe_table(accuracy_table(view.accuracy, res.unit, kind, tz)),
                     hide_index=True,
                     width="stretch",
                 )

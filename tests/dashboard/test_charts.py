@@ -76,3 +76,41 @@ def test_the_fans_bands_share_one_row_per_forecast_day() -> None:
 
 def test_a_name_with_a_quote_stays_a_string_in_the_legend_expression() -> None:
     assert charts._quoted("it's") == "'it\\'s'"
+
+
+def test_a_pools_chart_says_on_loan_then_demand_against_the_units_available() -> None:
+    """Its history is units on loan (never above the units), its forecast units demanded."""
+    history = _history().assign(level=2.0, capacity=[3.0] * 20 + [4.0] * 11)
+    view = _view()
+    view.paths["capacity"] = [4.0] * DAYS
+    spec = charts.fan_chart(history, view, kind="pool", unit="units", reserve=None, capacity=4.0)
+    layers = spec["layer"]
+    domain = layers[0]["encoding"]["color"]["scale"]["domain"]
+    assert domain == [
+        "on loan (observed)",
+        "demand: middle outcome",
+        "demand: 50% of outcomes",
+        "demand: 90% of outcomes",
+        "units available",
+    ]
+    titles = {
+        layer["encoding"]["y"]["axis"]["title"]
+        for layer in layers
+        if "axis" in layer["encoding"]["y"]
+    }
+    assert titles == {"units: on loan (past), demanded (forecast)"}
+    assert "units on loan" not in json.dumps(spec.get("layer"))
+    # The units available are drawn day by day: recorded, then planned.
+    capacity = spec["datasets"]["capacity"]
+    assert len(capacity) == 31 + DAYS
+    assert capacity["capacity"].iloc[0] == 3.0 and capacity["capacity"].iloc[-1] == 4.0
+    assert not [layer for layer in layers if layer.get("mark", {}).get("type") == "rule"]
+    assert all("%Y" in layer["encoding"]["x"]["axis"]["format"] for layer in layers)
+
+
+def test_a_pool_without_daily_capacity_keeps_a_units_available_line() -> None:
+    spec = charts.fan_chart(
+        _history(), _view(), kind="pool", unit="units", reserve=None, capacity=6.0
+    )
+    rules = [layer for layer in spec["layer"] if layer.get("mark", {}).get("type") == "rule"]
+    assert [r["data"]["values"][0]["series"] for r in rules] == ["units available"]
