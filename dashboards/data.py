@@ -166,6 +166,13 @@ def collector_status(config: str, scope: Scope) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=SCOPE_KEY)
+def newest_data(config: str, scope: Scope) -> list[sources.Newest]:
+    """When each source's newest event or reading came (not when its collector last ran)."""
+    with workspace(config).store.read() as conn:
+        return sources.newest_data(scope, conn)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=SCOPE_KEY)
 def collector_runs(config: str, scope: Scope) -> pd.DataFrame:
     names = source_names(config, scope)
     with workspace(config).store.read() as conn:

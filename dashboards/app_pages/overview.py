@@ -3,7 +3,8 @@
 Each line says what (the resource and where it stands now), when and how sure
 (the forecast's headline) and what to do. Levels are read from the ledger at
 each refresh; the risk figures are the latest forecast's, and the page says
-when that ran and when each source last delivered data.
+when that ran and when each source's newest data came (its newest event or
+reading, not its collector's last run), flagging a source gone quiet.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import streamlit as st
 
 from dashboards import advice, data, session, sign_in_form
 from dashboards.tables import safe_table
-from dashboards.text import local_time, plain
+from dashboards.text import duration, local_time, plain
 
 config = session.config_path()
 viewer = sign_in_form.gate("Overview")
@@ -24,20 +25,35 @@ st.title("Overview")
 
 def _freshness(tiles: list, tz: str) -> str:  # type: ignore[type-arg]
     ran = [t.forecast_at for t in tiles if t.forecast_at is not None]
-    parts = [f"Levels as of {local_time(datetime.now(UTC), tz, with_date=False)}"]
+    parts = [f"Levels as of {local_time(datetime.now(UTC), tz)}"]
     parts.append(f"forecast ran {local_time(max(ran), tz)}" if ran else "no forecast yet")
     return " · ".join(parts)
 
 
-def _sources(scope_tz: str) -> None:
-    status = data.collector_status(config, session.scope())
-    if status.empty:
+def _sources(tz: str) -> None:
+    """When each source's newest row came, stale ones flagged; not when its collector ran.
+
+    A collector that runs fine but reads nothing (a dead sensor behind a live
+    feed) would otherwise look fresh.
+    """
+    newest = data.newest_data(config, session.scope())
+    if not newest:
         return
-    arrived = [
-        f"{plain(row.source)} {local_time(row.last_success_at, scope_tz) if pd.notna(row.last_success_at) else 'never'}"
-        for row in status.itertuples()
-    ]
-    st.caption("Data last arrived: " + " · ".join(arrived))
+    now = datetime.now(UTC)
+    for n in newest:
+        if n.stale:
+            usual = f"; usually every {duration(n.usual_gap)}" if n.usual_gap else ""
+            st.markdown(
+                f":orange-badge[stale] {plain(n.source)}: no new {n.what} since "
+                f"{plain(local_time(n.happened_at, tz))} ({duration(now - n.happened_at)} ago"
+                f"{usual}), though its collector may still run"
+            )
+    fresh = [n for n in newest if not n.stale]
+    if fresh:
+        st.caption(
+            "Newest data: "
+            + " · ".join(f"{plain(n.source)} {plain(local_time(n.happened_at, tz))}" for n in fresh)
+        )
 
 
 def _render() -> None:

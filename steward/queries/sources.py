@@ -13,14 +13,23 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from steward.access import Scope
 from steward.config import Settings
-from steward.store.models import CollectorRun, CollectorState, Commons, QuarantinedRow
+from steward.store.models import (
+    CollectorRun,
+    CollectorState,
+    Commons,
+    Event,
+    QuarantinedRow,
+    Reading,
+)
 
 
 def allowed_sources(scope: Scope, conn: Connection, settings: Settings) -> list[str]:
@@ -176,3 +185,114 @@ def retry_function() -> Callable[..., Any] | None:
 
 def retry_available() -> bool:
     return retry_function() is not None
+
+
+#: A resource is only called stale once its newest row is at least this old.
+STALE_FLOOR = timedelta(hours=2)
+#: ... and older than this many of its usual gaps between rows.
+STALE_GAPS = 5
+#: The window before the newest row whose rows give the usual gap.
+GAP_WINDOW = timedelta(days=30)
+#: Fewer rows than this in GAP_WINDOW: no regular rhythm to miss, never stale.
+GAP_MIN_ROWS = 3
+
+
+@dataclass(frozen=True)
+class Newest:
+    """The newest row (event or reading) a source delivered, and whether it is overdue.
+
+    ``happened_at`` is the row's own time (an event's ``occurred_at``, a
+    reading's ``observed_at``) and ``arrived_at`` when Steward recorded it, both
+    UTC; ``resource`` names the resource it is about. ``usual_gap`` is the mean
+    spacing of the source's rows in the GAP_WINDOW up to its newest one (None
+    when not needed or fewer than GAP_MIN_ROWS); ``stale`` is True when nothing newer
+    came for longer than STALE_FLOOR and STALE_GAPS usual gaps: a source whose
+    collector still succeeds but whose sensor went quiet. Judged per source, not
+    per resource: one tool nobody borrowed for a month says nothing about the
+    loans feed.
+    """
+
+    source: str
+    what: str
+    resource: str
+    happened_at: datetime
+    arrived_at: datetime
+    usual_gap: timedelta | None
+    stale: bool
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def newest_data(
+    scope: Scope,
+    conn: Connection,
+    now: datetime | None = None,
+    *,
+    floor: timedelta = STALE_FLOOR,
+) -> list[Newest]:
+    """The newest event or reading from each source of the steward's commons, stale ones first.
+
+    Unlike a collector's last success (a run that read nothing new succeeds
+    too), this says when data last came. Each resource costs two index seeks
+    (``ix_event_resource_time``, ``ix_reading_resource_time``) for its newest
+    rows; a source's rows are counted for its usual gap only when it has been
+    quiet for longer than ``floor``. Sources that recorded no event or reading
+    (member lists, inventories) are left out. AccessDenied for non-stewards.
+    """
+    from steward.queries.resources import visible
+
+    scope.require_steward()
+    now = now or datetime.now(UTC)
+    found = visible(scope, conn)
+    names = {r.id: r.name for r in found}
+    # source -> (happened, arrived, what, resource id); and the resources each source fed.
+    best: dict[str, tuple[datetime, datetime, str, int]] = {}
+    fed: dict[tuple[str, str], set[int]] = {}
+    for res in found:
+        for table, at, what in (
+            (Event, Event.occurred_at, "event"),
+            (Reading, Reading.observed_at, "reading"),
+        ):
+            # Scheduled events (a pledged grant) are projections, not data that came.
+            planned = [Event.scheduled.is_(False)] if table is Event else []
+            row = conn.execute(
+                select(at, table.ingested_at, table.source)
+                .where(table.resource_id == res.id, at <= now, *planned)
+                .order_by(at.desc())
+                .limit(1)
+            ).first()
+            if row is None:
+                continue
+            happened, arrived, source = _utc(row[0]), _utc(row[1]), str(row[2])
+            fed.setdefault((source, what), set()).add(res.id)
+            if source not in best or happened > best[source][0]:
+                best[source] = (happened, arrived, what, res.id)
+    out: list[Newest] = []
+    for source, (happened, arrived, what, rid) in best.items():
+        table, at = (
+            (Event, Event.occurred_at) if what == "event" else (Reading, Reading.observed_at)
+        )
+        gap = None
+        stale = False
+        if now - happened > floor:
+            count, first = conn.execute(
+                select(func.count(), func.min(at))
+                .select_from(table)
+                .where(
+                    table.resource_id.in_(sorted(fed[(source, what)])),
+                    table.source == source,
+                    at > happened - GAP_WINDOW,
+                    at <= happened,
+                    *([Event.scheduled.is_(False)] if table is Event else []),
+                )
+            ).one()
+            if count >= GAP_MIN_ROWS and first is not None:
+                # Spacing of the rows the window holds (a source younger than the
+                # window is judged by the days it has been sending).
+                gap = (happened - _utc(first)) / (count - 1)
+                stale = now - happened > max(floor, STALE_GAPS * gap)
+        out.append(Newest(source, what, names[rid], happened, arrived, gap, stale))
+    out.sort(key=lambda n: (not n.stale, n.source))
+    return out

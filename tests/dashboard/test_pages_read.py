@@ -1,0 +1,171 @@
+"""What a fresh reader sees: data freshness, method words, measures, periods, public health."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import insert, select
+
+from steward.access import Scope
+from steward.errors import AccessDenied
+from steward.queries import sources
+from steward.store.models import Commons, ForecastRun, Reading, Resource
+from steward.workspace import open_workspace
+
+from .apptest import open_page, shown_text, signed_in
+from .fixtures import Federation
+
+NOW = datetime.now(UTC)
+SENSOR = "tank-sensor"
+
+
+def _quiet_sensor(federation: Federation, *, silent_for: timedelta) -> None:
+    """Hourly readings of the toolshed's tank for ten days, none for ``silent_for`` since."""
+    ws = open_workspace(federation.config)
+    with ws.store.write() as conn:
+        tank = conn.execute(select(Resource.id).where(Resource.slug == "odd")).scalar_one()
+        last = NOW - silent_for
+        conn.execute(
+            insert(Reading),
+            [
+                {
+                    "resource_id": tank,
+                    "observed_at": last - timedelta(hours=h),
+                    "value": Decimal(10),
+                    "source": SENSOR,
+                    "external_id": f"r{h}",
+                    "ingested_at": last - timedelta(hours=h),
+                    "payload_hash": "x",
+                }
+                for h in range(240)
+            ],
+        )
+    ws.close()
+
+
+def _steward_scope(federation: Federation) -> Scope:
+    ws = open_workspace(federation.config)
+    with ws.store.read() as conn:
+        toolshed = conn.execute(select(Commons.id).where(Commons.slug == "toolshed")).scalar_one()
+    ws.close()
+    return Scope.steward(toolshed)
+
+
+def test_newest_data_flags_a_quiet_sensor_whatever_its_collector_says(
+    federation: Federation,
+) -> None:
+    _quiet_sensor(federation, silent_for=timedelta(hours=9))
+    scope = _steward_scope(federation)
+    ws = open_workspace(federation.config)
+    try:
+        with ws.store.read() as conn:
+            newest = {n.source: n for n in sources.newest_data(scope, conn, NOW)}
+            # Nine silent hours of an hourly sensor: stale. The ledger's events (a day
+            # old, a few a week) are not: their rhythm is days, not hours.
+            assert newest[SENSOR].stale and newest[SENSOR].what == "reading"
+            assert newest[SENSOR].usual_gap == timedelta(hours=1)
+            assert newest[SENSOR].happened_at == NOW - timedelta(hours=9)
+            assert not newest["test"].stale
+            # An hour of quiet is within its rhythm and the floor.
+            soon = sources.newest_data(scope, conn, NOW - timedelta(hours=8, minutes=30))
+            assert not {n.source: n for n in soon}[SENSOR].stale
+            with pytest.raises(AccessDenied):
+                sources.newest_data(Scope.public(), conn, NOW)
+    finally:
+        ws.close()
+
+
+def test_overview_says_when_data_last_came_and_flags_the_quiet_source(
+    federation: Federation,
+) -> None:
+    _quiet_sensor(federation, silent_for=timedelta(hours=9))
+    text = shown_text(open_page(signed_in("sam"), "overview"))
+    assert "stale" in text and f"{SENSOR}: no new reading since" in text
+    assert "usually every 1 hour" in text
+    assert "Newest data: test " in text
+    # The old line read a collector's last success as the data's age.
+    assert "Data last arrived" not in text
+    # Levels carry their date beside the forecast's ("as of 14:05" read as undated).
+    assert "Levels as of " in text and " 20" in text.split("Levels as of ")[1][:20]
+
+
+def test_resource_page_names_methods_in_words_and_heads_scores_by_their_measure(
+    federation: Federation,
+) -> None:
+    ws = open_workspace(federation.config)
+    with ws.store.write() as conn:
+        tank = conn.execute(select(Resource.id).where(Resource.slug == "odd")).scalar_one()
+        dates = [(NOW + timedelta(days=d)).date().isoformat() for d in range(1, 31)]
+        conn.execute(
+            insert(ForecastRun),
+            {
+                "resource_id": tank,
+                "created_at": NOW,
+                "data_cutoff": NOW,
+                "horizon_days": 30,
+                "method": "use: mean(croston+long_run_rate+sba) + replenish: shrunk_seasonal_mean",
+                "reason": (
+                    "use: intermittent demand (60% zero weeks): mean(croston+long_run_rate+sba)"
+                    " chosen by backtest RMSSE 0.60 vs seasonal naive 0.86 over 2 origins | "
+                    "replenish: 105 weeks of history, season length 52: shrunk_seasonal_mean "
+                    "chosen by backtest MASE 0.71 vs seasonal naive 0.93 over 2 origins"
+                ),
+                "scores": {
+                    "use": {"combination(croston+long_run_rate+sba)": 0.6, "seasonal_naive": 0.86},
+                    "replenish": {"shrunk_seasonal_mean": 0.71, "seasonal_naive": 0.93},
+                },
+                "risk": {"p_below_reserve": 0.1, "horizon_end": dates[-1]},
+                "paths": {"dates": dates, "q0.5": [9.0] * 30},
+                "accuracy": None,
+            },
+        )
+    ws.close()
+    at = open_page(signed_in("sam"), "resource", "odd")
+    assert not at.exception
+    prose = re.sub(
+        r"\\([^\w\s])", r"\1", " ".join(str(m.value) for m in [*at.markdown, *at.caption])
+    )
+    assert "average of three intermittent-demand methods" in prose
+    assert "average of the same weeks in past years, shrunk toward the recent level" in prose
+    # Engine names only in the secondary places: the table's last column, the expander.
+    assert "shrunk_seasonal_mean" not in prose and "croston" not in prose
+    assert "mean(croston+long_run_rate+sba)" in " ".join(str(t.value) for t in at.text)
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["Series", "Used", "MASE", "RMSSE", "Method", "Technical name"]
+    use = table[table["Series"] == "Watering"]  # a stock in litres: water words
+    assert use["MASE"].isna().all() and use["RMSSE"].tolist() == [0.6, 0.86]
+    assert "RMSSE (intermittent demand)" in prose and "MASE: " in prose
+
+
+def test_health_is_the_same_page_signed_in_or_not(federation: Federation) -> None:
+    visitor = open_page(signed_in(None), "health")
+    headers = [str(h.value) for h in visitor.header]
+    assert headers == ["Orchard", "Toolshed"]
+    for user in ("alice", "sam", "oscar"):
+        at = open_page(signed_in(user), "health")
+        mine = [str(h.value) for h in at.header]
+        # Every commons, the viewer's own first and marked.
+        assert sorted(h.removesuffix(" (your commons)") for h in mine) == headers, user
+        assert mine[0].endswith("(your commons)"), user
+        assert "Cider press" in shown_text(at) and "Repair fund" in shown_text(at), user
+    # Nothing personal comes with signing in: Alice's own grant stays hers.
+    assert "37.25" not in shown_text(open_page(signed_in("bob"), "health"))
+
+
+def test_my_usage_period_is_its_days_with_the_year(federation: Federation) -> None:
+    at = open_page(signed_in("alice"), "my_usage")
+    periods = [
+        str(c.value).replace("\\", "")
+        for c in at.caption
+        if re.search(r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b", str(c.value))
+    ]
+    assert periods
+    for period in periods:
+        # "1–30 Nov 2026" or "25 Nov – 25 Dec 2026": never "1 Nov to 1 Dec 2026".
+        assert " to " not in period
+        assert re.fullmatch(r"\d{1,2}( \w{3}( \d{4})? – \d{1,2}|–\d{1,2}) \w{3} \d{4}", period), (
+            period
+        )
