@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from dashboards import data, session, sign_in_form, tables
+from dashboards.tables import safe_table
+from dashboards.text import duration, local_time
 from steward.queries import sources
 
 COLLECTORS = {
@@ -52,6 +55,34 @@ with session.shown_errors():
         st.info("No collectors are configured for your commons.")
     else:
         st.dataframe(tables.times(status, COLLECTORS, tz), hide_index=True, width="stretch")
+
+    newest = data.newest_data(config, scope)
+    if newest:
+        st.subheader("Newest data", anchor=False)
+        st.caption(
+            "When each source's newest event or reading happened and was recorded: a "
+            "collector that runs fine but reads nothing new (a dead sensor) shows here, "
+            "not in its last success."
+        )
+        st.dataframe(
+            safe_table(
+                pd.DataFrame(
+                    [
+                        {
+                            "Source": n.source,
+                            "Newest": f"{n.what} of {local_time(n.happened_at, tz)}",
+                            "Recorded": local_time(n.arrived_at, tz),
+                            "About": n.resource,
+                            "Usually every": duration(n.usual_gap) if n.usual_gap else "",
+                            "Stale": "stale" if n.stale else "",
+                        }
+                        for n in newest
+                    ]
+                )
+            ),
+            hide_index=True,
+            width="stretch",
+        )
 
     st.subheader("Last runs", anchor=False)
     runs = data.collector_runs(config, scope)

@@ -169,3 +169,13 @@ def test_my_usage_period_is_its_days_with_the_year(federation: Federation) -> No
         assert re.fullmatch(r"\d{1,2}( \w{3}( \d{4})? – \d{1,2}|–\d{1,2}) \w{3} \d{4}", period), (
             period
         )
+
+
+def test_data_sources_page_lists_each_sources_newest_row(federation: Federation) -> None:
+    _quiet_sensor(federation, silent_for=timedelta(hours=9))
+    at = open_page(signed_in("sam"), "sources")
+    assert not at.exception
+    newest = next(d.value for d in at.dataframe if "Usually every" in d.value.columns)
+    row = newest[newest["Source"] == SENSOR].iloc[0]
+    assert row["Stale"] == "stale" and row["Usually every"] == "1 hour"
+    assert row["Newest"].startswith("reading of ")
