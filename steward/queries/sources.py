@@ -197,6 +197,34 @@ GAP_WINDOW = timedelta(days=30)
 GAP_MIN_ROWS = 3
 
 
+def _quiet_last_year(
+    conn: Connection,
+    table: Any,
+    at: Any,
+    resource_ids: set[int],
+    source: str,
+    happened: datetime,
+    now: datetime,
+) -> bool:
+    """Whether the source was as quiet a year ago, over the same stretch of the calendar.
+
+    A seed bank busy in October and silent all winter is seasonal, not broken:
+    when the source sent rows before that stretch last year but none within it,
+    its silence now is its season. False when it is younger than a year.
+    """
+    year = timedelta(days=365)
+    planned = [Event.scheduled.is_(False)] if table is Event else []
+    where = [table.resource_id.in_(sorted(resource_ids)), table.source == source, *planned]
+    then_start, then_end = happened - year, now - year
+    older = conn.execute(select(at).where(*where, at <= then_start).limit(1)).first()
+    if older is None:
+        return False
+    within = conn.execute(
+        select(at).where(*where, at > then_start, at <= then_end).limit(1)
+    ).first()
+    return within is None
+
+
 @dataclass(frozen=True)
 class Newest:
     """The newest row (event or reading) a source delivered, and whether it is overdue.
@@ -206,10 +234,11 @@ class Newest:
     UTC; ``resource`` names the resource it is about. ``usual_gap`` is the mean
     spacing of the source's rows in the GAP_WINDOW up to its newest one (None
     when not needed or fewer than GAP_MIN_ROWS); ``stale`` is True when nothing newer
-    came for longer than STALE_FLOOR and STALE_GAPS usual gaps: a source whose
-    collector still succeeds but whose sensor went quiet. Judged per source, not
-    per resource: one tool nobody borrowed for a month says nothing about the
-    loans feed.
+    came for longer than STALE_FLOOR and STALE_GAPS usual gaps, unless the
+    source was as quiet over the same stretch a year before (its season): a
+    source whose collector still succeeds but whose sensor went quiet. Judged
+    per source, not per resource: one tool nobody borrowed for a month says
+    nothing about the loans feed.
     """
 
     source: str
@@ -292,7 +321,9 @@ def newest_data(
                 # Spacing of the rows the window holds (a source younger than the
                 # window is judged by the days it has been sending).
                 gap = (happened - _utc(first)) / (count - 1)
-                stale = now - happened > max(floor, STALE_GAPS * gap)
+                stale = now - happened > max(floor, STALE_GAPS * gap) and not _quiet_last_year(
+                    conn, table, at, fed[(source, what)], source, happened, now
+                )
         out.append(Newest(source, what, names[rid], happened, arrived, gap, stale))
     out.sort(key=lambda n: (not n.stale, n.source))
     return out

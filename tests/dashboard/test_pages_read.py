@@ -46,6 +46,44 @@ def _quiet_sensor(federation: Federation, *, silent_for: timedelta) -> None:
     ws.close()
 
 
+def _last_year(federation: Federation, *, days_ago: list[float]) -> None:
+    """Sensor readings a year and more ago (``days_ago`` before now)."""
+    ws = open_workspace(federation.config)
+    with ws.store.write() as conn:
+        tank = conn.execute(select(Resource.id).where(Resource.slug == "odd")).scalar_one()
+        conn.execute(
+            insert(Reading),
+            [
+                {
+                    "resource_id": tank,
+                    "observed_at": NOW - timedelta(days=d),
+                    "value": Decimal(10),
+                    "source": SENSOR,
+                    "external_id": f"old{d}",
+                    "ingested_at": NOW - timedelta(days=d),
+                    "payload_hash": "x",
+                }
+                for d in days_ago
+            ],
+        )
+    ws.close()
+
+
+@pytest.mark.parametrize(("days_ago", "stale"), [([400.0], False), ([400.0, 365.1], True)])
+def test_a_source_as_quiet_a_year_ago_is_in_its_season_not_stale(
+    federation: Federation, days_ago: list[float], stale: bool
+) -> None:
+    # Quiet for 20 days after hourly readings: stale, unless it was just as quiet
+    # over the same stretch last year (it sent rows before it, none within it).
+    _quiet_sensor(federation, silent_for=timedelta(days=20))
+    _last_year(federation, days_ago=days_ago)
+    ws = open_workspace(federation.config)
+    with ws.store.read() as conn:
+        got = {n.source: n for n in sources.newest_data(_steward_scope(federation), conn, NOW)}
+    ws.close()
+    assert got[SENSOR].stale is stale
+
+
 def _steward_scope(federation: Federation) -> Scope:
     ws = open_workspace(federation.config)
     with ws.store.read() as conn:
