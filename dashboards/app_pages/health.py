@@ -16,6 +16,7 @@ from dashboards import advice, data, session
 from dashboards.tables import safe_table
 from dashboards.text import amount, is_money, plain
 from steward.access import Scope
+from steward.display import counted
 
 COLOURS = {"ok": "green", "watch": "orange", "danger": "red", "unknown": "gray"}
 MONTHS = 6
@@ -53,7 +54,7 @@ with session.shown_errors():
         st.header(title, anchor=False, divider="gray")
         worst = [t for t in group if t.status in ("danger", "watch")]
         st.caption(
-            f"{len(group)} resources · "
+            f"{counted(len(group), 'resource')} · "
             + (f"{len(worst)} to watch" if worst else "all healthy or without data")
         )
         for tile in group[:MAX_CARDS]:

@@ -182,6 +182,7 @@ def test_health_is_the_same_page_signed_in_or_not(federation: Federation) -> Non
     visitor = open_page(signed_in(None), "health")
     headers = [str(h.value) for h in visitor.header]
     assert headers == ["Orchard", "Toolshed"]
+    assert "1 resource · " in shown_text(visitor) and "3 resources · " in shown_text(visitor)
     for user in ("alice", "sam", "oscar"):
         at = open_page(signed_in(user), "health")
         mine = [str(h.value) for h in at.header]
