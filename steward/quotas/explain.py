@@ -33,9 +33,25 @@ def pct(value: float) -> str:
     return f"{value * 100:.0f}%"
 
 
+def left_text(allocation: float | Decimal, used: float | Decimal, unit: str = "") -> str:
+    """What is left of a quota, in words: '12.5 L', or 'over by 50.79 USD' when over.
+
+    The one figure every view shows (CLI, dashboard, messages): allocation - used,
+    never clamped to 0.
+    """
+    left = Decimal(str(allocation)) - Decimal(str(used))
+    if left < 0:
+        return f"over by {fmt(-left, unit)}"
+    return fmt(left, unit)
+
+
 @dataclass(frozen=True)
 class ShareFacts:
-    """What one member's share rests on."""
+    """What one member's share rests on.
+
+    ``budget`` and ``members`` are what the active members share (the budget less
+    the starter reserve, and how many they are); ``total_budget`` the whole budget.
+    """
 
     policy: str
     budget: float
@@ -55,41 +71,90 @@ class ShareFacts:
     floors_exceed_budget: bool
     #: The policy's floor when it had to be scaled down to fit the budget.
     floor_asked: float | None = None
+    #: The member used the resource in the last ``active_weeks`` weeks.
+    active: bool = True
+    active_weeks: int = 12
+    period: str = "period"
+    single_use: float | None = None
+    #: The floor is one ordinary use (``single_use``), above the policy's own floor.
+    minimum_raised: bool = False
+    starter: float = 0.0
+    reserve: float = 0.0
+    newcomers: float = 0.0
+    total_budget: float | None = None
+
+
+def _ordinary(f: ShareFacts) -> str:
+    return f"one ordinary use ({fmt(f.single_use or 0, f.unit)}: 4 in 5 single uses are no larger)"
 
 
 def share_text(f: ShareFacts) -> str:
+    """How the member's allocation was computed, in words a member can read."""
     u = f.unit
     parts = [f"{f.budget_basis}."]
-    if f.floors_exceed_budget:
+    who = f"the {f.members} member{'s' if f.members != 1 else ''} who used it in the last {f.active_weeks} weeks"
+    if f.reserve > 0:
         parts.append(
-            f"The guaranteed floor of {fmt(f.floor or 0, u)} per member for {f.members} members "
-            f"is more than that budget, so every member gets the floor: {fmt(f.allocation, u)}."
+            f"About {fmt(f.newcomers)} member{'s' if f.newcomers != 1 else ''} a {f.period} start "
+            f"using it after a break, so {fmt(f.reserve, u)} of it is set aside for starter "
+            f"shares and {fmt(f.budget, u)} is shared among {who}."
         )
+    if not f.active:
+        if f.single_use is not None and f.starter > 0:
+            what = f"{_ordinary(f)}" + (
+                f", within the policy's cap of {fmt(f.cap, u)}"
+                if f.cap is not None and f.cap < f.single_use
+                else ""
+            )
+        elif f.starter > 0:
+            what = "an equal share, since no ordinary use is on record yet"
+        else:
+            what = "nothing, since the budget is zero"
+        parts.append(
+            f"You have not used it in the last {f.active_weeks} weeks, so you hold a starter "
+            f"share to start using it again: {what}. Your quota: {fmt(f.allocation, u)}."
+        )
+        return " ".join(parts)
+    if f.floors_exceed_budget:
+        if f.minimum_raised:
+            promise = f"{_ordinary(f)}, the smallest quota that means anything"
+        else:
+            promise = f"the guaranteed floor of {fmt(f.floor or 0, u)}"
+        parts.append(
+            f"That is not enough to give each of {who} {promise}, so each of them gets "
+            f"exactly that: {fmt(f.allocation, u)}."
+        )
+        if f.floor_asked is not None and f.minimum_raised:
+            parts.append(
+                f"(The policy's floor of {fmt(f.floor_asked, u)} per member is more than the "
+                "budget allows.)"
+            )
         return " ".join(parts)
     if f.policy == "equal":
         parts.append(
-            f"It is shared equally among {f.members} members: "
-            f"{fmt(f.budget, u)} / {f.members} = {fmt(f.budget / f.members, u)} each."
+            f"It is shared equally among {who}: "
+            f"{fmt(f.budget, u)} / {f.members} = {fmt(f.budget / max(f.members, 1), u)} each."
         )
     elif f.policy == "weighted":
         if f.total_weight > 0:
             share = f.budget * f.weight / f.total_weight
             parts.append(
-                f"It is shared in proportion to each member's weight (dues, shares or hours). "
-                f"Your weight is {fmt(f.weight)} out of a total of {fmt(f.total_weight)}, so your "
-                f"share is {fmt(f.budget, u)} x {fmt(f.weight)} / {fmt(f.total_weight)} = "
-                f"{fmt(share, u)}."
+                f"It is shared among {who} in proportion to each member's weight (dues, "
+                f"shares or hours). Your weight is {fmt(f.weight)} out of a total of "
+                f"{fmt(f.total_weight)}, so your share is {fmt(f.budget, u)} x {fmt(f.weight)} "
+                f"/ {fmt(f.total_weight)} = {fmt(share, u)}."
             )
         else:
-            parts.append("It is shared by weight, but no member has a weight above zero.")
+            parts.append(f"It is shared by weight among {who}, but none has a weight above zero.")
     else:
         parts.append(
-            f"It is shared by need among {f.members} members: members who need less get what "
-            "they need, and the rest is shared equally by everyone else."
+            f"It is shared by need among {who}: members who need less get what they need, "
+            "and the rest is shared equally by everyone else."
         )
         if f.need is None:
             parts.append(
-                "You have no use on record yet, so you get the equal share of what is left"
+                "You have no use on record before this period, so you get the equal share of "
+                "what is left"
             )
         else:
             parts.append(f"Your need is {fmt(f.need, u)} ({f.need_basis})")
@@ -97,7 +162,9 @@ def share_text(f: ShareFacts) -> str:
             parts[-1] += f", and you get all of it: {fmt(f.allocation, u)}."
         else:
             parts[-1] += f"; the equal share of what is left is {fmt(f.level, u)}."
-    if f.floor_asked is not None:
+    if f.minimum_raised and f.at_floor:
+        parts.append(f"A quota is never smaller than {_ordinary(f)}, so yours is raised to it.")
+    elif f.floor_asked is not None:
         parts.append(
             f"The policy's floor of {fmt(f.floor_asked, u)} per member is more than the budget "
             f"allows for {f.members} members, so it is scaled to {fmt(f.floor or 0, u)} each."
@@ -123,18 +190,35 @@ def later_text(told: Decimal, latest: Decimal, unit: str) -> str:
     )
 
 
-def suspended_text(allocation: float, single: float, unit: str, state: str) -> str:
-    """Why a quota smaller than one ordinary use is suspended, not enforced."""
-    why = (
-        " The resource cannot sustain its members' ordinary use; the stewards have been told "
-        "what would close the gap."
-        if state in ("deficit", "stop")
-        else ""
-    )
+#: Every suspended quota's explanation starts with this resource-level sentence.
+SUSPENDED_LEAD = "Quotas on {name} are suspended for {period}: {reason}."
+
+
+def suspended_text(name: str, reason: str, period: str, used: float, unit: str) -> str:
+    """Why a resource's quotas are suspended (they cannot be computed), in words.
+
+    ``reason`` is a clause ("its budget cannot be computed yet: ..."); the first
+    sentence is the same for every member (:func:`suspended_reason` reads it back).
+    """
     return (
-        f"Your share ({fmt(allocation, unit)}) is smaller than one ordinary use of this resource "
-        f"({fmt(single, unit)}, the median single use), so your quota is suspended: you will "
-        f"not be warned against it.{why}"
+        SUSPENDED_LEAD.format(name=name, period=period, reason=reason.rstrip("."))
+        + f" Your use is still recorded ({fmt(used, unit)} so far) but not measured "
+        "against a quota, and you will not be warned against one."
+    )
+
+
+def suspended_reason(explanation: str) -> str:
+    """The resource-level sentence of a suspended quota's explanation (for stewards)."""
+    head, sep, _ = explanation.partition(" Your use is still recorded")
+    return head if sep else explanation
+
+
+def stop_text(state: str, unit: str) -> str:
+    """A budget of zero: the resource can sustain no use now."""
+    told = " The stewards have been told what would close the gap." if state != "ok" else ""
+    return (
+        f"The resource can sustain no use this period, so every quota is {fmt(0, unit)}: "
+        f"please do not use it now.{told}"
     )
 
 
@@ -149,9 +233,16 @@ STATUS_TEXT = {
 def tracking_text(
     used: float, allocation: float, projected: float, unit: str, period_label: str, status: str
 ) -> str:
+    """The member's use so far, pace and step on the ladder, in words."""
     share = f" ({pct(used / allocation)} of it)" if allocation > 0 else ""
+    over = used - allocation
+    status_text = STATUS_TEXT[status]
+    if status == "review" and over > 0:
+        status_text = (
+            f"You are over your quota by {fmt(over, unit)}; a steward will review it with you."
+        )
     return (
         f"In {period_label} you have used {fmt(used, unit)}{share}; at your recent pace you "
         f"will have used about {fmt(projected, unit)} by the end of the period. "
-        f"{STATUS_TEXT[status]}"
+        f"{status_text}"
     )

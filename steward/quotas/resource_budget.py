@@ -10,7 +10,7 @@ alert rules from the stored forecast runs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -38,14 +38,17 @@ CYCLE_DAYS = 364
 #: Members' ordinary need: the median of their total use over up to this many past periods.
 NEED_PERIODS = 12
 _Q = Decimal("0.000001")
+#: One ordinary use: 4 in 5 recorded single uses are no larger.
+ORDINARY_QUANTILE = 0.8
 
 
 @dataclass(frozen=True)
 class Budget:
     """What members can use in a period (resource unit), and why, in words.
 
-    ``need``: the members' ordinary total use per period; ``single_use``: the
-    median single draw (stock) or loan in unit-days (pool); ``state``: ``ok``,
+    ``need``: the members' ordinary total use per period; ``single_use``: one
+    ordinary use (:func:`single_use`: 4 in 5 single draws, or loans in unit-days,
+    are no larger); ``state``: ``ok``,
     ``deficit`` (need above the budget; ``gap_per_month`` and ``remedy`` say what
     closes it) or ``stop`` (no use is sustainable). None: not known yet.
     """
@@ -85,12 +88,17 @@ def weekly_inflow(daily: pd.DataFrame) -> np.ndarray:
 
 
 def single_use(conn: Connection, res: ResourceInfo) -> float | None:
-    """The median single draw (stock) or closed loan in unit-days (pool); None without any."""
+    """One ordinary use: the ORDINARY_QUANTILE of single draws (stock) or of closed
+    loans in unit-days (pool); None without any.
+
+    Not the median: half of all ordinary uses are above the median, so a quota of one
+    median use would put every member who made one slightly larger use over quota.
+    """
     ev = flows.events_frame(conn, res)
     ev = ev.loc[ev["sign"] > 0]
     if str(res.kind) == "stock":
         uses = ev.loc[(ev["kind"] == "use") & ev["member_id"].notna(), "quantity"]
-        return float(uses.median()) if len(uses) else None
+        return float(uses.astype(float).quantile(ORDINARY_QUANTILE)) if len(uses) else None
     loans = ev.loc[ev["loan_ref"].notna()]
     out = (
         loans.loc[loans["kind"] == "use"]
@@ -101,7 +109,7 @@ def single_use(conn: Connection, res: ResourceInfo) -> float | None:
     both = out.join(back.rename("back"), how="inner")
     days = (both["back"] - both["at"]).dt.total_seconds() / 86400
     unit_days = (days * both["units"]).loc[days > 0]
-    return float(unit_days.median()) if len(unit_days) else None
+    return float(unit_days.quantile(ORDINARY_QUANTILE)) if len(unit_days) else None
 
 
 def ordinary_need(usage: MemberUsage, bounds: Bounds, timezone: str) -> float | None:
@@ -242,10 +250,12 @@ def record_budget(
 
     The first budget of a period is its opening budget; a later computation
     updates ``amount`` (and the deficit figures) but the opening one stands for
-    the running period's quotas.
+    the running period's quotas. One ordinary use (``single_use``), the smallest
+    quota, also stays as it was when the period opened, so a quota set from it
+    never falls below it as new uses arrive.
     """
     found = conn.execute(
-        select(QuotaBudget.id, QuotaBudget.opening_amount).where(
+        select(QuotaBudget.id, QuotaBudget.opening_amount, QuotaBudget.single_use).where(
             QuotaBudget.resource_id == res.id, QuotaBudget.period_start == bounds.start
         )
     ).first()
@@ -271,5 +281,8 @@ def record_budget(
             },
         )
         return budget
+    if found.single_use is not None:
+        values["single_use"] = found.single_use
+        budget = replace(budget, single_use=float(found.single_use))
     conn.execute(update(QuotaBudget).where(QuotaBudget.id == found.id).values(**values))
     return budget

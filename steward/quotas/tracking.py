@@ -3,19 +3,37 @@
 The graduated ladder a member climbs, from the quota's own numbers:
 ``ok`` -> ``nudged`` (80% used) -> ``warned`` (projected over) -> ``review`` (over).
 
+Who shares the budget: the members who actually use the resource. A member is
+*active* on a resource when they used it in the ``ACTIVE_WEEKS`` weeks before the
+computation (for a pool, had a unit on loan then); the budget is split among the
+active members by the policy. Every other member holds a *starter share* so they
+can start using it: one ordinary use of the resource (4 in 5 of its single draws,
+or of its loans in unit-days, are no larger), within the policy's cap. Starter shares are paid
+for out of the budget at the pace newcomers have arrived: the median number of
+members per past period who used it after ``ACTIVE_WEEKS`` weeks without, times
+the starter share, is set aside before the split.
+
+A quota is never smaller than one ordinary use (a share smaller than that tells
+a member nothing they could act on): when the budget cannot give every active
+member one ordinary use, each gets exactly one, and the explanation says the
+budget falls short. The one exception is a budget of zero ("stop using it now"),
+which gives quotas of zero. A quota is ``suspended`` only when it cannot be
+computed at all (the resource's budget cannot be computed yet:
+:func:`suspend_quotas`), with the reason in words.
+
 A quota's allocation is set when the period opens (or when the member first
 appears in it) and is what the member was told: a later, lower budget applies
 from the next period and is announced in the explanation, never applied to the
-running one. A quota smaller than one ordinary use of the resource (its median
-single draw) is ``suspended`` with the reason: such a share tells a member
-nothing they could act on. Floors are scaled down so they fit in the budget.
+running one. Policy floors are scaled down so they fit in the budget.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from statistics import median
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -28,6 +46,7 @@ from steward.quotas.explain import (
     later_text,
     quota_unit,
     share_text,
+    stop_text,
     suspended_text,
     tracking_text,
 )
@@ -42,6 +61,10 @@ NUDGE_AT = 0.8
 PACE_DAYS = 14
 #: Need: average use over up to this many past periods.
 NEED_PERIODS = 6
+#: Active members: those who used the resource in this many weeks before now.
+ACTIVE_WEEKS = 12
+#: Newcomers per period: the median over up to this many past periods.
+NEWCOMER_PERIODS = 12
 _Q = Decimal("0.000001")
 
 
@@ -63,7 +86,8 @@ class QuotaRow:
 
     @property
     def remaining(self) -> Decimal:
-        return max(self.allocation - self.used, Decimal(0))
+        """The allocation less what was used: negative when over (never clamped to 0)."""
+        return self.allocation - self.used
 
 
 def ladder(used: float, projected: float, allocation: float) -> str:
@@ -109,6 +133,28 @@ def _decimal(value: float) -> Decimal:
     return Decimal(repr(max(value, 0.0))).quantize(_Q)
 
 
+def expected_newcomers(usage: MemberUsage, bounds: Bounds, tz: str) -> float:
+    """Members who start using the resource in an ordinary period (median, may be 0).
+
+    Over up to NEWCOMER_PERIODS past periods: the members who used it in the period
+    after ``ACTIVE_WEEKS`` weeks without. Only periods with ``ACTIVE_WEEKS`` weeks of
+    recorded use before them count (in the first weeks of a ledger every user would
+    look new); with none, 0.
+    """
+    firsts = usage.first_use()
+    if not firsts:
+        return 0.0
+    first = min(firsts.values())
+    counts = []
+    for p in previous_periods(bounds, tz, NEWCOMER_PERIODS):
+        if p.start - timedelta(weeks=ACTIVE_WEEKS) < first:
+            break
+        now_users = {k for k, v in usage.between(p.start, p.end).items() if v > 0}
+        before = usage.between(p.start - timedelta(weeks=ACTIVE_WEEKS), p.start)
+        counts.append(sum(1 for k in now_users if before.get(k, 0.0) <= 0))
+    return float(median(counts)) if counts else 0.0
+
+
 def compute_quotas(
     conn: Connection,
     settings: Settings,
@@ -119,7 +165,12 @@ def compute_quotas(
     period_end: datetime,
     now: datetime,
 ) -> list[QuotaRow]:
-    """Allocate ``budget`` among the commons' active members and upsert their Quota rows."""
+    """Split ``budget`` among the members who use ``resource`` and upsert every member's Quota.
+
+    Active members (use in the last ``ACTIVE_WEEKS`` weeks) share the budget less the
+    starter reserve; the others hold a starter share (module docstring). Raises
+    QuotaError when the period is not a calendar period of the resource's policy.
+    """
     policy = policy_for(settings, resource.slug)
     bounds = period_bounds(period_start, resource.timezone, policy.period)
     if bounds.start != period_start or bounds.end != period_end:
@@ -138,63 +189,97 @@ def compute_quotas(
     ).all()
     usage = MemberUsage(conn, resource)
     firsts = usage.first_use()
-    needs = {m.id: _need(usage, m.id, firsts.get(m.id), bounds, resource.timezone) for m in members}
-    claimants = [Claimant(m.code, float(m.weight), needs[m.id][0]) for m in members]
+    until = min(now, bounds.end)
+    recent_use = usage.between(now - timedelta(weeks=ACTIVE_WEEKS), until)
+    active = [m for m in members if recent_use.get(m.id, 0.0) > 0]
+    active_ids = {m.id for m in active}
+    needs = {m.id: _need(usage, m.id, firsts.get(m.id), bounds, resource.timezone) for m in active}
+    claimants = [Claimant(m.code, float(m.weight), needs[m.id][0]) for m in active]
+    cap = None if policy.cap is None else float(policy.cap)
+    single = budget.single_use
+    stop = budget.amount <= 0
+    newcomers = expected_newcomers(usage, bounds, resource.timezone)
+    # The starter share: one ordinary use, within the cap; without any use on record,
+    # one claimant's equal share (everyone is a claimant when no one is active).
+    if stop:
+        starter = 0.0
+    elif single is not None and single > 0:
+        starter = single if cap is None else min(single, cap)
+    else:
+        starter = budget.amount / max(len(active) + math.ceil(newcomers), 1)
+        if not active:
+            starter = budget.amount / max(len(members), 1)
+    reserve = min(starter * newcomers, budget.amount) if active else 0.0
+    for_active = budget.amount - reserve
     floor = None if policy.floor is None else float(policy.floor)
-    floor_scaled = floor is not None and bool(members) and floor * len(members) > budget.amount
+    floor_scaled = floor is not None and bool(active) and floor * len(active) > for_active
     if floor is not None and floor_scaled:
         # A floor is a promise only as far as the budget goes: scale it so the floors fit.
-        floor = budget.amount / len(members)
-    alloc = allocate(policy.policy, budget.amount, claimants, floor=floor, cap=policy.cap)
+        floor = for_active / len(active)
+    # Never smaller than one ordinary use (unless the budget says stop).
+    minimum = 0.0 if stop or single is None else (single if cap is None else min(single, cap))
+    raised = minimum > (floor or 0.0)
+    effective_floor = max(floor or 0.0, minimum) or None
+    alloc = allocate(policy.policy, for_active, claimants, floor=effective_floor, cap=policy.cap)
     told = dict(
         conn.execute(
             select(Quota.member_id, Quota.allocation).where(
-                Quota.resource_id == resource.id, Quota.period_start == bounds.start
+                Quota.resource_id == resource.id,
+                Quota.period_start == bounds.start,
+                Quota.status != "suspended",
             )
         ).all()
     )
-    single = budget.single_use
 
-    until = min(now, bounds.end)
     used = usage.between(bounds.start, until)
     recent = usage.between(now - timedelta(days=PACE_DAYS), now)
     remaining_days = max((bounds.end - now).total_seconds() / 86400, 0.0)
     total_weight = sum(c.weight for c in claimants)
+    weights = {c.key: c for c in claimants}
 
     rows: list[QuotaRow] = []
-    for m, c in zip(members, claimants, strict=True):
-        fresh = alloc.amounts[m.code]
+    for m in members:
+        is_active = m.id in active_ids
+        fresh = alloc.amounts[m.code] if is_active else _decimal(starter)
         amount = told.get(m.id, fresh)
         u = used.get(m.id, 0.0)
         projected = u + recent.get(m.id, 0.0) / PACE_DAYS * remaining_days
-        suspended = single is not None and float(amount) < single
-        status = "suspended" if suspended else ladder(u, projected, float(amount))
+        status = ladder(u, projected, float(amount))
+        c = weights.get(m.code)
         facts = ShareFacts(
             policy=policy.policy,
-            budget=budget.amount,
+            budget=for_active,
             budget_basis=budget.basis,
             unit=unit,
-            members=len(members),
+            members=len(active),
             allocation=amount,
-            weight=c.weight,
+            weight=float(m.weight) if c is None else c.weight,
             total_weight=total_weight,
-            need=c.need,
-            need_basis=needs[m.id][1],
+            need=None if c is None else c.need,
+            need_basis=needs[m.id][1] if m.id in needs else "",
             level=alloc.level,
-            floor=floor,
-            cap=None if policy.cap is None else float(policy.cap),
+            floor=floor if not raised else minimum,
+            cap=cap,
             at_floor=m.code in alloc.at_floor,
             at_high=m.code in alloc.at_high,
             floors_exceed_budget=alloc.floors_exceed_budget,
             floor_asked=float(policy.floor) if floor_scaled and policy.floor is not None else None,
+            active=is_active,
+            active_weeks=ACTIVE_WEEKS,
+            period=bounds.kind,
+            single_use=single,
+            minimum_raised=raised,
+            starter=starter,
+            reserve=reserve,
+            newcomers=newcomers,
+            total_budget=budget.amount,
         )
         text = share_text(facts)
         if amount != fresh:
             text += " " + later_text(amount, fresh, unit)
-        if suspended and single is not None:
-            text += " " + suspended_text(float(amount), single, unit, budget.state)
-        else:
-            text += " " + tracking_text(u, float(amount), projected, unit, bounds.label(), status)
+        if stop:
+            text += " " + stop_text(budget.state, unit)
+        text += " " + tracking_text(u, float(amount), projected, unit, bounds.label(), status)
         rows.append(
             QuotaRow(
                 member_id=m.id,
@@ -210,6 +295,65 @@ def compute_quotas(
                 status=status,
                 policy=policy.policy,
                 explanation=text,
+            )
+        )
+    _upsert(conn, resource.id, rows, now)
+    return rows
+
+
+def suspend_quotas(
+    conn: Connection,
+    settings: Settings,
+    resource: ResourceInfo,
+    bounds: Bounds,
+    now: datetime,
+    reason: str,
+) -> list[QuotaRow]:
+    """Record this period's quotas of ``resource`` as ``suspended`` because ``reason``.
+
+    For a resource whose budget cannot be computed (``reason`` says why, in words, as
+    a clause: "it has less than one complete week of history"). Each member's use is
+    still tracked (allocation 0, status ``suspended``); a member who already holds a
+    computed quota for the period keeps it (it is what they were told).
+    """
+    policy = policy_for(settings, resource.slug)
+    unit = quota_unit(resource.kind, resource.unit)
+    members = conn.execute(
+        select(Member.id, Member.code, Member.name)
+        .where(Member.commons_id == resource.commons_id, Member.status == "active")
+        .order_by(Member.code)
+    ).all()
+    computed = set(
+        conn.execute(
+            select(Quota.member_id).where(
+                Quota.resource_id == resource.id,
+                Quota.period_start == bounds.start,
+                Quota.status != "suspended",
+            )
+        ).scalars()
+    )
+    usage = MemberUsage(conn, resource)
+    used = usage.between(bounds.start, min(now, bounds.end))
+    rows = []
+    for m in members:
+        if m.id in computed:
+            continue
+        u = used.get(m.id, 0.0)
+        rows.append(
+            QuotaRow(
+                member_id=m.id,
+                member_code=m.code,
+                member_name=m.name,
+                resource=resource.slug,
+                unit=resource.unit,
+                period_start=bounds.start,
+                period_end=bounds.end,
+                allocation=Decimal(0),
+                used=_decimal(u),
+                projected=_decimal(u),
+                status="suspended",
+                policy=policy.policy,
+                explanation=suspended_text(resource.name, reason, bounds.label(), u, unit),
             )
         )
     _upsert(conn, resource.id, rows, now)

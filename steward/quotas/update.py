@@ -14,7 +14,7 @@ from steward.errors import QuotaError
 from steward.quotas.explain import fmt, quota_unit
 from steward.quotas.periods import period_bounds
 from steward.quotas.resource_budget import Budget, period_budget, record_budget
-from steward.quotas.tracking import QuotaRow, compute_quotas
+from steward.quotas.tracking import QuotaRow, compute_quotas, suspend_quotas
 from steward.store import catalog
 from steward.workspace import Workspace
 
@@ -42,8 +42,9 @@ def update_quotas(
 
     ``budgets`` (by resource slug) overrides the computed budget of a resource
     (tests, what-if runs); the others are read from the ledger. Each period's
-    budget is stored (``quota_budget``); a resource without enough history is
-    skipped with the reason in ``summary.skipped``.
+    budget is stored (``quota_budget``); a resource whose budget cannot be
+    computed (not enough history) is named with the reason in ``summary.skipped``
+    and its members' quotas are recorded as ``suspended`` with that reason.
     """
     if isinstance(target, Workspace):
         with target.store.write() as conn:
@@ -72,6 +73,15 @@ def update_quotas(
                     )
                 except QuotaError as exc:
                     summary.skipped[cfg.slug] = exc.message
+                    # Its quotas cannot be computed: they are suspended, with the reason.
+                    why = exc.message.removeprefix(f"{cfg.slug}: ")
+                    reason = f"its sustainable budget cannot be computed yet ({why}" + (
+                        f"; {exc.hint})" if exc.hint else ")"
+                    )
+                    rows = suspend_quotas(conn, settings, res, bounds, now, reason)
+                    summary.quotas += len(rows)
+                    summary.statuses.update(r.status for r in rows)
+                    summary.rows.extend(rows)
                     continue
             elif isinstance(given, Budget):
                 budget = given
@@ -80,7 +90,7 @@ def update_quotas(
                     float(given),
                     f"The sustainable budget is {fmt(given, quota_unit(res.kind, res.unit))}",
                 )
-            record_budget(conn, res, bounds, budget, now)
+            budget = record_budget(conn, res, bounds, budget, now)
             rows = compute_quotas(
                 conn,
                 settings,

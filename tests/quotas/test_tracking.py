@@ -115,10 +115,13 @@ def test_pool_use_is_unit_days(garden) -> None:
         )
     by = {r.member_code: r for r in rows}
     assert by["ana"].used == Decimal(2)  # 2 drills for one day
-    assert by["ana"].allocation == by["ben"].allocation == Decimal("5.25")
+    # Ana is the only member who borrowed drills lately: she shares the budget alone;
+    # Ben, who never did, holds a starter share (an equal share: no ordinary use known).
+    assert by["ana"].allocation == Decimal("10.5")
+    assert by["ben"].allocation == Decimal("10.5") and "starter share" in by["ben"].explanation
     # One unit per explanation: the quota, use and pace all in unit-days, never "units".
     text = by["ana"].explanation
-    assert "5.25 unit-days" in text and "2 unit-days" in text
+    assert "10.5 unit-days" in text and "2 unit-days" in text
     assert not re.search(r"\d units\b", text), text
 
 
@@ -138,8 +141,8 @@ def test_update_quotas_computes_the_long_run_stock_budget(garden) -> None:
     assert summary.quotas == 4 and summary.statuses.total() == 4
     with garden.store.read() as conn:
         stored = conn.execute(select(QuotaBudget.amount, QuotaBudget.single_use)).all()
-    # The tank's median single use: 30, 140 and 20 L -> 30 L.
-    assert (round(float(stored[0][0]), 4), stored[0][1]) == (round(expected, 4), Decimal(30))
+    # One ordinary use of the tank, 4 in 5 of 20, 30 and 140 L no larger: 30 + 0.6 x 110 = 96 L.
+    assert (round(float(stored[0][0]), 4), stored[0][1]) == (round(expected, 4), Decimal(96))
 
 
 def test_a_running_period_keeps_the_quota_members_were_told(garden) -> None:
@@ -156,24 +159,23 @@ def test_a_running_period_keeps_the_quota_members_were_told(garden) -> None:
 def test_floors_are_scaled_to_fit_the_budget(garden) -> None:
     b = period_bounds(NOW, "Europe/Paris", "week")
     data = garden.settings.model_dump()
-    data["commons"][0]["resources"][1]["quota"]["floor"] = 7
+    data["commons"][0]["resources"][0]["quota"]["floor"] = 70
     settings = type(garden.settings).model_validate(data)
     with garden.store.write() as conn:
         rows = compute_quotas(
             conn,
             settings,
-            catalog.resource(conn, "drill"),
-            budget=Budget(10, "Drills can lend 10 unit-days"),
+            catalog.resource(conn, "tank"),
+            budget=Budget(100, "Rain tank can sustain 100 L"),
             period_start=b.start,
             period_end=b.end,
             now=NOW,
         )
-    assert sum(r.allocation for r in rows) == Decimal(10)
-    # A pool's quota counts unit-days: the floor is named in them, never as "units".
-    assert "floor of 7 unit-days per member is more than the budget" in rows[0].explanation
+    assert sum(r.allocation for r in rows) == Decimal(100)
+    assert "floor of 70 L per member is more than the budget" in rows[0].explanation
 
 
-def test_a_share_smaller_than_one_ordinary_use_is_suspended(garden) -> None:
+def test_a_share_smaller_than_one_ordinary_use_is_raised_to_it(garden) -> None:
     b = period_bounds(NOW, "Europe/Paris", "week")
     with garden.store.write() as conn:
         rows = compute_quotas(
@@ -186,10 +188,13 @@ def test_a_share_smaller_than_one_ordinary_use_is_suspended(garden) -> None:
             now=NOW,
         )
     by = {r.member_code: r for r in rows}
-    assert by["ana"].allocation == Decimal(10) and by["ana"].status == "suspended"
-    assert "smaller than one ordinary use" in by["ana"].explanation
-    assert "30 L, the median single use" in by["ana"].explanation
-    assert by["ben"].allocation == Decimal(30) and by["ben"].status == "review"
+    # 40 L cannot give both users one ordinary use (30 L): each gets exactly one; the
+    # quota is enforced, not suspended.
+    assert by["ana"].allocation == by["ben"].allocation == Decimal(30)
+    assert by["ana"].status == "warned" and by["ben"].status == "review"
+    assert "one ordinary use (30 L: 4 in 5 single uses are no larger)" in by["ana"].explanation
+    assert "suspended" not in by["ana"].explanation
+    assert "over your quota by 110 L" in by["ben"].explanation
 
 
 def test_wrong_period_is_refused(garden) -> None:
