@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from dashboards.text import amount, local_time, quota_amount, words
+from dashboards.text import amount, local_time, quota_amount, quota_left, words
 from steward.display import local_days, visible
 from steward.exports import spreadsheet_safe
 from steward.store.catalog import ResourceInfo
@@ -112,7 +112,7 @@ def quotas(frame: pd.DataFrame, kind: str, unit: str, tz: str) -> pd.DataFrame:
                     "Period": period(r.period_start, r.period_end),
                     "Quota": quota_amount(float(r.allocation), unit, kind=kind),
                     "Used": quota_amount(float(r.used), unit, kind=kind),
-                    "Left": quota_amount(float(r.remaining), unit, kind=kind),
+                    "Left": quota_left(float(r.remaining), unit, kind=kind, status=str(r.status)),
                     "At this pace": quota_amount(float(r.projected), unit, kind=kind),
                     "Status": str(r.status),
                     "Why": str(r.explanation),

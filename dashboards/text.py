@@ -107,6 +107,19 @@ def quota_amount(value: float | None, unit: str, *, kind: str) -> str:
     return amount(value, unit, kind=kind)
 
 
+def quota_left(value: float | None, unit: str, *, kind: str, status: str | None = None) -> str:
+    """What is left of a quota (allocation - used): "over by $50.79" when negative.
+
+    The figure `steward quotas` shows, never clamped to 0 and never a bare minus
+    sign; "—" for a suspended quota (it has no allocation to measure against).
+    """
+    if value is None or status == "suspended":
+        return "—"
+    if value < 0:
+        return "over by " + quota_amount(-value, unit, kind=kind)
+    return quota_amount(value, unit, kind=kind)
+
+
 def number(value: float | None, unit: str = "") -> str:
     """A figure with its unit (money to the cent, whole units, one decimal otherwise)."""
     return amount(value, unit, kind="pool" if unit == "units" else "stock")

@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboards import data, session, sign_in_form
 from dashboards.tables import safe_table
-from dashboards.text import amount, quota_amount
+from dashboards.text import amount, quota_amount, quota_left
 
 with session.shown_errors():
     config = session.config_path()
@@ -30,6 +30,14 @@ with session.shown_errors():
             return quota_amount(float(value), unit, kind=kind)  # type: ignore[arg-type]
         return amount(float(value), unit, kind=kind)  # type: ignore[arg-type]
 
+    def left(value: object, slug: str, status: str) -> str:
+        """What is left of the quota, "over by ..." when over (as `steward quotas`)."""
+        res = by_slug.get(slug)
+        if value is None or pd.isna(value):  # type: ignore[call-overload]
+            return ""
+        unit, kind = (res.unit, str(res.kind)) if res else ("", "stock")
+        return quota_left(float(value), unit, kind=kind, status=status)  # type: ignore[arg-type]
+
     shown = pd.DataFrame(
         {
             "Member": [
@@ -46,7 +54,12 @@ with session.shown_errors():
             "Used this period": [
                 fmt(v, s) for v, s in zip(table["used"], table["resource"], strict=True)
             ],
-            "Left": [fmt(v, s) for v, s in zip(table["remaining"], table["resource"], strict=True)],
+            "Left": [
+                left(v, s, st_)
+                for v, s, st_ in zip(
+                    table["remaining"], table["resource"], table["status"], strict=True
+                )
+            ],
             "At this pace": [
                 fmt(v, s) for v, s in zip(table["projected"], table["resource"], strict=True)
             ],

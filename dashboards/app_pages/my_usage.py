@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboards import charts, data, session, sign_in_form, tables
 from dashboards.tables import safe_table
-from dashboards.text import amount, plain, quota_amount
+from dashboards.text import amount, plain, quota_amount, quota_left
 
 STATUS_COLOURS = {"ok": "green", "nudged": "blue", "warned": "orange", "review": "red"}
 STATUS_WORDS = {
@@ -51,7 +51,9 @@ with session.shown_errors():
             # A pool's quota counts unit-days on loan (2 drills for 3 days = 6).
             cols[0].metric("Used", quota_amount(entry.used, entry.unit, kind=kind))
             cols[1].metric("My quota", quota_amount(entry.allocation, entry.unit, kind=kind))
-            cols[2].metric("Left", quota_amount(entry.remaining, entry.unit, kind=kind))
+            cols[2].metric(
+                "Left", quota_left(entry.remaining, entry.unit, kind=kind, status=entry.status)
+            )
             cols[3].metric("At my pace", quota_amount(entry.projected, entry.unit, kind=kind))
             if entry.explanation:
                 st.markdown(plain(entry.explanation))
@@ -66,7 +68,7 @@ with session.shown_errors():
                                 e.used, e.unit, kind=e.kind
                             ),
                             "My quota": quota_amount(e.allocation, e.unit, kind=e.kind),
-                            "Left": quota_amount(e.remaining, e.unit, kind=e.kind),
+                            "Left": quota_left(e.remaining, e.unit, kind=e.kind, status=e.status),
                             "At my pace": quota_amount(e.projected, e.unit, kind=e.kind),
                             "Status": STATUS_WORDS.get(e.status or "", ""),
                             "Period": e.period,

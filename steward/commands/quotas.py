@@ -16,7 +16,7 @@ from steward.alerts.records import rows
 from steward.display import cell
 from steward.errors import InputError
 from steward.quotas import update_quotas
-from steward.quotas.explain import fmt, quota_unit
+from steward.quotas.explain import fmt, left_text, quota_unit, suspended_reason
 from steward.store.models import Member, Quota, QuotaBudget, Resource
 from steward.workspace import Workspace
 
@@ -46,7 +46,8 @@ def quota_tables(found: list[Any]) -> list[Table]:
     ``found`` holds ``(Quota, member code, member name, resource slug, unit, resource
     name, resource kind)`` rows ordered by resource. Figures are in the quota's unit
     (:func:`~steward.quotas.explain.quota_unit`: unit-days for a pool); "left" is the
-    quota less what was used.
+    quota less what was used, "over by X" when the member used more (the figure the
+    dashboard shows, never clamped to 0), and "—" for a suspended quota.
     """
     tables: list[Table] = []
     current = None
@@ -70,7 +71,7 @@ def quota_tables(found: list[Any]) -> list[Table]:
             cell(f"{name} ({code})"),
             fmt(q.allocation),
             fmt(q.used),
-            fmt(max(q.allocation - q.used, 0)),
+            "—" if q.status == "suspended" else left_text(q.allocation, q.used),
             fmt(q.projected),
             cell(q.status, STATUS_STYLE.get(q.status, "")),
         )
@@ -141,6 +142,14 @@ def register(app: typer.Typer) -> None:
             )
         for table in quota_tables(found):
             console.print(table)
+        # A suspended quota says why, in words, without --explain.
+        reasons = dict.fromkeys(
+            (slug, suspended_reason(q.explanation))
+            for q, _code, _name, slug, *_ in found
+            if q.status == "suspended"
+        )
+        for slug, why in reasons:
+            console.print(f"{slug}: suspended: {why}", markup=False, highlight=False)
         with ws.store.read() as conn:
             budgets = rows(
                 conn,

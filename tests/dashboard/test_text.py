@@ -78,3 +78,21 @@ def test_negative_amounts_are_not_spreadsheet_formulas() -> None:
 
     shown = number(-350.68, "USD")
     assert neutralise(shown) == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "kind", "status", "shown"),
+    [
+        # Over: the same figure `steward quotas` shows, in words, never clamped to 0.
+        (-50.79, "USD", "stock", "review", "over by $50.79"),
+        (12.5, "L", "stock", "ok", "12.5 L"),
+        (-3.0, "units", "pool", "review", "over by 3 unit-days"),
+        (0.0, "USD", "stock", "nudged", "$0.00"),
+        # A suspended quota has nothing to be left of.
+        (-20.0, "L", "stock", "suspended", "—"),
+    ],
+)
+def test_quota_left(value: float, unit: str, kind: str, status: str, shown: str) -> None:
+    from dashboards.text import quota_left
+
+    assert quota_left(value, unit, kind=kind, status=status) == shown
