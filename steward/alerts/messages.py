@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from steward.display import local_time
-from steward.quotas.explain import fmt
+from steward.quotas.explain import fmt, left_text
 from steward.store.models import Alert
 
 #: A title longer than this is cut (see :func:`short`); the body always has the whole summary.
@@ -53,12 +53,12 @@ GUIDANCE: dict[str, tuple[str, str]] = {
     "depletion": (
         _FORECAST_SURE,
         "What to do: plan a refill or replenishment before the date above, or ask members "
-        "to use less; the quotas ({cmd} quotas --resource {resource}) share what can be used.",
+        "to use less; {cmd} quotas --resource {resource} --explain shows members' quotas.",
     ),
     "deficit": (
         _FORECAST_SURE,
-        "What to do: raise income or cut use by the monthly amount above; members' quotas "
-        "already share the sustainable budget ({cmd} quotas --resource {resource} --explain).",
+        "What to do: raise income or cut use by the monthly amount above; {cmd} quotas "
+        "--resource {resource} --explain shows members' quotas.",
     ),
     "overbooking": (
         _FORECAST_SURE,
@@ -82,6 +82,14 @@ GUIDANCE: dict[str, tuple[str, str]] = {
         "How sure: use as recorded in the ledger this period.",
         "What to do: talk with the member; {cmd} quotas --member {member} --explain shows "
         "how their quota was set.",
+    ),
+    "quota_overrun": (
+        "How sure: use as recorded in the ledger this period; a wrong record (a loan never "
+        "returned, a typo in an amount) looks the same, so check the records first.",
+        "What to do: check the member's records this period; if they are right, contact the "
+        "member yourself (their email is on the dashboard's Members page) to agree on "
+        "returning or repaying; {cmd} quotas --member {member} --explain shows how their "
+        "quota was set. This message goes to stewards only, never to other members.",
     ),
 }
 #: The command that helps, after a rule's own "What to do" (``details["what_to_do"]``).
@@ -143,6 +151,31 @@ def _guidance(alert: Alert, command: str) -> tuple[str, str]:
     return sure, todo.format(**filled)
 
 
+def quota_note(details: dict[str, Any]) -> str | None:
+    """What a resource alert may truly say about its quotas, from ``details["quotas"]``.
+
+    ``{"enforced": n, "suspended": m}`` counts this period's quotas of the resource
+    (set by the alert rules); None when the alert carries no such counts.
+    """
+    counts = details.get("quotas")
+    if not isinstance(counts, dict):
+        return None
+    enforced, suspended = int(counts.get("enforced", 0)), int(counts.get("suspended", 0))
+    if enforced:
+        held = f" ({suspended} more are suspended)" if suspended else ""
+        return (
+            f"Members' quotas: {enforced} members hold a quota that shares what it can "
+            f"sustain{held}; their quota messages are held back while this alert stands "
+            "(steward quotas)."
+        )
+    if suspended:
+        return (
+            f"Members' quotas: all {suspended} are suspended (steward quotas says why), so no "
+            "quota limits use until they can be computed."
+        )
+    return "Members' quotas: it has none; a quota policy in the configuration would share what it can sustain."
+
+
 def status_lines(alert: Alert, tz: str = "UTC") -> list[str]:
     """Who acknowledged or silenced the alert, when and why (empty when neither).
 
@@ -197,7 +230,8 @@ def steward_message(
         lines = [alert.summary, ""]
         if alert.rule in GUIDANCE:
             sure, todo = _guidance(alert, command)
-            lines += [sure, todo, ""]
+            note = quota_note(alert.details or {})
+            lines += [sure, todo, *([note] if note else []), ""]
     if kind == "resumed":
         lines.append("The silence on this alert has expired and the condition still holds.")
     lines += status_lines(alert, tz)
@@ -272,7 +306,7 @@ def member_message(alert: Alert, details: dict[str, Any]) -> tuple[str, str]:
             "",
             f"Your quota:        {fmt(details['allocation'], unit)}",
             f"Used so far:       {fmt(details['used'], unit)}",
-            f"Remaining:         {fmt(details['remaining'], unit)}",
+            f"Remaining:         {left_text(details['allocation'], details['used'], unit)}",
             f"Projected by end:  {fmt(details['projected'], unit)}",
             *([UNIT_DAY] if unit == "unit-days" else []),
             "",

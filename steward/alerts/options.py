@@ -148,6 +148,14 @@ class QuotaRule(RuleOptions):
     max_member_messages: int = Field(default=50, ge=0)
 
 
+class QuotaOverrun(RuleOptions):
+    """A member far over their fair share: one steward alert (never to members)."""
+
+    #: Far over: use above this many times the larger of the member's quota and one
+    #: ordinary use of the resource (so one ordinary use is never "far over").
+    factor: float = Field(default=3.0, gt=1)
+
+
 class Drift(RuleOptions):
     #: Fraction of the capacity (or of the expected level when there is none).
     tolerance: float = Field(default=0.05, gt=0)
@@ -177,6 +185,7 @@ RULE_MODELS: dict[str, type[RuleOptions]] = {
     "depletion": Depletion,
     "overbooking": Overbooking,
     "quota": QuotaRule,
+    "quota_overrun": QuotaOverrun,
     "drift": Drift,
     "collector_stale": CollectorStale,
     "anomaly": Anomaly,
@@ -192,6 +201,7 @@ class Rules(BaseModel):
     depletion: Depletion = Depletion()
     overbooking: Overbooking = Overbooking()
     quota: QuotaRule = QuotaRule()
+    quota_overrun: QuotaOverrun = QuotaOverrun()
     drift: Drift = Drift()
     collector_stale: CollectorStale = CollectorStale()
     anomaly: Anomaly = Anomaly()

@@ -23,6 +23,7 @@ from steward.display import local_time
 from steward.headlines import pool_outlook, stock_outlook, when
 from steward.queries.forecasts import CalibrationView, latest_calibrations, track_record
 from steward.quotas.explain import fmt, pct, quota_unit
+from steward.quotas.resource_budget import single_use as ordinary_use
 from steward.quotas.sustainable import units_to_meet
 from steward.reserve import breach, crossed_at, exact, vocabulary
 from steward.store import catalog
@@ -566,8 +567,24 @@ def _days_within(run: ForecastRun, res: ResourceInfo, now: datetime, within: tim
     return sum(1 for d in run.paths.get("dates") or [] if str(d)[:10] <= last)
 
 
+def _far_over(
+    used: Decimal, allocation: Decimal, single: Decimal | None, status: str, factor: float
+) -> Decimal | None:
+    """The figure a member's use is far over (quota, or one ordinary use), else None.
+
+    Far over: use above ``factor`` times the larger of the quota and one ordinary use
+    (a suspended quota has no allocation: one ordinary use is the yardstick).
+    """
+    ordinary = single if single is not None and single > 0 else Decimal(0)
+    base = ordinary if status == "suspended" else max(allocation, ordinary)
+    if base <= 0 or used <= base * Decimal(str(factor)):
+        return None
+    return base
+
+
 def quota(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
-    """The member ladder: nudge (80% used), warned (projected over), review (over)."""
+    """The member ladder: nudge (80% used), warned (projected over), review (over);
+    and one steward alert per member far over their share (rule ``quota_overrun``)."""
     found = rows(
         conn,
         select(
@@ -578,24 +595,39 @@ def quota(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
             Resource.name,
             Resource.unit,
             Resource.kind,
+            QuotaBudget.single_use,
         )
         .join(Member, Member.id == Quota.member_id)
         .join(Resource, Resource.id == Quota.resource_id)
+        .outerjoin(
+            QuotaBudget,
+            (QuotaBudget.resource_id == Quota.resource_id)
+            & (QuotaBudget.period_start == Quota.period_start),
+        )
         .where(
             Quota.period_start <= now,
             Quota.period_end > now,
-            Quota.status.in_(("nudged", "warned", "review")),
+            Quota.status.in_(("nudged", "warned", "review", "suspended")),
         )
         .order_by(Resource.slug, Member.code),
     )
     out = []
-    for q, code, name, slug, res_name, res_unit, kind in found:
+    ordinary: dict[int, Decimal | None] = {}
+    for q, code, name, slug, res_name, res_unit, kind, single in found:
         unit = quota_unit(kind, res_unit)  # the unit the quota's explanation counts in
+        if single is None and q.status == "suspended" and q.used > 0:
+            # No budget was stored (it could not be computed): one ordinary use is
+            # still the yardstick of a far overrun.
+            if q.resource_id not in ordinary:
+                res = catalog.resource(conn, slug)
+                value = ordinary_use(conn, res) if res is not None else None
+                ordinary[q.resource_id] = None if value is None else Decimal(repr(value))
+            single = ordinary[q.resource_id]
         opts = rules.quota.for_resource(slug)
-        if not opts.enabled:
-            continue
+        far = rules.quota_overrun.for_resource(slug)
         period = q.period_start.date().isoformat()
         key = f"{slug}:{code}:{period}"
+        left = q.allocation - q.used
         numbers = {
             "resource": slug,
             "resource_name": res_name,
@@ -604,13 +636,20 @@ def quota(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
             "member_name": name,
             "allocation": str(q.allocation),
             "used": str(q.used),
-            "remaining": str(max(q.allocation - q.used, 0)),
+            # Signed: negative when over (the figure `steward quotas` and the dashboard show).
+            "remaining": str(left),
+            "over_by": str(max(-left, Decimal(0))),
             "projected": str(q.projected),
             "period_start": q.period_start.isoformat(),
             "period_end": q.period_end.isoformat(),
             "status": q.status,
             "explanation": q.explanation,
         }
+        base = _far_over(q.used, q.allocation, single, q.status, far.factor)
+        if far.enabled and base is not None:
+            out.append(_overrun(far, q, key, name, code, res_name, unit, base, single, numbers))
+        if not opts.enabled or q.status == "suspended":
+            continue
         used = f"{fmt(q.used, unit)} of {fmt(q.allocation, unit)}"
         steps = {
             "nudged": ("info", f"You have used {used} of {res_name} this period"),
@@ -619,7 +658,10 @@ def quota(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
                 f"At your pace you will use about {fmt(q.projected, unit)} of {res_name}, "
                 f"over your quota of {fmt(q.allocation, unit)}",
             ),
-            "review": ("warning", f"You have used {used} of {res_name}: over your quota"),
+            "review": (
+                "warning",
+                f"You have used {used} of {res_name}: over your quota by {fmt(-left, unit)}",
+            ),
         }
         severity, summary = steps[q.status]
         out.append(
@@ -635,13 +677,14 @@ def quota(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
                 details=numbers,
             )
         )
-        if q.status == "review":
+        if q.status == "review" and (not far.enabled or base is None):
             out.append(
                 _candidate(
                     opts,
                     "quota",
                     f"quota:{key}:steward-review",
-                    f"{name} ({code}) is over quota on {res_name}: used {used}; please review",
+                    f"{name} ({code}) is over quota on {res_name}: used {used}, over by "
+                    f"{fmt(-left, unit)}; please review",
                     severity="warning",
                     resource_id=q.resource_id,
                     member_id=q.member_id,
@@ -649,6 +692,68 @@ def quota(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
                 )
             )
     return out
+
+
+def _overrun(
+    opts: RuleOptions,
+    q: Quota,
+    key: str,
+    name: str,
+    code: str,
+    res_name: str,
+    unit: str,
+    base: Decimal,
+    single: Decimal | None,
+    numbers: dict[str, Any],
+) -> Candidate:
+    """One steward alert: who is far over their share of what, by how much.
+
+    Stewards only (its audience): a member's use never reaches another member. Not
+    held back by a resource alert, since a deficit or overbooking does not say who.
+    """
+    times = q.used / base
+    if q.status == "suspended":
+        yardstick = (
+            f"{fmt(times)} times one ordinary use ({fmt(base, unit)}); their quota is suspended"
+        )
+        over = q.used - base
+    else:
+        what = "their quota" if base == q.allocation else "one ordinary use"
+        yardstick = f"{fmt(times)} times {what} of {fmt(base, unit)}"
+        over = q.used - q.allocation
+    summary = (
+        f"{name} ({code}) has used {fmt(q.used, unit)} of {res_name} this period: "
+        f"{yardstick}, over by {fmt(over, unit)}"
+    )
+    return _candidate(
+        opts,
+        "quota_overrun",
+        f"quota_overrun:{key}",
+        summary,
+        resource_id=q.resource_id,
+        member_id=q.member_id,
+        details={
+            **numbers,
+            "times": float(times),
+            "yardstick": str(base),
+            "single_use": None if single is None else str(single),
+            "over": str(over),
+        },
+    )
+
+
+def quota_states(conn: Connection, now: datetime) -> dict[int, dict[str, int]]:
+    """This period's quotas per resource id: how many are enforced and how many suspended."""
+    counts: dict[int, dict[str, int]] = {}
+    for resource_id, status, n in conn.execute(
+        select(Quota.resource_id, Quota.status, func.count())
+        .where(Quota.period_start <= now, Quota.period_end > now)
+        .group_by(Quota.resource_id, Quota.status)
+    ):
+        kind = "suspended" if status == "suspended" else "enforced"
+        entry = counts.setdefault(int(resource_id), {"enforced": 0, "suspended": 0})
+        entry[kind] += int(n)
+    return counts
 
 
 def drift(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
@@ -834,6 +939,11 @@ def collect(
         *collector_stale(conn, settings, rules, now),
         *anomaly(conn, rules, now, latest),
     ]
+    # What a resource alert's message may say about its quotas (messages.GUIDANCE).
+    states = quota_states(conn, now)
+    for c in found:
+        if c.rule in ("deficit", "depletion") and c.resource_id is not None:
+            c.details["quotas"] = states.get(c.resource_id, {"enforced": 0, "suspended": 0})
     return {c.fingerprint: c for c in found}
 
 
