@@ -10,15 +10,21 @@
   within a few months.
 
 Everything is written as CSV drops (the same files the collectors read), never
-straight into the tables. :func:`append_live` keeps adding rows while the demo
-runs, so the numbers move.
+straight into the tables, and nothing is dated after the moment the history ends.
+Loans carry their due date (the loan period of their item type, twice it when
+renewed); some come back late and a few are forgotten for weeks, so the overdue
+views have something to show. :func:`append_live` keeps adding rows while the
+demo runs, at the history's own pace scaled to the real time elapsed since the
+last rows (``live-state.json`` beside the sources remembers when that was, the
+loans still out and the tank's level), so a week's trend stays a week's trend.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -180,13 +186,31 @@ def _local(
     return datetime(day.year, day.month, day.day, minutes // 60, minutes % 60, tzinfo=ZoneInfo(tz))
 
 
+#: Chance that a loan is forgotten: returned 25 to 120 days after it was due.
+FORGOTTEN = 0.005
+
+
 def toolshed(
-    files: Files, rng: np.random.Generator, start: date, today: date, now: datetime
+    files: Files,
+    rng: np.random.Generator,
+    start: date,
+    today: date,
+    now: datetime,
+    live: LiveState | None = None,
+    extra: np.random.Generator | None = None,
 ) -> None:
+    """The tool library's members, inventory and loans; loans still out go to ``live``.
+
+    ``extra`` draws the forgotten loans (a stream of its own, so the main stream's
+    draws stay as they were).
+    """
     tz = TZ["toolshed"]
+    extra = extra or np.random.default_rng(SEED + 1)
     members = _members(files, rng, "toolshed", "T", 300)
     activity = rng.pareto(1.5, size=len(members)) + 0.2  # a few heavy borrowers
     activity /= activity.sum()
+    if live is not None:
+        live.activity = [float(a) for a in activity]
     loan_no = 0
     for slug, _name, units, rate, days, boost in TOOL_TYPES:
         free_at: list[datetime] = [
@@ -214,6 +238,9 @@ def toolshed(
             changes.append(
                 (start + timedelta(days=int(rng.integers(300, 650))), 1, "bought one more")
             )
+        # A shorter history than the usual two years ends before some changes: no
+        # change is dated after the history's end.
+        changes = [c for c in changes if c[0] < today]
         for i, (when, delta, note) in enumerate(changes):
             files.add(
                 "sources/toolshed/capacity.csv",
@@ -247,8 +274,12 @@ def toolshed(
                 ref = f"L{loan_no:06d}"
                 member = members[int(rng.choice(len(members), p=activity))]
                 length = days + (int(rng.integers(1, 10)) if rng.random() < 0.15 else 0)
+                allowed = days
                 if rng.random() < 0.1:
                     length += days  # renewed once: the same loan, extended
+                    allowed += days
+                if extra.random() < FORGOTTEN:
+                    length = allowed + int(extra.integers(25, 121))
                 back = _local(day + timedelta(days=length), tz, rng, 10, 18)
                 files.add(
                     "sources/toolshed/loans.csv",
@@ -260,8 +291,13 @@ def toolshed(
                         "occurred_at": _iso(out),
                         "member": member,
                         "loan_ref": ref,
+                        "due_at": _iso(_due(out, allowed, tz)),
                     },
                 )
+                if back > now and live is not None:
+                    live.open_loans.append(
+                        {"ref": ref, "resource": slug, "member": member, "back": _iso(back)}
+                    )
                 if back <= now:
                     files.add(
                         "sources/toolshed/loans.csv",
@@ -277,12 +313,22 @@ def toolshed(
                     )
                 free_at[slot] = back
             day += timedelta(days=1)
+        if live is not None:
+            live.capacity[slug] = len(free_at)
 
 
 LEAK_LITRES = 900.0
 
 
-def garden(files: Files, rng: np.random.Generator, start: date, today: date, now: datetime) -> None:
+def garden(
+    files: Files,
+    rng: np.random.Generator,
+    start: date,
+    today: date,
+    now: datetime,
+    live: LiveState | None = None,
+) -> None:
+    """The garden's members, water tank (use, rain, nightly readings) and seed bank."""
     tz = TZ["garden"]
     members = _members(files, rng, "garden", "G", 60)
     capacity = 10_000.0
@@ -296,7 +342,8 @@ def garden(files: Files, rng: np.random.Generator, start: date, today: date, now
         if rng.random() < max(rain_p, 0.08):
             inflow = float(rng.gamma(2.0, 260.0 / max(summer, 0.5)))
             inflow = min(inflow, capacity - level)
-            if inflow >= 1:
+            rain_t = _local(day, tz, rng, 0, 6) if inflow >= 1 else now
+            if inflow >= 1 and rain_t <= now:
                 files.add(
                     "sources/garden/water.csv",
                     {
@@ -304,7 +351,7 @@ def garden(files: Files, rng: np.random.Generator, start: date, today: date, now
                         "resource": "water-tank",
                         "kind": "replenish",
                         "quantity": round(inflow, 1),
-                        "occurred_at": _iso(_local(day, tz, rng, 0, 6)),
+                        "occurred_at": _iso(rain_t),
                         "member": "",
                         "loan_ref": "",
                     },
@@ -351,7 +398,8 @@ def garden(files: Files, rng: np.random.Generator, start: date, today: date, now
         month = day.month
         if month in (3, 4, 5) and rng.random() < 0.5:
             k = int(rng.integers(1, 6))
-            if seeds - k > 0:
+            seed_t = _local(day, tz, rng) if seeds - k > 0 else now
+            if seeds - k > 0 and seed_t <= now:
                 seeds -= k
                 files.add(
                     "sources/garden/seeds.csv",
@@ -360,13 +408,18 @@ def garden(files: Files, rng: np.random.Generator, start: date, today: date, now
                         "resource": "seed-bank",
                         "kind": "use",
                         "quantity": k,
-                        "occurred_at": _iso(_local(day, tz, rng)),
+                        "occurred_at": _iso(seed_t),
                         "member": members[int(rng.integers(len(members)))],
                         "loan_ref": "",
                     },
                 )
         if month in (9, 10) and rng.random() < 0.3:
             k = int(rng.integers(5, 25))
+            save_t = _local(day, tz, rng)
+            member = members[int(rng.integers(len(members)))]
+            if save_t > now:
+                day += timedelta(days=1)
+                continue
             seeds += k
             files.add(
                 "sources/garden/seeds.csv",
@@ -375,12 +428,16 @@ def garden(files: Files, rng: np.random.Generator, start: date, today: date, now
                     "resource": "seed-bank",
                     "kind": "replenish",
                     "quantity": k,
-                    "occurred_at": _iso(_local(day, tz, rng)),
-                    "member": members[int(rng.integers(len(members)))],
+                    "occurred_at": _iso(save_t),
+                    "member": member,
                     "loan_ref": "",
                 },
             )
         day += timedelta(days=1)
+    if live is not None:
+        live.tank_level = level
+        live.sensor_offset = sensor_offset
+        live.seeds = seeds
 
 
 FUND_START = 9_000.0
@@ -411,7 +468,15 @@ def _fund_row(
     }
 
 
-def fund(files: Files, rng: np.random.Generator, start: date, today: date, now: datetime) -> None:
+def fund(
+    files: Files,
+    rng: np.random.Generator,
+    start: date,
+    today: date,
+    now: datetime,
+    live: LiveState | None = None,
+) -> None:
+    """The fund's members, dues, donations, expenses and grants (nothing after ``now``)."""
     tz = TZ["fund"]
     members = _members(files, rng, "fund", "F", 120)
     day = start
@@ -449,8 +514,11 @@ def fund(files: Files, rng: np.random.Generator, start: date, today: date, now: 
             balance -= grant
             member = members[int(rng.integers(len(members)))]
             rows.append(_fund_row(f"grant-{day.isoformat()}-{k}", "use", grant, t, member))
-        for row in rows:
-            files.add(month_file, row)
+        if t <= now:  # today's rows after this moment have not happened yet
+            for row in rows:
+                files.add(month_file, row)
+        if live is not None:  # the planned pace (the pull's daily correction left out)
+            live.grants_per_day = (inflow_per_day + drain) / GRANT_MEAN
         day += timedelta(days=1)
 
 
@@ -460,6 +528,8 @@ COLUMNS = {
     "tank-readings.csv": ["external_id", "resource", "value", "observed_at"],
 }
 EVENT_COLUMNS = ["external_id", "resource", "kind", "quantity", "occurred_at", "member", "loan_ref"]
+# A loan's checkout row carries its due date (empty on returns).
+COLUMNS["loans.csv"] = [*EVENT_COLUMNS, "due_at"]
 
 
 def write(files: Files, root: Path, *, append: bool = False) -> None:
@@ -478,16 +548,22 @@ def write(files: Files, root: Path, *, append: bool = False) -> None:
 def generate(
     root: Path, *, now: datetime | None = None, days: int = HISTORY_DAYS, seed: int = SEED
 ) -> Path:
-    """Write the federation's source files under ``root``; returns the config path."""
+    """Write the federation's source files under ``root``; returns the config path.
+
+    Nothing is dated after ``now`` (default: the current time). Also writes
+    ``live-state.json``, where :func:`append_live` continues from.
+    """
     now = (now or datetime.now(UTC)).astimezone(UTC)
     rng = np.random.default_rng(seed)
     today = now.date()
     start = today - timedelta(days=days)
     files = Files({})
-    toolshed(files, rng, start, today, now)
-    garden(files, rng, start, today, now)
-    fund(files, rng, start, today, now)
+    live = LiveState(last=now)
+    toolshed(files, rng, start, today, now, live, np.random.default_rng([seed, 1]))
+    garden(files, rng, start, today, now, live)
+    fund(files, rng, start, today, now, live)
     write(files, root)
+    live.save(root)
     config = root / "steward.yaml"
     config.write_text(demo_config(), encoding="utf-8")
     return config
@@ -502,54 +578,282 @@ def demo_config() -> str:
     return (package_files("steward") / "demo.yaml").read_text(encoding="utf-8")
 
 
+def _due(out: datetime, days: int, tz: str) -> datetime:
+    """Due back by the end of the local day ``days`` after checkout (a library's terms)."""
+    local = out.astimezone(ZoneInfo(tz)).date() + timedelta(days=days + 1)
+    return datetime(local.year, local.month, local.day, tzinfo=ZoneInfo(tz))
+
+
+LIVE_STATE = "live-state.json"
+#: When no state says when the last rows were written: one tick of the demo runner.
+LIVE_FALLBACK = timedelta(seconds=20)
+
+
+@dataclass
+class LiveState:
+    """Where the live simulator left off (``live-state.json`` in the demo's folder).
+
+    ``last``: the moment up to which rows were written; ``open_loans``: loans still
+    out (``ref``, ``resource``, ``member``, ``back``: when the member returns it);
+    ``capacity``: units per tool type; ``activity``: each toolshed member's share
+    of loans; the tank's level and sensor offset (litres), seed packets in the bank,
+    and the fund's grants per day (its pace as the history ends).
+    """
+
+    last: datetime
+    seq: int = 0
+    open_loans: list[dict[str, str]] = field(default_factory=list)
+    capacity: dict[str, int] = field(default_factory=dict)
+    activity: list[float] = field(default_factory=list)
+    tank_level: float = 7_000.0
+    sensor_offset: float = 0.0
+    seeds: int = 400
+    grants_per_day: float = 1.5
+
+    def save(self, root: Path) -> None:
+        data = {**self.__dict__, "last": _iso(self.last)}
+        (root / LIVE_STATE).write_text(json.dumps(data), encoding="utf-8")
+
+    @classmethod
+    def load(cls, root: Path, now: datetime) -> LiveState:
+        """The saved state; without one, a fresh state ending one runner tick before ``now``."""
+        path = root / LIVE_STATE
+        if not path.exists():
+            return cls(last=now - LIVE_FALLBACK)
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data["last"] = datetime.fromisoformat(data["last"])
+        return cls(**data)
+
+
+def _local_days(start: datetime, end: datetime, tz: str) -> list[date]:
+    """The local dates that the interval (start, end] touches."""
+    a, b = start.astimezone(ZoneInfo(tz)).date(), end.astimezone(ZoneInfo(tz)).date()
+    return [a + timedelta(days=i) for i in range((b - a).days + 1)]
+
+
+def _at(day: date, hour: int, minute: int, tz: str) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo(tz))
+
+
 def append_live(root: Path, rng: np.random.Generator, now: datetime, tick: int) -> int:
-    """Append a few new rows as if the commons were in use right now; returns rows added."""
+    """Append the rows of the commons' use since the last call, as if it were happening now.
+
+    The rows follow the history's own pace, scaled to the real time elapsed since
+    the rows last written (``live-state.json``; without it, one runner tick): per
+    day, the same loan rate per tool type (weekday and season included), the same
+    watering visits, rain, seed use and grants. Every row is dated within that
+    interval, so never after ``now``; loans are checked out with their due date and
+    returned when their loan ends. Returns the number of rows added.
+    """
+    now = now.astimezone(UTC)
+    state = LiveState.load(root, now)
+    if now <= state.last:
+        return 0
+    start = state.last
+    span = (now - start) / timedelta(days=1)
     files = Files({})
-    stamp = _iso(now)
     key = f"live-{now:%Y%m%dT%H%M%S}-{tick}"
-    slug, *_ = TOOL_TYPES[int(rng.integers(len(TOOL_TYPES)))]
-    member = f"T{int(rng.integers(1, 301)):04d}"
-    # A short loan that was just returned: checked out two hours ago, back now.
-    for suffix, kind, at in (("out", "use", now - timedelta(hours=2)), ("in", "replenish", now)):
+
+    def when() -> datetime:
+        return start + (now - start) * float(1.0 - rng.random())  # in (start, now]
+
+    def ref() -> str:
+        state.seq += 1
+        return f"{key}-{state.seq}"
+
+    _live_loans(files, rng, state, now, span, when, ref)
+    _live_garden(files, rng, state, start, now, span, when, ref)
+    _live_fund(files, rng, state, start, now, span, when, ref)
+    write(files, root, append=True)
+    state.last = now
+    state.save(root)
+    return sum(len(r) for r in files.rows.values())
+
+
+def _loan_row(
+    ref: str, slug: str, kind: str, at: datetime, member: str, due: str
+) -> dict[str, Any]:
+    return {
+        "external_id": f"{ref}-{'out' if kind == 'use' else 'in'}",
+        "resource": slug,
+        "kind": kind,
+        "quantity": 1,
+        "occurred_at": _iso(at),
+        "member": member,
+        "loan_ref": ref,
+        "due_at": due,
+    }
+
+
+def _live_loans(
+    files: Files,
+    rng: np.random.Generator,
+    state: LiveState,
+    now: datetime,
+    span: float,
+    when: Callable[[], datetime],
+    ref: Callable[[], str],
+) -> None:
+    """Returns of loans whose end has come, then new loans at each tool type's rate."""
+    tz = TZ["toolshed"]
+    still_out = []
+    for loan in state.open_loans:
+        back = datetime.fromisoformat(loan["back"])
+        if back <= now:
+            files.add(
+                "sources/toolshed/loans.csv",
+                _loan_row(loan["ref"], loan["resource"], "replenish", back, loan["member"], ""),
+            )
+        else:
+            still_out.append(loan)
+    state.open_loans = still_out
+    local = now.astimezone(ZoneInfo(tz))
+    members = [f"T{i:04d}" for i in range(1, 301)]
+    weights = np.asarray(state.activity or [1.0] * len(members), dtype=float)
+    weights = weights / weights.sum()
+    for slug, _name, units, rate, days, boost in TOOL_TYPES:
+        lam = rate * WEEKDAY[local.weekday()] * _season(local.date(), boost) * span
+        for _ in range(int(rng.poisson(lam))):
+            out_count = sum(1 for loan in state.open_loans if loan["resource"] == slug)
+            if out_count >= state.capacity.get(slug, units):
+                continue  # every unit is out: unmet demand is not in the ledger
+            out = when()
+            loan_ref = ref()
+            member = members[int(rng.choice(len(members), p=weights))]
+            length = days + (int(rng.integers(1, 10)) if rng.random() < 0.15 else 0)
+            allowed = days
+            if rng.random() < 0.1:
+                length += days
+                allowed += days
+            back = out + timedelta(days=length)
+            files.add(
+                "sources/toolshed/loans.csv",
+                _loan_row(loan_ref, slug, "use", out, member, _iso(_due(out, allowed, tz))),
+            )
+            state.open_loans.append(
+                {"ref": loan_ref, "resource": slug, "member": member, "back": _iso(back)}
+            )
+
+
+def _live_garden(
+    files: Files,
+    rng: np.random.Generator,
+    state: LiveState,
+    start: datetime,
+    now: datetime,
+    span: float,
+    when: Callable[[], datetime],
+    ref: Callable[[], str],
+) -> None:
+    """Watering, rain and seed use at the history's daily rates; the nightly tank reading."""
+    tz = TZ["garden"]
+    local = now.astimezone(ZoneInfo(tz))
+    summer = _season(local.date(), 1.0)
+    rain_p = max(0.55 - 0.3 * (summer - 1), 0.08)
+    if rng.random() < rain_p * span:
+        inflow = min(float(rng.gamma(2.0, 260.0 / max(summer, 0.5))), 10_000.0 - state.tank_level)
+        if inflow >= 1:
+            files.add(
+                "sources/garden/water.csv",
+                {
+                    "external_id": f"{ref()}-rain",
+                    "resource": "water-tank",
+                    "kind": "replenish",
+                    "quantity": round(inflow, 1),
+                    "occurred_at": _iso(when()),
+                    "member": "",
+                    "loan_ref": "",
+                },
+            )
+            state.tank_level += round(inflow, 1)
+    for _ in range(int(rng.poisson(2.2 * summer * WEEKDAY[local.weekday()] * span))):
+        litres = round(float(rng.gamma(3.0, 12.0 * summer)), 1)
+        litres = min(litres, max(state.tank_level - 50.0, 0.0))
+        if litres < 1:
+            continue
         files.add(
-            "sources/toolshed/loans.csv",
+            "sources/garden/water.csv",
             {
-                "external_id": f"{key}-{suffix}",
-                "resource": slug,
-                "kind": kind,
-                "quantity": 1,
-                "occurred_at": _iso(at),
-                "member": member,
-                "loan_ref": key,
-            },
-        )
-    files.add(
-        "sources/garden/water.csv",
-        {
-            "external_id": f"{key}-water",
-            "resource": "water-tank",
-            "kind": "use",
-            "quantity": round(float(rng.gamma(3.0, 15.0)), 1),
-            "occurred_at": stamp,
-            "member": f"G{int(rng.integers(1, 61)):04d}",
-            "loan_ref": "",
-        },
-    )
-    if rng.random() < 0.5:
-        files.add(
-            f"sources/fund/transactions-{now:%Y-%m}.csv",
-            {
-                "external_id": f"{key}-grant",
-                "resource": "mutual-aid-fund",
+                "external_id": f"{ref()}-water",
+                "resource": "water-tank",
                 "kind": "use",
-                "quantity": f"{float(rng.gamma(3.0, 40.0)):.2f}",
-                "occurred_at": stamp,
-                "member": f"F{int(rng.integers(1, 121)):04d}",
+                "quantity": litres,
+                "occurred_at": _iso(when()),
+                "member": f"G{int(rng.integers(1, 61)):04d}",
                 "loan_ref": "",
             },
         )
-    write(files, root, append=True)
-    return sum(len(r) for r in files.rows.values())
+        state.tank_level -= litres
+    for day in _local_days(start, now, tz):
+        # The sensor reports nightly at 21:30, as in the history.
+        at = _at(day, 21, 30, tz)
+        if start < at <= now:
+            value = state.tank_level - state.sensor_offset + float(rng.normal(0, 8))
+            files.add(
+                "sources/garden/tank-readings.csv",
+                {
+                    "external_id": f"tank-{day.isoformat()}",
+                    "resource": "water-tank",
+                    "value": round(max(value, 0.0), 1),
+                    "observed_at": _iso(at),
+                },
+            )
+    if local.month in (3, 4, 5) and rng.random() < 0.5 * span:
+        k = int(rng.integers(1, 6))
+        if state.seeds - k > 0:
+            state.seeds -= k
+            files.add(
+                "sources/garden/seeds.csv",
+                {
+                    "external_id": f"{ref()}-seeds",
+                    "resource": "seed-bank",
+                    "kind": "use",
+                    "quantity": k,
+                    "occurred_at": _iso(when()),
+                    "member": f"G{int(rng.integers(1, 61)):04d}",
+                    "loan_ref": "",
+                },
+            )
+
+
+def _live_fund(
+    files: Files,
+    rng: np.random.Generator,
+    state: LiveState,
+    start: datetime,
+    now: datetime,
+    span: float,
+    when: Callable[[], datetime],
+    ref: Callable[[], str],
+) -> None:
+    """Grants and donations at the history's closing pace; dues on the 1st, expenses on the 15th."""
+    tz = TZ["fund"]
+    rows: list[tuple[datetime, dict[str, str]]] = []
+    for day in _local_days(start, now, tz):
+        at = _at(day, 9, 0, tz)
+        if not start < at <= now:
+            continue
+        if day.day == 1:
+            payers = rng.random(120) < DUES_PAYING
+            for i in np.flatnonzero(payers):
+                code = f"F{i + 1:04d}"
+                rows.append(
+                    (at, _fund_row(f"dues-{day:%Y-%m}-{code}", "replenish", DUES, at, code))
+                )
+        if day.day == 15:
+            rows.append((at, _fund_row(f"expense-{day:%Y-%m}", "use", EXPENSE, at)))
+    if rng.random() < GIFT_CHANCE * span:
+        t = when()
+        gift = float(rng.choice(GIFTS))
+        rows.append((t, _fund_row(f"{ref()}-donation", "replenish", gift, t)))
+    for _ in range(int(rng.poisson(state.grants_per_day * span))):
+        t = when()
+        grant = round(float(rng.gamma(6.0, GRANT_MEAN / 6.0)), 2)
+        member = f"F{int(rng.integers(1, 121)):04d}"
+        rows.append((t, _fund_row(f"{ref()}-grant", "use", grant, t, member)))
+    for t, row in rows:
+        month = t.astimezone(ZoneInfo(tz))
+        files.add(f"sources/fund/transactions-{month:%Y-%m}.csv", row)
 
 
 def ingest(

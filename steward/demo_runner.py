@@ -2,7 +2,9 @@
 
 The scheduler and the dashboard run as the same commands a real deployment
 uses (`steward run`, `steward dashboard`); this process only appends new source
-rows now and then, so the collectors have something to read and the numbers move.
+rows (every ``LIVE_EVERY_SECONDS`` it writes what the commons used since the last
+time, at the history's own pace: :func:`steward.demo.append_live`), so the
+collectors have something to read and a week's trend stays a week's trend.
 """
 
 from __future__ import annotations
@@ -131,7 +133,9 @@ def _monitor(config_path: Path, root: Path) -> None:
     for line in sign_in_lines(config_path):
         console.print(line, highlight=False, markup=False)
     console.print(
-        "New rows arrive every 20 s; the scheduler collects and forecasts them. Ctrl-C stops."
+        "The commons' use goes on at its historical pace (a few loans, waterings and grants "
+        f"a day; checked every {LIVE_EVERY_SECONDS} s); the scheduler collects and forecasts "
+        "them. Ctrl-C stops."
     )
 
     stopping = False
