@@ -57,7 +57,7 @@ from steward.store.catalog import ResourceInfo
 from steward.store.models import Member, Quota
 
 NUDGE_AT = 0.8
-#: Recent pace: use over the last two weeks, per day.
+#: Recent pace: use over the last two weeks, per day (see ``pace`` in compute_quotas).
 PACE_DAYS = 14
 #: Need: average use over up to this many past periods.
 NEED_PERIODS = 6
@@ -234,6 +234,19 @@ def compute_quotas(
     used = usage.between(bounds.start, until)
     recent = usage.between(now - timedelta(days=PACE_DAYS), now)
     remaining_days = max((bounds.end - now).total_seconds() / 86400, 0.0)
+
+    def pace(member_id: int) -> float:
+        """Use per day: the lower of the last PACE_DAYS' rate and the rate over the
+        active window (or since the first use, if later), so one lumpy use (a season's
+        seeds, a week's loan) is not extrapolated as a daily habit."""
+        short = recent.get(member_id, 0.0) / PACE_DAYS
+        first = firsts.get(member_id)
+        if first is None:
+            return short
+        days = (now - first).total_seconds() / 86400
+        days = min(max(days, PACE_DAYS), ACTIVE_WEEKS * 7)
+        return min(short, recent_use.get(member_id, 0.0) / days)
+
     total_weight = sum(c.weight for c in claimants)
     weights = {c.key: c for c in claimants}
 
@@ -243,7 +256,7 @@ def compute_quotas(
         fresh = alloc.amounts[m.code] if is_active else _decimal(starter)
         amount = told.get(m.id, fresh)
         u = used.get(m.id, 0.0)
-        projected = u + recent.get(m.id, 0.0) / PACE_DAYS * remaining_days
+        projected = u + pace(m.id) * remaining_days
         status = ladder(u, projected, float(amount))
         c = weights.get(m.code)
         facts = ShareFacts(

@@ -160,3 +160,17 @@ def test_remaining_is_signed_never_clamped(garden) -> None:
     assert by["ben"].allocation == Decimal(30)
     assert by["ben"].remaining == Decimal(-110)
     assert "over your quota by 110 L" in by["ben"].explanation
+
+
+def test_one_lumpy_use_is_not_extrapolated_as_a_habit(garden) -> None:
+    budget = Budget(156, "Rain tank can sustain 156 L")  # weighted 1:3 -> Ana 39 L
+    # Ana's first use ever is this Monday's 30 L: at that pace (30 L in 14 days) she
+    # would reach 39.6 L by Sunday: warned.
+    by = _quotas(garden, "tank", budget)
+    assert by["ana"].allocation == Decimal(39) and by["ana"].status == "warned"
+    # With 5 L in December too, her pace is what she used in the 12 weeks: 35 L in
+    # 82 days, so she will end the week near 32 L, well within 39 L.
+    _add(garden, [], [NewEvent("tank", "use", 5, "2024-12-20T09:00:00+01:00", "d", member="ana")])
+    by = _quotas(garden, "tank", budget)
+    assert by["ana"].status == "ok"
+    assert by["ana"].projected == pytest.approx(Decimal("31.92"), abs=Decimal("0.05"))
