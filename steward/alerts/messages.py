@@ -164,16 +164,19 @@ def quota_note(details: dict[str, Any]) -> str | None:
     if enforced:
         held = f" ({suspended} more are suspended)" if suspended else ""
         return (
-            f"Members' quotas: {enforced} members hold a quota that shares what it can "
-            f"sustain{held}; their quota messages are held back while this alert stands "
-            "(steward quotas)."
+            f"Members' quotas: {enforced} members hold an enforced quota{held}; their quota "
+            "messages are held back while this alert stands (steward quotas --explain shows "
+            "how each was set, and whether the budget could give each one ordinary use)."
         )
     if suspended:
         return (
             f"Members' quotas: all {suspended} are suspended (steward quotas says why), so no "
             "quota limits use until they can be computed."
         )
-    return "Members' quotas: it has none; a quota policy in the configuration would share what it can sustain."
+    return (
+        "Members' quotas: it has none; a quota policy in the configuration would share "
+        "what it can sustain among its members."
+    )
 
 
 def status_lines(alert: Alert, tz: str = "UTC") -> list[str]:

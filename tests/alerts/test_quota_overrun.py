@@ -77,7 +77,7 @@ def test_far_over_reaches_stewards_as_one_alert_even_under_a_deficit(make_garden
     assert not [s for s in sent if s[0].startswith("members")]
     # The deficit message says what the quotas really do.
     (deficit_body,) = [b for _, t, b in sent if "deficit" in t]
-    assert "2 members hold a quota that shares what it can sustain" in deficit_body
+    assert "2 members hold an enforced quota; their quota messages are held back" in deficit_body
     assert "share the sustainable budget" not in deficit_body
 
 
@@ -126,7 +126,7 @@ def test_a_suspended_quota_far_over_one_ordinary_use_reaches_stewards(make_garde
 @pytest.mark.parametrize(
     ("counts", "expected"),
     [
-        ({"enforced": 5, "suspended": 0}, "5 members hold a quota that shares what it can sustain"),
+        ({"enforced": 5, "suspended": 0}, "5 members hold an enforced quota;"),
         ({"enforced": 5, "suspended": 2}, "(2 more are suspended)"),
         ({"enforced": 0, "suspended": 7}, "all 7 are suspended (steward quotas says why)"),
         ({"enforced": 0, "suspended": 0}, "it has none"),
@@ -136,7 +136,7 @@ def test_quota_note_is_true_to_state(counts: dict[str, int], expected: str) -> N
     note = quota_note({"quotas": counts})
     assert note is not None and expected in note
     if not counts["enforced"]:
-        assert "shares what it can sustain;" not in note
+        assert "enforced" not in note
     assert quota_note({}) is None
 
 
