@@ -174,8 +174,18 @@ class CollectorStale(RuleOptions):
 
 
 class Anomaly(RuleOptions):
-    #: Outside the forecast's widest interval by more than this share of the interval's width.
-    margin: float = Field(default=0.0, ge=0)
+    """Today's level or units on loan far outside the forecast's widest (95%) interval.
+
+    A calibrated 95% interval is missed on 5% of days by design: over 30 resources,
+    one or two "anomalies" a day with nothing wrong. So an anomaly is a miss by more
+    than ``margin`` of the interval's width: at 0.5, about 3.9 standard deviations
+    from the median for a Gaussian forecast (about one chance in 10,000 a day), and,
+    for a pool, by more than one unit (a narrow band of whole units is missed by one
+    on ordinary days).
+    """
+
+    #: Outside the forecast's widest interval by more than this share of its width.
+    margin: float = Field(default=0.5, ge=0)
 
 
 RULE_MODELS: dict[str, type[RuleOptions]] = {

@@ -840,7 +840,11 @@ def anomaly(
     now: datetime,
     latest: dict[int, ForecastRun] | None = None,
 ) -> list[Candidate]:
-    """The current level (stock) or units on loan (pool) outside the forecast's band for today."""
+    """The current level (stock) or units on loan (pool) far outside today's forecast band.
+
+    Far: by more than the rule's ``margin`` of the band's width, and for a pool by
+    more than one unit (see :class:`steward.alerts.options.Anomaly`).
+    """
     latest = _latest_forecasts(conn, now) if latest is None else latest
     enabled = [
         res for res in catalog.resources(conn) if rules.anomaly.for_resource(res.slug).enabled
@@ -866,16 +870,20 @@ def anomaly(
             else flows.on_loan(conn, res, now)
         )
         margin = opts.margin * (high - low)
+        if str(res.kind) == "pool":
+            margin = max(margin, 1.0)
         if low - margin <= value <= high + margin:
             continue
         side = "below" if value < low else "above"
+        off = low - value if value < low else value - high
         out.append(
             _candidate(
                 opts,
                 "anomaly",
                 f"anomaly:{res.slug}",
-                f"{res.name} is at {fmt(value, res.unit)}, {side} the forecast's range for today "
-                f"({fmt(low, res.unit)} to {fmt(high, res.unit)}): use far outside what was expected",
+                f"{res.name} is at {fmt(value, res.unit)}, {fmt(off, res.unit)} {side} the "
+                f"forecast's 95% range for today ({fmt(low, res.unit)} to "
+                f"{fmt(high, res.unit)}): use far outside what was expected",
                 resource_id=res.id,
                 details={"value": value, "low": low, "high": high, "forecast_run": run_id},
             )

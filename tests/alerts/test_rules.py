@@ -10,6 +10,7 @@ from sqlalchemy import insert, select
 from steward.alerts.options import load_rules
 from steward.alerts.rules import collect
 from steward.config import CollectorConfig
+from steward.ledger import Batch, Ledger, NewEvent
 from steward.store import catalog
 from steward.store.models import CollectorState, ForecastRun
 
@@ -80,7 +81,9 @@ def test_depletion_summary_is_readable(make_garden) -> None:
 
 
 @pytest.mark.parametrize(
-    ("low", "high", "fires"), [(500, 700, False), (650, 700, True), (100, 200, True)]
+    ("low", "high", "fires"),
+    # Far outside: by more than half the band's width (610 L is 10 L under 620-700: not far).
+    [(500, 700, False), (620, 700, False), (650, 700, True), (100, 200, True)],
 )
 def test_anomaly_against_todays_band(make_garden, low, high, fires) -> None:
     ws = make_garden([], {"drift": {"enabled": False}})
@@ -95,6 +98,26 @@ def test_anomaly_against_todays_band(make_garden, low, high, fires) -> None:
         forecast(conn, "tank", {}, paths, at=T0 - timedelta(days=1))
         found = collect(conn, ws.settings, load_rules(ws.settings), T0)
     assert ("anomaly:tank" in found) is fires
+
+
+@pytest.mark.parametrize(("out", "fires"), [(1, False), (2, True)])
+def test_a_pool_is_anomalous_only_more_than_one_unit_outside(make_garden, out, fires) -> None:
+    """A band of 0 to 0 drills is missed by one loan on ordinary days; two is far."""
+    ws = make_garden([], {"drift": {"enabled": False}})
+    paths = {"dates": ["2025-03-12"], "mean": [0], "q0.025": [0], "q0.975": [0]}
+    events = [
+        NewEvent("drill", "use", 1, "2025-03-12T09:00:00+01:00", f"out{i}", member="ana")
+        for i in range(out)
+    ]
+    with ws.store.write() as conn:
+        Ledger(conn).record(Batch("loans", events=events))
+        forecast(conn, "drill", {}, paths, at=T0 - timedelta(days=1))
+        found = collect(conn, ws.settings, load_rules(ws.settings), T0)
+    assert ("anomaly:drill" in found) is fires
+    if fires:
+        assert found["anomaly:drill"].summary.startswith(
+            "Drills is at 2 units, 2 units above the forecast's 95% range for today"
+        )
 
 
 def test_collector_failing_and_stale(make_garden) -> None:
