@@ -26,6 +26,7 @@ from steward import numbers
 from steward.collectors.parsing import sniff_delimiter
 from steward.errors import InputError
 from steward.ledger import (
+    CURRENCY_MARK,
     MAX_QUANTITY,
     Batch,
     BatchResult,
@@ -370,6 +371,7 @@ def _batch(opts: ImportOptions, path: Path, first_line: int, frame: pd.DataFrame
     frame["row"] = rows
     frame["raw"] = None
     value_col = VALUE_COLUMN[opts.kind]
+    frame[CURRENCY_MARK] = numbers.currency_marks(frame[value_col])
     value, why = numbers.parse(
         frame[value_col], opts.number_format, field=value_col, setting=NUMBER_SETTING
     )
@@ -393,7 +395,9 @@ def _batch(opts: ImportOptions, path: Path, first_line: int, frame: pd.DataFrame
     why = fields_why.where(fields_why != "", why)
     bad = why != ""
     rejected = [
-        Rejected(row, {k: v for k, v in rec.items() if k not in ("row", "raw")}, reason)
+        Rejected(
+            row, {k: v for k, v in rec.items() if k not in ("row", "raw", CURRENCY_MARK)}, reason
+        )
         for row, rec, reason in zip(
             frame.loc[bad, "row"], frame.loc[bad].to_dict("records"), why[bad], strict=True
         )

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, insert, select
 
-from steward import text_checks
+from steward import numbers, text_checks
 from steward.errors import LedgerError
 from steward.store import bulk
 from steward.store.models import (
@@ -63,6 +63,10 @@ CAPACITY_TOLERANCE = 0.05
 #: timezone declared wrong moves a moment by 15 minutes at least (Nepal's +05:45), most
 #: often by whole hours, and is caught. Planned (``scheduled``) rows are exempt.
 CLOCK_SKEW = timedelta(minutes=5)
+#: Optional batch column: the currency symbol or code a value was written with
+#: (readers fill it from :func:`steward.numbers.currency_marks`), checked against
+#: the resource's unit.
+CURRENCY_MARK = "currency_mark"
 #: The first day a commons' records may carry unless its ``history_starts`` says otherwise
 #: (in the commons' timezone). It refuses the dates of clocks never set (1970, Excel's
 #: 1900), two-digit years read in the wrong century (1926 for 2026) and their like.
@@ -266,9 +270,15 @@ class _Catalog:
     def __init__(self, conn: Connection) -> None:
         rows = conn.execute(
             select(
-                Resource.slug, Resource.id, Resource.kind, Resource.commons_id, Resource.capacity
+                Resource.slug,
+                Resource.id,
+                Resource.kind,
+                Resource.commons_id,
+                Resource.capacity,
+                Resource.unit,
             )
         ).all()
+        self.resource_unit = {r.slug: r.unit for r in rows}
         self.resource_capacity = {r.slug: float(r.capacity) for r in rows if r.capacity is not None}
         self.resource_id = {r.slug: r.id for r in rows}
         self.resource_kind = {r.slug: str(r.kind) for r in rows}
@@ -457,6 +467,7 @@ class Ledger:
             _say("unknown kind ", kind, "; expected use, replenish or adjust"),
         )
 
+        _check_currency(ev, slug, "quantity", catalog, flag)
         qty = _numbers(ev["quantity"])
         flag(
             qty.isna(),
@@ -661,6 +672,7 @@ class Ledger:
                     "resource column (or the collector's topic or mapping)",
                 ),
             )
+        _check_currency(fr, slug, value_col, catalog, flag)
         val = _numbers(fr[value_col])
         flag(
             val.isna(),
@@ -1286,6 +1298,42 @@ def _flag(reason: pd.Series, mask: pd.Series, text: Reason) -> None:
         reason.loc[mask] = text
     else:
         reason.loc[mask] = text.loc[mask]
+
+
+def _check_currency(
+    fr: pd.DataFrame,
+    slug: pd.Series,
+    value_col: str,
+    catalog: _Catalog,
+    flag: Callable[[pd.Series, Reason], None],
+) -> None:
+    """Flag values written in another currency than their resource counts.
+
+    ``fr[CURRENCY_MARK]`` (when a reader supplied it) holds the symbol or code the
+    value was written with (:func:`steward.numbers.currency_marks`); Steward
+    converts no currencies, so ``€5`` on a USD fund is refused, not read as 5 USD.
+    """
+    if CURRENCY_MARK not in fr:
+        return
+    marks = fr[CURRENCY_MARK].fillna("").astype(object)
+    units = slug.map(catalog.resource_unit)
+    bad = numbers.foreign_currency(marks, units)
+
+    def why(mask: pd.Series) -> pd.Series:
+        unit = units[mask].fillna("?").astype(str)
+        return (
+            f"{value_col} is written in "
+            + marks[mask].astype(str).map(repr)
+            + " but resource "
+            + slug[mask].astype(str).map(repr)
+            + " counts "
+            + unit
+            + "; Steward converts no currencies: record the amount in "
+            + unit
+            + " (or correct the resource column)"
+        )
+
+    flag(bad, why)
 
 
 def _say(

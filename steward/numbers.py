@@ -16,7 +16,10 @@ locale chosen from the source's declared :class:`NumberFormat`:
   ``decimal`` option, never guessed.
 
 Around the number, currency symbols and codes (``$``, ``€``, ``EUR``), a leading
-``+`` and accounting parentheses (``(3.20)`` = -3.20) are accepted.
+``+`` and accounting parentheses (``(3.20)`` = -3.20) are accepted. The mark is
+not thrown away: :func:`currency_marks` gives it, and the ledger refuses a value
+marked in another currency than its resource counts (``€5`` on a USD fund), or
+marked as money on a resource that is not (``$5`` of seed packets).
 """
 
 from __future__ import annotations
@@ -48,6 +51,13 @@ LOCALES: dict[tuple[str, str], str] = {
 DEFAULT_GROUPING = {".": ",", ",": "."}
 _SPACES = "\u0020\u00a0\u202f"
 _CURRENCY = re.compile(r"[$€£¥]|\b(?:USD|EUR|GBP|CAD|CHF|AUD|NZD)\b")
+#: The currencies a symbol may stand for (``$`` is several countries' dollar).
+SYMBOL_CODES: dict[str, frozenset[str]] = {
+    "$": frozenset({"USD", "CAD", "AUD", "NZD"}),
+    "€": frozenset({"EUR"}),
+    "£": frozenset({"GBP"}),
+    "¥": frozenset({"JPY", "CNY"}),
+}
 _INTEGER = re.compile(r"^-?\d+$")
 _PLAIN = {".": re.compile(r"^-?\d+(?:\.\d+)?$"), ",": re.compile(r"^-?\d+(?:,\d+)?$")}
 #: Plain ``1.234`` / ``12.345.678``: also a valid grouped integer with ``.`` groups.
@@ -309,3 +319,45 @@ def _plain(number: Decimal) -> str:
 
 def _nan(reason: str) -> tuple[Decimal, str]:
     return Decimal("NaN"), reason
+
+
+def currency_marks(values: pd.Series) -> pd.Series:
+    """The first currency symbol or code written in each value ("" where none).
+
+    ``values``: text (other dtypes give ""). Returns an object Series on the same
+    index, e.g. ``"$"``, ``"€"``, ``"EUR"``.
+    """
+    if not (pd.api.types.is_object_dtype(values.dtype) or pd.api.types.is_string_dtype(values)):
+        return pd.Series("", index=values.index, dtype=object)
+    found = values.astype("string").str.extract(f"({_CURRENCY.pattern})", expand=False)
+    return found.fillna("").astype(object)
+
+
+def foreign_currency(marks: pd.Series, units: pd.Series) -> pd.Series:
+    """Rows whose currency mark does not belong to their resource's unit (bool Series).
+
+    A mark fits a unit that is the same code or symbol, or a code the symbol may
+    stand for (``$`` on ``USD`` or ``CAD``). Any mark on a unit that is no currency
+    (``packets``, ``L``) does not fit. Rows without a mark, or whose unit is unknown
+    (NaN), fit. ``marks`` and ``units`` share an index.
+    """
+    known = {*SYMBOL_CODES, *(c for codes in SYMBOL_CODES.values() for c in codes)}
+    known |= {"CHF"}
+
+    def fits(mark: object, unit: object) -> bool:
+        if not mark or not isinstance(unit, str):
+            return True
+        code = unit.strip().upper() if unit.strip() not in SYMBOL_CODES else unit.strip()
+        if code not in known:
+            return False
+        return (
+            mark == code
+            or code in SYMBOL_CODES.get(str(mark), ())
+            or str(mark) in SYMBOL_CODES.get(code, ())
+        )
+
+    marked = marks.astype(bool)
+    out = pd.Series(False, index=marks.index)
+    if marked.any():
+        out[marked] = [not fits(m, u) for m, u in zip(marks[marked], units[marked], strict=True)]
+    return out

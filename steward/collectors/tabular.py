@@ -22,7 +22,7 @@ from steward import numbers
 from steward.collectors import parsing
 from steward.collectors.base import Collector
 from steward.collectors.source_formats import SourceFormats
-from steward.ledger import Batch, NewMember, Rejected
+from steward.ledger import CURRENCY_MARK, Batch, NewMember, Rejected
 
 RecordKind = Literal["events", "readings", "members", "capacity"]
 
@@ -224,7 +224,12 @@ class Mapper:
         }
         if record == "events" and self._in_out(found):
             number, kind = self._in_out_amounts(found, text, flag, native)
+            marks = numbers.currency_marks(text("quantity_in").fillna(""))
+            out[CURRENCY_MARK] = marks.where(
+                marks != "", numbers.currency_marks(text("quantity_out").fillna(""))
+            )
         else:
+            out[CURRENCY_MARK] = numbers.currency_marks(text(value_field))
             number, why = self._number(text(value_field), value_field, native.get(value_field))
             flag(why != "", why)
             if record == "events" and self.options.signed:

@@ -133,3 +133,40 @@ def test_scheduled_is_read_as_yes_or_no_and_anything_else_is_quarantined(
         "scheduled 'maybe' is neither yes nor no; write true/false, yes/no or 1/0 "
         "(empty: not planned)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("rows", "accepted", "refused"),
+    [
+        # The fund counts USD: a dollar sign or USD is its own; euros and pounds are not.
+        (["fund,$5", "fund,USD 5", "fund,5"], 3, []),
+        (["fund,€5", "fund,GBP 5"], 0, ["'€' but resource 'fund' counts USD", "'GBP'"]),
+        # Litres are no currency: money on them is a misplaced row.
+        (["tank,$5"], 0, ["'$' but resource 'tank' counts L"]),
+    ],
+)
+def test_a_value_in_another_currency_than_its_resource_is_quarantined(
+    make_workspace: MakeWorkspace,
+    tmp_path: Path,
+    rows: list[str],
+    accepted: int,
+    refused: list[str],
+) -> None:
+    """'€5' on a USD fund was read as 5 USD: Steward converts no currencies."""
+    ws = make_workspace([])
+    path = tmp_path / "money.csv"
+    path.write_text(
+        "external_id,resource,kind,quantity,occurred_at\n"
+        + "".join(
+            f'e{i},{res},use,"{value}",2024-05-01T10:00:00+01:00\n'
+            for i, (res, value) in enumerate(r.split(",") for r in rows)
+        ),
+        encoding="utf-8",
+    )
+    result = import_file(ws.store, path, ImportOptions("events", "x"))
+    assert (result.accepted, result.quarantined) == (accepted, len(rows) - accepted)
+    with ws.store.read() as conn:
+        reasons = sorted(conn.scalars(select(QuarantinedRow.reason)))
+    assert len(reasons) == len(refused)
+    for reason, part in zip(reasons, sorted(refused), strict=True):
+        assert part in reason and "Steward converts no currencies" in reason, reason

@@ -79,10 +79,13 @@ KINDS: list[tuple[str, dict[str, Any], Any, list[Any], list[str]]] = [
         "1. numbers undeclared: one reading is read, two readings refused",
         csv_source("fund-undeclared.csv"),
         events,
-        [("u1", "replenish", 1204.5), ("u2", "use", 12.0), ("u4", "use", 12.5)],
+        [("u2", "use", 12.0), ("u4", "use", 12.5)],
         [
             "quantity '1,234' reads as 1234 with decimal '.' and as 1.234 with decimal ','"
-            + AMBIGUOUS.format(where=WHERE)
+            + AMBIGUOUS.format(where=WHERE),
+            # The fund counts euros: dollars are not read as euros.
+            "quantity is written in '$' but resource 'fund' counts EUR; Steward converts no "
+            "currencies: record the amount in EUR (or correct the resource column)",
         ],
     ),
     (
