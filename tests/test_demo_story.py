@@ -73,9 +73,18 @@ def test_fund_depletion_risk_rises_within_the_horizon(
         ).all()
     # One deficit alert for the fund: the monthly gap in USD, the remedy and the date.
     (summary,) = [a for (a,) in alerts if a.startswith("Mutual-aid fund")]
-    assert re.search(r"it needs [\d,.]+ USD/month more income", summary)
+    found = re.search(
+        r"it needs ([\d,.]+) USD more income in [A-Z][a-z]+ \d{4}, or as much less use "
+        r"\([\d,.]+ USD a month at that pace\).*members ordinarily use ([\d,.]+) USD in "
+        r"[A-Z][a-z]+ \d{4} and it can sustain ([\d,.]+) USD",
+        summary,
+    )
+    assert found, summary
+    # The three figures of the period add up (the monthly rate is given apart).
+    short, need, can = (float(g.replace(",", "")) for g in found.groups())
+    assert short == pytest.approx(need - can, abs=0.011)
     assert re.search(
-        r"chance Mutual-aid fund is below its reserve of 2,500 USD by \d+ [A-Z][a-z]+ \d{4}; "
+        r"chance Mutual-aid fund is below its reserve of 2,500.00 USD by \d+ [A-Z][a-z]+ \d{4}; "
         r"the chance passes 50% on \d+ [A-Z][a-z]+ \d{4}",
         summary,
     )

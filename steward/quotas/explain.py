@@ -9,13 +9,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from steward.display import is_currency
+
 
 def fmt(value: float | Decimal, unit: str = "") -> str:
-    """1234.5 -> '1,234.5'; whole numbers without decimals; at most 2 decimals."""
+    """1234.5 -> '1,234.5'; whole numbers without decimals; at most 2 decimals.
+
+    Money (a currency code ``unit``, see :func:`steward.display.is_currency`) is always
+    to the cent: '1,129.80 USD', never '1,129.8 USD'.
+    """
     number = float(value)
-    text = f"{number:,.2f}".rstrip("0").rstrip(".")
-    if text in ("-0", ""):
-        text = "0"
+    text = f"{number:,.2f}"
+    if not is_currency(unit):
+        text = text.rstrip("0").rstrip(".")
+    if text in ("-0", "", "-0.00"):
+        text = "0.00" if is_currency(unit) else "0"
     return f"{text} {unit}".strip()
 
 

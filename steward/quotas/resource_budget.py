@@ -189,11 +189,15 @@ def stock_budget(
             state = "stop" if result.stop else "deficit"
             # A fund lives on income; a tank or seed bank on refills and harvests.
             inflow = "income" if is_currency(u) else "replenishment"
+            # The shortfall in this period's own figures, so that the three numbers
+            # add up; the monthly rate (an average month, 30.44 days) comes after.
+            short = need - result.per_period
             remedy = (
-                f"needs {fmt(gap, u)}/month more {inflow}, or {fmt(gap, u)}/month "
-                f"less use, to keep the chance of being below {what} on {end:%d %B %Y} under "
-                f"{pct(policy.risk_target)} (members ordinarily use {fmt(need, u)} in a "
-                f"{bounds.kind}; it can sustain {fmt(result.per_period, u)})"
+                f"needs {fmt(short, u)} more {inflow} in {bounds.label()}, or as much less "
+                f"use ({fmt(gap, u)} a month at that pace), to keep the chance of being "
+                f"below {what} on {end:%d %B %Y} under {pct(policy.risk_target)}: members "
+                f"ordinarily use {fmt(need, u)} in {bounds.label()} and it can sustain "
+                f"{fmt(result.per_period, u)}"
             )
     return Budget(result.per_period, basis, need, single_use(conn, res), state, gap, remedy)
 
