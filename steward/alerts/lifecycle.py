@@ -12,7 +12,8 @@
   negative_level, below_reserve, deficit, depletion, overbooking -- holds back the
   member quota alerts of that resource, and one real problem is one alert: a
   level below zero supersedes the stock's other level alerts, an observed breach
-  of the reserve supersedes the forecasts of one (deficit, depletion), and a
+  of the reserve supersedes the forecasts of one (deficit, depletion) and the
+  anomaly of the fall that made it, and a
   deficit holds back the depletion alert it already states);
   *grouping* (stewards get one message per rule and resource per evaluation);
   a *rate limit* per route (``max_per_day`` over a rolling 24 hours) and a member
@@ -409,7 +410,7 @@ def inhibit(candidates: dict[str, Candidate]) -> dict[str, str]:
     Per resource: a rule listed in :data:`SUPERSEDES` holds back the rules it
     names (a level below zero holds back the reserve breach, the deficit, the
     depletion forecast and the anomaly; an observed reserve breach holds back the
-    deficit and depletion forecasts; a deficit holds back the depletion alert it
+    deficit and depletion forecasts and the anomaly of the same fall; a deficit holds back the depletion alert it
     states), and any resource-level alert holds back the member quota alerts
     (and steward reviews). A held candidate names the highest-ranked holder
     (the order of :data:`RESOURCE_RULES`).
