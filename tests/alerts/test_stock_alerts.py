@@ -463,3 +463,24 @@ def test_a_resolved_group_never_lists_an_old_figure_as_current() -> None:
     _, body = group_message(alerts, "resolved", now_texts={1: "used 3 of 10 L"})
     assert "- #1 now: used 3 of 10 L" in body
     assert "- #2 no longer holds (it said: old 2)" in body
+
+
+def test_one_fall_below_the_reserve_is_one_alert_not_a_breach_and_an_anomaly() -> None:
+    from steward.alerts.lifecycle import inhibit
+    from steward.alerts.rules import Candidate
+
+    def candidate(rule: str, resource_id: int) -> Candidate:
+        return Candidate(
+            f"{rule}:{resource_id}",
+            rule,
+            "critical",
+            rule,
+            timedelta(0),
+            timedelta(days=1),
+            resource_id=resource_id,
+        )
+
+    found = [candidate(r, 1) for r in ("below_reserve", "anomaly", "deficit")]
+    found.append(candidate("anomaly", 2))  # another resource's anomaly stands
+    held = inhibit({c.fingerprint: c for c in found})
+    assert held == {"anomaly:1": "below_reserve:1", "deficit:1": "below_reserve:1"}
