@@ -59,7 +59,7 @@ RESOURCE_RULES = ("negative_level", "below_reserve", "deficit", "depletion", "ov
 #: same resource (their figures rest on what it states, or it states them already).
 SUPERSEDES: dict[str, tuple[str, ...]] = {
     "negative_level": ("below_reserve", "deficit", "depletion", "anomaly"),
-    "below_reserve": ("deficit", "depletion"),
+    "below_reserve": ("deficit", "depletion", "anomaly"),
     "deficit": ("depletion",),
 }
 #: At most one digest of held messages per route in this interval.
