@@ -221,11 +221,12 @@ def _calibration_view(row: Any) -> CalibrationView:
 
 
 def track_record(view: CalibrationView, probability: float) -> str | None:
-    """One sentence on how often figures like ``probability`` came true, e.g.
-    "Of the 212 days we gave a 30-40% chance of all units out, 34% had all units out."
+    """How often figures like ``probability`` came true, e.g. "Of the 212 days we gave
+    a 30-40% chance of all units out, 34% had all units out.", and a caution when the
+    backtest's figures scored worse than climatology (Brier skill below 0).
 
-    None when the figure's bin holds too few cases (fewer than MIN_BIN_CASES pool-days,
-    or 10 stock forecasts) to say anything.
+    The bin's sentence needs MIN_BIN_CASES pool-days (10 stock forecasts) in the
+    figure's bin, the caution twice that overall. None when neither can be said.
     """
     if not 0.0 <= probability <= 1.0:
         return None
@@ -234,9 +235,19 @@ def track_record(view: CalibrationView, probability: float) -> str | None:
     )
     b = view.reliability.bin_for(probability)
     enough = MIN_BIN_CASES if view.event == "all_units_out" else 10
-    if b.cases < enough or b.observed != b.observed:  # NaN: empty bin
-        return None
-    return (
-        f"Of the {b.cases} {cases_word} we gave a {b.lo:.0%}-{b.hi:.0%} chance of {what}, "
-        f"{b.observed:.0%} {happened}."
-    )
+    said = []
+    if b.cases >= enough and b.observed == b.observed:  # NaN: empty bin
+        said.append(
+            f"Of the {b.cases} {cases_word} we gave a {b.lo:.0%}-{b.hi:.0%} chance of "
+            f"{what}, {b.observed:.0%} {happened}."
+        )
+    # A figure worse than the resource's own past frequency must say so, whatever bin
+    # today's chance is in: a steward acts on it.
+    skill = view.reliability.brier_skill
+    if view.reliability.cases >= 2 * enough and skill == skill and skill < 0:
+        said.append(
+            f"Caution: over {view.reliability.cases} {cases_word} of backtest these chances "
+            f"did worse than quoting how often {what} happened before (Brier skill "
+            f"{skill:+.2f}), so read this one as rough."
+        )
+    return " ".join(said) or None

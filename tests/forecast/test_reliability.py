@@ -117,3 +117,27 @@ def test_skill_is_measured_against_the_climatology_known_before_each_origin() ->
     assert honest.brier_skill == pytest.approx(1 - 0.25 / 0.41)
     with pytest.raises(ForecastError, match="climatology"):
         reliability(p, o, np.full(999, 0.1))
+
+
+def test_a_track_record_worse_than_the_past_says_so_whatever_the_bin() -> None:
+    """Drills' chances scored below climatology (skill -0.47): today's 64% sits in a bin
+    with too few days for its own sentence, yet a steward must hear the caution."""
+    from steward.forecast.reliability import Reliability, ReliabilityBin
+    from steward.queries.forecasts import CalibrationView
+
+    at = datetime(2026, 11, 30, tzinfo=UTC)
+    bins = (
+        ReliabilityBin(0.2, 0.3, 885, 0.25, 0.616),
+        ReliabilityBin(0.6, 0.7, 12, 0.64, 0.5),
+    )
+    view = CalibrationView(
+        "all_units_out", at, at, at, 24, Reliability(bins, 897, 0.6, 0.36, 0.245)
+    )
+    assert track_record(view, 0.64) == (
+        "Caution: over 897 days of backtest these chances did worse than quoting how often "
+        "all units out happened before (Brier skill -0.47), so read this one as rough."
+    )
+    said = track_record(view, 0.25)
+    assert said is not None and said.startswith(
+        "Of the 885 days we gave a 20%-30% chance of all units out, 62% had all units out. Caution:"
+    )
