@@ -308,13 +308,18 @@ def risk_chart(frame: pd.DataFrame, *, x: str, title: str, points: bool = True) 
     mark: Spec = {"type": "line", "color": RISK_COLOR}
     if points:
         mark["point"] = {"color": RISK_COLOR, "size": 20}
+    x_axis = _date(x)
+    times = pd.to_datetime(frame[x]) if len(frame) else pd.Series(dtype="datetime64[ns]")
+    if len(times) > 1 and times.max() - times.min() < pd.Timedelta(days=3):
+        # Runs within a few days: by day alone, twenty ticks all read "30 Nov 2026".
+        x_axis["axis"] = {**DATE_AXIS, "format": "%-d %b %Y %H:%M", "title": "forecast run"}
     return {
         "$schema": SCHEMA,
         "height": 200,
         "data": {"values": frame[[x, "probability"]]},
         "mark": mark,
         "encoding": {
-            "x": _date(x),
+            "x": x_axis,
             "y": {
                 "field": "probability",
                 "type": "quantitative",

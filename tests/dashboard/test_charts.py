@@ -114,3 +114,20 @@ def test_a_pool_without_daily_capacity_keeps_a_units_available_line() -> None:
     )
     rules = [layer for layer in spec["layer"] if layer.get("mark", {}).get("type") == "rule"]
     assert [r["data"]["values"][0]["series"] for r in rules] == ["units available"]
+
+
+def test_forecast_runs_within_a_few_days_are_told_apart_by_their_hour() -> None:
+    """Twenty runs on one day had twenty x labels all reading '30 Nov 2026'."""
+    runs = pd.DataFrame(
+        {
+            "forecast_at": pd.date_range("2026-11-30 01:00", periods=20, freq="h"),
+            "probability": 0.3,
+        }
+    )
+    spec = charts.risk_chart(runs, x="forecast_at", title="chance")
+    assert spec["encoding"]["x"]["axis"]["format"] == "%-d %b %Y %H:%M"
+    months = pd.DataFrame(
+        {"date": pd.date_range("2026-12-01", periods=90, freq="D"), "probability": 0.3}
+    )
+    daily = charts.risk_chart(months, x="date", title="chance", points=False)
+    assert daily["encoding"]["x"]["axis"]["format"] == charts.DAY_FORMAT
