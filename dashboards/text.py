@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from babel.numbers import format_currency, format_decimal
 
 from steward.display import visible
+from steward.quotas.explain import fmt, quota_unit
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
 LOCALE = "en"
@@ -101,10 +102,19 @@ def amount(value: float | None, unit: str = "", *, kind: str = "stock") -> str:
 
 
 def quota_amount(value: float | None, unit: str, *, kind: str) -> str:
-    """A quota figure: a pool's quotas count unit-days on loan (2 drills for 3 days = 6)."""
-    if kind == "pool":
-        return amount(value, "unit-days") if value is not None else "—"
-    return amount(value, unit, kind=kind)
+    """A quota figure: a pool's quotas count unit-days on loan (2 drills for 3 days = 6).
+
+    Money as :func:`amount` writes it (to the cent); anything else to at most two
+    decimals, as the quota's explanation and ``steward quotas`` write it
+    (:func:`steward.quotas.explain.fmt`), so the card never says 0.5 where the text
+    under it says 0.48.
+    """
+    if value is None:
+        return "—"
+    if is_money(unit) and kind != "pool":
+        return amount(value, unit, kind=kind)
+    shown = fmt(abs(value), quota_unit(kind, unit))
+    return MINUS + shown if _clean(value, 2) < 0 else shown
 
 
 def quota_left(value: float | None, unit: str, *, kind: str, status: str | None = None) -> str:

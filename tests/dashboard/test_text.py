@@ -87,6 +87,9 @@ def test_negative_amounts_are_not_spreadsheet_formulas() -> None:
         (-50.79, "USD", "stock", "review", "over by $50.79"),
         (12.5, "L", "stock", "ok", "12.5 L"),
         (-3.0, "units", "pool", "review", "over by 3 unit-days"),
+        # The card and the explanation under it give one figure: 0.48, not 0.5.
+        (0.48, "units", "pool", "ok", "0.48 unit-days"),
+        (74.58, "L", "stock", "ok", "74.58 L"),
         (0.0, "USD", "stock", "nudged", "$0.00"),
         # A suspended quota has nothing to be left of.
         (-20.0, "L", "stock", "suspended", "—"),
