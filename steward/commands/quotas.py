@@ -13,7 +13,7 @@ from rich.text import Text
 from sqlalchemy import select
 
 from steward.alerts.records import rows
-from steward.display import cell
+from steward.display import cell, is_currency
 from steward.errors import InputError
 from steward.quotas import update_quotas
 from steward.quotas.explain import fmt, left_text, quota_unit, suspended_reason
@@ -67,12 +67,14 @@ def quota_tables(found: list[Any]) -> list[Table]:
                 table.add_column(col, justify="right", no_wrap=True)
             table.add_column("status", no_wrap=True)
             tables.append(table)
+        # The title names the unit; money is still written to the cent.
+        money = is_currency(quota_unit(kind, unit))
         table.add_row(
             cell(f"{name} ({code})"),
-            fmt(q.allocation),
-            fmt(q.used),
-            "—" if q.status == "suspended" else left_text(q.allocation, q.used),
-            fmt(q.projected),
+            fmt(q.allocation, money=money),
+            fmt(q.used, money=money),
+            "—" if q.status == "suspended" else left_text(q.allocation, q.used, money=money),
+            fmt(q.projected, money=money),
             cell(q.status, STATUS_STYLE.get(q.status, "")),
         )
     return tables

@@ -12,18 +12,20 @@ from decimal import Decimal
 from steward.display import is_currency
 
 
-def fmt(value: float | Decimal, unit: str = "") -> str:
+def fmt(value: float | Decimal, unit: str = "", *, money: bool = False) -> str:
     """1234.5 -> '1,234.5'; whole numbers without decimals; at most 2 decimals.
 
     Money (a currency code ``unit``, see :func:`steward.display.is_currency`) is always
-    to the cent: '1,129.80 USD', never '1,129.8 USD'.
+    to the cent: '1,129.80 USD', never '1,129.8 USD'; so is a bare figure with
+    ``money`` (a table whose title names the currency).
     """
+    cents = money or is_currency(unit)
     number = float(value)
     text = f"{number:,.2f}"
-    if not is_currency(unit):
+    if not cents:
         text = text.rstrip("0").rstrip(".")
     if text in ("-0", "", "-0.00"):
-        text = "0.00" if is_currency(unit) else "0"
+        text = "0.00" if cents else "0"
     return f"{text} {unit}".strip()
 
 
@@ -41,16 +43,18 @@ def pct(value: float) -> str:
     return f"{value * 100:.0f}%"
 
 
-def left_text(allocation: float | Decimal, used: float | Decimal, unit: str = "") -> str:
+def left_text(
+    allocation: float | Decimal, used: float | Decimal, unit: str = "", *, money: bool = False
+) -> str:
     """What is left of a quota, in words: '12.5 L', or 'over by 50.79 USD' when over.
 
     The one figure every view shows (CLI, dashboard, messages): allocation - used,
-    never clamped to 0.
+    never clamped to 0. ``money``: to the cent without a unit (see :func:`fmt`).
     """
     left = Decimal(str(allocation)) - Decimal(str(used))
     if left < 0:
-        return f"over by {fmt(-left, unit)}"
-    return fmt(left, unit)
+        return f"over by {fmt(-left, unit, money=money)}"
+    return fmt(left, unit, money=money)
 
 
 @dataclass(frozen=True)

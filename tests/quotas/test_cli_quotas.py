@@ -42,6 +42,8 @@ def test_left_is_signed_and_says_over_by() -> None:
     ]
     text = _render(*quota_tables(found))
     assert "over by 50.79" in text and "20" in text and "—" in text
+    # A USD table writes money to the cent, though its cells carry no unit.
+    assert "│ 25.00 │ 75.79 │" in text and "20.00" in text
     assert left_text(Decimal(25), Decimal("75.79"), "USD") == "over by 50.79 USD"
     assert left_text(25, 5) == "20"
 
