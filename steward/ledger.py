@@ -621,13 +621,20 @@ class Ledger:
                     ).all()
                 }
             )
+        missing = [ext for ext in wanted if ext not in found]
+        elsewhere = self._sources_holding(missing, source) if missing else {}
+        # The file's quantity column may be float64 (or string): a stored Decimal fits
+        # neither, so it is written in the column's own type (a float64 holds any
+        # quantity of SCALE decimal places as exactly as the file's own numbers do).
+        numeric = pd.api.types.is_numeric_dtype(ev["quantity"].dtype)
         for i in np.flatnonzero(is_rev):
             idx = ev.index[i]
-            target = found.get(ev.at[idx, "reverses"])
+            wanted_id = ev.at[idx, "reverses"]
+            target = found.get(wanted_id)
             if target is None:
                 flag(
                     pd.Series(ev.index == idx, index=ev.index),
-                    f"reverses {ev.at[idx, 'reverses']!r}, which is not in the ledger of source {source!r}",
+                    _not_in_source(wanted_id, source, elsewhere.get(wanted_id, [])),
                 )
                 continue
             if target.reverses_id is not None:
@@ -639,7 +646,23 @@ class Ledger:
             ev.at[idx, "reverses_id"] = target.id
             ev.at[idx, "resource"] = target.slug
             ev.at[idx, "kind"] = str(target.kind)
-            ev.at[idx, "quantity"] = target.quantity
+            ev.at[idx, "quantity"] = float(target.quantity) if numeric else str(target.quantity)
+
+    def _sources_holding(self, external_ids: list[str], source: str) -> dict[str, list[str]]:
+        """The other sources whose ledgers hold each of ``external_ids``, sorted by name.
+
+        ``source``: the importing source, left out. Ids found nowhere are absent. One
+        indexed query per 500 ids.
+        """
+        held: dict[str, set[str]] = {}
+        for chunk in _chunks(external_ids, 500):
+            for row in self.conn.execute(
+                select(Event.external_id, Event.source)
+                .where(Event.source != source, Event.external_id.in_(chunk))
+                .distinct()
+            ):
+                held.setdefault(row.external_id, set()).add(row.source)
+        return {ext: sorted(names) for ext, names in held.items()}
 
     def _check_simple(
         self,
@@ -1347,6 +1370,29 @@ def _say(
 
 
 # -- helpers ----------------------------------------------------------------------
+
+
+def _not_in_source(external_id: str, source: str, others: list[str]) -> str:
+    """Why a reversal of ``external_id`` was refused under ``source``, and how to fix it.
+
+    ``others``: the other sources holding that id. External ids are unique per source
+    only, so a reversal must be imported under the source of the event it cancels.
+    """
+    why = f"reverses {external_id!r}, which is not in the ledger of source {source!r}"
+    if len(others) == 1:
+        return (
+            f"{why}; it is in the ledger of source {others[0]!r}: import this file "
+            f"with --source {others[0]} to reverse it there"
+        )
+    if others:
+        return (
+            f"{why}; it is in the ledgers of sources {', '.join(map(repr, others))}: "
+            "import this file with --source <the source of the event it cancels>"
+        )
+    return (
+        f"{why}; a reversal must be imported with --source <the source of the event it "
+        "cancels>, and that event recorded first"
+    )
 
 
 def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
