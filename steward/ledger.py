@@ -485,6 +485,17 @@ class Ledger:
             ),
         )
         flag((kind == "adjust") & (qty == 0), "an adjust of 0 changes nothing")
+        flag(
+            (slug.map(catalog.resource_kind) == "pool") & _fractional(qty),
+            lambda mask: (
+                "quantity "
+                + qty[mask].map("{:g}".format)
+                + " is not a whole number, and "
+                + slug[mask].map(repr)
+                + " is a pool, which counts whole units lent and returned: "
+                "fix the quantity (or the resource column)"
+            ),
+        )
         ev["qty"] = qty
 
         ts, why = _timestamps(ev["occurred_at"])
@@ -727,6 +738,17 @@ class Ledger:
             flag(val > capacity * (1 + CAPACITY_TOLERANCE), above)
         else:
             flag(val == 0, f"a {value_col} of 0 changes nothing")
+        if model is CapacityChange:
+            flag(
+                (slug.map(catalog.resource_kind) == "pool") & _fractional(val),
+                lambda mask: (
+                    f"{value_col} "
+                    + val[mask].map("{:g}".format)
+                    + " is not a whole number, and "
+                    + slug[mask].map(repr)
+                    + " is a pool, which counts whole units: fix the change"
+                ),
+            )
         fr["qty"] = val
         ts, why = _timestamps(fr[time_col])
         flag(why != "", why)
@@ -738,7 +760,60 @@ class Ledger:
         fr["reason"] = reason
         fr["status"] = np.where(reason != "", "quarantine", "new")
         self._dedupe(fr, source, model)
+        if model is CapacityChange:
+            self._check_pool_capacity(fr, catalog)
         return fr
+
+    def _check_pool_capacity(self, fr: pd.DataFrame, catalog: _Catalog) -> None:
+        """Quarantine a new capacity change that would leave a pool fewer than 0 units.
+
+        ``fr``: checked capacity changes (``resource``, ``qty``, ``ts``, ``status``,
+        ``reason``, optional ``scheduled``), updated in place. The capacity a change
+        leaves is the configured base plus every recorded unscheduled change effective
+        by its moment, plus this batch's accepted changes up to it (in time order, so a
+        refused row does not count for the next). Scheduled (planned) changes are not
+        judged: they do not count until they happen. One query per pool changed.
+        """
+        planned = fr.get("scheduled")
+        is_planned = (
+            planned.fillna(False).astype(bool)
+            if planned is not None
+            else pd.Series(False, index=fr.index)
+        )
+        slug = fr["resource"].astype("string")
+        new = (
+            (fr["status"] == "new")
+            & ~is_planned
+            & (slug.map(catalog.resource_kind) == "pool")
+            & slug.isin(list(catalog.resource_capacity))
+        )
+        if not new.any():
+            return
+        for name, rows in (
+            fr.loc[new].sort_values("ts", kind="stable").groupby(slug[new], sort=False)
+        ):
+            stored = self.conn.execute(
+                select(CapacityChange.effective_at, CapacityChange.delta).where(
+                    CapacityChange.resource_id == catalog.resource_id[str(name)],
+                    CapacityChange.scheduled.is_(False),
+                )
+            ).all()
+            recorded = [(_utc(at), float(d)) for at, d in stored]
+            base = catalog.resource_capacity[str(name)]
+            accepted: list[tuple[pd.Timestamp, float]] = []
+            for idx in rows.index:
+                at, delta = fr.at[idx, "ts"], float(fr.at[idx, "qty"])
+                before = base + sum(d for when, d in [*recorded, *accepted] if when <= at)
+                left = before + delta
+                if left < -1e-9:
+                    fr.at[idx, "status"] = "quarantine"
+                    fr.at[idx, "reason"] = (
+                        f"delta {delta:g} would leave pool {name!r} a capacity of {left:g} "
+                        f"units, below 0 (it has {before:g} on {at.isoformat()}: its "
+                        "configured capacity plus the changes recorded by then); fix the change"
+                    )
+                else:
+                    accepted.append((at, delta))
 
     def _check_terms(self, fr: pd.DataFrame, source: str, catalog: _Catalog) -> pd.DataFrame:
         """Due dates: a known resource, a loan reference and two aware timestamps."""
@@ -1405,6 +1480,20 @@ def _numbers(values: pd.Series) -> pd.Series:
         return values.astype("float64")
     text = values.map(lambda v: str(v) if isinstance(v, Decimal) else v)
     return pd.to_numeric(text, errors="coerce").astype("float64")
+
+
+def _utc(at: datetime) -> pd.Timestamp:
+    """A stored moment as an aware UTC timestamp (SQLite gives it back naive, in UTC)."""
+    ts = pd.Timestamp(at)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _fractional(values: pd.Series) -> pd.Series:
+    """True where a number has a fractional part (NaN: False, flagged elsewhere)."""
+    num = values.to_numpy(dtype="float64")
+    with np.errstate(invalid="ignore"):
+        frac = np.isfinite(num) & (np.abs(num - np.rint(num)) > 1e-9)
+    return pd.Series(frac, index=values.index)
 
 
 def _fits_scale(values: pd.Series) -> pd.Series:

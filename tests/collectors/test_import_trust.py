@@ -486,3 +486,56 @@ def test_a_reversal_of_an_id_held_nowhere_says_how_to_import_one(
     assert steward(capsys, "-c", str(config), "import", "events", str(path))[0] == 3
     reason = quarantined(config)["stray.csv:2"]
     assert "--source <the source of the event it cancels>" in reason
+
+
+def test_a_pool_counts_whole_units(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = tmp_path / "loans.csv"
+    events.write_text(
+        HEADER + "1,drill,use,1.5,2026-11-20T10:00:00Z,\n"
+        "2,drill,replenish,1.5,2026-11-20T11:00:00Z,\n"
+        "3,drill,use,1,2026-11-20T12:00:00Z,\n"
+        "4,fund,use,1.5,2026-11-20T12:00:00Z,\n"  # a stock takes fractions
+    )
+    code, out, err = steward(capsys, "-c", str(config), "import", "events", str(events))
+    assert code == 0, out + err
+    assert "4 rows read: 2 accepted, 0 duplicates, 2 quarantined" in out
+    reasons = quarantined(config)
+    assert reasons["loans.csv:2"] == (
+        "quantity 1.5 is not a whole number, and 'drill' is a pool, which counts whole "
+        "units lent and returned: fix the quantity (or the resource column)"
+    )
+    assert "not a whole number" in reasons["loans.csv:3"]
+    assert ledger_state(config)["on_loan"] == 1
+
+    changes = tmp_path / "capacity.csv"
+    changes.write_text(
+        "external_id,resource,delta,effective_at\n"
+        "c1,drill,1.5,2026-11-20T10:00:00Z\n"
+        "c2,drill,-10,2026-11-20T10:00:00Z\n"
+        "c3,drill,-2,2026-11-21T10:00:00Z\n"
+        "c4,drill,-2,2026-11-22T10:00:00Z\n"  # after c3: would leave -1
+        "c5,fund,1.5,2026-11-22T10:00:00Z\n"  # no capacity: not judged here
+    )
+    code, out, err = steward(capsys, "-c", str(config), "import", "capacity", str(changes))
+    assert code == 0, out + err
+    assert "5 rows read: 2 accepted, 0 duplicates, 3 quarantined" in out
+    reasons = quarantined(config)
+    assert "delta 1.5 is not a whole number, and 'drill' is a pool" in reasons["capacity.csv:2"]
+    assert reasons["capacity.csv:3"].startswith(
+        "delta -10 would leave pool 'drill' a capacity of -7 units, below 0 (it has 3 on "
+        "2026-11-20T10:00:00+00:00"
+    )
+    assert "a capacity of -1 units, below 0 (it has 1 on" in reasons["capacity.csv:5"]
+    assert ledger_state(config)["capacity"] == 1
+
+    # Recorded changes count: a later file cannot take the rest below zero either.
+    more = tmp_path / "more.csv"
+    more.write_text("external_id,resource,delta,effective_at\nm1,drill,-2,2026-11-23T10:00:00Z\n")
+    code, out, _ = steward(capsys, "-c", str(config), "import", "capacity", str(more))
+    assert code == 3, out
+    assert "a capacity of -1 units, below 0 (it has 1 on" in quarantined(config)["more.csv:2"]
+    # Replayed, the accepted change is a duplicate and the refused ones stay refused once.
+    code, out, _ = steward(capsys, "-c", str(config), "import", "capacity", str(changes))
+    assert "5 rows read: 0 accepted, 2 duplicates, 3 quarantined" in out
