@@ -539,3 +539,16 @@ def test_a_pool_counts_whole_units(
     # Replayed, the accepted change is a duplicate and the refused ones stay refused once.
     code, out, _ = steward(capsys, "-c", str(config), "import", "capacity", str(changes))
     assert "5 rows read: 0 accepted, 2 duplicates, 3 quarantined" in out
+
+
+def test_an_unknown_timezone_option_is_refused_before_the_file_is_read(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "never-read.csv"
+    code, out, err = steward(
+        capsys, "-c", str(config), "import", "events", str(missing), "--timezone", "Mars/Olympus"
+    )
+    assert code == 1
+    assert "unexpected error" not in out + err
+    assert "--timezone 'Mars/Olympus' is not a timezone Steward knows" in err
+    assert "e.g. --timezone Europe/Paris" in err
