@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
@@ -83,6 +84,14 @@ class ImportOptions:
                 f"--encoding {self.encoding!r} is not one Steward reads",
                 hint=f"use one of {', '.join(ENCODINGS)}",
             )
+        if self.timezone is not None:
+            try:
+                ZoneInfo(self.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise InputError(
+                    f"--timezone {self.timezone!r} is not a timezone Steward knows",
+                    hint="use an IANA name, e.g. --timezone Europe/Paris (or UTC)",
+                ) from None
 
 
 def number_format(decimal: str | None, thousands: str | None) -> numbers.NumberFormat:

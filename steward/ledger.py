@@ -485,6 +485,17 @@ class Ledger:
             ),
         )
         flag((kind == "adjust") & (qty == 0), "an adjust of 0 changes nothing")
+        flag(
+            (slug.map(catalog.resource_kind) == "pool") & _fractional(qty),
+            lambda mask: (
+                "quantity "
+                + qty[mask].map("{:g}".format)
+                + " is not a whole number, and "
+                + slug[mask].map(repr)
+                + " is a pool, which counts whole units lent and returned: "
+                "fix the quantity (or the resource column)"
+            ),
+        )
         ev["qty"] = qty
 
         ts, why = _timestamps(ev["occurred_at"])
@@ -621,13 +632,20 @@ class Ledger:
                     ).all()
                 }
             )
+        missing = [ext for ext in wanted if ext not in found]
+        elsewhere = self._sources_holding(missing, source) if missing else {}
+        # The file's quantity column may be float64 (or string): a stored Decimal fits
+        # neither, so it is written in the column's own type (a float64 holds any
+        # quantity of SCALE decimal places as exactly as the file's own numbers do).
+        numeric = pd.api.types.is_numeric_dtype(ev["quantity"].dtype)
         for i in np.flatnonzero(is_rev):
             idx = ev.index[i]
-            target = found.get(ev.at[idx, "reverses"])
+            wanted_id = ev.at[idx, "reverses"]
+            target = found.get(wanted_id)
             if target is None:
                 flag(
                     pd.Series(ev.index == idx, index=ev.index),
-                    f"reverses {ev.at[idx, 'reverses']!r}, which is not in the ledger of source {source!r}",
+                    _not_in_source(wanted_id, source, elsewhere.get(wanted_id, [])),
                 )
                 continue
             if target.reverses_id is not None:
@@ -639,7 +657,23 @@ class Ledger:
             ev.at[idx, "reverses_id"] = target.id
             ev.at[idx, "resource"] = target.slug
             ev.at[idx, "kind"] = str(target.kind)
-            ev.at[idx, "quantity"] = target.quantity
+            ev.at[idx, "quantity"] = float(target.quantity) if numeric else str(target.quantity)
+
+    def _sources_holding(self, external_ids: list[str], source: str) -> dict[str, list[str]]:
+        """The other sources whose ledgers hold each of ``external_ids``, sorted by name.
+
+        ``source``: the importing source, left out. Ids found nowhere are absent. One
+        indexed query per 500 ids.
+        """
+        held: dict[str, set[str]] = {}
+        for chunk in _chunks(external_ids, 500):
+            for row in self.conn.execute(
+                select(Event.external_id, Event.source)
+                .where(Event.source != source, Event.external_id.in_(chunk))
+                .distinct()
+            ):
+                held.setdefault(row.external_id, set()).add(row.source)
+        return {ext: sorted(names) for ext, names in held.items()}
 
     def _check_simple(
         self,
@@ -704,6 +738,17 @@ class Ledger:
             flag(val > capacity * (1 + CAPACITY_TOLERANCE), above)
         else:
             flag(val == 0, f"a {value_col} of 0 changes nothing")
+        if model is CapacityChange:
+            flag(
+                (slug.map(catalog.resource_kind) == "pool") & _fractional(val),
+                lambda mask: (
+                    f"{value_col} "
+                    + val[mask].map("{:g}".format)
+                    + " is not a whole number, and "
+                    + slug[mask].map(repr)
+                    + " is a pool, which counts whole units: fix the change"
+                ),
+            )
         fr["qty"] = val
         ts, why = _timestamps(fr[time_col])
         flag(why != "", why)
@@ -715,7 +760,60 @@ class Ledger:
         fr["reason"] = reason
         fr["status"] = np.where(reason != "", "quarantine", "new")
         self._dedupe(fr, source, model)
+        if model is CapacityChange:
+            self._check_pool_capacity(fr, catalog)
         return fr
+
+    def _check_pool_capacity(self, fr: pd.DataFrame, catalog: _Catalog) -> None:
+        """Quarantine a new capacity change that would leave a pool fewer than 0 units.
+
+        ``fr``: checked capacity changes (``resource``, ``qty``, ``ts``, ``status``,
+        ``reason``, optional ``scheduled``), updated in place. The capacity a change
+        leaves is the configured base plus every recorded unscheduled change effective
+        by its moment, plus this batch's accepted changes up to it (in time order, so a
+        refused row does not count for the next). Scheduled (planned) changes are not
+        judged: they do not count until they happen. One query per pool changed.
+        """
+        planned = fr.get("scheduled")
+        is_planned = (
+            planned.fillna(False).astype(bool)
+            if planned is not None
+            else pd.Series(False, index=fr.index)
+        )
+        slug = fr["resource"].astype("string")
+        new = (
+            (fr["status"] == "new")
+            & ~is_planned
+            & (slug.map(catalog.resource_kind) == "pool")
+            & slug.isin(list(catalog.resource_capacity))
+        )
+        if not new.any():
+            return
+        for name, rows in (
+            fr.loc[new].sort_values("ts", kind="stable").groupby(slug[new], sort=False)
+        ):
+            stored = self.conn.execute(
+                select(CapacityChange.effective_at, CapacityChange.delta).where(
+                    CapacityChange.resource_id == catalog.resource_id[str(name)],
+                    CapacityChange.scheduled.is_(False),
+                )
+            ).all()
+            recorded = [(_utc(at), float(d)) for at, d in stored]
+            base = catalog.resource_capacity[str(name)]
+            accepted: list[tuple[pd.Timestamp, float]] = []
+            for idx in rows.index:
+                at, delta = fr.at[idx, "ts"], float(fr.at[idx, "qty"])
+                before = base + sum(d for when, d in [*recorded, *accepted] if when <= at)
+                left = before + delta
+                if left < -1e-9:
+                    fr.at[idx, "status"] = "quarantine"
+                    fr.at[idx, "reason"] = (
+                        f"delta {delta:g} would leave pool {name!r} a capacity of {left:g} "
+                        f"units, below 0 (it has {before:g} on {at.isoformat()}: its "
+                        "configured capacity plus the changes recorded by then); fix the change"
+                    )
+                else:
+                    accepted.append((at, delta))
 
     def _check_terms(self, fr: pd.DataFrame, source: str, catalog: _Catalog) -> pd.DataFrame:
         """Due dates: a known resource, a loan reference and two aware timestamps."""
@@ -1349,6 +1447,29 @@ def _say(
 # -- helpers ----------------------------------------------------------------------
 
 
+def _not_in_source(external_id: str, source: str, others: list[str]) -> str:
+    """Why a reversal of ``external_id`` was refused under ``source``, and how to fix it.
+
+    ``others``: the other sources holding that id. External ids are unique per source
+    only, so a reversal must be imported under the source of the event it cancels.
+    """
+    why = f"reverses {external_id!r}, which is not in the ledger of source {source!r}"
+    if len(others) == 1:
+        return (
+            f"{why}; it is in the ledger of source {others[0]!r}: import this file "
+            f"with --source {others[0]} to reverse it there"
+        )
+    if others:
+        return (
+            f"{why}; it is in the ledgers of sources {', '.join(map(repr, others))}: "
+            "import this file with --source <the source of the event it cancels>"
+        )
+    return (
+        f"{why}; a reversal must be imported with --source <the source of the event it "
+        "cancels>, and that event recorded first"
+    )
+
+
 def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -1359,6 +1480,20 @@ def _numbers(values: pd.Series) -> pd.Series:
         return values.astype("float64")
     text = values.map(lambda v: str(v) if isinstance(v, Decimal) else v)
     return pd.to_numeric(text, errors="coerce").astype("float64")
+
+
+def _utc(at: datetime) -> pd.Timestamp:
+    """A stored moment as an aware UTC timestamp (SQLite gives it back naive, in UTC)."""
+    ts = pd.Timestamp(at)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _fractional(values: pd.Series) -> pd.Series:
+    """True where a number has a fractional part (NaN: False, flagged elsewhere)."""
+    num = values.to_numpy(dtype="float64")
+    with np.errstate(invalid="ignore"):
+        frac = np.isfinite(num) & (np.abs(num - np.rint(num)) > 1e-9)
+    return pd.Series(frac, index=values.index)
 
 
 def _fits_scale(values: pd.Series) -> pd.Series:

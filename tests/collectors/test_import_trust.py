@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -401,3 +402,153 @@ def test_a_collector_quarantines_a_scheduled_cell_that_is_neither_yes_nor_no(
         "scheduled 'planned?' is neither yes nor no; write true/false, yes/no or 1/0 "
         "(empty: not planned)"
     ]
+
+
+# -- reversals, whole units of a pool, the --timezone option ----------------------------
+
+REV_HEADER = "external_id,resource,kind,quantity,occurred_at,member,reverses\n"
+
+
+def ledger_state(config: Path) -> dict[str, object]:
+    """Stored quantity by external id, the fund's level, and drills on loan and capacity."""
+    from steward import flows
+    from steward.store import catalog
+
+    ws = open_workspace(config)
+    try:
+        with ws.store.read() as conn:
+            fund = catalog.resource(conn, "fund")
+            drill = catalog.resource(conn, "drill")
+            assert fund is not None and drill is not None
+            return {
+                "quantity": dict(conn.execute(select(Event.external_id, Event.quantity)).all()),
+                "fund": flows.level(conn, fund),
+                "on_loan": flows.on_loan(conn, drill),
+                "capacity": flows.capacity(conn, drill),
+            }
+    finally:
+        ws.close()
+
+
+@pytest.mark.parametrize("amount", ["5", "5.5"])
+def test_a_reversal_imported_later_takes_the_quantity_it_cancels(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], amount: str
+) -> None:
+    """The file's quantity column is read as float64; the cancelled event's stored
+    Decimal must go in as a number of that column, not crash the import."""
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    first.write_text(REV_HEADER + f"k1,fund,replenish,{amount},2026-11-20T10:00:00+00:00,,\n")
+    # The reversal's own quantity (and kind) are the cancelled event's, whatever it says.
+    second.write_text(REV_HEADER + "k2,fund,replenish,5,2026-11-21T10:00:00+00:00,,k1\n")
+    for path in (first, second):
+        code, out, err = steward(
+            capsys, "-c", str(config), "import", "events", str(path), "--source", "corr"
+        )
+        assert code == 0, out + err
+        assert "1 rows read: 1 accepted" in out, out + err
+    state = ledger_state(config)
+    assert state["quantity"] == {"k1": Decimal(amount), "k2": Decimal(amount)}
+    assert state["fund"] == 0
+
+
+def test_a_reversal_of_a_checkout_from_another_file_frees_the_units(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_file, undo = tmp_path / "loans.csv", tmp_path / "undo.csv"
+    out_file.write_text(REV_HEADER + "b1,drill,use,2,2026-11-20T10:00:00+00:00,,\n")
+    undo.write_text(REV_HEADER + "r1,drill,use,2,2026-11-21T10:00:00+00:00,,b1\n")
+    assert steward(capsys, "-c", str(config), "import", "events", str(out_file))[0] == 0
+    assert ledger_state(config)["on_loan"] == 2
+
+    # Under its own file's source the id is unknown: the reason names where it is.
+    code, out, _ = steward(capsys, "-c", str(config), "import", "events", str(undo))
+    assert code == 3, out
+    reason = quarantined(config)["undo.csv:2"]
+    assert "reverses 'b1', which is not in the ledger of source 'import:undo.csv'" in reason
+    assert "it is in the ledger of source 'import:loans.csv'" in reason
+    assert "import this file with --source import:loans.csv" in reason
+
+    code, out, err = steward(
+        capsys, "-c", str(config), "import", "events", str(undo), "--source", "import:loans.csv"
+    )
+    assert code == 0, out + err
+    assert "1 rows read: 1 accepted" in out
+    state = ledger_state(config)
+    assert state["on_loan"] == 0
+    assert state["quantity"] == {"b1": Decimal(2), "r1": Decimal(2)}
+
+
+def test_a_reversal_of_an_id_held_nowhere_says_how_to_import_one(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "stray.csv"
+    path.write_text(REV_HEADER + "r1,fund,use,2,2026-11-21T10:00:00+00:00,,nope\n")
+    assert steward(capsys, "-c", str(config), "import", "events", str(path))[0] == 3
+    reason = quarantined(config)["stray.csv:2"]
+    assert "--source <the source of the event it cancels>" in reason
+
+
+def test_a_pool_counts_whole_units(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = tmp_path / "loans.csv"
+    events.write_text(
+        HEADER + "1,drill,use,1.5,2026-11-20T10:00:00Z,\n"
+        "2,drill,replenish,1.5,2026-11-20T11:00:00Z,\n"
+        "3,drill,use,1,2026-11-20T12:00:00Z,\n"
+        "4,fund,use,1.5,2026-11-20T12:00:00Z,\n"  # a stock takes fractions
+    )
+    code, out, err = steward(capsys, "-c", str(config), "import", "events", str(events))
+    assert code == 0, out + err
+    assert "4 rows read: 2 accepted, 0 duplicates, 2 quarantined" in out
+    reasons = quarantined(config)
+    assert reasons["loans.csv:2"] == (
+        "quantity 1.5 is not a whole number, and 'drill' is a pool, which counts whole "
+        "units lent and returned: fix the quantity (or the resource column)"
+    )
+    assert "not a whole number" in reasons["loans.csv:3"]
+    assert ledger_state(config)["on_loan"] == 1
+
+    changes = tmp_path / "capacity.csv"
+    changes.write_text(
+        "external_id,resource,delta,effective_at\n"
+        "c1,drill,1.5,2026-11-20T10:00:00Z\n"
+        "c2,drill,-10,2026-11-20T10:00:00Z\n"
+        "c3,drill,-2,2026-11-21T10:00:00Z\n"
+        "c4,drill,-2,2026-11-22T10:00:00Z\n"  # after c3: would leave -1
+        "c5,fund,1.5,2026-11-22T10:00:00Z\n"  # no capacity: not judged here
+    )
+    code, out, err = steward(capsys, "-c", str(config), "import", "capacity", str(changes))
+    assert code == 0, out + err
+    assert "5 rows read: 2 accepted, 0 duplicates, 3 quarantined" in out
+    reasons = quarantined(config)
+    assert "delta 1.5 is not a whole number, and 'drill' is a pool" in reasons["capacity.csv:2"]
+    assert reasons["capacity.csv:3"].startswith(
+        "delta -10 would leave pool 'drill' a capacity of -7 units, below 0 (it has 3 on "
+        "2026-11-20T10:00:00+00:00"
+    )
+    assert "a capacity of -1 units, below 0 (it has 1 on" in reasons["capacity.csv:5"]
+    assert ledger_state(config)["capacity"] == 1
+
+    # Recorded changes count: a later file cannot take the rest below zero either.
+    more = tmp_path / "more.csv"
+    more.write_text("external_id,resource,delta,effective_at\nm1,drill,-2,2026-11-23T10:00:00Z\n")
+    code, out, _ = steward(capsys, "-c", str(config), "import", "capacity", str(more))
+    assert code == 3, out
+    assert "a capacity of -1 units, below 0 (it has 1 on" in quarantined(config)["more.csv:2"]
+    # Replayed, the accepted change is a duplicate and the refused ones stay refused once.
+    code, out, _ = steward(capsys, "-c", str(config), "import", "capacity", str(changes))
+    assert "5 rows read: 0 accepted, 2 duplicates, 3 quarantined" in out
+
+
+def test_an_unknown_timezone_option_is_refused_before_the_file_is_read(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "never-read.csv"
+    code, out, err = steward(
+        capsys, "-c", str(config), "import", "events", str(missing), "--timezone", "Mars/Olympus"
+    )
+    assert code == 1
+    assert "unexpected error" not in out + err
+    assert "--timezone 'Mars/Olympus' is not a timezone Steward knows" in err
+    assert "e.g. --timezone Europe/Paris" in err
