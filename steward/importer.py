@@ -443,9 +443,11 @@ def import_file(
         with store.write() as conn:
             result = Ledger(conn, window=window).record(batch)
         if opts.kind == "members":
+            # The ledger quarantines the batch's rejects and its own (a member of a
+            # commons that is not configured); every other row was recorded.
             result.rows_read = len(frame)
-            result.accepted = len(frame) - len(batch.rejected)
-            result.quarantined = len(batch.rejected)
+            result.quarantined = max(result.quarantined, len(batch.rejected))
+            result.accepted = len(frame) - result.quarantined
         total = total + result
         if progress:
             progress(len(frame))

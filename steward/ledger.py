@@ -20,7 +20,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -427,10 +427,39 @@ class Ledger:
         readings, bad_r = text_checks.screen_rows(readings, text_checks.READING_TEXT, _raw_of)
         changes, bad_c = text_checks.screen_rows(changes, text_checks.CAPACITY_TEXT, _raw_of)
         members, bad_m = text_checks.screen_members(batch.members)
+        if members:
+            members, unplaced = self._members_of_known_commons(members)
+            bad_m = [*bad_m, *unplaced]
         rejects = [*bad_e, *bad_r, *bad_c, *bad_m]
         if rejects:
             batch = replace(batch, members=members, rejected=[*batch.rejected, *rejects])
         return events, readings, changes, batch
+
+    def _members_of_known_commons(
+        self, members: Sequence[NewMember]
+    ) -> tuple[list[NewMember], list[Rejected]]:
+        """Members whose commons is configured; the others as rejects naming the known ones.
+
+        One member naming a commons that does not exist (a typo in a members file) is
+        quarantined; the file's other members are still recorded.
+        """
+        known = set(self.conn.scalars(select(Commons.slug)))
+        kept, rejected = [], []
+        for m in members:
+            if m.commons in known:
+                kept.append(m)
+                continue
+            raw = {k: v for k, v in asdict(m).items() if k != "weight"} | {"weight": str(m.weight)}
+            rejected.append(
+                Rejected(
+                    f"member {str(m.code)[:80]}",
+                    text_checks.scrub(raw),
+                    f"commons {m.commons!r} is not configured (known: "
+                    f"{', '.join(sorted(known)) or 'none'}); fix the commons column, or "
+                    "add the commons under commons[] in steward.yaml",
+                )
+            )
+        return kept, rejected
 
     def _check_events(self, ev: pd.DataFrame, source: str, catalog: _Catalog) -> pd.DataFrame:
         reason = pd.Series("", index=ev.index, dtype=object)

@@ -170,3 +170,23 @@ def test_a_value_in_another_currency_than_its_resource_is_quarantined(
     assert len(reasons) == len(refused)
     for reason, part in zip(reasons, sorted(refused), strict=True):
         assert part in reason and "Steward converts no currencies" in reason, reason
+
+
+def test_a_member_of_an_unknown_commons_is_quarantined_and_the_rest_recorded(
+    make_workspace: MakeWorkspace, tmp_path: Path
+) -> None:
+    """One typo in a members file refused the whole file, naming no line."""
+    from steward.store.models import Member
+
+    ws = make_workspace([])
+    path = tmp_path / "members.csv"
+    path.write_text("code,name,commons\nG1,Ann,town\nG2,Bo,nosuch\nG3,Cy,town\n")
+    result = import_file(ws.store, path, ImportOptions("members", "m"))
+    assert (result.accepted, result.quarantined) == (2, 1)
+    with ws.store.read() as conn:
+        assert sorted(conn.scalars(select(Member.code))) == ["G1", "G3"]
+        (reason,) = conn.scalars(select(QuarantinedRow.reason))
+    assert reason == (
+        "commons 'nosuch' is not configured (known: town); fix the commons column, or add "
+        "the commons under commons[] in steward.yaml"
+    )
