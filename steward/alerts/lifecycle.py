@@ -36,6 +36,7 @@ from pathlib import Path
 from sqlalchemy import Connection, func, insert, select, update
 
 from steward.alerts import outbox
+from steward.alerts.listing import HELD_BACK_BY
 from steward.alerts.messages import (
     PLACEHOLDER_COMMAND,
     PLACEHOLDER_NOTE,
@@ -379,8 +380,20 @@ def _resolve(
         "resolved_at": run.now,
         "last_evaluated_at": run.now,
     }
+    details = dict(alert.details or {})
     if now_text:
-        values["details"] = {**(alert.details or {}), "resolved_as": now_text}
+        details["resolved_as"] = now_text
+        values["details"] = details
+    if inhibited_by is not None:
+        # Kept on the alert so a listing can say it was held back, not resolved.
+        holder = run.conn.execute(
+            select(Alert.id)
+            .where(Alert.fingerprint == inhibited_by, Alert.state.in_(OPEN))
+            .order_by(Alert.id.desc())
+            .limit(1)
+        ).scalar()
+        details[HELD_BACK_BY] = {"fingerprint": inhibited_by, "alert_id": holder}
+        values["details"] = details
     run.conn.execute(update(Alert).where(Alert.id == alert.id).values(**values))
     if alert.state == "pending":
         run.history(alert.id, "cleared", "the condition cleared before the alert fired")

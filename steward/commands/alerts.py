@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from steward.alerts import acknowledge, evaluate, silence
 from steward.alerts.delivery import deliver_pending, send_test
-from steward.alerts.listing import alert_page, lifecycle_state
+from steward.alerts.listing import alert_page, held_back_states, lifecycle_state
 from steward.alerts.messages import status_lines
 from steward.alerts.options import parse_duration
 from steward.alerts.records import entities
@@ -25,14 +25,22 @@ console = Console()
 SEVERITY_STYLE = {"info": "cyan", "warning": "yellow", "critical": "bold red"}
 
 
-def alert_blocks(found: list[Alert], zones: dict[int, str], now: datetime) -> list[RenderableType]:
+def alert_blocks(
+    found: list[Alert],
+    zones: dict[int, str],
+    now: datetime,
+    held_back: dict[int, str] | None = None,
+) -> list[RenderableType]:
     """One block per alert, so the summary keeps the full width at 80 columns.
 
     The first line names id, severity, state, rule and since when (in the alert's
     commons' timezone, ``zones`` mapping commons id to IANA name); the summary and who
     acknowledged or silenced it follow, indented. A table squeezed the summary into a
-    12-character column of 40 lines.
+    12-character column of 40 lines. ``held_back`` (alert id -> state words, from
+    :func:`held_back_states`) names the alert that held a closed one back: such an
+    alert did not resolve, and its line does not say it did.
     """
+    held_back = held_back or {}
     blocks: list[RenderableType] = []
     for a in found:
         tz = zones.get(a.commons_id, "UTC") if a.commons_id is not None else "UTC"
@@ -40,7 +48,7 @@ def alert_blocks(found: list[Alert], zones: dict[int, str], now: datetime) -> li
             cell(f"#{a.id} ", "bold")
             + cell(a.severity.upper(), SEVERITY_STYLE.get(a.severity, ""))
             + cell(
-                f"  {lifecycle_state(a, now)}  {a.rule}  since {local_time(a.first_seen_at, tz)}"
+                f"  {lifecycle_state(a, now, held_back.get(a.id))}  {a.rule}  since {local_time(a.first_seen_at, tz)}"
             )
         )
         body = "\n".join([a.summary, *status_lines(a, tz)])
@@ -87,7 +95,9 @@ def register(app: typer.Typer) -> None:
     @alerts.command("list")
     def list_(
         ctx: typer.Context,
-        all_: Annotated[bool, typer.Option("--all", help="Include resolved alerts.")] = False,
+        all_: Annotated[
+            bool, typer.Option("--all", help="Include resolved and held-back alerts.")
+        ] = False,
         limit: Annotated[
             int, typer.Option("--limit", min=1, max=1000, help="Alerts per page.")
         ] = 50,
@@ -112,12 +122,13 @@ def register(app: typer.Typer) -> None:
         first = (page - 1) * limit + 1
         with ws.store.read() as conn:
             zones = dict(conn.execute(select(Commons.id, Commons.timezone)).all())
+            held_back = held_back_states(conn, found)
         console.print(
             f"Alerts {first}-{first + len(found) - 1} of {total}" + ("" if all_ else " open"),
             style="bold",
             highlight=False,
         )
-        for block in alert_blocks(found, zones, now):
+        for block in alert_blocks(found, zones, now, held_back):
             console.print(block)
         shown = first + len(found) - 1
         if shown < total:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from steward.alerts import evaluate
 from steward.alerts.delivery import deliver_pending
@@ -484,3 +484,60 @@ def test_one_fall_below_the_reserve_is_one_alert_not_a_breach_and_an_anomaly() -
     found.append(candidate("anomaly", 2))  # another resource's anomaly stands
     held = inhibit({c.fingerprint: c for c in found})
     assert held == {"anomaly:1": "below_reserve:1", "deficit:1": "below_reserve:1"}
+
+
+def test_a_held_back_alert_reads_held_back_not_resolved(make_garden, http_receiver) -> None:
+    """A depletion alert held back by a reserve breach is closed in the store, but
+    ``alerts list --all`` names what holds it and never calls it resolved; once the
+    holder closes, it says held back until then. Alerts held back before the holder
+    was kept on the alert are read from their history."""
+    from typer.testing import CliRunner
+
+    from steward.cli import app
+
+    http_receiver.start()
+    ws = make_garden([{"name": "stewards", "urls": [http_receiver.url]}], NO_DRIFT)
+    forecast(
+        ws, "tank", {"p_below_reserve": 0.8, "date_p50": "2025-03-20"}, at=T0 - timedelta(hours=2)
+    )
+    run(ws, T0 - timedelta(hours=1))
+    record(ws, BIG_USE)
+    run(ws, T0)
+    with ws.store.read() as conn:
+        ids = dict(conn.execute(select(Alert.fingerprint, Alert.id)).all())
+        details = conn.execute(
+            select(Alert.details).where(Alert.fingerprint == "depletion:tank")
+        ).scalar_one()
+    held, holder = ids["depletion:tank"], ids["below_reserve:tank"]
+    assert details["held_back_by"] == {"fingerprint": "below_reserve:tank", "alert_id": holder}
+
+    runner = CliRunner()
+    cfg = ["--config", str(ws.config.path)]
+    out = runner.invoke(app, [*cfg, "alerts", "list", "--all"], env={"COLUMNS": "200"})
+    assert out.exit_code == 0, out.output
+    (line,) = [x for x in out.output.splitlines() if x.startswith(f"#{held} ")]
+    assert (
+        f"held back by below_reserve #{holder} (the resource is below its reserve; "
+        "this alert's condition may still hold)  depletion" in line
+    )
+    assert "resolved" not in line
+
+    # An alert closed before the holder was kept on it: its history names the holder.
+    with ws.store.write() as conn:
+        conn.execute(update(Alert).where(Alert.id == held).values(details={}))
+    out = runner.invoke(app, [*cfg, "alerts", "list", "--all"], env={"COLUMNS": "200"})
+    (line,) = [x for x in out.output.splitlines() if x.startswith(f"#{held} ")]
+    assert "held back by below_reserve:tank (this alert's condition may still hold)" in line
+    assert "resolved" not in line
+    with ws.store.write() as conn:
+        conn.execute(update(Alert).where(Alert.id == held).values(details=details))
+
+    # The refill closes the holder: the held-back alert no longer says it may hold.
+    record(ws, NewEvent("tank", "replenish", 400, "2025-03-12T13:00:00+01:00", "refill"))
+    forecast(ws, "tank", {"p_below_reserve": 0.1}, at=T0 + timedelta(hours=2))
+    run(ws, T0 + timedelta(hours=3))
+    out = runner.invoke(app, [*cfg, "alerts", "list", "--all"], env={"COLUMNS": "200"})
+    (line,) = [x for x in out.output.splitlines() if x.startswith(f"#{held} ")]
+    assert f"held back by below_reserve #{holder} until that closed" in line
+    (line,) = [x for x in out.output.splitlines() if x.startswith(f"#{holder} ")]
+    assert "resolved  below_reserve" in line
