@@ -1,4 +1,9 @@
-"""Alerts: firing, pending, resolved; acknowledge or silence with a reason (stewards)."""
+"""Alerts: firing, pending, held back, resolved; acknowledge or silence (stewards).
+
+An alert another alert held back (inhibition) is closed in the store but did not
+resolve: it has its own "Held back" tab, naming what holds it, and is not counted
+as resolved.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +16,13 @@ from dashboards import data, session, sign_in_form, tables
 from dashboards.tables import safe_table
 
 STATES = ("firing", "pending", "resolved")
+#: Tab label per list; "held back" is split from the closed alerts.
+TABS = {"firing": "Firing", "pending": "Pending", "held back": "Held back", "resolved": "Resolved"}
 #: Severity, what, and who acknowledged or silenced it first: tables are read left to right.
 HEADERS = {
     "id": "No.",
     "severity": "Severity",
+    "held_back": "Held back by",
     "resource": "Resource",
     "summary": "What",
     "status": "Acknowledged / silenced (who, when, why)",
@@ -34,16 +42,36 @@ with session.shown_errors():
     st.title("Alerts")
     tz = data.commons_timezone(config, scope)
     names = {r.slug: r.name for r in data.visible_resources(config, scope)}
-    frames = {state: data.alert_list(config, scope, state) for state in STATES}
-    tabs = st.tabs([f"{state.title()} ({len(frame)})" for state, frame in frames.items()])
+    found = {state: data.alert_list(config, scope, state) for state in STATES}
+    closed = found["resolved"]
+    held = closed["held_back"] != ""
+    frames = {
+        "firing": found["firing"],
+        "pending": found["pending"],
+        "held back": closed[held],
+        "resolved": closed[~held].drop(columns=["held_back"]),
+    }
+    frames["firing"] = frames["firing"].drop(columns=["held_back"])
+    frames["pending"] = frames["pending"].drop(columns=["held_back"])
+    tabs = st.tabs([f"{TABS[state]} ({len(frame)})" for state, frame in frames.items()])
     for tab, (state, frame) in zip(tabs, frames.items(), strict=True):
         with tab:
             if frame.empty:
                 st.caption(f"No {state} alerts.")
             else:
                 shown = frame.assign(resource=frame["resource"].map(lambda s: names.get(s, s)))
+                headers = (
+                    {**HEADERS, "resolved_at": "Held back since"}
+                    if state == "held back"
+                    else HEADERS
+                )
+                if state == "held back":
+                    st.caption(
+                        "Not resolved: another alert about the same resource stands, and "
+                        "these wait under it. Their condition may still hold."
+                    )
                 st.dataframe(
-                    tables.times(shown, HEADERS, tz),
+                    tables.times(shown, headers, tz),
                     hide_index=True,
                     width="stretch",
                     column_config={"What": st.column_config.TextColumn(width="large")},

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, func, select, update
 
 from steward.access import Scope
 from steward.alerts import lifecycle
-from steward.alerts.listing import SEVERITY_ORDER, lifecycle_state
+from steward.alerts.listing import SEVERITY_ORDER, held_back_states, lifecycle_state
 from steward.alerts.messages import status_lines
 from steward.alerts.records import rows as record_rows
 from steward.errors import AccessDenied, InputError
@@ -42,6 +42,7 @@ COLUMNS = [
     "silenced_by",
     "silenced_at",
     "status",
+    "held_back",
 ]
 
 
@@ -61,6 +62,11 @@ def list_alerts(
 
     A member's quota alert exists twice: once for the member ("you have used...")
     and once for stewards ("X is over quota"); stewards see their own copy.
+
+    ``held_back`` is empty, or for a closed alert another alert held back
+    (inhibition), what holds it, e.g. "held back by below_reserve #6 (the resource
+    is below its reserve; this alert's condition may still hold)": such an alert
+    is "resolved" in the store but did not resolve, and must not be shown as so.
     """
     commons_id = scope.require_steward()
     rows = conn.execute(
@@ -81,6 +87,7 @@ def list_alerts(
             Alert.acknowledged_note,
             Alert.silenced_by,
             Alert.silenced_at,
+            Alert.details,
         )
         .outerjoin(Resource, Resource.id == Alert.resource_id)
         .where(
@@ -91,10 +98,12 @@ def list_alerts(
         .order_by(SEVERITY_ORDER, Alert.last_evaluated_at.desc(), Alert.id.desc())
         .limit(limit)
     ).all()
-    frame = pd.DataFrame(rows, columns=COLUMNS[:-1])
+    held = held_back_states(conn, rows)
+    frame = pd.DataFrame(rows, columns=[*COLUMNS[:-2], "details"])
     now = datetime.now(UTC)
     frame["status"] = [_status(r, now) for r in frame.itertuples()]
-    return frame
+    frame["held_back"] = [held.get(int(i), "") for i in frame["id"]]
+    return frame.drop(columns=["details"])
 
 
 def _status(row: Any, now: datetime) -> str:
