@@ -29,6 +29,7 @@ from steward.errors import InputError
 from steward.ledger import (
     CURRENCY_MARK,
     MAX_QUANTITY,
+    WEIGHT_HINT,
     Batch,
     BatchResult,
     Ledger,
@@ -357,7 +358,9 @@ def _batch(opts: ImportOptions, path: Path, first_line: int, frame: pd.DataFrame
                 rejected.append(Rejected(row, rec, why.iat[i]))
                 continue
             if given.iat[i] and weight.iat[i] < 0:
-                rejected.append(Rejected(row, rec, "weight must be >= 0"))
+                rejected.append(
+                    Rejected(row, rec, f"weight {weight.iat[i]:g} is negative; {WEIGHT_HINT}")
+                )
                 continue
             if not commons:
                 raise InputError(

@@ -55,6 +55,8 @@ Reason: TypeAlias = str | pd.Series | Callable[[pd.Series], pd.Series]
 REPEAT_EXAMPLES = 3
 #: Beyond this, float64 can no longer carry SCALE exact decimal places.
 MAX_QUANTITY = 9e9
+#: What to do about a negative member weight (quota shares are in proportion to it).
+WEIGHT_HINT = "a member's weight (their share of weighted quotas) must be 0 or more"
 #: A reading may exceed its stock's capacity by this share (sensor noise, a brim-full tank).
 CAPACITY_TOLERANCE = 0.05
 #: How far past this machine's clock a recorded moment may lie. A clock kept by NTP is
@@ -503,12 +505,19 @@ class Ledger:
             _say("quantity ", ev["quantity"], " is not a number"),
         )
         flag(qty.abs() > MAX_QUANTITY, f"quantity is larger than {MAX_QUANTITY:.0e}")
-        flag(~_fits_scale(qty), f"quantity has more than {SCALE} decimal places")
+        # As written: -5, not -5.0; 0.0000001, not 1e-07.
+        shown = qty.map(lambda v: np.format_float_positional(v, trim="-"))
+        flag(
+            ~_fits_scale(qty),
+            _say(
+                "quantity ", shown, f" has more than {SCALE} decimal places; round it", quote=False
+            ),
+        )
         flag(
             (kind != "adjust") & (qty <= 0),
             _say(
                 "quantity ",
-                qty,
+                shown,
                 " must be > 0; record a reversal or the opposite kind instead",
                 quote=False,
             ),
@@ -742,7 +751,15 @@ class Ledger:
             _say(f"{value_col} ", fr[value_col], " is not a number"),
         )
         flag(val.abs() > MAX_QUANTITY, f"{value_col} is larger than {MAX_QUANTITY:.0e}")
-        flag(~_fits_scale(val), f"{value_col} has more than {SCALE} decimal places")
+        flag(
+            ~_fits_scale(val),
+            _say(
+                f"{value_col} ",
+                val.map(lambda v: np.format_float_positional(v, trim="-")),
+                f" has more than {SCALE} decimal places; round it",
+                quote=False,
+            ),
+        )
         if not allow_negative:
             flag(
                 val < 0,

@@ -152,7 +152,10 @@ def parse(
         return values.astype("float64"), reason
     text = values.astype("string").str.strip()
     missing = text.isna() | text.str.lower().isin(MISSING)
-    reason[missing.to_numpy()] = f"missing {field}"
+    reason[missing.to_numpy()] = (
+        f"missing {field}: the cell is blank or says n/a; fill it in at the source and "
+        "import the row again"
+    )
     out = pd.Series(np.nan, index=values.index, dtype="float64")
     # Vectorised fast path: plain digits that every applicable convention reads alike.
     fast = ~missing & _plain_mask(text, fmt)

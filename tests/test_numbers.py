@@ -76,7 +76,15 @@ def test_parse(text: str, fmt: NumberFormat, value: float | None, why: str) -> N
 
 def test_missing_and_numeric_values() -> None:
     got, reason = parse(pd.Series(["", "n/a", None], dtype=object), field="weight")
-    assert got.isna().all() and reason.tolist() == ["missing weight"] * 3
+    assert (
+        got.isna().all()
+        and reason.tolist()
+        == [
+            "missing weight: the cell is blank or says n/a; fill it in at the source and import "
+            "the row again"
+        ]
+        * 3
+    )
     got, reason = parse(pd.Series([1.5, 2]), EU)
     assert got.tolist() == [1.5, 2.0] and (reason == "").all()
 

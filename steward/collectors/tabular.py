@@ -22,7 +22,7 @@ from steward import numbers
 from steward.collectors import parsing
 from steward.collectors.base import Collector
 from steward.collectors.source_formats import SourceFormats
-from steward.ledger import CURRENCY_MARK, Batch, NewMember, Rejected
+from steward.ledger import CURRENCY_MARK, WEIGHT_HINT, Batch, NewMember, Rejected
 
 RecordKind = Literal["events", "readings", "members", "capacity"]
 
@@ -357,7 +357,10 @@ class Mapper:
         flag(parsing.is_missing(name), "missing member name")
         given = ~parsing.is_missing(weight_text)
         flag(given & (why != ""), why)
-        flag(given & (weight < 0), "weight must be >= 0")
+        flag(
+            given & (weight < 0),
+            "weight " + weight.map(lambda v: f"{v:g}") + f" is negative; {WEIGHT_HINT}",
+        )
         flag(code.str.len() > 64, "member code is longer than 64 characters")
         members: list[NewMember] = []
         ok = reason == ""

@@ -190,3 +190,29 @@ def test_a_member_of_an_unknown_commons_is_quarantined_and_the_rest_recorded(
         "commons 'nosuch' is not configured (known: town); fix the commons column, or add "
         "the commons under commons[] in steward.yaml"
     )
+
+
+def test_quarantine_reasons_quote_the_value_and_say_what_to_do(
+    make_workspace: MakeWorkspace, tmp_path: Path
+) -> None:
+    ws = make_workspace([])
+    path = tmp_path / "odd.csv"
+    path.write_text(
+        HEADER + "e1,fund,use,-5,2024-05-01T10:00:00+01:00\n"
+        "e2,fund,use,0.0000001,2024-05-01T10:00:00+01:00\n"
+        "e3,fund,use,n/a,2024-05-01T10:00:00+01:00\n"
+    )
+    import_file(ws.store, path, ImportOptions("events", "x"))
+    members = tmp_path / "members.csv"
+    members.write_text("code,name,weight,commons\nG1,Ann,-2,town\n")
+    import_file(ws.store, members, ImportOptions("members", "m"))
+    with ws.store.read() as conn:
+        reasons = sorted(conn.scalars(select(QuarantinedRow.reason)))
+    assert reasons == [
+        "missing quantity: the cell is blank or says n/a; fill it in at the source and "
+        "import the row again",
+        "quantity -5 must be > 0; record a reversal or the opposite kind instead",
+        "quantity 0.0000001 has more than 6 decimal places; round it",
+        "weight -2 is negative; a member's weight (their share of weighted quotas) must be "
+        "0 or more",
+    ]
