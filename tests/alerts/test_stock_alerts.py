@@ -486,6 +486,19 @@ def test_one_fall_below_the_reserve_is_one_alert_not_a_breach_and_an_anomaly() -
     assert held == {"anomaly:1": "below_reserve:1", "deficit:1": "below_reserve:1"}
 
 
+def _entry(output: str, alert_id: int) -> str:
+    """Alert ``alert_id``'s entry in ``steward alerts list``, its lines joined: the
+    console's width (fixed when the CLI module is first imported) may wrap it."""
+    lines = output.splitlines()
+    (start,) = [i for i, x in enumerate(lines) if x.startswith(f"#{alert_id} ")]
+    block = []
+    for x in lines[start:]:
+        if not x.strip():
+            break
+        block.append(x)
+    return " ".join(" ".join(block).split())
+
+
 def test_a_held_back_alert_reads_held_back_not_resolved(make_garden, http_receiver) -> None:
     """A depletion alert held back by a reserve breach is closed in the store, but
     ``alerts list --all`` names what holds it and never calls it resolved; once the
@@ -515,10 +528,10 @@ def test_a_held_back_alert_reads_held_back_not_resolved(make_garden, http_receiv
     cfg = ["--config", str(ws.config.path)]
     out = runner.invoke(app, [*cfg, "alerts", "list", "--all"], env={"COLUMNS": "200"})
     assert out.exit_code == 0, out.output
-    (line,) = [x for x in out.output.splitlines() if x.startswith(f"#{held} ")]
+    line = _entry(out.output, held)
     assert (
         f"held back by below_reserve #{holder} (the resource is below its reserve; "
-        "this alert's condition may still hold)  depletion" in line
+        "this alert's condition may still hold) depletion" in line
     )
     assert "resolved" not in line
 
@@ -526,7 +539,7 @@ def test_a_held_back_alert_reads_held_back_not_resolved(make_garden, http_receiv
     with ws.store.write() as conn:
         conn.execute(update(Alert).where(Alert.id == held).values(details={}))
     out = runner.invoke(app, [*cfg, "alerts", "list", "--all"], env={"COLUMNS": "200"})
-    (line,) = [x for x in out.output.splitlines() if x.startswith(f"#{held} ")]
+    line = _entry(out.output, held)
     assert "held back by below_reserve:tank (this alert's condition may still hold)" in line
     assert "resolved" not in line
     with ws.store.write() as conn:
@@ -537,7 +550,7 @@ def test_a_held_back_alert_reads_held_back_not_resolved(make_garden, http_receiv
     forecast(ws, "tank", {"p_below_reserve": 0.1}, at=T0 + timedelta(hours=2))
     run(ws, T0 + timedelta(hours=3))
     out = runner.invoke(app, [*cfg, "alerts", "list", "--all"], env={"COLUMNS": "200"})
-    (line,) = [x for x in out.output.splitlines() if x.startswith(f"#{held} ")]
+    line = _entry(out.output, held)
     assert f"held back by below_reserve #{holder} until that closed" in line
     (line,) = [x for x in out.output.splitlines() if x.startswith(f"#{holder} ")]
     assert "resolved  below_reserve" in line
