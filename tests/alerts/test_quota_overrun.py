@@ -15,15 +15,7 @@ from steward.quotas import update_quotas
 from steward.quotas.periods import period_bounds
 from steward.store import catalog
 from steward.store.models import Alert, OutboxMessage, QuotaBudget
-
-T0 = datetime(2025, 3, 12, 11, 0, tzinfo=UTC)
-STEWARDS = {"name": "stewards", "urls": ["json://127.0.0.1:9/"]}
-MEMBERS_ROUTE = {
-    "name": "members",
-    "audience": "members",
-    "severities": ["info", "warning"],
-    "urls": ["json://127.0.0.1:9/?-to={email}"],
-}
+from tests.alerts.support import MEMBERS_ROUTE, STEWARDS, T0, outbox_rows
 
 
 def _deficit(ws) -> None:
@@ -39,14 +31,7 @@ def _deficit(ws) -> None:
 
 def _sent(ws) -> list[tuple[str, str, str]]:
     with ws.store.read() as conn:
-        return [
-            tuple(r)
-            for r in conn.execute(
-                select(OutboxMessage.route, OutboxMessage.title, OutboxMessage.body).order_by(
-                    OutboxMessage.id
-                )
-            )
-        ]
+        return outbox_rows(conn, OutboxMessage.route)
 
 
 def test_far_over_reaches_stewards_as_one_alert_even_under_a_deficit(make_garden) -> None:

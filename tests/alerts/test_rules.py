@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import insert, select
@@ -11,28 +11,8 @@ from steward.alerts.options import load_rules
 from steward.alerts.rules import collect
 from steward.config import CollectorConfig
 from steward.ledger import Batch, Ledger, NewEvent
-from steward.store import catalog
-from steward.store.models import CollectorState, ForecastRun
-
-T0 = datetime(2025, 3, 12, 11, 0, tzinfo=UTC)
-
-
-def forecast(conn, slug: str, risk: dict, paths: dict | None = None, at: datetime = T0) -> None:
-    res = catalog.resource(conn, slug)
-    conn.execute(
-        insert(ForecastRun),
-        {
-            "resource_id": res.id,
-            "created_at": at,
-            "data_cutoff": at,
-            "horizon_days": 90,
-            "method": "test",
-            "reason": "",
-            "scores": {},
-            "risk": risk,
-            "paths": paths or {},
-        },
-    )
+from steward.store.models import CollectorState
+from tests.alerts.support import T0, insert_forecast
 
 
 @pytest.mark.parametrize(
@@ -64,7 +44,7 @@ def forecast(conn, slug: str, risk: dict, paths: dict | None = None, at: datetim
 def test_forecast_rules(make_garden, slug, risk, rules, expected) -> None:
     ws = make_garden([], {"drift": {"enabled": False}, **rules})
     with ws.store.write() as conn:
-        forecast(conn, slug, risk)
+        insert_forecast(conn, slug, risk)
         found = collect(conn, ws.settings, load_rules(ws.settings), T0)
     assert {k: c.severity for k, c in found.items() if not k.startswith("quota")} == expected
 
@@ -72,7 +52,7 @@ def test_forecast_rules(make_garden, slug, risk, rules, expected) -> None:
 def test_depletion_summary_is_readable(make_garden) -> None:
     ws = make_garden([], {"drift": {"enabled": False}})
     with ws.store.write() as conn:
-        forecast(conn, "tank", {"p_below_reserve": 0.62, "date_p50": "2025-05-01"})
+        insert_forecast(conn, "tank", {"p_below_reserve": 0.62, "date_p50": "2025-05-01"})
         found = collect(conn, ws.settings, load_rules(ws.settings), T0)
     assert found["depletion:tank"].summary == (
         "62% chance Rain tank is below its reserve of 100 L by 10 June 2025; "
@@ -95,7 +75,7 @@ def test_anomaly_against_todays_band(make_garden, low, high, fires) -> None:
         "q0.95": [0, high],
     }
     with ws.store.write() as conn:
-        forecast(conn, "tank", {}, paths, at=T0 - timedelta(days=1))
+        insert_forecast(conn, "tank", {}, paths, at=T0 - timedelta(days=1))
         found = collect(conn, ws.settings, load_rules(ws.settings), T0)
     assert ("anomaly:tank" in found) is fires
 
@@ -111,7 +91,7 @@ def test_a_pool_is_anomalous_only_more_than_one_unit_outside(make_garden, out, f
     ]
     with ws.store.write() as conn:
         Ledger(conn).record(Batch("loans", events=events))
-        forecast(conn, "drill", {}, paths, at=T0 - timedelta(days=1))
+        insert_forecast(conn, "drill", {}, paths, at=T0 - timedelta(days=1))
         found = collect(conn, ws.settings, load_rules(ws.settings), T0)
     assert ("anomaly:drill" in found) is fires
     if fires:
@@ -150,7 +130,7 @@ def test_overbooking_looks_only_within_its_lead_time(make_garden) -> None:
     paths = {"dates": dates, "q0.9": [1.0] * 40 + [6.0] * 20, "capacity": [3.0] * 60}
     risk = {"max_p_over_capacity": 0.9, "p_over_capacity_dates": late}
     with ws.store.write() as conn:
-        forecast(conn, "drill", risk, paths)
+        insert_forecast(conn, "drill", risk, paths)
         assert "overbooking:drill" not in collect(conn, ws.settings, load_rules(ws.settings), T0)
     rules = {"drift": {"enabled": False}, "overbooking": {"within": "9 weeks"}}
     ws = make_garden([], rules)

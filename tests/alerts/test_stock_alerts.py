@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 
 from steward.alerts import evaluate
 from steward.alerts.delivery import deliver_pending
@@ -20,9 +20,9 @@ from steward.ledger import Batch, Ledger, NewEvent, NewReading
 from steward.reserve import breach, crossed_at
 from steward.status import resource_status
 from steward.store import catalog
-from steward.store.models import Alert, AlertHistory, ForecastRun
+from steward.store.models import Alert, AlertHistory
+from tests.alerts.support import T0, insert_forecast
 
-T0 = datetime(2025, 3, 12, 11, 0, tzinfo=UTC)
 NO_DRIFT = {"drift": {"enabled": False}, "anomaly": {"enabled": False}}
 
 
@@ -33,21 +33,7 @@ def record(ws, *events: NewEvent, readings: tuple[NewReading, ...] = ()) -> None
 
 def forecast(ws, slug: str, risk: dict, paths: dict | None = None, at: datetime = T0) -> None:
     with ws.store.write() as conn:
-        res = catalog.resource(conn, slug)
-        conn.execute(
-            insert(ForecastRun),
-            {
-                "resource_id": res.id,
-                "created_at": at,
-                "data_cutoff": at,
-                "horizon_days": 90,
-                "method": "test",
-                "reason": "",
-                "scores": {},
-                "risk": risk,
-                "paths": paths or {},
-            },
-        )
+        insert_forecast(conn, slug, risk, paths, at)
 
 
 def run(ws, now: datetime, config: bool = True) -> None:

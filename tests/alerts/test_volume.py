@@ -17,15 +17,7 @@ from steward.quotas import update_quotas
 from steward.quotas.periods import period_bounds
 from steward.store import catalog
 from steward.store.models import Alert, AlertHistory, OutboxMessage, QuotaBudget
-
-T0 = datetime(2025, 3, 12, 11, 0, tzinfo=UTC)
-STEWARDS = {"name": "stewards", "urls": ["json://127.0.0.1:9/"]}
-MEMBERS_ROUTE = {
-    "name": "members",
-    "audience": "members",
-    "severities": ["info", "warning"],
-    "urls": ["json://127.0.0.1:9/?-to={email}"],
-}
+from tests.alerts.support import MEMBERS_ROUTE, STEWARDS, T0, outbox_rows
 
 
 def run(ws, now: datetime):
@@ -35,14 +27,7 @@ def run(ws, now: datetime):
 
 def outbox(ws) -> list[tuple[str, str, str]]:
     with ws.store.read() as conn:
-        return [
-            tuple(r)
-            for r in conn.execute(
-                select(OutboxMessage.dedupe_key, OutboxMessage.title, OutboxMessage.body).order_by(
-                    OutboxMessage.id
-                )
-            )
-        ]
+        return outbox_rows(conn, OutboxMessage.dedupe_key)
 
 
 def drift(ws, at: datetime) -> int:
