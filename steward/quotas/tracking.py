@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from statistics import median
+from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -131,6 +132,35 @@ def _need(
 
 def _decimal(value: float) -> Decimal:
     return Decimal(repr(max(value, 0.0))).quantize(_Q)
+
+
+def _row(
+    member: Any,
+    resource: ResourceInfo,
+    bounds: Bounds,
+    policy: QuotaPolicyConfig,
+    allocation: Decimal,
+    used: float,
+    projected: float,
+    status: str,
+    explanation: str,
+) -> QuotaRow:
+    """One member's quota row; ``member`` is a row with ``id``, ``code`` and ``name``."""
+    return QuotaRow(
+        member_id=member.id,
+        member_code=member.code,
+        member_name=member.name,
+        resource=resource.slug,
+        unit=resource.unit,
+        period_start=bounds.start,
+        period_end=bounds.end,
+        allocation=allocation,
+        used=_decimal(used),
+        projected=_decimal(projected),
+        status=status,
+        policy=policy.policy,
+        explanation=explanation,
+    )
 
 
 def expected_newcomers(usage: MemberUsage, bounds: Bounds, tz: str) -> float:
@@ -293,23 +323,7 @@ def compute_quotas(
         if stop:
             text += " " + stop_text(budget.state, unit)
         text += " " + tracking_text(u, float(amount), projected, unit, bounds.label(), status)
-        rows.append(
-            QuotaRow(
-                member_id=m.id,
-                member_code=m.code,
-                member_name=m.name,
-                resource=resource.slug,
-                unit=resource.unit,
-                period_start=bounds.start,
-                period_end=bounds.end,
-                allocation=amount,
-                used=_decimal(u),
-                projected=_decimal(projected),
-                status=status,
-                policy=policy.policy,
-                explanation=text,
-            )
-        )
+        rows.append(_row(m, resource, bounds, policy, amount, u, projected, status, text))
     _upsert(conn, resource.id, rows, now)
     return rows
 
@@ -353,20 +367,16 @@ def suspend_quotas(
             continue
         u = used.get(m.id, 0.0)
         rows.append(
-            QuotaRow(
-                member_id=m.id,
-                member_code=m.code,
-                member_name=m.name,
-                resource=resource.slug,
-                unit=resource.unit,
-                period_start=bounds.start,
-                period_end=bounds.end,
-                allocation=Decimal(0),
-                used=_decimal(u),
-                projected=_decimal(u),
-                status="suspended",
-                policy=policy.policy,
-                explanation=suspended_text(resource.name, reason, bounds.label(), u, unit),
+            _row(
+                m,
+                resource,
+                bounds,
+                policy,
+                Decimal(0),
+                u,
+                u,
+                "suspended",
+                suspended_text(resource.name, reason, bounds.label(), u, unit),
             )
         )
     _upsert(conn, resource.id, rows, now)
