@@ -649,25 +649,41 @@ def append_live(root: Path, rng: np.random.Generator, now: datetime, tick: int) 
     state = LiveState.load(root, now)
     if now <= state.last:
         return 0
-    start = state.last
-    span = (now - start) / timedelta(days=1)
-    files = Files({})
-    key = f"live-{now:%Y%m%dT%H%M%S}-{tick}"
-
-    def when() -> datetime:
-        return start + (now - start) * float(1.0 - rng.random())  # in (start, now]
-
-    def ref() -> str:
-        state.seq += 1
-        return f"{key}-{state.seq}"
-
-    _live_loans(files, rng, state, now, span, when, ref)
-    _live_garden(files, rng, state, start, now, span, when, ref)
-    _live_fund(files, rng, state, start, now, span, when, ref)
-    write(files, root, append=True)
+    live = _Tick(Files({}), rng, state, state.last, now, f"live-{now:%Y%m%dT%H%M%S}-{tick}")
+    _live_loans(live)
+    _live_garden(live)
+    _live_fund(live)
+    write(live.files, root, append=True)
     state.last = now
     state.save(root)
-    return sum(len(r) for r in files.rows.values())
+    return sum(len(r) for r in live.files.rows.values())
+
+
+@dataclass
+class _Tick:
+    """One call of :func:`append_live`: the interval (start, now] its rows fall in.
+
+    ``span`` is the interval in days; :meth:`when` draws a moment in it and
+    :meth:`ref` the next unique row reference (``key``-``seq``).
+    """
+
+    files: Files
+    rng: np.random.Generator
+    state: LiveState
+    start: datetime
+    now: datetime
+    key: str
+
+    @property
+    def span(self) -> float:
+        return (self.now - self.start) / timedelta(days=1)
+
+    def when(self) -> datetime:
+        return self.start + (self.now - self.start) * float(1.0 - self.rng.random())
+
+    def ref(self) -> str:
+        self.state.seq += 1
+        return f"{self.key}-{self.state.seq}"
 
 
 def _loan_row(
@@ -685,16 +701,9 @@ def _loan_row(
     }
 
 
-def _live_loans(
-    files: Files,
-    rng: np.random.Generator,
-    state: LiveState,
-    now: datetime,
-    span: float,
-    when: Callable[[], datetime],
-    ref: Callable[[], str],
-) -> None:
+def _live_loans(live: _Tick) -> None:
     """Returns of loans whose end has come, then new loans at each tool type's rate."""
+    files, rng, state, now, span = live.files, live.rng, live.state, live.now, live.span
     tz = TZ["toolshed"]
     still_out = []
     for loan in state.open_loans:
@@ -717,8 +726,8 @@ def _live_loans(
             out_count = sum(1 for loan in state.open_loans if loan["resource"] == slug)
             if out_count >= state.capacity.get(slug, units):
                 continue  # every unit is out: unmet demand is not in the ledger
-            out = when()
-            loan_ref = ref()
+            out = live.when()
+            loan_ref = live.ref()
             member = members[int(rng.choice(len(members), p=weights))]
             length = days + (int(rng.integers(1, 10)) if rng.random() < 0.15 else 0)
             allowed = days
@@ -735,17 +744,16 @@ def _live_loans(
             )
 
 
-def _live_garden(
-    files: Files,
-    rng: np.random.Generator,
-    state: LiveState,
-    start: datetime,
-    now: datetime,
-    span: float,
-    when: Callable[[], datetime],
-    ref: Callable[[], str],
-) -> None:
+def _live_garden(live: _Tick) -> None:
     """Watering, rain and seed use at the history's daily rates; the nightly tank reading."""
+    files, rng, state, start, now, span = (
+        live.files,
+        live.rng,
+        live.state,
+        live.start,
+        live.now,
+        live.span,
+    )
     tz = TZ["garden"]
     local = now.astimezone(ZoneInfo(tz))
     summer = _season(local.date(), 1.0)
@@ -756,11 +764,11 @@ def _live_garden(
             files.add(
                 "sources/garden/water.csv",
                 {
-                    "external_id": f"{ref()}-rain",
+                    "external_id": f"{live.ref()}-rain",
                     "resource": "water-tank",
                     "kind": "replenish",
                     "quantity": round(inflow, 1),
-                    "occurred_at": _iso(when()),
+                    "occurred_at": _iso(live.when()),
                     "member": "",
                     "loan_ref": "",
                 },
@@ -774,11 +782,11 @@ def _live_garden(
         files.add(
             "sources/garden/water.csv",
             {
-                "external_id": f"{ref()}-water",
+                "external_id": f"{live.ref()}-water",
                 "resource": "water-tank",
                 "kind": "use",
                 "quantity": litres,
-                "occurred_at": _iso(when()),
+                "occurred_at": _iso(live.when()),
                 "member": f"G{int(rng.integers(1, 61)):04d}",
                 "loan_ref": "",
             },
@@ -805,28 +813,27 @@ def _live_garden(
             files.add(
                 "sources/garden/seeds.csv",
                 {
-                    "external_id": f"{ref()}-seeds",
+                    "external_id": f"{live.ref()}-seeds",
                     "resource": "seed-bank",
                     "kind": "use",
                     "quantity": k,
-                    "occurred_at": _iso(when()),
+                    "occurred_at": _iso(live.when()),
                     "member": f"G{int(rng.integers(1, 61)):04d}",
                     "loan_ref": "",
                 },
             )
 
 
-def _live_fund(
-    files: Files,
-    rng: np.random.Generator,
-    state: LiveState,
-    start: datetime,
-    now: datetime,
-    span: float,
-    when: Callable[[], datetime],
-    ref: Callable[[], str],
-) -> None:
+def _live_fund(live: _Tick) -> None:
     """Grants and donations at the history's closing pace; dues on the 1st, expenses on the 15th."""
+    files, rng, state, start, now, span = (
+        live.files,
+        live.rng,
+        live.state,
+        live.start,
+        live.now,
+        live.span,
+    )
     tz = TZ["fund"]
     rows: list[tuple[datetime, dict[str, str]]] = []
     for day in _local_days(start, now, tz):
@@ -843,14 +850,14 @@ def _live_fund(
         if day.day == 15:
             rows.append((at, _fund_row(f"expense-{day:%Y-%m}", "use", EXPENSE, at)))
     if rng.random() < GIFT_CHANCE * span:
-        t = when()
+        t = live.when()
         gift = float(rng.choice(GIFTS))
-        rows.append((t, _fund_row(f"{ref()}-donation", "replenish", gift, t)))
+        rows.append((t, _fund_row(f"{live.ref()}-donation", "replenish", gift, t)))
     for _ in range(int(rng.poisson(state.grants_per_day * span))):
-        t = when()
+        t = live.when()
         grant = round(float(rng.gamma(6.0, GRANT_MEAN / 6.0)), 2)
         member = f"F{int(rng.integers(1, 121)):04d}"
-        rows.append((t, _fund_row(f"{ref()}-grant", "use", grant, t, member)))
+        rows.append((t, _fund_row(f"{live.ref()}-grant", "use", grant, t, member)))
     for t, row in rows:
         month = t.astimezone(ZoneInfo(tz))
         files.add(f"sources/fund/transactions-{month:%Y-%m}.csv", row)
