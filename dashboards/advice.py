@@ -2,22 +2,47 @@
 
 from __future__ import annotations
 
-from dashboards.text import amount, change, day, words
+from dashboards.text import amount, change, day, public_amount, words
 from steward.queries.alerts import ResourceAlert
-from steward.queries.health import Tile
+from steward.queries.health import PUBLIC_WINDOW, Tile
 from steward.reserve import vocabulary
+
+#: What a withheld public figure shows (see :func:`hidden_text` for the reason).
+HIDDEN = "hidden"
+
+
+def hidden_text(min_members: int) -> str:
+    """Why a public figure is hidden: fewer than ``min_members`` members changed it lately."""
+    return (
+        f"Hidden: fewer than {min_members} members used it in the last "
+        f"{PUBLIC_WINDOW.days} days, so "
+        "the figure would show one member's own use. Stewards see it when signed in."
+    )
+
 
 STATUS_LABELS = {"danger": "at risk", "watch": "watch", "ok": "healthy", "unknown": "no data"}
 
 
 def now_text(tile: Tile) -> str:
-    """ "6,743.6 L (reserve 1,500 L)" or "5 of 8 units on loan"."""
+    """ "6,743.6 L (reserve 1,500 L)" or "5 of 8 units on loan".
+
+    A public tile's rounded level reads "about 6,700 L"; a withheld one says it is
+    hidden (see :func:`hidden_text`) rather than showing a bare dash.
+    """
+    if tile.shown == "withheld":
+        return HIDDEN
     if tile.kind == "pool":
-        on_loan = amount(tile.level, tile.unit, kind="pool")
+        write = public_amount if tile.shown == "rounded" else amount
+        on_loan = write(tile.level, tile.unit, kind="pool")  # "6 units", "about 150 units"
         if tile.capacity is None:
             return f"{on_loan} on loan"
-        return f"{amount(tile.level, '', kind='stock')} of {amount(tile.capacity, tile.unit, kind='pool')} on loan"
-    level = amount(tile.level, tile.unit)
+        count = on_loan.removesuffix(" units").removesuffix(" unit")
+        return f"{count} of {amount(tile.capacity, tile.unit, kind='pool')} on loan"
+    level = (
+        public_amount(tile.level, tile.unit)
+        if tile.shown == "rounded"
+        else amount(tile.level, tile.unit)
+    )
     if tile.reserve is None:
         return level
     return f"{level} (reserve {amount(tile.reserve, tile.unit)})"

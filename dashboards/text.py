@@ -101,6 +101,28 @@ def amount(value: float | None, unit: str = "", *, kind: str = "stock") -> str:
     return f"{text} {unit}".strip()
 
 
+def public_amount(value: float | None, unit: str = "", *, kind: str = "stock") -> str:
+    """A figure rounded for the public page, written so it does not claim more precision.
+
+    "about $2,900", "about 9,100 L": the rounding (2 significant digits, see
+    :data:`steward.queries.health.PUBLIC_DIGITS`) removed the cents and the litres,
+    and "$2,900.00" would read as exact. A pool's units on loan under 100 are whole
+    numbers the rounding left as they were, so they stay exact ("3 units").
+    """
+    if value is None:
+        return "—"
+    if kind == "pool" and float(value).is_integer() and abs(value) < 100:
+        return amount(value, unit, kind=kind)
+    if is_money(unit):
+        text = format_currency(
+            abs(value), unit, format="¤#,##0", currency_digits=False, locale=LOCALE
+        )
+        text = (MINUS if _clean(value, 0) < 0 else "") + text
+    else:
+        text = amount(value, unit, kind=kind)
+    return f"about {text}"
+
+
 def quota_amount(value: float | None, unit: str, *, kind: str) -> str:
     """A quota figure: a pool's quotas count unit-days on loan (2 drills for 3 days = 6).
 

@@ -14,7 +14,7 @@ import streamlit as st
 
 from dashboards import advice, data, session
 from dashboards.tables import safe_table
-from dashboards.text import amount, is_money, plain
+from dashboards.text import amount, is_money, plain, public_amount
 from steward.access import Scope
 from steward.display import counted
 
@@ -35,6 +35,7 @@ with session.shown_errors():
     # never shrinks the page (every commons' public health is public) and never adds
     # to it (a steward's unrounded figures live on the overview).
     tiles = data.tiles(config, public)
+    min_members = session.workspace(config).settings.dashboard.public_min_members
     if not tiles:
         st.info("No resources are monitored yet.")
     names = {c.slug: c.name for c in session.workspace(config).settings.commons}
@@ -73,7 +74,14 @@ with session.shown_errors():
                         if tile.reserve is None
                         else f" (reserve {amount(tile.reserve, tile.unit)})"
                     )
-                    right.metric(f"Level{reserve}", amount(tile.level, tile.unit))
+                    level = (
+                        advice.HIDDEN
+                        if tile.shown == "withheld"
+                        else public_amount(tile.level, tile.unit)
+                    )
+                    right.metric(f"Level{reserve}", level)
+                if tile.shown == "withheld":
+                    right.caption(advice.hidden_text(min_members))
                 if tile.fill is not None:
                     right.progress(min(max(tile.fill, 0.0), 1.0))
                 if tile.kind == "stock" and is_money(tile.unit):

@@ -77,6 +77,9 @@ class Tile:
     risk_date: date | None = None
     #: Stock below its reserve (or zero) now, as recorded (None otherwise).
     below: Breach | None = None
+    #: How ``level`` and ``trend`` are shown: "exact"; "rounded" to PUBLIC_DIGITS
+    #: significant digits; or "withheld" (None) because too few members changed them.
+    shown: Literal["exact", "rounded", "withheld"] = "exact"
 
     @property
     def fill(self) -> float | None:
@@ -189,6 +192,7 @@ def public_tile(tile: Tile, members: int, min_members: int) -> Tile:
         firing=(),
         headline=public_headline,
         below=None,
+        shown="withheld" if withheld else "rounded",
     )
 
 

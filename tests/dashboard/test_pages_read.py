@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import insert, select
 
+from dashboards.text import public_amount
 from steward.access import Scope
 from steward.errors import AccessDenied
 from steward.queries import sources
@@ -192,6 +193,23 @@ def test_health_is_the_same_page_signed_in_or_not(federation: Federation) -> Non
         assert "Cider press" in shown_text(at) and "Repair fund" in shown_text(at), user
     # Nothing personal comes with signing in: Alice's own grant stays hers.
     assert "37.25" not in shown_text(open_page(signed_in("bob"), "health"))
+
+
+def test_a_hidden_public_figure_says_why_and_a_rounded_one_says_about(
+    federation: Federation,
+) -> None:
+    text = shown_text(open_page(signed_in(None), "health"))
+    # The fund's level came from two members (k = 5): hidden, with the reason, not a dash.
+    assert "Hidden: fewer than 5 members used it in the last 30 days" in text
+    assert "—" not in text
+
+
+def test_public_amounts_do_not_claim_cents_the_rounding_removed() -> None:
+    assert public_amount(2900.0, "USD") == "about $2,900"
+    assert public_amount(-2700.0, "USD") == "about \u2212$2,700"
+    assert public_amount(9100.0, "L") == "about 9,100 L"
+    assert public_amount(6.0, "", kind="pool") == "6 units"  # exact: rounding left it whole
+    assert public_amount(150.0, "", kind="pool") == "about 150 units"
 
 
 def test_my_usage_period_is_its_days_with_the_year(federation: Federation) -> None:

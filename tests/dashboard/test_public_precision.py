@@ -43,6 +43,11 @@ def test_public_figures_are_rounded_or_withheld(federation: Federation) -> None:
     assert default["fund"].status == steward["fund"].status
     # With k = 2 the two members' changes may show, rounded: 424.25 -> 420.
     assert k2["fund"].level == 420.0
+    assert (steward["fund"].shown, k2["fund"].shown, default["fund"].shown) == (
+        "exact",
+        "rounded",
+        "withheld",
+    )
     # One member (Bob) behind the odd stock: withheld even with k = 2.
     assert k2["odd"].level is None
     assert all(t.firing == () for t in default.values())
