@@ -7,7 +7,8 @@ import streamlit as st
 
 from dashboards import charts, data, session, sign_in_form, tables
 from dashboards.tables import safe_table
-from dashboards.text import amount, plain, quota_amount, quota_left
+from dashboards.text import amount, is_money, plain, quota_amount, quota_left
+from steward.quotas.explain import quota_unit
 
 STATUS_COLOURS = {"ok": "green", "nudged": "blue", "warned": "orange", "review": "red"}
 STATUS_WORDS = {
@@ -48,13 +49,26 @@ with session.shown_errors():
                 st.caption("No quota on this resource.")
                 continue
             cols = st.columns(4)
-            # A pool's quota counts unit-days on loan (2 drills for 3 days = 6).
-            cols[0].metric("Used", quota_amount(entry.used, entry.unit, kind=kind))
-            cols[1].metric("My quota", quota_amount(entry.allocation, entry.unit, kind=kind))
-            cols[2].metric(
-                "Left", quota_left(entry.remaining, entry.unit, kind=kind, status=entry.status)
+            # A pool's quota counts unit-days on loan (2 drills for 3 days = 6). The unit
+            # goes in the labels: four metrics side by side cut "9.74 unit-days" to
+            # "9.74 unit-…", and a cut figure is one a member cannot read.
+            unit = quota_unit(kind, entry.unit)
+            label = "" if is_money(entry.unit) and kind != "pool" else f" ({unit})"
+
+            def bare(text: str, unit: str = unit) -> str:
+                return text.removesuffix(f" {unit}") if unit else text
+
+            cols[0].metric(f"Used{label}", bare(quota_amount(entry.used, entry.unit, kind=kind)))
+            cols[1].metric(
+                f"My quota{label}", bare(quota_amount(entry.allocation, entry.unit, kind=kind))
             )
-            cols[3].metric("At my pace", quota_amount(entry.projected, entry.unit, kind=kind))
+            cols[2].metric(
+                f"Left{label}",
+                bare(quota_left(entry.remaining, entry.unit, kind=kind, status=entry.status)),
+            )
+            cols[3].metric(
+                f"At my pace{label}", bare(quota_amount(entry.projected, entry.unit, kind=kind))
+            )
             if entry.explanation:
                 st.markdown(plain(entry.explanation))
     if len(entries) > MAX_CARDS:

@@ -236,3 +236,15 @@ def test_data_sources_page_lists_each_sources_newest_row(federation: Federation)
     row = newest[newest["Source"] == SENSOR].iloc[0]
     assert row["Stale"] == "stale" and row["Usually every"] == "1 hour"
     assert row["Newest"].startswith("reading of ")
+
+
+def test_quota_cards_carry_the_unit_in_their_labels_so_no_figure_is_cut(
+    federation: Federation,
+) -> None:
+    # Four metrics side by side cut "8 unit-days" to "8 unit-…": the unit goes in the label.
+    oscar = {str(m.label): str(m.value) for m in open_page(signed_in("oscar"), "my_usage").metric}
+    assert oscar["My quota (unit-days)"] == "8"
+    assert oscar["Used (unit-days)"] == "1" and oscar["Left (unit-days)"] == "7"
+    # Money keeps its sign in the figure and needs no unit in the label.
+    alice = {str(m.label): str(m.value) for m in open_page(signed_in("alice"), "my_usage").metric}
+    assert alice["My quota"] == "€120.00"
