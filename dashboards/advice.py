@@ -104,6 +104,7 @@ def row(tile: Tile, alerts: list[ResourceAlert] | None = None) -> dict[str, obje
     """
     return {
         "Risk": tile.probability,
+        "When": "now" if tile.below is not None else day(tile.risk_date),
         "Status": STATUS_LABELS[tile.status],
         "Resource": tile.name,
         "Now": now_text(tile),

@@ -122,6 +122,13 @@ def _render() -> None:
                     max_value=1.0,
                     width="small",
                 ),
+                "When": st.column_config.TextColumn(
+                    "When",
+                    help="Stocks: the day the chance of having fallen below the reserve "
+                    "passes 50% ('now' when it is below already). Pools: the day more "
+                    "demand than units is likeliest. A dash: no such day in the horizon.",
+                    width="small",
+                ),
                 "Outlook": st.column_config.TextColumn("Outlook", width="medium"),
                 "What to do": st.column_config.TextColumn("What to do", width="medium"),
                 "Alerts": st.column_config.TextColumn("Alerts firing", width="medium"),

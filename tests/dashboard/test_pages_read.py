@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import insert, select
 
+from dashboards import advice
 from dashboards.text import public_amount
 from steward.access import Scope
 from steward.errors import AccessDenied
 from steward.queries import sources
+from steward.queries.health import Tile
 from steward.store.models import Commons, ForecastRun, Reading, Resource
 from steward.workspace import open_workspace
 
@@ -248,3 +251,16 @@ def test_quota_cards_carry_the_unit_in_their_labels_so_no_figure_is_cut(
     # Money keeps its sign in the figure and needs no unit in the label.
     alice = {str(m.label): str(m.value) for m in open_page(signed_in("alice"), "my_usage").metric}
     assert alice["My quota"] == "€120.00"
+
+
+def test_overview_says_when_beside_each_risk(federation: Federation) -> None:
+    at = open_page(signed_in("sam"), "overview")
+    table = next(d.value for d in at.dataframe if "Risk" in d.value.columns)
+    # The risk's day sits beside it: the Outlook column holding it is off screen on a laptop.
+    assert list(table.columns[:3]) == ["Risk", "When", "Status"]
+    fund = table[table["Resource"] == "Repair fund"].iloc[0]
+    assert fund["When"] == "—"  # its stored risk names no day
+    drills = Tile(
+        "drills", "Drills", "pool", "units", "toolshed", 6, 6, None, 0, "", True, "danger"
+    )
+    assert advice.row(replace(drills, risk_date=date(2027, 7, 25)))["When"] == "25 Jul 2027"
