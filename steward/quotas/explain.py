@@ -137,10 +137,18 @@ def share_text(f: ShareFacts) -> str:
             f"exactly that: {fmt(f.allocation, u)}."
         )
         if f.floor_asked is not None and f.minimum_raised:
-            parts.append(
-                f"(The policy's floor of {fmt(f.floor_asked, u)} per member is more than the "
-                "budget allows.)"
-            )
+            # Said after "each gets exactly 9.74", "the floor of 7 is more than the budget
+            # allows" read as a contradiction: say which of the two minimums applies.
+            if f.floor_asked <= float(f.allocation):
+                parts.append(
+                    f"(The policy's own floor, {fmt(f.floor_asked, u)} per member, is smaller "
+                    "than one ordinary use, so one ordinary use applies.)"
+                )
+            else:
+                parts.append(
+                    f"(The policy's floor of {fmt(f.floor_asked, u)} per member is more than "
+                    "the budget allows; one ordinary use is what it can promise.)"
+                )
         return " ".join(parts)
     if f.policy == "equal":
         parts.append(

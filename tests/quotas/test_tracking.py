@@ -197,6 +197,35 @@ def test_a_share_smaller_than_one_ordinary_use_is_raised_to_it(garden) -> None:
     assert "over your quota by 110 L" in by["ben"].explanation
 
 
+@pytest.mark.parametrize(
+    ("floor", "says"),
+    [
+        # The policy's floor is below one ordinary use (30 L): the larger minimum applies.
+        (25, "(The policy's own floor, 25 L per member, is smaller than one ordinary use"),
+        # Above it: the budget cannot promise the floor, only one ordinary use.
+        (35, "(The policy's floor of 35 L per member is more than the budget allows; one"),
+    ],
+)
+def test_a_policy_floor_beside_one_ordinary_use_says_which_applies(garden, floor, says) -> None:
+    b = period_bounds(NOW, "Europe/Paris", "week")
+    data = garden.settings.model_dump()
+    data["commons"][0]["resources"][0]["quota"]["floor"] = floor
+    settings = type(garden.settings).model_validate(data)
+    with garden.store.write() as conn:
+        rows = compute_quotas(
+            conn,
+            settings,
+            catalog.resource(conn, "tank"),
+            budget=Budget(40, "Rain tank can sustain 40 L", single_use=30, state="deficit"),
+            period_start=b.start,
+            period_end=b.end,
+            now=NOW,
+        )
+    ana = next(r for r in rows if r.member_code == "ana")
+    assert ana.allocation == Decimal(30)
+    assert says in ana.explanation
+
+
 def test_wrong_period_is_refused(garden) -> None:
     with garden.store.write() as conn, pytest.raises(QuotaError, match="not a calendar week"):
         compute_quotas(
