@@ -199,9 +199,11 @@ def test_a_forecast_alert_quotes_its_resources_track_record_as_how_sure() -> Non
     )
     assert f"How sure: {record} (backtest of this resource's past forecasts)" in body
     assert "What to do: add the units" in body
-    # Without a backtest the generic line stays.
+    # Without a backtest that can vouch for it, the line says the figure is unchecked
+    # (it pointed to a dashboard track record that did not exist yet).
     _title, body = message(alert(rule="overbooking"), "firing", "UTC")
-    assert "How sure: the chance above is from the latest forecast" in body
+    assert "How sure: the chance above is the latest forecast's, not yet checked" in body
+    assert "steward calibrate" in body and "resource page shows" not in body
 
 
 def test_every_steward_alert_says_how_sure_and_what_to_do() -> None:
