@@ -88,14 +88,19 @@ def pool_outlook(
     show: Callable[[date], str] = full_day,
     units: str = "the units available",
 ) -> str:
-    """ "45% chance demand for Drills exceeds the units available on Sat 21 March, the
-    likeliest day by 28 July".
+    """ "45% chance demand for Drills exceeds the units available on Sat 21 March, its
+    highest chance of any day by 28 July".
 
     ``p`` is the highest daily chance in the window (0-1), ``peak`` its day
     (the first such day on a tie), ``window`` says which days were looked at
     ("by 28 July", "within the next 28 days").
     """
-    on = f" on {peak:%a} {show(peak)}, the likeliest day {window}" if peak else f" {window}"
+    # "its highest chance of any day": the figure is the peak day's, not the whole window's.
+    on = (
+        f" on {peak:%a} {show(peak)}, its highest chance of any day {window}"
+        if peak
+        else f" {window}"
+    )
     return f"{p:.0%} chance demand for {name} exceeds {units}{on}"
 
 

@@ -442,7 +442,7 @@ def test_headline_dates_always_carry_their_year() -> None:
     assert text.endswith(f"by 28 July 2027; the chance passes 50% on 26 December {this_year.year}")
     pool = SimpleNamespace(kind="pool", name="Drills", unit="units", reserve=None)
     said = headline(pool, {"max_p_over_capacity": 0.7, "peak_date": this_year.isoformat()})  # type: ignore[arg-type]
-    assert f"on {this_year:%a} 26 December {this_year.year}, the likeliest day" in said
+    assert f"on {this_year:%a} 26 December {this_year.year}, its highest chance of any day" in said
 
 
 def test_status_lines_show_counted_stock_whole_and_the_reserve_with_its_unit() -> None:

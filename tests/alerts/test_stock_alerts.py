@@ -242,12 +242,12 @@ def test_pool_alert_and_headline_give_the_same_day_and_chance(make_garden) -> No
     # The likeliest day, 16 March, and its chance, in both: not the first day over 30%.
     assert summary.startswith(
         "62% chance demand for Drills exceeds the units available on Sun 16 March 2025, "
-        "the likeliest day within the next 28 days"
+        "its highest chance of any day within the next 28 days"
     )
     assert line.startswith(
         "62% chance demand for Drills exceeds the units available on Sun 16 March"
     )
-    assert "the likeliest day by 19 March" in line
+    assert "its highest chance of any day by 19 March" in line
 
 
 def test_stock_alert_and_headline_give_the_same_date(make_garden) -> None:
