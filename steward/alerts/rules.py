@@ -863,7 +863,7 @@ def anomaly(
         band = bands.get(res.id) or _band_today(older.get(res.id, []), res, now)
         if band is None:
             continue
-        low, high, run_id = band
+        low, high, run_id, coverage = band
         value = float(
             flows.level(conn, res, now)
             if str(res.kind) == "stock"
@@ -882,7 +882,7 @@ def anomaly(
                 "anomaly",
                 f"anomaly:{res.slug}",
                 f"{res.name} is at {fmt(value, res.unit)}, {fmt(off, res.unit)} {side} the "
-                f"forecast's 95% range for today ({fmt(low, res.unit)} to "
+                f"forecast's {coverage:.0%} range for today ({fmt(low, res.unit)} to "
                 f"{fmt(high, res.unit)}): use far outside what was expected",
                 resource_id=res.id,
                 details={"value": value, "low": low, "high": high, "forecast_run": run_id},
@@ -893,8 +893,10 @@ def anomaly(
 
 def _band_today(
     runs: list[ForecastRun], res: ResourceInfo, now: datetime
-) -> tuple[float, float, int] | None:
-    """The outer quantiles for today of the newest of ``runs`` (newest first) covering it."""
+) -> tuple[float, float, int, float] | None:
+    """(low, high, run id, coverage) for today from the newest of ``runs`` (newest first)
+    covering it: its outermost stored quantiles and the share of outcomes between them
+    (runs store 5% to 95%: a 90% range)."""
     today = pd.Timestamp(now).tz_convert(res.timezone).date().isoformat()
     for run in runs:
         dates = [str(d)[:10] for d in run.paths.get("dates") or []]
@@ -904,7 +906,12 @@ def _band_today(
         if today not in dates or len(qcols) < 2:
             continue
         i = dates.index(today)
-        return float(run.paths[qcols[0][1]][i]), float(run.paths[qcols[-1][1]][i]), run.id
+        return (
+            float(run.paths[qcols[0][1]][i]),
+            float(run.paths[qcols[-1][1]][i]),
+            run.id,
+            qcols[-1][0] - qcols[0][0],
+        )
     return None
 
 

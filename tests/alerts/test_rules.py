@@ -66,7 +66,7 @@ def test_depletion_summary_is_readable(make_garden) -> None:
     [(500, 700, False), (620, 700, False), (650, 700, True), (100, 200, True)],
 )
 def test_anomaly_against_todays_band(make_garden, low, high, fires) -> None:
-    ws = make_garden([], {"drift": {"enabled": False}})
+    ws = make_garden([], {"drift": {"enabled": False}, "anomaly": {"enabled": True}})
     # Level now: 800 - 190 = 610 L.
     paths = {
         "dates": ["2025-03-11", "2025-03-12"],
@@ -78,12 +78,26 @@ def test_anomaly_against_todays_band(make_garden, low, high, fires) -> None:
         insert_forecast(conn, "tank", {}, paths, at=T0 - timedelta(days=1))
         found = collect(conn, ws.settings, load_rules(ws.settings), T0)
     assert ("anomaly:tank" in found) is fires
+    if fires:
+        # Runs store the 5% and 95% quantiles: the range is named for what it holds.
+        assert "the forecast's 90% range for today" in found["anomaly:tank"].summary
+
+
+def test_anomaly_is_off_unless_turned_on(make_garden) -> None:
+    """Off by default: its daily bands miss lumpy days (bench_anomaly_rate: MyTurn pools
+    23% of days, demo stocks 13%), so it would be an alarm nobody could trust."""
+    ws = make_garden([], {"drift": {"enabled": False}})
+    paths = {"dates": ["2025-03-12"], "mean": [0], "q0.05": [100], "q0.95": [200]}
+    with ws.store.write() as conn:
+        insert_forecast(conn, "tank", {}, paths, at=T0 - timedelta(days=1))
+        found = collect(conn, ws.settings, load_rules(ws.settings), T0)
+    assert "anomaly:tank" not in found  # 610 L against 100-200 L: far, but the rule is off
 
 
 @pytest.mark.parametrize(("out", "fires"), [(1, False), (2, True)])
 def test_a_pool_is_anomalous_only_more_than_one_unit_outside(make_garden, out, fires) -> None:
     """A band of 0 to 0 drills is missed by one loan on ordinary days; two is far."""
-    ws = make_garden([], {"drift": {"enabled": False}})
+    ws = make_garden([], {"drift": {"enabled": False}, "anomaly": {"enabled": True}})
     paths = {"dates": ["2025-03-12"], "mean": [0], "q0.025": [0], "q0.975": [0]}
     events = [
         NewEvent("drill", "use", 1, "2025-03-12T09:00:00+01:00", f"out{i}", member="ana")
