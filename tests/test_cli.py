@@ -234,3 +234,21 @@ def test_help_shows_no_type_beside_flags(args: tuple[str, ...]) -> None:
     ).stdout
     assert "--help" in out
     assert "<bool>" not in out and "BOOL" not in out, out
+
+
+def test_sources_show_the_newest_data_beside_the_last_success(demo_dir: Path) -> None:
+    config = str(demo_dir / "steward.yaml")
+    out = subprocess.run(
+        [*STEWARD, "-c", config, "sources"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+        env={**os.environ, "COLUMNS": "80"},
+    ).stdout
+    assert all(len(line) <= 80 for line in out.splitlines())
+    assert "newest data" in out
+    # The loans' newest checkout or return, in the toolshed's zone, with its year.
+    loans = next(i for i, line in enumerate(out.splitlines()) if "toolshed-loans" in line)
+    assert re.search(r"\d{1,2} \w{3} 20\d\d, \d\d:\d\d P[SD]T", out.splitlines()[loans + 1])
+    assert "no events or readings" in out  # a member list delivers none

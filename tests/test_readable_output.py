@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,6 +23,7 @@ from steward.commands.collect import sources_table
 from steward.commands.quotas import quota_tables
 from steward.config import Settings
 from steward.headlines import headline
+from steward.queries.sources import Newest
 from steward.store.models import Alert
 from steward.workspace import Workspace
 
@@ -86,7 +87,20 @@ def test_sources_fit_80_columns_with_their_figures() -> None:
             quarantined=0,
         ),
     }
-    lines = render(sources_table(settings, states))
+    # The tank sensor's collector succeeds, but its newest reading is weeks old.
+    newest = {
+        "garden-tank-sensor": Newest(
+            "garden-tank-sensor",
+            "reading",
+            "Rain tank",
+            datetime(2026, 11, 2, 21, 7, tzinfo=UTC),
+            datetime(2026, 11, 2, 21, 8, tzinfo=UTC),
+            timedelta(days=1),
+            True,
+        ),
+        "toolshed-loans": Newest("toolshed-loans", "event", "Drills", NOW, NOW, None, False),
+    }
+    lines = render(sources_table(settings, states, newest, NOW))
     assert_fits(lines)
     text = "\n".join(lines)
     for figure in (
@@ -95,13 +109,22 @@ def test_sources_fit_80_columns_with_their_figures() -> None:
         "1,234,000",
         "567",
         "7,875",
-        "3x",
+        "failed 3x in a row",
         "failed 3 times in a row: connection refused",
     ):
         assert figure in text
     # Each collector's time in its commons' zone, labelled, as the dashboard shows it.
     assert "15:19 GMT" in text and "07:19 PST" in text
     assert "disabled" in text and "never run" in text
+    # Beside the last success, the newest data with its year, and the stale flag.
+    assert "newest data" in text
+    assert "2 Nov 2026, 21:07 GMT" in text
+    assert "STALE" in text
+    assert (
+        "garden-tank-sensor is stale: its newest data is 28 days old, against a usual gap "
+        "of 1 day, though its collector succeeds" in " ".join(text.split())
+    )
+    assert "no events or readings" in text  # fund-ledger never delivered any
 
 
 def test_quotas_fit_80_columns_one_unit_per_table() -> None:
