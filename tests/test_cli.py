@@ -236,6 +236,41 @@ def test_help_shows_no_type_beside_flags(args: tuple[str, ...]) -> None:
     assert "<bool>" not in out and "BOOL" not in out, out
 
 
+def test_quotas_for_one_member_show_only_what_concerns_them(demo_dir: Path) -> None:
+    config = str(demo_dir / "steward.yaml")
+    out = run("-c", config, "quotas", "--member", "T0001").stdout
+    # Ada holds a quota on the drills only: the fund's, the tank's and the seed bank's
+    # budget lines (and the fund's deficit) were printed after her table all the same.
+    flat = " ".join(out.split())
+    assert "Ada Park (T0001)" in flat
+    assert "drill-cordless: budget" in flat
+    for other in ("mutual-aid-fund", "water-tank", "seed-bank", "deficit"):
+        assert other not in flat, other
+    # The period the figures count is named with its days and year.
+    assert re.search(r"quotas in unit-days for 1–\d\d \w{3} 20\d\d", flat), flat
+    proc = run("-c", config, "quotas", "--member", "NOBODY", check=False)
+    assert proc.returncode == 1 and "no member with code 'NOBODY'" in proc.stderr
+
+
+def test_a_member_code_two_commons_share_is_refused_naming_commons(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "steward.yaml"
+    assert in_process(capsys, "init", str(tmp_path), "--slug", "shed")[0] == 0
+    data = yaml.safe_load(config.read_text())
+    data["commons"].append({"slug": "garden", "name": "Garden"})
+    config.write_text(yaml.safe_dump(data))
+    members = tmp_path / "members.csv"
+    for commons in ("shed", "garden"):
+        members.write_text(f"code,name,commons\nada,Ada {commons},{commons}\n", encoding="utf-8")
+        code, out, err = in_process(capsys, "-c", str(config), "import", "members", str(members))
+        assert code == 0, out + err
+    code, _, err = in_process(capsys, "-c", str(config), "quotas", "--member", "ada")
+    assert code == 1
+    assert "member code 'ada' is used in 2 commons: garden, shed" in err
+    assert "--commons" in err
+
+
 def test_sources_show_the_newest_data_beside_the_last_success(demo_dir: Path) -> None:
     config = str(demo_dir / "steward.yaml")
     out = subprocess.run(

@@ -142,12 +142,14 @@ def test_quotas_fit_80_columns_one_unit_per_table() -> None:
         allocation=Decimal("0.48"), used=Decimal(0), projected=Decimal(0), status="suspended"
     )
     found.append((drill, "T0001", "Ada Park", "drill-cordless", "units", "Cordless drills", "pool"))
-    lines = render(*quota_tables(found))
+    periods = {"mutual-aid-fund": "1–31 Dec 2026", "drill-cordless": "1–31 Dec 2026"}
+    lines = render(*quota_tables(found, periods))
     assert_fits(lines)
-    text = "\n".join(lines)
-    assert "Mutual-aid fund (mutual-aid-fund): quotas in USD" in text
-    # A pool's quotas count unit-days, named once in its title.
-    assert "Cordless drills (drill-cordless): quotas in unit-days" in text
+    text = "\n".join(line.rstrip() for line in lines)
+    assert "Mutual-aid fund (mutual-aid-fund)\nquotas in USD for 1–31 Dec 2026" in text
+    # A pool's quotas count unit-days, named once in its title, with the period's days.
+    assert "Cordless drills (drill-cordless)\nquotas in unit-days for 1–31 Dec 2026" in text
+    assert "projected: use by the period's end at the current pace" in text
     assert "a unit-day is one unit on loan for one day" in text
     for figure in ("1,135.94", "1,749.95", "800", "review", "suspended", "F0002", "0.48"):
         assert figure in text
