@@ -287,3 +287,9 @@ def test_sources_show_the_newest_data_beside_the_last_success(demo_dir: Path) ->
     loans = next(i for i, line in enumerate(out.splitlines()) if "toolshed-loans" in line)
     assert re.search(r"\d{1,2} \w{3} 20\d\d, \d\d:\d\d P[SD]T", out.splitlines()[loans + 1])
     assert "no events or readings" in out  # a member list delivers none
+
+
+def test_status_says_its_order_and_puts_alerts_first(demo_dir: Path) -> None:
+    config = str(demo_dir / "steward.yaml")
+    out = run("-c", config, "status").stdout
+    assert out.startswith("Resources most urgent first: below reserve now")

@@ -127,6 +127,32 @@ def test_sources_fit_80_columns_with_their_figures() -> None:
     assert "no events or readings" in text  # fund-ledger never delivered any
 
 
+def test_status_lists_what_needs_attention_first_and_says_so() -> None:
+    from steward.commands.status import status_view
+    from steward.status import ATTENTION_ORDER, ResourceStatus
+
+    def res(slug: str, **values: Any) -> ResourceStatus:
+        return ResourceStatus(slug, slug.title(), "shed", "stock", "L", True, **values)
+
+    # In slug order, as the store lists them (and status printed them).
+    rows = [
+        res("apple", risk={"p_below_reserve": 0.05}),
+        res("barrel", risk={"p_below_reserve": 0.6}),
+        res("cistern", firing=["warning"]),
+        res("drum", firing=["critical", "warning"], risk={"p_below_reserve": 0.1}),
+        res("ewer", below_reserve={"level": "5", "reserve": "10", "shortfall": "5"}),
+        res("font"),
+    ]
+    lines = render(*status_view(rows, {"shed": "Shed"}))
+    assert_fits(lines)
+    text = "\n".join(lines)
+    order = [text.index(f"│ {r.name}") for r in rows]
+    shown = [rows[i].slug for i in sorted(range(len(rows)), key=order.__getitem__)]
+    assert shown == ["ewer", "drum", "cistern", "barrel", "apple", "font"]
+    assert " ".join(ATTENTION_ORDER.split()) in " ".join(text.split())
+    assert "BELOW RESERVE" in text and "2 alerts," in text and "critical" in text
+
+
 def test_quotas_fit_80_columns_one_unit_per_table() -> None:
     found = []
     for i in range(3):
