@@ -512,3 +512,21 @@ def test_status_lines_show_counted_stock_whole_and_the_reserve_with_its_unit() -
         "drill", "Drills", "shed", "pool", "units", True, on_loan=6.0, capacity=6.0
     )
     assert _where(drills) == "6/6 on loan"
+
+
+def test_a_members_alert_in_the_stewards_list_names_the_member() -> None:
+    # The summary speaks to the member ("At your pace you ..."): listed for a
+    # steward without a name, it said nothing about whom it concerned.
+    quota = alert(
+        id=5,
+        severity="warning",
+        rule="quota",
+        audience="members",
+        member_id=213,
+        summary="At your pace you will use about 13.21 unit-days of Cordless drills",
+        details={"member": "T0213", "member_name": "Lea Ito"},
+    )
+    text = " ".join(" ".join(render(*alert_blocks([quota], {1: "UTC"}, NOW))).split())
+    assert "To Lea Ito (T0213): At your pace you will use about 13.21" in text
+    steward_alert = " ".join(" ".join(render(*alert_blocks([alert()], {1: "UTC"}, NOW))).split())
+    assert "To " not in steward_alert
