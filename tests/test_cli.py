@@ -293,3 +293,27 @@ def test_status_says_its_order_and_puts_alerts_first(demo_dir: Path) -> None:
     config = str(demo_dir / "steward.yaml")
     out = run("-c", config, "status").stdout
     assert out.startswith("Resources most urgent first: below reserve now")
+
+
+def test_collect_printed_to_a_file_starts_with_its_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "steward.yaml"
+    assert in_process(capsys, "init", str(tmp_path), "--slug", "shed")[0] == 0
+    data = yaml.safe_load(config.read_text())
+    data["commons"][0]["resources"] = [{"slug": "fund", "name": "Fund", "kind": "stock"}]
+    data["collectors"] = [
+        {"name": f"feed-{i}", "kind": "csv", "commons": "shed", "path": f"in-{i}.csv"}
+        for i in range(3)
+    ]
+    config.write_text(yaml.safe_dump(data))
+    for i in range(3):
+        (tmp_path / f"in-{i}.csv").write_text(
+            "external_id,resource,kind,quantity,occurred_at\n"
+            f"{i},fund,replenish,10,2025-01-01T10:00:00+00:00\n",
+            encoding="utf-8",
+        )
+    code, out, err = in_process(capsys, "-c", str(config), "collect")
+    assert code == 0, out + err
+    # The progress bar is for a terminal: in a log it left a blank line per collector.
+    assert out.splitlines()[0].strip() == "Collected", out

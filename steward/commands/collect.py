@@ -151,7 +151,10 @@ def _collect_one(ws: Workspace, name: str, from_start: bool) -> RunReport:
         TextColumn("{task.fields[rows]} rows"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, transient=True) as progress:
+    # Off the terminal (a log, a pipe) a transient bar left one blank line per collector.
+    with Progress(
+        *columns, console=console, transient=True, disable=not console.is_terminal
+    ) as progress:
         task = progress.add_task(name, total=None, rows=0)
 
         def on_chunk(chunk: Chunk, report: RunReport) -> None:
