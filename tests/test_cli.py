@@ -317,3 +317,27 @@ def test_collect_printed_to_a_file_starts_with_its_summary(
     assert code == 0, out + err
     # The progress bar is for a terminal: in a log it left a blank line per collector.
     assert out.splitlines()[0].strip() == "Collected", out
+
+
+def test_account_list_shows_a_long_email_whole_at_80_columns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from steward.commands import account
+
+    monkeypatch.setattr(account.console, "width", 80)  # the console's width is fixed on import
+    config = str(tmp_path / "steward.yaml")
+    assert in_process(capsys, "init", str(tmp_path), "--slug", "riverside-garden")[0] == 0
+    monkeypatch.setenv("NEW_PASSWORD", "a-Long pass phrase 9")
+    email = "treasurer.mutual-aid@neighbours-fund.example.org"
+    code, out, err = in_process(
+        capsys, "-c", config, "account", "add", "treasurer", "--role", "steward",
+        "--email", email, "--password-env", "NEW_PASSWORD",
+    )  # fmt: skip
+    assert code == 0, out + err
+    out = in_process(capsys, "-c", config, "account", "list")[1]
+    assert all(len(line) <= 80 for line in out.splitlines()), out
+    assert "…" not in out
+    column = "".join(
+        line.split("│")[5].strip() for line in out.splitlines() if line.count("│") == 8
+    )
+    assert email in column, out
