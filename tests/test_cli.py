@@ -250,6 +250,10 @@ def test_quotas_for_one_member_show_only_what_concerns_them(demo_dir: Path) -> N
     assert re.search(r"quotas in unit-days for 1–\d\d \w{3} 20\d\d", flat), flat
     proc = run("-c", config, "quotas", "--member", "NOBODY", check=False)
     assert proc.returncode == 1 and "no member with code 'NOBODY'" in proc.stderr
+    # A misspelt slug was "no quotas for this period", with a hint to configure them.
+    proc = run("-c", config, "quotas", "--resource", "water-tanks", check=False)
+    assert proc.returncode == 1 and "no resource 'water-tanks'" in proc.stderr
+    assert "--resource takes one of:" in proc.stderr and "water-tank" in proc.stderr
 
 
 def test_a_member_code_two_commons_share_is_refused_naming_commons(

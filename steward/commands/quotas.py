@@ -40,6 +40,20 @@ def _has_quotas(ws: Workspace, now: datetime) -> bool:
         )
 
 
+def _known(conn: Connection, column: Any, value: str | None, what: str, option: str) -> None:
+    """InputError naming the known slugs when ``value`` is not one of them.
+
+    A misspelt slug otherwise read "no quotas for this period", with a hint to
+    configure quotas that already exist.
+    """
+    if value is None:
+        return
+    known = list(conn.execute(select(column).order_by(column)).scalars())
+    if value not in known:
+        shown = ", ".join(known[:20]) + (f", ... ({len(known)} in all)" if len(known) > 20 else "")
+        raise InputError(f"no {what} {value!r}", hint=f"{option} takes one of: {shown}")
+
+
 def _one_member(conn: Connection, code: str, commons: str | None) -> int:
     """The id of the member with this code (in ``commons`` when given).
 
@@ -150,6 +164,8 @@ def register(app: typer.Typer) -> None:
             for slug, why in update.skipped.items():
                 console.print(f"quotas for {slug} skipped: {why}", markup=False)
         with ws.store.read() as conn:
+            _known(conn, Resource.slug, resource, "resource", "--resource")
+            _known(conn, Commons.slug, commons, "commons", "--commons")
             member_id = _one_member(conn, member, commons) if member else None
             stmt = (
                 select(
