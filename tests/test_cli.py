@@ -189,6 +189,8 @@ def test_import_that_records_nothing_fails_and_every_reason_names_its_fix(
     assert "has no UTC offset; pass --timezone" in flat
     shown = in_process(capsys, "-c", str(config), "quarantine", "show", "1")[1]
     assert "None" not in shown.splitlines()[0]  # was "(run None)" for an import
+    # When it was quarantined, with its year and zone (an import has no commons: UTC).
+    assert re.search(r"^quarantined \d{1,2} \w{3} 20\d\d, \d\d:\d\d UTC$", shown, re.M), shown
 
     code, _, err = in_process(
         capsys, "-c", str(config), "import", "events", str(mixed), "--decimal", "x"

@@ -113,9 +113,14 @@ def register(app: typer.Typer) -> None:
             raise InputError(f"no quarantined row {row_id}", hint="see `steward quarantine list`")
         run = f" (collector run {row.run_id})" if row.run_id is not None else ""
         console.print(cell(f"#{row.id}", "bold") + cell(f" {row.source} {row.location}{run}"))
+        # In the collector's commons' clock, as `steward sources` shows its runs.
+        tz = _zone(ws.settings, _commons_of(ws.settings, row.source))
+        console.print(cell(f"quarantined {local_time(_utc(row.created_at), tz)}"))
         console.print(cell(f"reason: {row.reason}"))
         if row.resolved_at:
-            console.print(cell(f"resolved {_when(row.resolved_at)}: {row.resolution}"))
+            console.print(
+                cell(f"resolved {local_time(_utc(row.resolved_at), tz)}: {row.resolution}")
+            )
         console.print_json(json.dumps(row.raw, default=str))
 
     @quarantine.command("retry")
@@ -199,8 +204,14 @@ def collect_summary(reports: list[RunReport]) -> Group:
     return Group(table, *problems)
 
 
-def _when(at: datetime | None) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if at else "never"
+def _utc(at: datetime) -> datetime:
+    """A stored time as UTC (SQLite returns it without its zone)."""
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _commons_of(settings: Settings, source: str) -> str | None:
+    """The commons of the collector named ``source`` (None for an import or unknown name)."""
+    return next((c.commons for c in settings.collectors if c.name == source), None)
 
 
 def _zone(settings: Settings, commons: str | None) -> str:
