@@ -530,3 +530,18 @@ def test_a_members_alert_in_the_stewards_list_names_the_member() -> None:
     assert "To Lea Ito (T0213): At your pace you will use about 13.21" in text
     steward_alert = " ".join(" ".join(render(*alert_blocks([alert()], {1: "UTC"}, NOW))).split())
     assert "To " not in steward_alert
+
+
+def test_a_calibration_line_says_what_was_predicted_and_what_happened() -> None:
+    from steward.commands.calibrate import calibration_line
+    from steward.forecast.risk_backtest import POOL_EVENT, STOCK_EVENT
+
+    # Was "drill-cordless: 4 pool-days, mean predicted 30.0%, observed 50.0%": of what?
+    pool = calibration_line("drill-cordless", POOL_EVENT, [0.2, 0.4, 0.3, 0.3], [0, 1, 1, 0])
+    assert pool.plain == (
+        "  drill-cordless: over 4 past days we gave all units out a mean chance of 30.0%; "
+        "all units were out on 50.0% of them"
+    )
+    stock = calibration_line("water-tank", STOCK_EVENT, [0.5, 0.9], [1, 1])
+    assert "falling below the reserve within the horizon a mean chance of 70.0%" in stock.plain
+    assert stock.plain.endswith("it fell below after 100.0% of them")
