@@ -98,6 +98,13 @@ def daily(config: str, scope: Scope, slug: str, days: int = 180) -> pd.DataFrame
         return history.daily(scope, conn, slug, days=days)
 
 
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False, hash_funcs=SCOPE_KEY)
+def monthly_flows(config: str, scope: Scope, slug: str, months: int) -> health.MonthlyFlows:
+    """Money in and out per month, live (the ledger since the stored flows), as the tiles."""
+    with workspace(config).store.read() as conn:
+        return health.monthly_flows(scope, conn, slug, months)
+
+
 @st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=SCOPE_KEY)
 def recent_events(config: str, scope: Scope, slug: str) -> pd.DataFrame:
     with workspace(config).store.read() as conn:

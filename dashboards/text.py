@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from babel.numbers import format_currency, format_decimal
 
+from steward.display import duration as duration  # shared with the CLI
 from steward.display import visible
 from steward.quotas.explain import fmt, quota_unit
 
@@ -188,15 +189,3 @@ def local_time(value: datetime | None, tz: str, *, with_date: bool = True) -> st
 def day(value: date | None) -> str:
     """A calendar day with its year: "14 Mar 2027"."""
     return "—" if value is None else f"{value.day} {value:%b %Y}"
-
-
-def duration(span: timedelta | None) -> str:
-    """A span as people say it, to its largest unit: "45 minutes", "7 hours", "3 days"."""
-    if span is None:
-        return "—"
-    seconds = max(span.total_seconds(), 0)
-    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
-        if seconds >= size:
-            n = round(seconds / size)
-            return f"{n} {unit}{'' if n == 1 else 's'}"
-    return "less than a minute"

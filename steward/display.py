@@ -47,6 +47,21 @@ def local_time(value: datetime | None, tz: str = "UTC", *, never: str = "never")
     return f"{local.day} {local:%b %Y}, {local:%H:%M} {local.tzname()}"
 
 
+def duration(span: timedelta | None) -> str:
+    """A span as people say it, to its largest unit: "45 minutes", "7 hours", "3 days".
+
+    ``None`` is ``"—"``; a negative span counts as none. Shared by the CLI and the dashboard (``dashboards.text`` re-exports it).
+    """
+    if span is None:
+        return "—"
+    seconds = max(span.total_seconds(), 0)
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size:
+            n = round(seconds / size)
+            return f"{n} {unit}{'' if n == 1 else 's'}"
+    return "less than a minute"
+
+
 def local_day(value: datetime, tz: str = "UTC") -> date:
     """The calendar day of a UTC instant in a commons' timezone (an IANA name)."""
     return value.astimezone(ZoneInfo(tz)).date()

@@ -14,9 +14,15 @@ from steward.display import change, json_safe
 from steward.headlines import headline
 from steward.reserve import breach, exact
 from steward.store.catalog import ResourceInfo, resources
-from steward.store.models import Event, ForecastRun, Reading
+from steward.store.models import Alert, Event, ForecastRun, Reading
 
 TREND_DAYS = 7
+#: How :meth:`ResourceStatus.attention` orders resources, in words (the CLI prints it).
+ATTENTION_ORDER = (
+    "most urgent first: below reserve now, then firing alerts (critical first), "
+    "then the highest forecast risk; then by name"
+)
+SEVERITY_RANK = {"critical": 3, "warning": 2, "info": 1}
 
 
 @dataclass
@@ -41,6 +47,25 @@ class ResourceStatus:
     #: ``shortfall`` (strings, exact), ``since`` and ``negative_since`` (ISO UTC or
     #: None: since the first record), ``negative``. None when it is not.
     below_reserve: dict[str, Any] | None = None
+    #: Severities of the steward alerts firing about this resource and not silenced
+    #: (``"critical"``, ``"warning"``, ...), most severe first.
+    firing: list[str] = field(default_factory=list)
+
+    @property
+    def probability(self) -> float | None:
+        """The headline chance (below reserve for a stock, demand over capacity for a pool)."""
+        value = self.risk.get("p_below_reserve" if self.kind == "stock" else "max_p_over_capacity")
+        return float(value) if isinstance(value, int | float) else None
+
+    def attention(self) -> tuple[int, int, float, str, str]:
+        """Sort key, most urgent first: see :data:`ATTENTION_ORDER`."""
+        return (
+            0 if self.below_reserve is not None else 1,
+            -max((SEVERITY_RANK.get(s, 0) for s in self.firing), default=0),
+            -(self.probability if self.probability is not None else -1.0),
+            self.name.casefold(),
+            self.slug,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """The status as plain JSON-ready values, floats without binary noise."""
@@ -143,5 +168,37 @@ def _checkouts(conn: Connection, res: ResourceInfo, start: datetime, end: dateti
     return float(total)
 
 
+def firing_alerts(conn: Connection, now: datetime) -> dict[int, list[str]]:
+    """Severities of the steward alerts firing per resource id, most severe first.
+
+    Member alerts (a member's own quota) are about the member, and a silenced alert
+    is one a steward has said to leave for now: neither counts.
+    """
+    rows = conn.execute(
+        select(Alert.resource_id, Alert.severity, Alert.silenced_until).where(
+            Alert.state == "firing",
+            Alert.audience == "stewards",
+            Alert.resource_id.is_not(None),
+        )
+    ).all()
+    out: dict[int, list[str]] = {}
+    for rid, severity, until in rows:
+        if until is not None and (until if until.tzinfo else until.replace(tzinfo=UTC)) > now:
+            continue
+        if rid is not None:  # filtered in SQL; the check narrows the type
+            out.setdefault(int(rid), []).append(str(severity))
+    for severities in out.values():
+        severities.sort(key=lambda s: -SEVERITY_RANK.get(s, 0))
+    return out
+
+
 def all_statuses(conn: Connection, now: datetime | None = None) -> list[ResourceStatus]:
-    return [resource_status(conn, res, now) for res in resources(conn)]
+    """Every resource's status, in slug order (scripts read ``--format json`` in it)."""
+    now = now or datetime.now(UTC)
+    firing = firing_alerts(conn, now)
+    out = []
+    for res in resources(conn):
+        status = resource_status(conn, res, now)
+        status.firing = firing.get(res.id, [])
+        out.append(status)
+    return out

@@ -189,6 +189,8 @@ def test_import_that_records_nothing_fails_and_every_reason_names_its_fix(
     assert "has no UTC offset; pass --timezone" in flat
     shown = in_process(capsys, "-c", str(config), "quarantine", "show", "1")[1]
     assert "None" not in shown.splitlines()[0]  # was "(run None)" for an import
+    # When it was quarantined, with its year and zone (an import has no commons: UTC).
+    assert re.search(r"^quarantined \d{1,2} \w{3} 20\d\d, \d\d:\d\d UTC$", shown, re.M), shown
 
     code, _, err = in_process(
         capsys, "-c", str(config), "import", "events", str(mixed), "--decimal", "x"
@@ -234,3 +236,114 @@ def test_help_shows_no_type_beside_flags(args: tuple[str, ...]) -> None:
     ).stdout
     assert "--help" in out
     assert "<bool>" not in out and "BOOL" not in out, out
+
+
+def test_quotas_for_one_member_show_only_what_concerns_them(demo_dir: Path) -> None:
+    config = str(demo_dir / "steward.yaml")
+    out = run("-c", config, "quotas", "--member", "T0001").stdout
+    # Ada holds a quota on the drills only: the fund's, the tank's and the seed bank's
+    # budget lines (and the fund's deficit) were printed after her table all the same.
+    flat = " ".join(out.split())
+    assert "Ada Park (T0001)" in flat
+    assert "drill-cordless: budget" in flat
+    for other in ("mutual-aid-fund", "water-tank", "seed-bank", "deficit"):
+        assert other not in flat, other
+    # The period the figures count is named with its days and year.
+    assert re.search(r"quotas in unit-days for 1–\d\d \w{3} 20\d\d", flat), flat
+    proc = run("-c", config, "quotas", "--member", "NOBODY", check=False)
+    assert proc.returncode == 1 and "no member with code 'NOBODY'" in proc.stderr
+    # A misspelt slug was "no quotas for this period", with a hint to configure them.
+    proc = run("-c", config, "quotas", "--resource", "water-tanks", check=False)
+    assert proc.returncode == 1 and "no resource 'water-tanks'" in proc.stderr
+    assert "--resource takes one of:" in proc.stderr and "water-tank" in proc.stderr
+
+
+def test_a_member_code_two_commons_share_is_refused_naming_commons(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "steward.yaml"
+    assert in_process(capsys, "init", str(tmp_path), "--slug", "shed")[0] == 0
+    data = yaml.safe_load(config.read_text())
+    data["commons"].append({"slug": "garden", "name": "Garden"})
+    config.write_text(yaml.safe_dump(data))
+    members = tmp_path / "members.csv"
+    for commons in ("shed", "garden"):
+        members.write_text(f"code,name,commons\nada,Ada {commons},{commons}\n", encoding="utf-8")
+        code, out, err = in_process(capsys, "-c", str(config), "import", "members", str(members))
+        assert code == 0, out + err
+    code, _, err = in_process(capsys, "-c", str(config), "quotas", "--member", "ada")
+    assert code == 1
+    assert "member code 'ada' is used in 2 commons: garden, shed" in err
+    assert "--commons" in err
+
+
+def test_sources_show_the_newest_data_beside_the_last_success(demo_dir: Path) -> None:
+    config = str(demo_dir / "steward.yaml")
+    out = subprocess.run(
+        [*STEWARD, "-c", config, "sources"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+        env={**os.environ, "COLUMNS": "80"},
+    ).stdout
+    assert all(len(line) <= 80 for line in out.splitlines())
+    assert "newest data" in out
+    # The loans' newest checkout or return, in the toolshed's zone, with its year.
+    loans = next(i for i, line in enumerate(out.splitlines()) if "toolshed-loans" in line)
+    assert re.search(r"\d{1,2} \w{3} 20\d\d, \d\d:\d\d P[SD]T", out.splitlines()[loans + 1])
+    assert "no events or readings" in out  # a member list delivers none
+
+
+def test_status_says_its_order_and_puts_alerts_first(demo_dir: Path) -> None:
+    config = str(demo_dir / "steward.yaml")
+    out = run("-c", config, "status").stdout
+    assert out.startswith("Resources most urgent first: below reserve now")
+
+
+def test_collect_printed_to_a_file_starts_with_its_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "steward.yaml"
+    assert in_process(capsys, "init", str(tmp_path), "--slug", "shed")[0] == 0
+    data = yaml.safe_load(config.read_text())
+    data["commons"][0]["resources"] = [{"slug": "fund", "name": "Fund", "kind": "stock"}]
+    data["collectors"] = [
+        {"name": f"feed-{i}", "kind": "csv", "commons": "shed", "path": f"in-{i}.csv"}
+        for i in range(3)
+    ]
+    config.write_text(yaml.safe_dump(data))
+    for i in range(3):
+        (tmp_path / f"in-{i}.csv").write_text(
+            "external_id,resource,kind,quantity,occurred_at\n"
+            f"{i},fund,replenish,10,2025-01-01T10:00:00+00:00\n",
+            encoding="utf-8",
+        )
+    code, out, err = in_process(capsys, "-c", str(config), "collect")
+    assert code == 0, out + err
+    # The progress bar is for a terminal: in a log it left a blank line per collector.
+    assert out.splitlines()[0].strip() == "Collected", out
+
+
+def test_account_list_shows_a_long_email_whole_at_80_columns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from steward.commands import account
+
+    monkeypatch.setattr(account.console, "width", 80)  # the console's width is fixed on import
+    config = str(tmp_path / "steward.yaml")
+    assert in_process(capsys, "init", str(tmp_path), "--slug", "riverside-garden")[0] == 0
+    monkeypatch.setenv("NEW_PASSWORD", "a-Long pass phrase 9")
+    email = "treasurer.mutual-aid@neighbours-fund.example.org"
+    code, out, err = in_process(
+        capsys, "-c", config, "account", "add", "treasurer", "--role", "steward",
+        "--email", email, "--password-env", "NEW_PASSWORD",
+    )  # fmt: skip
+    assert code == 0, out + err
+    out = in_process(capsys, "-c", config, "account", "list")[1]
+    assert all(len(line) <= 80 for line in out.splitlines()), out
+    assert "…" not in out
+    column = "".join(
+        line.split("│")[5].strip() for line in out.splitlines() if line.count("│") == 8
+    )
+    assert email in column, out

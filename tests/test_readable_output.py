@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,6 +23,7 @@ from steward.commands.collect import sources_table
 from steward.commands.quotas import quota_tables
 from steward.config import Settings
 from steward.headlines import headline
+from steward.queries.sources import Newest
 from steward.store.models import Alert
 from steward.workspace import Workspace
 
@@ -86,7 +87,20 @@ def test_sources_fit_80_columns_with_their_figures() -> None:
             quarantined=0,
         ),
     }
-    lines = render(sources_table(settings, states))
+    # The tank sensor's collector succeeds, but its newest reading is weeks old.
+    newest = {
+        "garden-tank-sensor": Newest(
+            "garden-tank-sensor",
+            "reading",
+            "Rain tank",
+            datetime(2026, 11, 2, 21, 7, tzinfo=UTC),
+            datetime(2026, 11, 2, 21, 8, tzinfo=UTC),
+            timedelta(days=1),
+            True,
+        ),
+        "toolshed-loans": Newest("toolshed-loans", "event", "Drills", NOW, NOW, None, False),
+    }
+    lines = render(sources_table(settings, states, newest, NOW))
     assert_fits(lines)
     text = "\n".join(lines)
     for figure in (
@@ -95,13 +109,48 @@ def test_sources_fit_80_columns_with_their_figures() -> None:
         "1,234,000",
         "567",
         "7,875",
-        "3x",
+        "failed 3x in a row",
         "failed 3 times in a row: connection refused",
     ):
         assert figure in text
     # Each collector's time in its commons' zone, labelled, as the dashboard shows it.
     assert "15:19 GMT" in text and "07:19 PST" in text
     assert "disabled" in text and "never run" in text
+    # Beside the last success, the newest data with its year, and the stale flag.
+    assert "newest data" in text
+    assert "2 Nov 2026, 21:07 GMT" in text
+    assert "STALE" in text
+    assert (
+        "garden-tank-sensor is stale: its newest data is 28 days old, against a usual gap "
+        "of 1 day, though its collector succeeds" in " ".join(text.split())
+    )
+    assert "no events or readings" in text  # fund-ledger never delivered any
+
+
+def test_status_lists_what_needs_attention_first_and_says_so() -> None:
+    from steward.commands.status import status_view
+    from steward.status import ATTENTION_ORDER, ResourceStatus
+
+    def res(slug: str, **values: Any) -> ResourceStatus:
+        return ResourceStatus(slug, slug.title(), "shed", "stock", "L", True, **values)
+
+    # In slug order, as the store lists them (and status printed them).
+    rows = [
+        res("apple", risk={"p_below_reserve": 0.05}),
+        res("barrel", risk={"p_below_reserve": 0.6}),
+        res("cistern", firing=["warning"]),
+        res("drum", firing=["critical", "warning"], risk={"p_below_reserve": 0.1}),
+        res("ewer", below_reserve={"level": "5", "reserve": "10", "shortfall": "5"}),
+        res("font"),
+    ]
+    lines = render(*status_view(rows, {"shed": "Shed"}))
+    assert_fits(lines)
+    text = "\n".join(lines)
+    order = [text.index(f"│ {r.name}") for r in rows]
+    shown = [rows[i].slug for i in sorted(range(len(rows)), key=order.__getitem__)]
+    assert shown == ["ewer", "drum", "cistern", "barrel", "apple", "font"]
+    assert " ".join(ATTENTION_ORDER.split()) in " ".join(text.split())
+    assert "BELOW RESERVE" in text and "2 alerts," in text and "critical" in text
 
 
 def test_quotas_fit_80_columns_one_unit_per_table() -> None:
@@ -119,12 +168,14 @@ def test_quotas_fit_80_columns_one_unit_per_table() -> None:
         allocation=Decimal("0.48"), used=Decimal(0), projected=Decimal(0), status="suspended"
     )
     found.append((drill, "T0001", "Ada Park", "drill-cordless", "units", "Cordless drills", "pool"))
-    lines = render(*quota_tables(found))
+    periods = {"mutual-aid-fund": "1–31 Dec 2026", "drill-cordless": "1–31 Dec 2026"}
+    lines = render(*quota_tables(found, periods))
     assert_fits(lines)
-    text = "\n".join(lines)
-    assert "Mutual-aid fund (mutual-aid-fund): quotas in USD" in text
-    # A pool's quotas count unit-days, named once in its title.
-    assert "Cordless drills (drill-cordless): quotas in unit-days" in text
+    text = "\n".join(line.rstrip() for line in lines)
+    assert "Mutual-aid fund (mutual-aid-fund)\nquotas in USD for 1–31 Dec 2026" in text
+    # A pool's quotas count unit-days, named once in its title, with the period's days.
+    assert "Cordless drills (drill-cordless)\nquotas in unit-days for 1–31 Dec 2026" in text
+    assert "projected: use by the period's end at the current pace" in text
     assert "a unit-day is one unit on loan for one day" in text
     for figure in ("1,135.94", "1,749.95", "800", "review", "suspended", "F0002", "0.48"):
         assert figure in text
@@ -461,3 +512,36 @@ def test_status_lines_show_counted_stock_whole_and_the_reserve_with_its_unit() -
         "drill", "Drills", "shed", "pool", "units", True, on_loan=6.0, capacity=6.0
     )
     assert _where(drills) == "6/6 on loan"
+
+
+def test_a_members_alert_in_the_stewards_list_names_the_member() -> None:
+    # The summary speaks to the member ("At your pace you ..."): listed for a
+    # steward without a name, it said nothing about whom it concerned.
+    quota = alert(
+        id=5,
+        severity="warning",
+        rule="quota",
+        audience="members",
+        member_id=213,
+        summary="At your pace you will use about 13.21 unit-days of Cordless drills",
+        details={"member": "T0213", "member_name": "Lea Ito"},
+    )
+    text = " ".join(" ".join(render(*alert_blocks([quota], {1: "UTC"}, NOW))).split())
+    assert "To Lea Ito (T0213): At your pace you will use about 13.21" in text
+    steward_alert = " ".join(" ".join(render(*alert_blocks([alert()], {1: "UTC"}, NOW))).split())
+    assert "To " not in steward_alert
+
+
+def test_a_calibration_line_says_what_was_predicted_and_what_happened() -> None:
+    from steward.commands.calibrate import calibration_line
+    from steward.forecast.risk_backtest import POOL_EVENT, STOCK_EVENT
+
+    # Was "drill-cordless: 4 pool-days, mean predicted 30.0%, observed 50.0%": of what?
+    pool = calibration_line("drill-cordless", POOL_EVENT, [0.2, 0.4, 0.3, 0.3], [0, 1, 1, 0])
+    assert pool.plain == (
+        "  drill-cordless: over 4 past days we gave all units out a mean chance of 30.0%; "
+        "all units were out on 50.0% of them"
+    )
+    stock = calibration_line("water-tank", STOCK_EVENT, [0.5, 0.9], [1, 1])
+    assert "falling below the reserve within the horizon a mean chance of 70.0%" in stock.plain
+    assert stock.plain.endswith("it fell below after 100.0% of them")

@@ -14,7 +14,7 @@ import streamlit as st
 
 from dashboards import advice, data, session
 from dashboards.tables import safe_table
-from dashboards.text import amount, is_money, plain, public_amount
+from dashboards.text import amount, is_money, local_time, plain, public_amount
 from steward.access import Scope
 from steward.display import counted
 
@@ -84,31 +84,28 @@ with session.shown_errors():
                     right.caption(advice.hidden_text(min_members))
                 if tile.fill is not None:
                     right.progress(min(max(tile.fill, 0.0), 1.0))
-                if tile.kind == "stock" and is_money(tile.unit):
-                    flows = data.daily(config, public, tile.slug, days=31 * MONTHS)
-                    if len(flows):
-                        month = flows.index.to_period("M")
-                        table = (
-                            flows.groupby(month)[["replenished", "used"]]
-                            .sum()
-                            .tail(MONTHS)
-                            .sort_index(ascending=False)
+                # A withheld public level (too few members behind its changes) withholds
+                # the months too: one member's grant would be a month's whole "money in".
+                if tile.kind == "stock" and is_money(tile.unit) and tile.shown != "withheld":
+                    monthly = data.monthly_flows(config, public, tile.slug, MONTHS)
+                    if monthly.months:
+                        left.caption(
+                            f"Money in and out per month, to {local_time(monthly.through, tile.timezone)}"
                         )
                         left.dataframe(
                             safe_table(
                                 pd.DataFrame(
                                     {
-                                        "Month": [f"{p:%B %Y}" for p in table.index],
+                                        "Month": [f"{m:%B %Y}" for m, _, _ in monthly.months][::-1],
                                         "Money in": [
-                                            amount(v, tile.unit) for v in table["replenished"]
-                                        ],
-                                        "Money out": [amount(v, tile.unit) for v in table["used"]],
+                                            amount(i, tile.unit) for _, i, _ in monthly.months
+                                        ][::-1],
+                                        "Money out": [
+                                            amount(o, tile.unit) for _, _, o in monthly.months
+                                        ][::-1],
                                         "Net": [
-                                            amount(i - o, tile.unit)
-                                            for i, o in zip(
-                                                table["replenished"], table["used"], strict=True
-                                            )
-                                        ],
+                                            amount(i - o, tile.unit) for _, i, o in monthly.months
+                                        ][::-1],
                                     }
                                 )
                             ),

@@ -97,7 +97,8 @@ def register(app: typer.Typer) -> None:
             return
         table = Table(title="Accounts")
         for col in ("username", "role", "commons", "member", "email", "status", "created"):
-            table.add_column(col)
+            # Folded, never cut with "…": an email cut short cannot be checked or used.
+            table.add_column(col, overflow="fold")
         for a in rows:
             table.add_row(
                 cell(a.username),

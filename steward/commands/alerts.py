@@ -51,9 +51,24 @@ def alert_blocks(
                 f"  {lifecycle_state(a, now, held_back.get(a.id))}  {a.rule}  since {local_time(a.first_seen_at, tz)}"
             )
         )
-        body = "\n".join([a.summary, *status_lines(a, tz)])
+        body = "\n".join([*_addressee(a), a.summary, *status_lines(a, tz)])
         blocks.append(Group(head, Padding(cell(body), (0, 0, 1, 4))))
     return blocks
+
+
+def _addressee(a: Alert) -> list[str]:
+    """For a member's alert, whom it speaks to: its summary says "you" and "your".
+
+    Read by a steward, "At your pace you will use about 13.21 unit-days" named no
+    one. Empty for stewards' alerts. The member's name and code come from the
+    alert's details (as they were when it fired).
+    """
+    if a.audience != "members":
+        return []
+    details = a.details or {}
+    name, code = details.get("member_name"), details.get("member")
+    who = f"{name} ({code})" if name and code else str(name or code or f"member #{a.member_id}")
+    return [f"To {who}:"]
 
 
 def outbox_blocks(found: list[Any], zones: dict[int, str]) -> list[RenderableType]:
@@ -71,7 +86,11 @@ def outbox_blocks(found: list[Any], zones: dict[int, str]) -> list[RenderableTyp
             else cell(f"retrying at {local_time(m.next_attempt_at, tz)}", "yellow")
         )
         route = m.route.rpartition("#")[0] or m.route
-        head = cell(f"#{m.id} ", "bold") + state + cell(f"  to {route}, {m.attempts} attempts")
+        head = (
+            cell(f"#{m.id} ", "bold")
+            + state
+            + cell(f"  to {route}, {counted(m.attempts, 'attempt')}")
+        )
         body = "\n".join([m.title, f"last error: {m.last_error or 'none recorded'}"])
         if m.dead_at:
             body += f"\nsend it again: steward alerts outbox --retry {m.id}"

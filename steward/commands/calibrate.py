@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
+from steward.display import cell
 from steward.errors import InputError
 from steward.forecast.risk_backtest import POOL_EVENT, backtest_risks, store_calibration
 
@@ -58,7 +61,12 @@ def register(app: typer.Typer) -> None:
             every_days=every,
             stock_every_days=stock_every,
             slugs=resources or None,
-            progress=lambda done, total: console.print(f"origin {done}/{total}", markup=False),
+            # A line per origin is progress for a terminal; in a log it buried the result.
+            progress=(
+                (lambda done, total: console.print(f"origin {done}/{total}", markup=False))
+                if console.is_terminal
+                else None
+            ),
         )
         with ws.store.write() as conn:
             written = store_calibration(conn, result)
@@ -70,11 +78,30 @@ def register(app: typer.Typer) -> None:
         for slug, cases in sorted(result.cases.items()):
             if not cases.predicted:
                 continue
-            what = "pool-days" if cases.event == POOL_EVENT else "stock forecasts"
-            predicted = sum(cases.predicted) / len(cases.predicted)
-            observed = sum(cases.observed) / len(cases.observed)
-            console.print(
-                f"  {slug}: {len(cases.predicted)} {what}, mean predicted {predicted:.1%}, "
-                f"observed {observed:.1%}",
-                markup=False,
-            )
+            console.print(calibration_line(slug, cases.event, cases.predicted, cases.observed))
+
+
+def calibration_line(
+    slug: str, event: str, predicted: Sequence[float], observed: Sequence[float]
+) -> Text:
+    """One resource's backtest in words: what was predicted, how often, how often it came true.
+
+    ``predicted`` holds the chances given (0-1) and ``observed`` whether the event
+    happened (0 or 1), one per pool-day (``event`` POOL_EVENT: all units out) or per
+    stock forecast (below the reserve within the horizon). "mean predicted 28.3%,
+    observed 65.1%" did not say of what.
+    """
+    given = sum(predicted) / len(predicted)
+    seen = sum(observed) / len(observed)
+    if event == POOL_EVENT:
+        text = (
+            f"  {slug}: over {len(predicted):,} past days we gave all units out a mean "
+            f"chance of {given:.1%}; all units were out on {seen:.1%} of them"
+        )
+    else:
+        text = (
+            f"  {slug}: over {len(predicted):,} past forecasts we gave falling below the "
+            f"reserve within the horizon a mean chance of {given:.1%}; it fell below after "
+            f"{seen:.1%} of them"
+        )
+    return cell(text)

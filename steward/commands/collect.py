@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -11,15 +12,17 @@ from rich.console import Console, Group
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from steward import collectors
+from steward.access import Scope
 from steward.collectors.base import Chunk, RunReport
 from steward.collectors.retry import retry_quarantined
 from steward.config import Settings
-from steward.display import cell, local_time
+from steward.display import cell, duration, local_time
 from steward.errors import InputError, SourceError
-from steward.store.models import CollectorState, QuarantinedRow
+from steward.queries.sources import Newest, newest_data
+from steward.store.models import CollectorState, Commons, QuarantinedRow
 from steward.workspace import Workspace
 
 console = Console()
@@ -66,7 +69,8 @@ def register(app: typer.Typer) -> None:
         ws = state(ctx).workspace()
         with ws.store.read() as conn:
             states = {s.source: s for s in conn.execute(select(CollectorState)).all()}
-        console.print(sources_table(ws.settings, states))
+            newest = newest_by_source(conn)
+        console.print(sources_table(ws.settings, states, newest))
 
     @quarantine.command("list")
     def quarantine_list(
@@ -109,9 +113,14 @@ def register(app: typer.Typer) -> None:
             raise InputError(f"no quarantined row {row_id}", hint="see `steward quarantine list`")
         run = f" (collector run {row.run_id})" if row.run_id is not None else ""
         console.print(cell(f"#{row.id}", "bold") + cell(f" {row.source} {row.location}{run}"))
+        # In the collector's commons' clock, as `steward sources` shows its runs.
+        tz = _zone(ws.settings, _commons_of(ws.settings, row.source))
+        console.print(cell(f"quarantined {local_time(_utc(row.created_at), tz)}"))
         console.print(cell(f"reason: {row.reason}"))
         if row.resolved_at:
-            console.print(cell(f"resolved {_when(row.resolved_at)}: {row.resolution}"))
+            console.print(
+                cell(f"resolved {local_time(_utc(row.resolved_at), tz)}: {row.resolution}")
+            )
         console.print_json(json.dumps(row.raw, default=str))
 
     @quarantine.command("retry")
@@ -147,7 +156,10 @@ def _collect_one(ws: Workspace, name: str, from_start: bool) -> RunReport:
         TextColumn("{task.fields[rows]} rows"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, transient=True) as progress:
+    # Off the terminal (a log, a pipe) a transient bar left one blank line per collector.
+    with Progress(
+        *columns, console=console, transient=True, disable=not console.is_terminal
+    ) as progress:
         task = progress.add_task(name, total=None, rows=0)
 
         def on_chunk(chunk: Chunk, report: RunReport) -> None:
@@ -192,8 +204,14 @@ def collect_summary(reports: list[RunReport]) -> Group:
     return Group(table, *problems)
 
 
-def _when(at: datetime | None) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if at else "never"
+def _utc(at: datetime) -> datetime:
+    """A stored time as UTC (SQLite returns it without its zone)."""
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _commons_of(settings: Settings, source: str) -> str | None:
+    """The commons of the collector named ``source`` (None for an import or unknown name)."""
+    return next((c.commons for c in settings.collectors if c.name == source), None)
 
 
 def _zone(settings: Settings, commons: str | None) -> str:
@@ -204,50 +222,108 @@ def _zone(settings: Settings, commons: str | None) -> str:
     return zones.popitem()[1] if len(set(zones.values())) == 1 else "UTC"
 
 
-def sources_table(settings: Settings, states: dict[str, Any]) -> Group:
+def newest_by_source(conn: Connection, now: datetime | None = None) -> dict[str, Newest]:
+    """The newest event or reading of every source, by source name, across every commons.
+
+    The same query as the dashboard's Sources page ("Newest data",
+    :func:`steward.queries.sources.newest_data`), read as the steward of each
+    commons in turn: the CLI runs with the whole workspace's rights. A source
+    that recorded no event or reading (a member list) is absent.
+    """
+    found: dict[str, Newest] = {}
+    for commons_id in conn.execute(select(Commons.id).order_by(Commons.id)).scalars():
+        for n in newest_data(Scope.steward(commons_id), conn, now):
+            found[n.source] = n
+    return found
+
+
+def _times_cell(
+    last_success: datetime | None, newest: Newest | None, tz: str, *, ran: bool
+) -> Text:
+    """Last success on the first line, the newest data on the second (STALE on a third)."""
+    text = cell(local_time(last_success, tz) if ran else "never run")
+    if newest is None:
+        return text + cell("\nno events or readings", "dim")
+    text += cell(f"\n{local_time(newest.happened_at, tz)}")
+    if newest.stale:
+        text += cell("\nSTALE", "bold red")  # why: in a line below the table
+    return text
+
+
+def sources_table(
+    settings: Settings,
+    states: dict[str, Any],
+    newest: Mapping[str, Newest] | None = None,
+    now: datetime | None = None,
+) -> Group:
     """Each collector's health: a table that fits 80 characters, then its errors in full.
 
     ``states`` maps a collector name to its ``collector_state`` row, whose row counts add
-    up every run since the first. Duplicates and skipped rows (normal on a re-read) are
-    left to ``steward collect``'s summary, so the figures a steward acts on keep their
-    width; a failing collector's error follows the table at full width, where it can be read.
+    up every run since the first. ``newest`` maps a source name to the newest event or
+    reading it delivered (:func:`newest_by_source`): a collector that runs fine but reads
+    nothing new (a dead sensor, an export nobody refreshes) succeeds every few minutes,
+    so its last success alone reads as fresh data. Both are shown, the newest data
+    flagged STALE when overdue by the source's own rhythm (a seasonal source's quiet
+    months are spared; ``now``, default the clock, dates how old it is). Duplicates and skipped rows (normal on a re-read) are left to
+    ``steward collect``'s summary, so the figures a steward acts on keep their width; a
+    failing collector's error follows the table at full width, where it can be read.
     """
+    newest = newest or {}
+    now = now or datetime.now(UTC)
     table = Table(
         title="Collectors",
-        caption="rows since the first run: read, new (recorded), quar. (quarantined)",
+        caption=(
+            "newest data: when the newest event or reading a source holds happened\n"
+            "rows since the first run: read, new (recorded), quar. (quarantined)"
+        ),
     )
     table.add_column("collector", overflow="fold", min_width=18)
-    table.add_column("last success", overflow="fold")
+    # One column, two lines: two columns of times left each too narrow for its year.
+    table.add_column("last success\nnewest data", overflow="fold", min_width=22)
     table.add_column("read", justify="right", no_wrap=True)
     table.add_column("new", justify="right", no_wrap=True)
     table.add_column("quar.", justify="right", no_wrap=True)
-    table.add_column("fails", no_wrap=True)
     problems: list[Text] = []
+    stale: list[str] = []
     for cfg in settings.collectors:
         st = states.get(cfg.name)
+        tz = _zone(settings, cfg.commons)
         schedule = (
             f"every {cfg.schedule.every}" if cfg.schedule.every else f"cron {cfg.schedule.cron}"
         )
         if not cfg.enabled:
             schedule = "disabled"
         name = cell(cfg.name) + cell(f"\n{cfg.kind}, {schedule}", "dim")
+        data = newest.get(cfg.name)
+        if data is not None and data.stale:
+            stale.append(cfg.name)
         if st is None:
-            table.add_row(name, "never run", "", "", "", "")
+            table.add_row(name, _times_cell(None, data, tz, ran=False), "", "", "")
             continue
-        failing = cell("")
         if st.consecutive_failures:
-            failing = cell(f"{st.consecutive_failures}x", "red")
+            # In the name's cell: a column of its own cost the times their width.
+            name += cell(f"\nfailed {st.consecutive_failures}x in a row", "red")
             problems.append(
                 cell(f"{cfg.name} failed {st.consecutive_failures} times in a row: ", "red")
                 + cell((st.last_error or "no error recorded")[:300])
             )
         table.add_row(
             name,
-            local_time(st.last_success_at, _zone(settings, cfg.commons)),
+            _times_cell(st.last_success_at, data, tz, ran=True),
             f"{st.rows_read:,}",
             f"{st.accepted:,}",
             f"{st.quarantined:,}",
-            failing,
+        )
+    for source in stale:
+        data = newest[source]
+        usual = f", against a usual gap of {duration(data.usual_gap)}" if data.usual_gap else ""
+        problems.append(
+            cell(f"{source} is stale: ", "bold red")
+            + cell(
+                f"its newest data is {duration(now - data.happened_at)} old{usual}, though its "
+                "collector succeeds; check the source itself (a sensor, an export nobody "
+                "refreshes)."
+            )
         )
     if any(st.quarantined for st in states.values()):
         problems.append(Text("Quarantined rows and why: steward quarantine list"))

@@ -10,14 +10,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from steward.alerts.records import rows
-from steward.display import cell, is_currency
+from steward.display import cell, is_currency, local_days
 from steward.errors import InputError
 from steward.quotas import update_quotas
 from steward.quotas.explain import fmt, left_text, quota_unit, suspended_reason
-from steward.store.models import Member, Quota, QuotaBudget, Resource
+from steward.store.models import Commons, Member, Quota, QuotaBudget, Resource
 from steward.workspace import Workspace
 
 console = Console()
@@ -40,15 +40,62 @@ def _has_quotas(ws: Workspace, now: datetime) -> bool:
         )
 
 
-def quota_tables(found: list[Any]) -> list[Table]:
+def _known(conn: Connection, column: Any, value: str | None, what: str, option: str) -> None:
+    """InputError naming the known slugs when ``value`` is not one of them.
+
+    A misspelt slug otherwise read "no quotas for this period", with a hint to
+    configure quotas that already exist.
+    """
+    if value is None:
+        return
+    known = list(conn.execute(select(column).order_by(column)).scalars())
+    if value not in known:
+        shown = ", ".join(known[:20]) + (f", ... ({len(known)} in all)" if len(known) > 20 else "")
+        raise InputError(f"no {what} {value!r}", hint=f"{option} takes one of: {shown}")
+
+
+def _one_member(conn: Connection, code: str, commons: str | None) -> int:
+    """The id of the member with this code (in ``commons`` when given).
+
+    Codes are unique within a commons only: a code two commons share is refused,
+    naming ``--commons``, rather than listing two people's quotas as one member's.
+    InputError when no member has the code.
+    """
+    stmt = (
+        select(Member.id, Commons.slug)
+        .join(Commons, Commons.id == Member.commons_id)
+        .where(Member.code == code)
+    )
+    if commons:
+        stmt = stmt.where(Commons.slug == commons)
+    found = conn.execute(stmt.order_by(Commons.slug)).all()
+    if not found:
+        where = f" in commons {commons}" if commons else ""
+        raise InputError(
+            f"no member with code {code!r}{where}",
+            hint="member codes are as in the member list (`steward import members`)",
+        )
+    if len(found) > 1:
+        raise InputError(
+            f"member code {code!r} is used in {len(found)} commons: "
+            + ", ".join(slug for _id, slug in found),
+            hint="name the commons with --commons SLUG",
+        )
+    return int(found[0][0])
+
+
+def quota_tables(found: list[Any], periods: dict[str, str] | None = None) -> list[Table]:
     """One table per resource, its unit named once in the title, so six columns fit 80.
 
     ``found`` holds ``(Quota, member code, member name, resource slug, unit, resource
     name, resource kind)`` rows ordered by resource. Figures are in the quota's unit
     (:func:`~steward.quotas.explain.quota_unit`: unit-days for a pool); "left" is the
     quota less what was used, "over by X" when the member used more (the figure the
-    dashboard shows, never clamped to 0), and "—" for a suspended quota.
+    dashboard shows, never clamped to 0), and "—" for a suspended quota. ``periods``
+    maps a resource slug to its quota period's local days (``"1–31 Dec 2026"``), named
+    in the title so "used" and "left" say of which period.
     """
+    periods = periods or {}
     tables: list[Table] = []
     current = None
     for q, code, name, slug, unit, res_name, kind in found:
@@ -56,10 +103,12 @@ def quota_tables(found: list[Any]) -> list[Table]:
             current = slug
             named = quota_unit(kind, unit) or "units"
             table = Table(
-                title=cell(f"{res_name} ({slug}): quotas in {named}"),
-                caption="a unit-day is one unit on loan for one day"
-                if named == "unit-days"
-                else None,
+                title=cell(
+                    f"{res_name} ({slug})\nquotas in {named}"
+                    + (f" for {periods[slug]}" if slug in periods else "")
+                ),
+                caption="projected: use by the period's end at the current pace"
+                + ("\na unit-day is one unit on loan for one day" if named == "unit-days" else ""),
                 title_justify="left",
             )
             table.add_column("member", overflow="fold")
@@ -96,6 +145,12 @@ def register(app: typer.Typer) -> None:
         explain: Annotated[
             bool, typer.Option("--explain", help="Print each quota's explanation.")
         ] = False,
+        commons: Annotated[
+            str | None,
+            typer.Option(
+                "--commons", help="Only this commons (slug); settles a member code two share."
+            ),
+        ] = None,
     ) -> None:
         """Show this period's quotas: allocation, used, remaining, projected, status."""
         from steward.cli import state
@@ -108,33 +163,48 @@ def register(app: typer.Typer) -> None:
                 update = update_quotas(ws, ws.settings, now)
             for slug, why in update.skipped.items():
                 console.print(f"quotas for {slug} skipped: {why}", markup=False)
-        stmt = (
-            select(
-                Quota,
-                Member.code,
-                Member.name,
-                Resource.slug,
-                Resource.unit,
-                Resource.name,
-                Resource.kind,
-            )
-            .join(Member, Member.id == Quota.member_id)
-            .join(Resource, Resource.id == Quota.resource_id)
-            .where(Quota.period_start <= now, Quota.period_end > now)
-            .order_by(Resource.slug, Member.code)
-        )
-        if member:
-            stmt = stmt.where(Member.code == member)
-        if resource:
-            stmt = stmt.where(Resource.slug == resource)
         with ws.store.read() as conn:
+            _known(conn, Resource.slug, resource, "resource", "--resource")
+            _known(conn, Commons.slug, commons, "commons", "--commons")
+            member_id = _one_member(conn, member, commons) if member else None
+            stmt = (
+                select(
+                    Quota,
+                    Member.code,
+                    Member.name,
+                    Resource.slug,
+                    Resource.unit,
+                    Resource.name,
+                    Resource.kind,
+                )
+                .join(Member, Member.id == Quota.member_id)
+                .join(Resource, Resource.id == Quota.resource_id)
+                .where(Quota.period_start <= now, Quota.period_end > now)
+                .order_by(Resource.slug, Member.code)
+            )
+            if member_id is not None:
+                stmt = stmt.where(Quota.member_id == member_id)
+            if commons:
+                stmt = stmt.join(Commons, Commons.id == Member.commons_id).where(
+                    Commons.slug == commons
+                )
+            if resource:
+                stmt = stmt.where(Resource.slug == resource)
             found = rows(conn, stmt)
+            zones = dict(
+                conn.execute(
+                    select(Resource.slug, Commons.timezone).join(
+                        Commons, Commons.id == Resource.commons_id
+                    )
+                ).all()
+            )
         if not found:
             scope = " ".join(
                 x
                 for x in (
                     f"member {member}" if member else "",
                     f"resource {resource}" if resource else "",
+                    f"commons {commons}" if commons else "",
                 )
                 if x
             )
@@ -142,7 +212,11 @@ def register(app: typer.Typer) -> None:
                 f"no quotas for this period{' for ' + scope if scope else ''}",
                 hint="give resources a `quota:` policy in the config, then run `steward quotas --refresh`",
             )
-        for table in quota_tables(found):
+        periods = {
+            slug: local_days(q.period_start, q.period_end, zones.get(slug, "UTC"))
+            for q, _code, _name, slug, *_ in found
+        }
+        for table in quota_tables(found, periods):
             console.print(table)
         # A suspended quota says why, in words, without --explain.
         reasons = dict.fromkeys(
@@ -161,10 +235,12 @@ def register(app: typer.Typer) -> None:
                 .order_by(Resource.slug),
             )
         for b, slug, res_unit, kind in budgets:
-            if resource and slug != resource:
+            # Only the resources whose quotas are listed: with --member, those the member
+            # holds a quota on, not every budget of the workspace.
+            if slug not in periods:
                 continue
             unit = quota_unit(kind, res_unit)
-            line = f"{slug}: budget {fmt(b.amount, unit)} this period"
+            line = f"{slug}: budget {fmt(b.amount, unit)} for {periods[slug]}"
             if b.opening_amount != b.amount:
                 line += f" (quotas set from {fmt(b.opening_amount, unit)} when it opened)"
             if b.need is not None:

@@ -8,13 +8,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 import typer
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy import Connection
 
-from steward.display import cell, json_safe, quantity
+from steward.display import cell, counted, json_safe, quantity
 from steward.scheduler import recent_job_problems
-from steward.status import ResourceStatus, all_statuses
+from steward.status import ATTENTION_ORDER, ResourceStatus, all_statuses
 from steward.workspace import Workspace
 
 console = Console()
@@ -30,6 +31,45 @@ def _where(s: ResourceStatus) -> str:
     return f"{quantity(s.on_loan, whole=True)}{cap} on loan"
 
 
+def _name(s: ResourceStatus) -> Text:
+    """The resource's name, then why it is near the top: below reserve, alerts firing."""
+    text = cell(s.name)
+    if s.below_reserve is not None:
+        text += cell("\nBELOW RESERVE", "bold red")
+    if s.firing:
+        worst = s.firing[0]
+        text += cell(
+            f"\n{counted(len(s.firing), 'alert')}, {worst}",
+            "red" if worst == "critical" else "yellow",
+        )
+    return text
+
+
+def status_view(rows: list[ResourceStatus], names: dict[str, str]) -> list[RenderableType]:
+    """The header line saying the order, then one table per commons, most urgent first.
+
+    ``names`` maps a commons slug to its name (the table's title). Rows are sorted by
+    :meth:`ResourceStatus.attention` (:data:`ATTENTION_ORDER`), and the commons by their
+    most urgent row: a reserve breach in the third commons is not below the fold.
+    """
+    # One table per commons, so the commons is a title rather than a column:
+    # at 80 columns the outlook, the line a steward acts on, keeps the room.
+    by_commons: dict[str, list[ResourceStatus]] = {}
+    for r in sorted(rows, key=ResourceStatus.attention):
+        by_commons.setdefault(r.commons, []).append(r)
+    out: list[RenderableType] = [Text(f"Resources {ATTENTION_ORDER}.")]
+    for commons, members in by_commons.items():
+        table = Table(title=cell(names.get(commons, commons)), title_justify="left", expand=True)
+        table.add_column("resource", ratio=2)
+        table.add_column("now", ratio=2)
+        table.add_column("trend", ratio=2)
+        table.add_column("outlook", ratio=4)
+        for r in members:
+            table.add_row(_name(r), cell(_where(r)), cell(r.trend_text), cell(r.headline))
+        out.append(table)
+    return out
+
+
 def render(ws: Workspace, format: str = "table") -> None:
     with ws.store.read() as conn:
         rows = all_statuses(conn)
@@ -38,21 +78,9 @@ def render(ws: Workspace, format: str = "table") -> None:
         payload = {"resources": [r.as_dict() for r in rows], "jobs": json_safe(problems)}
         typer.echo(json.dumps(payload, indent=2, default=str))
         return
-    # One table per commons, so the commons is a title rather than a column:
-    # at 80 columns the outlook, the line a steward acts on, keeps the room.
-    by_commons: dict[str, list[ResourceStatus]] = {}
-    for r in rows:
-        by_commons.setdefault(r.commons, []).append(r)
     names = {c.slug: c.name for c in ws.settings.commons}
-    for commons, members in by_commons.items():
-        table = Table(title=cell(names.get(commons, commons)), title_justify="left", expand=True)
-        table.add_column("resource", ratio=2)
-        table.add_column("now", ratio=2)
-        table.add_column("trend", ratio=2)
-        table.add_column("outlook", ratio=4)
-        for r in members:
-            table.add_row(cell(r.name), cell(_where(r)), cell(r.trend_text), cell(r.headline))
-        console.print(table)
+    for part in status_view(rows, names):
+        console.print(part)
     for p in problems:
         console.print(
             f"job {p['job']} {p['status']} at {p['at']}: {p.get('error') or ''}",

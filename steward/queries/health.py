@@ -442,3 +442,91 @@ def _firing(conn: Connection, ids: list[int]) -> dict[int, list[tuple[str, str]]
         if rid is not None:
             out[rid].append((severity, summary))
     return out
+
+
+@dataclass(frozen=True)
+class MonthlyFlows:
+    """A stock's use and replenishment per local calendar month, to ``through``.
+
+    ``months`` holds ``(first day of the month, replenished, used)``, oldest first,
+    in the resource's unit; the last month is partial (it runs to ``through``, the
+    moment read, UTC). A reversal counts against the kind it reverses.
+    """
+
+    months: list[tuple[date, float, float]]
+    through: datetime
+
+
+def monthly_flows(
+    scope: Scope, conn: Connection, slug: str, months: int = 6, now: datetime | None = None
+) -> MonthlyFlows:
+    """Replenished and used per local month for the last ``months`` months, this one included.
+
+    Live, as the tiles' levels are (:func:`_levels`): the precomputed daily flows
+    (written by each forecast run) up to the day before their last one, which was
+    partial when written, plus every event recorded since that day ended. When a
+    row was recorded after those flows but dated inside them (a backdated bank
+    statement) they no longer hold, and the window is read from the ledger
+    instead. Aggregates only: no member is identifiable from a month's total, yet
+    callers showing it to the public still withhold it where :func:`public_tile`
+    withholds the level. InputError/AccessDenied as :func:`~steward.queries.resources.one`.
+    """
+    from steward.queries.resources import one
+
+    res = one(scope, conn, slug)
+    now = now or datetime.now(UTC)
+    zone = ZoneInfo(res.timezone)
+    today = now.astimezone(zone).date()
+    year, month = divmod(today.year * 12 + today.month - 1 - (months - 1), 12)
+    first = date(year, month + 1, 1)
+    totals: dict[date, list[float]] = {}
+    cut = datetime.combine(first, time.min, zone).astimezone(UTC)
+    last_day = conn.execute(
+        select(func.max(DailyFlow.day)).where(DailyFlow.resource_id == res.id)
+    ).scalar()
+    if last_day is not None:
+        base = _as_date(last_day) - timedelta(days=1)
+        base_end = _day_end_utc(base, res.timezone)
+        if base >= first and not _backdated(conn, [res.id], base_end):
+            stored = conn.execute(
+                select(DailyFlow.day, DailyFlow.replenished, DailyFlow.used).where(
+                    DailyFlow.resource_id == res.id, DailyFlow.day >= first, DailyFlow.day <= base
+                )
+            ).all()
+            for day, replenished, used in stored:
+                month_total = totals.setdefault(_as_date(day).replace(day=1), [0.0, 0.0])
+                month_total[0] += float(replenished or 0)
+                month_total[1] += float(used or 0)
+            cut = base_end
+    undo = case((Event.reverses_id.is_(None), 1), else_=-1)
+    events = conn.execute(
+        select(Event.occurred_at, Event.kind, type_coerce(Event.quantity * undo, Quantity())).where(
+            Event.resource_id == res.id,
+            Event.kind.in_(["use", "replenish"]),
+            Event.occurred_at >= cut,
+            Event.occurred_at <= now,
+            Event.scheduled.is_(False),
+        )
+    ).all()
+    for at, kind, quantity in events:
+        at = at if at.tzinfo else at.replace(tzinfo=UTC)
+        month_total = totals.setdefault(at.astimezone(zone).date().replace(day=1), [0.0, 0.0])
+        month_total[0 if kind == "replenish" else 1] += float(quantity)
+    began = conn.execute(
+        select(func.min(Event.occurred_at)).where(
+            Event.resource_id == res.id, Event.scheduled.is_(False)
+        )
+    ).scalar()
+    out: list[tuple[date, float, float]] = []
+    if began is not None:
+        began = began if began.tzinfo else began.replace(tzinfo=UTC)
+        # Months before the first record are left out, not shown as zero.
+        since = max(first, began.astimezone(zone).date().replace(day=1))
+        for i in range(months):
+            y, m = divmod(first.year * 12 + first.month - 1 + i, 12)
+            start = date(y, m + 1, 1)
+            if start < since:
+                continue
+            money_in, money_out = totals.get(start, [0.0, 0.0])
+            out.append((start, round(money_in, 6), round(money_out, 6)))
+    return MonthlyFlows(out, now)

@@ -203,19 +203,24 @@ def _quiet_last_year(
     at: Any,
     resource_ids: set[int],
     source: str,
-    happened: datetime,
+    span: timedelta,
     now: datetime,
 ) -> bool:
-    """Whether the source was as quiet a year ago, over the same stretch of the calendar.
+    """Whether, on this date last year, the source had been quiet for ``span`` already.
 
     A seed bank busy in October and silent all winter is seasonal, not broken:
     when the source sent rows before that stretch last year but none within it,
-    its silence now is its season. False when it is younger than a year.
+    its silence now is its season. ``span`` is the caller's: half the current
+    silence, and at least the stale threshold. Half, not all of it: a season does
+    not end on the same day each year, and a seed bank whose last packet went out
+    on 28 October this year and on 29 October last year was flagged stale all
+    winter. False when the source is younger than a year.
     """
     year = timedelta(days=365)
     planned = [Event.scheduled.is_(False)] if table is Event else []
     where = [table.resource_id.in_(sorted(resource_ids)), table.source == source, *planned]
-    then_start, then_end = happened - year, now - year
+    then_end = now - year
+    then_start = then_end - span
     older = conn.execute(select(at).where(*where, at <= then_start).limit(1)).first()
     if older is None:
         return False
@@ -234,8 +239,9 @@ class Newest:
     UTC; ``resource`` names the resource it is about. ``usual_gap`` is the mean
     spacing of the source's rows in the GAP_WINDOW up to its newest one (None
     when not needed or fewer than GAP_MIN_ROWS); ``stale`` is True when nothing newer
-    came for longer than STALE_FLOOR and STALE_GAPS usual gaps, unless the
-    source was as quiet over the same stretch a year before (its season): a
+    came for longer than STALE_FLOOR and STALE_GAPS usual gaps, unless on this
+    date a year before the source had been quiet for half as long already (its
+    season, see :func:`_quiet_last_year`): a
     source whose collector still succeeds but whose sensor went quiet. Judged
     per source, not per resource: one tool nobody borrowed for a month says
     nothing about the loans feed.
@@ -321,8 +327,10 @@ def newest_data(
                 # Spacing of the rows the window holds (a source younger than the
                 # window is judged by the days it has been sending).
                 gap = (happened - _utc(first)) / (count - 1)
-                stale = now - happened > max(floor, STALE_GAPS * gap) and not _quiet_last_year(
-                    conn, table, at, fed[(source, what)], source, happened, now
+                threshold = max(floor, STALE_GAPS * gap)
+                silence = now - happened
+                stale = silence > threshold and not _quiet_last_year(
+                    conn, table, at, fed[(source, what)], source, max(threshold, silence / 2), now
                 )
         out.append(Newest(source, what, names[rid], happened, arrived, gap, stale))
     out.sort(key=lambda n: (not n.stale, n.source))

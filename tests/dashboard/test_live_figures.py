@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pandas as pd
+import pytest
 
 from dashboards import data
 from steward import flows
+from steward.access import Scope
 from steward.flow_refresh import last_day, ledger_marks, save_state, write_flows
-from steward.ledger import Batch, Ledger, NewEvent
+from steward.ledger import Batch, Ledger, NewEvent, NewMember
+from steward.queries import health
 from steward.store import catalog
 from steward.workspace import open_workspace
 
@@ -88,5 +92,84 @@ def test_a_backdated_event_shows_on_the_overview_without_a_forecast(
         time.sleep(data.LIVE_TTL + 0.5)
         assert float(exact) == 400.0
         assert _fund_now(at.run()).startswith("€400.00")
+    finally:
+        ws.close()
+
+
+def _months(at) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    table = next(df.value for df in at.dataframe if "Money in" in df.value.columns)
+    assert isinstance(table, pd.DataFrame)
+    return table
+
+
+def test_the_health_pages_months_count_events_since_the_last_forecast(
+    federation: Federation,
+) -> None:
+    # The monthly table read only the daily flows each forecast run stores: a grant
+    # recorded after the run (or a backdated statement) was missing from the month
+    # until the next forecast, while the level beside it already counted it.
+    ws = open_workspace(federation.config)
+    now = datetime.now(UTC)
+    try:
+        with ws.store.write() as conn:
+            # Five members behind the fund's changes: its public figures are shown.
+            Ledger(conn).record(
+                Batch(
+                    source="desk",
+                    members=[NewMember("toolshed", f"m{i}", f"Member {i}") for i in range(3)],
+                    events=[
+                        NewEvent(
+                            "fund",
+                            "use",
+                            "1",
+                            now - timedelta(hours=i + 1),
+                            f"m-{i}",
+                            member=f"m{i}",
+                        )
+                        for i in range(3)
+                    ],
+                )
+            )
+            fund = catalog.resource(conn, "fund")
+            assert fund is not None
+            frame = flows.daily_flows(conn, fund)
+            write_flows(conn, fund, frame, None)
+            save_state(
+                conn,
+                fund,
+                ledger_marks(conn, [fund.id])[fund.id],
+                last_day(frame),
+                forecast_inputs=None,
+                forecast_at=None,
+            )
+        at = open_page(signed_in(None), "health")
+        month = f"{now.astimezone(ZoneInfo('Europe/Paris')):%B %Y}"
+        before = _months(at).set_index("Month").loc[month, "Money in"]
+        with ws.store.write() as conn:
+            Ledger(conn).record(
+                Batch(source="desk", events=[NewEvent("fund", "replenish", "50", now, "grant-1")])
+            )
+        time.sleep(data.LIVE_TTL + 0.5)
+        after = _months(at.run()).set_index("Month").loc[month, "Money in"]
+        assert (
+            after.replace("€", "")
+            .replace(",", "")
+            .startswith(f"{float(before.replace('€', '').replace(',', '')) + 50:.2f}")
+        ), (before, after)
+        assert any("Money in and out per month, to" in c.value for c in at.caption)
+        # A backdated use (last week's receipt) lands in its own month, from the ledger.
+        with ws.store.write() as conn:
+            Ledger(conn).record(
+                Batch(
+                    source="desk",
+                    events=[NewEvent("fund", "use", "7.5", now - timedelta(days=2), "late-2")],
+                )
+            )
+            got = health.monthly_flows(Scope.public(), conn, "fund", 6, now)
+            exact = flows.daily_flows(conn, fund, until=now)
+        by_month = exact.groupby(exact.index.to_period("M"))[["replenished", "used"]].sum()
+        for start, money_in, money_out in got.months:
+            row = by_month.loc[pd.Period(start, "M")]
+            assert (money_in, money_out) == pytest.approx((row["replenished"], row["used"]))
     finally:
         ws.close()

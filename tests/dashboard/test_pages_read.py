@@ -73,12 +73,21 @@ def _last_year(federation: Federation, *, days_ago: list[float]) -> None:
     ws.close()
 
 
-@pytest.mark.parametrize(("days_ago", "stale"), [([400.0], False), ([400.0, 365.1], True)])
+@pytest.mark.parametrize(
+    ("days_ago", "stale"),
+    [
+        ([400.0], False),
+        ([400.0, 365.1], True),
+        # Last year's season ended a day later than this year's (384 days ago, against
+        # 385 now): still its season. It was flagged stale for the whole off season.
+        ([400.0, 384.0], False),
+    ],
+)
 def test_a_source_as_quiet_a_year_ago_is_in_its_season_not_stale(
     federation: Federation, days_ago: list[float], stale: bool
 ) -> None:
-    # Quiet for 20 days after hourly readings: stale, unless it was just as quiet
-    # over the same stretch last year (it sent rows before it, none within it).
+    # Quiet for 20 days after hourly readings: stale, unless on this date last year
+    # it had been quiet for half as long already (it sent rows before, none since).
     _quiet_sensor(federation, silent_for=timedelta(days=20))
     _last_year(federation, days_ago=days_ago)
     ws = open_workspace(federation.config)
