@@ -101,8 +101,11 @@ def daily(config: str, scope: Scope, slug: str, days: int = 180) -> pd.DataFrame
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False, hash_funcs=SCOPE_KEY)
 def monthly_flows(config: str, scope: Scope, slug: str, months: int) -> health.MonthlyFlows:
     """Money in and out per month, live (the ledger since the stored flows), as the tiles."""
-    with workspace(config).store.read() as conn:
-        return health.monthly_flows(scope, conn, slug, months)
+    ws = workspace(config)
+    with ws.store.read() as conn:
+        return health.monthly_flows(
+            scope, conn, slug, months, min_members=ws.settings.dashboard.public_min_members
+        )
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=SCOPE_KEY)

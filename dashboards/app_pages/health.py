@@ -104,7 +104,11 @@ with session.shown_errors():
                                             amount(o, tile.unit) for _, _, o in monthly.months
                                         ][::-1],
                                         "Net": [
-                                            amount(i - o, tile.unit) for _, i, o in monthly.months
+                                            amount(
+                                                None if i is None or o is None else i - o,
+                                                tile.unit,
+                                            )
+                                            for _, i, o in monthly.months
                                         ][::-1],
                                     }
                                 )
@@ -112,6 +116,11 @@ with session.shown_errors():
                             hide_index=True,
                             width="stretch",
                         )
+                        if any(i is None or o is None for _, i, o in monthly.months):
+                            left.caption(
+                                f"— : fewer than {min_members} members made that month's "
+                                "money in or out, so its total would show one member's own."
+                            )
         rest = group[MAX_CARDS:]
         if rest:
             # A federation's commons can hold hundreds: cards for the first, one table after.

@@ -450,15 +450,23 @@ class MonthlyFlows:
 
     ``months`` holds ``(first day of the month, replenished, used)``, oldest first,
     in the resource's unit; the last month is partial (it runs to ``through``, the
-    moment read, UTC). A reversal counts against the kind it reverses.
+    moment read, UTC). A reversal counts against the kind it reverses. For the public
+    scope a side is None where that month's events of its kind came from fewer than
+    ``min_members`` distinct members (k-anonymity, as :func:`public_tile`).
     """
 
-    months: list[tuple[date, float, float]]
+    months: list[tuple[date, float | None, float | None]]
     through: datetime
 
 
 def monthly_flows(
-    scope: Scope, conn: Connection, slug: str, months: int = 6, now: datetime | None = None
+    scope: Scope,
+    conn: Connection,
+    slug: str,
+    months: int = 6,
+    now: datetime | None = None,
+    *,
+    min_members: int = PUBLIC_MIN_MEMBERS,
 ) -> MonthlyFlows:
     """Replenished and used per local month for the last ``months`` months, this one included.
 
@@ -467,9 +475,10 @@ def monthly_flows(
     partial when written, plus every event recorded since that day ended. When a
     row was recorded after those flows but dated inside them (a backdated bank
     statement) they no longer hold, and the window is read from the ledger
-    instead. Aggregates only: no member is identifiable from a month's total, yet
-    callers showing it to the public still withhold it where :func:`public_tile`
-    withholds the level. InputError/AccessDenied as :func:`~steward.queries.resources.one`.
+    instead. For the public scope, a month's money in (or out) is None when fewer
+    than ``min_members`` members made it: a month whose grants were one member's
+    would show that member's grant, whatever the last 30 days' count says.
+    InputError/AccessDenied as :func:`~steward.queries.resources.one`.
     """
     from steward.queries.resources import one
 
@@ -517,7 +526,9 @@ def monthly_flows(
             Event.resource_id == res.id, Event.scheduled.is_(False)
         )
     ).scalar()
-    out: list[tuple[date, float, float]] = []
+    few = _few_members(conn, res.id, zone, cut_first=first, now=now, k=min_members)
+    public = scope.role == "public"
+    out: list[tuple[date, float | None, float | None]] = []
     if began is not None:
         began = began if began.tzinfo else began.replace(tzinfo=UTC)
         # Months before the first record are left out, not shown as zero.
@@ -528,5 +539,37 @@ def monthly_flows(
             if start < since:
                 continue
             money_in, money_out = totals.get(start, [0.0, 0.0])
-            out.append((start, round(money_in, 6), round(money_out, 6)))
+            out.append(
+                (
+                    start,
+                    None if public and (start, "replenish") in few else round(money_in, 6),
+                    None if public and (start, "use") in few else round(money_out, 6),
+                )
+            )
     return MonthlyFlows(out, now)
+
+
+def _few_members(
+    conn: Connection, resource_id: int, zone: ZoneInfo, *, cut_first: date, now: datetime, k: int
+) -> set[tuple[date, str]]:
+    """(month, kind) pairs whose events from ``cut_first`` came from 1 to k-1 members.
+
+    Events without a member (dues batches, sensor-free bookkeeping) identify nobody
+    and do not count; a month with none by members is not "few".
+    """
+    start = datetime.combine(cut_first, time.min, zone).astimezone(UTC)
+    rows = conn.execute(
+        select(Event.occurred_at, Event.kind, Event.member_id).where(
+            Event.resource_id == resource_id,
+            Event.kind.in_(["use", "replenish"]),
+            Event.member_id.is_not(None),
+            Event.occurred_at >= start,
+            Event.occurred_at <= now,
+            Event.scheduled.is_(False),
+        )
+    ).all()
+    members: dict[tuple[date, str], set[int]] = defaultdict(set)
+    for at, kind, member_id in rows:
+        at = at if at.tzinfo else at.replace(tzinfo=UTC)
+        members[(at.astimezone(zone).date().replace(day=1), str(kind))].add(int(member_id or 0))
+    return {key for key, who in members.items() if len(who) < k}

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
+from sqlalchemy import select
 
 from dashboards import data
 from steward import flows
@@ -16,6 +17,7 @@ from steward.flow_refresh import last_day, ledger_marks, save_state, write_flows
 from steward.ledger import Batch, Ledger, NewEvent, NewMember
 from steward.queries import health
 from steward.store import catalog
+from steward.store.models import Commons
 from steward.workspace import open_workspace
 
 from .apptest import open_page, signed_in
@@ -165,7 +167,8 @@ def test_the_health_pages_months_count_events_since_the_last_forecast(
                     events=[NewEvent("fund", "use", "7.5", now - timedelta(days=2), "late-2")],
                 )
             )
-            got = health.monthly_flows(Scope.public(), conn, "fund", 6, now)
+            # k = 1: this checks the arithmetic, not the withholding (tested below).
+            got = health.monthly_flows(Scope.public(), conn, "fund", 6, now, min_members=1)
             exact = flows.daily_flows(conn, fund, until=now)
         by_month = exact.groupby(exact.index.to_period("M"))[["replenished", "used"]].sum()
         for start, money_in, money_out in got.months:
@@ -173,3 +176,42 @@ def test_the_health_pages_months_count_events_since_the_last_forecast(
             assert (money_in, money_out) == pytest.approx((row["replenished"], row["used"]))
     finally:
         ws.close()
+
+
+def test_a_public_month_made_by_few_members_is_withheld(federation: Federation) -> None:
+    """k-anonymity per month, not only over the last 30 days: a month whose grants were
+    Alice's and Bob's would show their sum to anyone who knows one of them."""
+    ws = open_workspace(federation.config)
+    now = datetime.now(UTC)
+    try:
+        with ws.store.write() as conn:
+            # Alice's and Bob's grants, 60 days ago: their own month.
+            Ledger(conn).record(
+                Batch(
+                    source="desk",
+                    events=[
+                        NewEvent(
+                            "fund", "use", "11", now - timedelta(days=60), "old-a", member="alice"
+                        ),
+                        NewEvent(
+                            "fund", "use", "13", now - timedelta(days=60), "old-b", member="bob"
+                        ),
+                        NewEvent("fund", "replenish", "40", now - timedelta(days=60), "old-dues"),
+                    ],
+                )
+            )
+        with ws.store.read() as conn:
+            public = health.monthly_flows(Scope.public(), conn, "fund", 6, now, min_members=3)
+            k2 = health.monthly_flows(Scope.public(), conn, "fund", 6, now, min_members=2)
+            toolshed = conn.execute(
+                select(Commons.id).where(Commons.slug == "toolshed")
+            ).scalar_one()
+            steward = health.monthly_flows(Scope.steward(toolshed, "sam"), conn, "fund", 6, now)
+    finally:
+        ws.close()
+    month = (now - timedelta(days=60)).astimezone(ZoneInfo("Europe/Paris")).date().replace(day=1)
+    row = {m: (i, o) for m, i, o in public.months}[month]
+    # Money out came from two members: hidden at k = 3. Money in came from no member.
+    assert row[1] is None and row[0] == pytest.approx(40)
+    assert {m: o for m, _, o in k2.months}[month] == pytest.approx(24)
+    assert {m: o for m, _, o in steward.months}[month] == pytest.approx(24)
