@@ -504,6 +504,7 @@ class Ledger:
             qty.isna(),
             _say("quantity ", ev["quantity"], " is not a number"),
         )
+        flag(np.isinf(qty), _endless("quantity", ev["quantity"]))
         flag(qty.abs() > MAX_QUANTITY, f"quantity is larger than {MAX_QUANTITY:.0e}")
         # As written: -5, not -5.0; 0.0000001, not 1e-07.
         shown = qty.map(lambda v: np.format_float_positional(v, trim="-"))
@@ -750,6 +751,7 @@ class Ledger:
             val.isna(),
             _say(f"{value_col} ", fr[value_col], " is not a number"),
         )
+        flag(np.isinf(val), _endless(value_col, fr[value_col]))
         flag(val.abs() > MAX_QUANTITY, f"{value_col} is larger than {MAX_QUANTITY:.0e}")
         flag(
             ~_fits_scale(val),
@@ -1478,6 +1480,16 @@ def _check_currency(
         )
 
     flag(bad, why)
+
+
+def _endless(field: str, values: pd.Series) -> Callable[[pd.Series], pd.Series]:
+    """Reasons for ``Infinity`` or ``-inf`` handed over as a number (a JSON payload, a float
+    column): not "too large", which would send the user after the decimal mark."""
+
+    def build(mask: pd.Series) -> pd.Series:
+        return values[mask].map(lambda v: numbers.not_finite(field, str(v)))
+
+    return build
 
 
 def _say(

@@ -552,3 +552,45 @@ def test_an_unknown_timezone_option_is_refused_before_the_file_is_read(
     assert "unexpected error" not in out + err
     assert "--timezone 'Mars/Olympus' is not a timezone Steward knows" in err
     assert "e.g. --timezone Europe/Paris" in err
+
+
+# -- 4. numbers that are none -----------------------------------------------------
+
+
+def test_infinity_and_nan_are_said_to_be_no_numbers(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "sheet.csv"
+    path.write_text(
+        HEADER + "1,fund,use,Infinity,2025-01-01T10:00:00Z,\n"
+        "2,fund,use,-inf,2025-01-01T10:00:00Z,\n"
+        "3,fund,use,NaN,2025-01-01T10:00:00Z,\n"
+        "4,fund,use,1_000,2025-01-01T10:00:00Z,\n"
+    )
+    code, out, err = steward(capsys, "-c", str(config), "import", "events", str(path))
+    assert code == 3, out + err
+    reasons = quarantined(config)
+    for line, text in (("2", "Infinity"), ("3", "-inf"), ("4", "NaN")):
+        reason = reasons[f"sheet.csv:{line}"]
+        assert reason.startswith(f"quantity '{text}' is not a number but a program's word")
+        assert "write the quantity in digits (e.g. 12 or 12.5)" in reason
+        assert "too large" not in reason and "--decimal" not in reason
+    assert "digits 0-9" in reasons["sheet.csv:5"]
+
+
+def test_infinity_handed_over_as_a_number_is_no_number(make_workspace: MakeWorkspace) -> None:
+    """A JSON payload or a float column hands the ledger inf itself: not "too large"."""
+    ws = make_workspace([])
+    at = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    batch = Batch(
+        "sensor",
+        readings=[NewReading("tank", float("inf"), at, "r1")],
+        events=[NewEvent("fund", "use", Decimal("-Infinity"), at, "e1")],
+    )
+    with ws.store.write() as conn:
+        result = Ledger(conn).record(batch, now=at)
+    assert result.quarantined == 2
+    with ws.store.read() as conn:
+        got = sorted(conn.scalars(select(QuarantinedRow.reason)))
+    assert got[0].startswith("quantity '-Infinity' is not a number but a program's word")
+    assert got[1].startswith("value 'inf' is not a number but a program's word")
