@@ -16,6 +16,7 @@ Validation is vectorised with pandas so a million-row import stays fast.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import re
@@ -816,11 +817,20 @@ class Ledger:
         """Quarantine a new capacity change that would leave a pool fewer than 0 units.
 
         ``fr``: checked capacity changes (``resource``, ``qty``, ``ts``, ``status``,
-        ``reason``, optional ``scheduled``), updated in place. The capacity a change
-        leaves is the configured base plus every recorded unscheduled change effective
-        by its moment, plus this batch's accepted changes up to it (in time order, so a
-        refused row does not count for the next). Scheduled (planned) changes are not
-        judged: they do not count until they happen. One query per pool changed.
+        ``reason``, optional ``scheduled``), updated in place. A pool's capacity starts
+        at its configured capacity (0 if none: a pool a source created counts its
+        units by their changes), and is read on two timelines, as flows and forecasts
+        read it:
+
+        * recorded: plus every recorded (unscheduled) change effective by a moment;
+        * planned (what a forecast projects): plus, too, every planned change after
+          now and by that moment.
+
+        A recorded change is judged on the first, a planned one on the second. It must
+        leave 0 or more at its moment and at every later change of its timeline: a -1
+        dated before a recorded -1 is refused naming the later row it would break. This
+        batch's rows are judged in time order, an accepted one counting for the next.
+        One query per pool changed.
         """
         planned = fr.get("scheduled")
         is_planned = (
@@ -829,39 +839,46 @@ class Ledger:
             else pd.Series(False, index=fr.index)
         )
         slug = fr["resource"].astype("string")
-        new = (
-            (fr["status"] == "new")
-            & ~is_planned
-            & (slug.map(catalog.resource_kind) == "pool")
-            & slug.isin(list(catalog.resource_capacity))
-        )
+        new = (fr["status"] == "new") & (slug.map(catalog.resource_kind) == "pool")
         if not new.any():
             return
+        now = pd.Timestamp(self._now).tz_convert("UTC")
         for name, rows in (
             fr.loc[new].sort_values("ts", kind="stable").groupby(slug[new], sort=False)
         ):
             stored = self.conn.execute(
-                select(CapacityChange.effective_at, CapacityChange.delta).where(
-                    CapacityChange.resource_id == catalog.resource_id[str(name)],
-                    CapacityChange.scheduled.is_(False),
-                )
+                select(
+                    CapacityChange.effective_at,
+                    CapacityChange.delta,
+                    CapacityChange.scheduled,
+                    CapacityChange.source,
+                    CapacityChange.external_id,
+                ).where(CapacityChange.resource_id == catalog.resource_id[str(name)])
             ).all()
-            recorded = [(_utc(at), float(d)) for at, d in stored]
-            base = catalog.resource_capacity[str(name)]
-            accepted: list[tuple[pd.Timestamp, float]] = []
+            changes = [
+                (_utc(at), float(d), bool(plan), f"{ext!r} of source {src!r}")
+                for at, d, plan, src, ext in stored
+            ]
+            base = catalog.resource_capacity.get(str(name), 0.0)
+            lines = {
+                False: _Timeline(base, [c for c in changes if not c[2]]),
+                True: _Timeline(base, [c for c in changes if not c[2] or c[0] > now]),
+            }
+            # This batch's accepted changes so far: all at or before the row being judged.
+            extra = {False: 0.0, True: 0.0}
             for idx in rows.index:
                 at, delta = fr.at[idx, "ts"], float(fr.at[idx, "qty"])
-                before = base + sum(d for when, d in [*recorded, *accepted] if when <= at)
-                left = before + delta
-                if left < -1e-9:
+                plan = bool(is_planned.at[idx])
+                counts = not plan or at > now  # a plan dated in the past counts nowhere
+                why = lines[plan].refusal(name, at, delta, extra[plan], plan, check_later=counts)
+                if why:
                     fr.at[idx, "status"] = "quarantine"
-                    fr.at[idx, "reason"] = (
-                        f"delta {delta:g} would leave pool {name!r} a capacity of {left:g} "
-                        f"units, below 0 (it has {before:g} on {at.isoformat()}: its "
-                        "configured capacity plus the changes recorded by then); fix the change"
-                    )
-                else:
-                    accepted.append((at, delta))
+                    fr.at[idx, "reason"] = why
+                    continue
+                if counts:
+                    extra[True] += delta
+                if not plan:
+                    extra[False] += delta
 
     def _check_terms(self, fr: pd.DataFrame, source: str, catalog: _Catalog) -> pd.DataFrame:
         """Due dates: a known resource, a loan reference and two aware timestamps."""
@@ -1354,6 +1371,67 @@ def reversal(conn: Connection, source: str, external_id: str, *, reason: str) ->
         reverses=external_id,
         attributes={"reason": reason},
     )
+
+
+class _Timeline:
+    """A pool's capacity changes on one timeline (see ``Ledger._check_pool_capacity``).
+
+    ``changes``: (moment, delta, planned, label) of stored rows. Levels after each change,
+    and the lowest level from each change on, are computed once, so judging a new row
+    costs a binary search, however many changes the pool has.
+    """
+
+    def __init__(self, base: float, changes: list[tuple[pd.Timestamp, float, bool, str]]) -> None:
+        ordered = sorted(changes, key=lambda c: c[0])
+        self.base = base
+        self.times = [c[0] for c in ordered]
+        self.deltas = np.array([c[1] for c in ordered], dtype=float)
+        self.planned = [c[2] for c in ordered]
+        self.labels = [c[3] for c in ordered]
+        self.levels = base + np.cumsum(self.deltas)
+        # lowest[i]: the lowest level at or after change i.
+        self.lowest = np.minimum.accumulate(self.levels[::-1])[::-1]
+
+    def refusal(
+        self,
+        pool: str,
+        at: pd.Timestamp,
+        delta: float,
+        extra: float,
+        planned: bool,
+        *,
+        check_later: bool,
+    ) -> str:
+        """Why a change of ``delta`` at ``at`` cannot be recorded ("" if it can).
+
+        ``extra``: this batch's accepted changes on this timeline (all at or before ``at``).
+        """
+        i = bisect.bisect_right(self.times, at)
+        before = (self.levels[i - 1] if i else self.base) + extra
+        what = "planned delta" if planned else "delta"
+        counted = (
+            "its configured capacity, the changes recorded by then and the planned ones "
+            "between now and then"
+            if planned
+            else "its configured capacity plus the changes recorded by then"
+        )
+        if before + delta < -1e-9:
+            return (
+                f"{what} {delta:g} would leave pool {pool!r} a capacity of {before + delta:g} "
+                f"units, below 0 (it has {before:g} on {at.isoformat()}: {counted}); fix the "
+                "change"
+            )
+        if not check_later or i >= len(self.times) or self.lowest[i] + extra + delta >= -1e-9:
+            return ""
+        k = i + int(np.argmax(self.levels[i:] + extra + delta < -1e-9))
+        kind = "planned change" if self.planned[k] else "change"
+        return (
+            f"{what} {delta:g} on {at.isoformat()} would leave pool {pool!r} below 0 later: "
+            f"the {kind} {self.labels[k]} ({self.deltas[k]:+g} on "
+            f"{self.times[k].isoformat()}), recorded before this one, would then leave "
+            f"{self.levels[k] + extra + delta:g} units ({counted}); fix this change, or "
+            "that one if it is wrong"
+        )
 
 
 def _check_identity(

@@ -20,6 +20,7 @@ from steward.ledger import (
     Ledger,
     NewCapacityChange,
     NewEvent,
+    NewPool,
     NewReading,
     TimeWindow,
 )
@@ -594,3 +595,99 @@ def test_infinity_handed_over_as_a_number_is_no_number(make_workspace: MakeWorks
         got = sorted(conn.scalars(select(QuarantinedRow.reason)))
     assert got[0].startswith("quantity '-Infinity' is not a number but a program's word")
     assert got[1].startswith("value 'inf' is not a number but a program's word")
+
+
+# -- 5. capacity on both timelines ------------------------------------------------
+
+
+def day(n: int) -> str:
+    """A moment ``n`` days from now (negative: ago), to the second, in UTC."""
+    return iso(datetime.now(UTC).replace(microsecond=0) + timedelta(days=n))
+
+
+CAPACITY = "external_id,resource,delta,effective_at,scheduled\n"
+
+
+def test_a_planned_capacity_change_cannot_take_a_pool_below_0(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The shed has 3 drills. A planned retirement is judged as the forecast counts
+    capacity: recorded changes plus the plans between now and then."""
+    path = tmp_path / "plans.csv"
+    path.write_text(
+        CAPACITY + f"c1,drill,-1,{day(-10)},\n"  # 2 drills now
+        f"p1,drill,-1,{day(30)},yes\n"  # 1 planned for next month
+        f"p2,drill,-2,{day(60)},yes\n"  # would leave -1
+        f"p3,drill,2,{day(90)},yes\n"  # two bought later: fine
+        f"p4,drill,-3,{day(120)},yes\n"  # 1 + 2 - 3 = 0: fine
+    )
+    code, out, err = steward(capsys, "-c", str(config), "import", "capacity", str(path))
+    assert code == 0, out + err
+    assert "5 rows read: 4 accepted, 0 duplicates, 1 quarantined" in out
+    reason = quarantined(config)["plans.csv:4"]
+    assert reason.startswith(
+        "planned delta -2 would leave pool 'drill' a capacity of -1 units, below 0 (it has 1 "
+    )
+    assert "the changes recorded by then and the planned ones between now and then" in reason
+    # Planned changes do not count as recorded: the drills are 2 today.
+    assert ledger_state(config)["capacity"] == 2
+
+
+def test_a_change_dated_before_recorded_ones_is_refused_naming_the_row_it_would_break(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = tmp_path / "first.csv"
+    first.write_text(
+        CAPACITY + f"c1,drill,-1,{day(-20)},\n"
+        f"c2,drill,-2,{day(-10)},\n"  # 3 - 1 - 2 = 0 from 10 days ago
+        f"p1,drill,2,{day(30)},yes\n"
+        f"p2,drill,-2,{day(60)},yes\n"  # back to 0 in two months
+    )
+    code, out, err = steward(capsys, "-c", str(config), "import", "capacity", str(first))
+    assert code == 0 and "4 accepted" in out, out + err
+
+    late = tmp_path / "late.csv"
+    late.write_text(
+        CAPACITY + f"c0,drill,-1,{day(-30)},\n"  # alone 2 then, but c2 would leave -1
+        f"c3,drill,1,{day(-5)},\n"  # after every recorded change: fine
+        f"p0,drill,-2,{day(40)},yes\n"  # 3 then (c3 counts), but p2 would leave -1
+    )
+    code, out, err = steward(capsys, "-c", str(config), "import", "capacity", str(late))
+    assert code == 0, out + err
+    assert "3 rows read: 1 accepted, 0 duplicates, 2 quarantined" in out
+    reasons = quarantined(config)
+    assert reasons["late.csv:2"].startswith(f"delta -1 on {day(-30)[:10]}"), reasons["late.csv:2"]
+    assert (
+        "would leave pool 'drill' below 0 later: the change 'c2' of source "
+        f"'import:first.csv' (-2 on {day(-10)[:10]}"
+    ) in reasons["late.csv:2"]
+    assert "would then leave -1 units" in reasons["late.csv:2"]
+    assert "fix this change, or that one if it is wrong" in reasons["late.csv:2"]
+    assert "the planned change 'p2' of source 'import:first.csv' (-2 on" in reasons["late.csv:4"]
+    assert ledger_state(config)["capacity"] == 1
+    # Replayed: the refused rows stay quarantined once, the accepted one is a duplicate.
+    code, out, _ = steward(capsys, "-c", str(config), "import", "capacity", str(late))
+    assert "3 rows read: 0 accepted, 1 duplicates, 2 quarantined" in out
+    assert len(quarantined(config)) == 2
+
+
+def test_a_pool_a_source_created_counts_its_units_from_0(make_workspace: MakeWorkspace) -> None:
+    """A pool without a configured capacity (a MyTurn item type) cannot lose a unit it
+    never gained."""
+    ws = make_workspace([])
+    now = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    batch = Batch(
+        "inventory",
+        pools=[NewPool("town", "ladder", "Ladders")],
+        capacity_changes=[
+            NewCapacityChange("ladder", 1, now - timedelta(days=9), "item:1:acquired"),
+            NewCapacityChange("ladder", -1, now - timedelta(days=5), "item:1:disabled"),
+            NewCapacityChange("ladder", -1, now - timedelta(days=4), "item:2:disabled"),
+        ],
+    )
+    with ws.store.write() as conn:
+        result = Ledger(conn).record(batch, now=now)
+    assert (result.accepted, result.quarantined) == (2, 1)
+    with ws.store.read() as conn:
+        reason = conn.scalars(select(QuarantinedRow.reason)).one()
+    assert reason.startswith("delta -1 would leave pool 'ladder' a capacity of -1 units")
