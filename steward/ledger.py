@@ -74,6 +74,11 @@ CURRENCY_MARK = "currency_mark"
 #: (in the commons' timezone). It refuses the dates of clocks never set (1970, Excel's
 #: 1900), two-digit years read in the wrong century (1926 for 2026) and their like.
 DEFAULT_HISTORY_STARTS = date(2000, 1, 1)
+#: How far ahead a planned (``scheduled``) row may lie unless its commons'
+#: ``plans_ahead_days`` says otherwise: the longest forecast horizon Steward allows
+#: (``forecast.horizon_days`` is at most 730), so every plan it admits is one a forecast
+#: can use, while a year typed as 2062 for 2026 is refused.
+DEFAULT_PLANS_AHEAD_DAYS = 730
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,22 +90,37 @@ class TimeWindow:
     on :data:`DEFAULT_HISTORY_STARTS`. A record's moment (``occurred_at``,
     ``observed_at``, ``effective_at``, a loan term's ``starts_at``) outside the window
     quarantines its row, with a reason naming the limit and the way to move it.
+    Planned (``scheduled``) rows may lie ahead of now, up to their commons'
+    ``plans_ahead`` days (``commons[].plans_ahead_days``; absent:
+    :data:`DEFAULT_PLANS_AHEAD_DAYS`).
     """
 
     history_starts: Mapping[str, date] = field(default_factory=dict)
     skew: timedelta = CLOCK_SKEW
+    plans_ahead: Mapping[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, settings: Settings) -> TimeWindow:
-        """The window a configuration sets: each commons' ``history_starts``."""
+        """The window a configuration sets: each commons' ``history_starts`` and
+        ``plans_ahead_days``."""
         return cls(
-            {c.slug: c.history_starts for c in settings.commons if c.history_starts is not None}
+            {c.slug: c.history_starts for c in settings.commons if c.history_starts is not None},
+            plans_ahead={
+                c.slug: c.plans_ahead_days
+                for c in settings.commons
+                if c.plans_ahead_days is not None
+            },
         )
 
     def start(self, commons: str) -> tuple[date, bool]:
         """(first day of ``commons``' records, whether its configuration set it)."""
         given = self.history_starts.get(commons)
         return (given, True) if given is not None else (DEFAULT_HISTORY_STARTS, False)
+
+    def ahead(self, commons: str) -> tuple[int, bool]:
+        """(days a plan of ``commons`` may lie ahead of now, whether its configuration set it)."""
+        given = self.plans_ahead.get(commons)
+        return (given, True) if given is not None else (DEFAULT_PLANS_AHEAD_DAYS, False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -598,7 +618,10 @@ class Ledger:
         limit = pd.Timestamp(self._now).tz_convert("UTC") + self.window.skew
         late = ts > limit
         if planned is not None:
-            late &= ~planned.fillna(False).astype(bool)
+            is_planned = planned.fillna(False).astype(bool)
+            late &= ~is_planned
+            if (late_plan := is_planned & (ts > limit)).any():
+                self._check_plans(ts, commons, column, catalog, flag, late_plan)
         if late.any():
             minutes = self.window.skew.total_seconds() / 60
 
@@ -641,6 +664,45 @@ class Ledger:
                 )
 
             flag(early, before)
+
+    def _check_plans(
+        self,
+        ts: pd.Series,
+        commons: pd.Series,
+        column: str,
+        catalog: _Catalog,
+        flag: Callable[[pd.Series, Reason], None],
+        ahead: pd.Series,
+    ) -> None:
+        """Flag planned rows (``ahead``: those later than now) beyond their commons' horizon.
+
+        As with the future limit, the reason names the limit in days, never as a date:
+        a replayed row must give the same reason to stay quarantined once.
+        """
+        now = pd.Timestamp(self._now).tz_convert("UTC")
+        for cid, slug in catalog.commons_slug.items():
+            days, configured = self.window.ahead(slug)
+            far = ahead & (commons == cid).fillna(False).astype(bool)
+            far &= ts > now + pd.Timedelta(days=days)
+            if not far.any():
+                continue
+            limit = (
+                f"its plans_ahead_days, {days} days"
+                if configured
+                else f"Steward's default, {days} days: the longest forecast horizon"
+            )
+
+            def beyond(mask: pd.Series, slug: str = slug, limit: str = limit) -> pd.Series:
+                return (
+                    f"{column} '"
+                    + ts[mask].map(lambda t: t.isoformat())
+                    + f"' of a planned row is further ahead than commons '{slug}' takes plans "
+                    f"({limit}): a mistyped year? fix the date at the source; if the plan "
+                    f"is real, raise plans_ahead_days under commons '{slug}' in the "
+                    "configuration"
+                )
+
+            flag(far, beyond)
 
     def _latest_start(self, catalog: _Catalog) -> pd.Timestamp:
         """The latest of the commons' history starts, as a UTC instant (day ends at +14:00)."""

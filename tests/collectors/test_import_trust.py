@@ -691,3 +691,73 @@ def test_a_pool_a_source_created_counts_its_units_from_0(make_workspace: MakeWor
     with ws.store.read() as conn:
         reason = conn.scalars(select(QuarantinedRow.reason)).one()
     assert reason.startswith("delta -1 would leave pool 'ladder' a capacity of -1 units")
+
+
+# -- 6. plans within reach ---------------------------------------------------------
+
+
+def test_a_planned_row_beyond_the_plans_horizon_is_quarantined(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "plans.csv"
+    path.write_text(
+        "external_id,resource,kind,quantity,occurred_at,scheduled\n"
+        "1,fund,use,5,2062-01-01T10:00:00Z,yes\n"  # 2026 typed as 2062
+        f"2,fund,replenish,500,{day(700)},yes\n"  # a pledge for in two years: fine
+        f"3,fund,replenish,500,{day(800)},yes\n"
+    )
+    code, out, err = steward(capsys, "-c", str(config), "import", "events", str(path))
+    assert code == 0, out + err
+    assert "3 rows read: 1 accepted, 0 duplicates, 2 quarantined" in out
+    reason = quarantined(config)["plans.csv:2"]
+    assert reason == (
+        "occurred_at '2062-01-01T10:00:00+00:00' of a planned row is further ahead than "
+        "commons 'shed' takes plans (Steward's default, 730 days: the longest forecast "
+        "horizon): a mistyped year? fix the date at the source; if the plan is real, raise "
+        "plans_ahead_days under commons 'shed' in the configuration"
+    )
+    assert "of a planned row is further ahead" in quarantined(config)["plans.csv:4"]
+    # Replayed: stays quarantined once (the reason holds no clock reading).
+    steward(capsys, "-c", str(config), "import", "events", str(path))
+    assert len(quarantined(config)) == 2
+
+    # The option moves the limit, and the reason names the configured one.
+    data = yaml.safe_load(config.read_text())
+    data["commons"][0]["plans_ahead_days"] = 1000
+    config.write_text(yaml.safe_dump(data))
+    code, out, _ = steward(capsys, "-c", str(config), "import", "events", str(path))
+    assert "3 rows read: 1 accepted, 1 duplicates, 1 quarantined" in out
+    later = [r for r in quarantined(config).values() if "its plans_ahead_days" in r]
+    assert later and "(its plans_ahead_days, 1000 days)" in later[0]
+    assert "3" in event_ids(config)
+
+
+def test_planned_capacity_changes_and_collectors_keep_to_the_horizon(
+    make_workspace: MakeWorkspace,
+) -> None:
+    ws = make_workspace([])
+    now = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    batch = Batch(
+        "plans",
+        capacity_changes=[
+            NewCapacityChange("drill", 1, now + timedelta(days=365), "c1", scheduled=True),
+            NewCapacityChange("drill", 1, now + timedelta(days=731), "c2", scheduled=True),
+        ],
+    )
+    with ws.store.write() as conn:
+        result = Ledger(conn).record(batch, now=now)
+    assert (result.accepted, result.quarantined) == (1, 1)
+    with ws.store.read() as conn:
+        reason = conn.scalars(select(QuarantinedRow.reason)).one()
+    assert reason.startswith("effective_at '2028-06-01T12:00:00+00:00' of a planned row")
+    assert "raise plans_ahead_days under commons 'town'" in reason
+
+
+def test_the_default_plans_horizon_is_the_longest_forecast_horizon() -> None:
+    from steward.config import ForecastConfig
+    from steward.ledger import DEFAULT_PLANS_AHEAD_DAYS
+
+    longest = max(
+        m.le for m in ForecastConfig.model_fields["horizon_days"].metadata if hasattr(m, "le")
+    )
+    assert longest == DEFAULT_PLANS_AHEAD_DAYS
