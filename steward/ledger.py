@@ -892,7 +892,7 @@ class Ledger:
         leave 0 or more at its moment and at every later change of its timeline: a -1
         dated before a recorded -1 is refused naming the later row it would break. This
         batch's rows are judged in time order, an accepted one counting for the next.
-        One query per pool changed.
+        One query per 500 pools changed.
         """
         planned = fr.get("scheduled")
         is_planned = (
@@ -905,22 +905,24 @@ class Ledger:
         if not new.any():
             return
         now = pd.Timestamp(self._now).tz_convert("UTC")
-        for name, rows in (
-            fr.loc[new].sort_values("ts", kind="stable").groupby(slug[new], sort=False)
-        ):
-            stored = self.conn.execute(
+        todo = fr.loc[new].sort_values("ts", kind="stable")
+        names = slug[todo.index]
+        stored: dict[int, list[tuple[pd.Timestamp, float, bool, tuple[str, str]]]] = {}
+        wanted = sorted({catalog.resource_id[str(n)] for n in names.unique()})
+        for chunk in _chunks(wanted, 500):
+            for rid, at, d, plan, src, ext in self.conn.execute(
                 select(
+                    CapacityChange.resource_id,
                     CapacityChange.effective_at,
                     CapacityChange.delta,
                     CapacityChange.scheduled,
                     CapacityChange.source,
                     CapacityChange.external_id,
-                ).where(CapacityChange.resource_id == catalog.resource_id[str(name)])
-            ).all()
-            changes = [
-                (_utc(at), float(d), bool(plan), f"{ext!r} of source {src!r}")
-                for at, d, plan, src, ext in stored
-            ]
+                ).where(CapacityChange.resource_id.in_(chunk))
+            ):
+                stored.setdefault(rid, []).append((_utc(at), float(d), bool(plan), (src, ext)))
+        for name, rows in todo.groupby(names, sort=False):
+            changes = stored.get(catalog.resource_id[str(name)], [])
             base = catalog.resource_capacity.get(str(name), 0.0)
             lines = {
                 False: _Timeline(base, [c for c in changes if not c[2]]),
@@ -928,9 +930,13 @@ class Ledger:
             }
             # This batch's accepted changes so far: all at or before the row being judged.
             extra = {False: 0.0, True: 0.0}
-            for idx in rows.index:
-                at, delta = fr.at[idx, "ts"], float(fr.at[idx, "qty"])
-                plan = bool(is_planned.at[idx])
+            for idx, at, delta, plan in zip(
+                rows.index,
+                rows["ts"],
+                rows["qty"].astype("float64"),
+                is_planned[rows.index].to_numpy(dtype=bool).tolist(),
+                strict=True,
+            ):
                 counts = not plan or at > now  # a plan dated in the past counts nowhere
                 why = lines[plan].refusal(name, at, delta, extra[plan], plan, check_later=counts)
                 if why:
@@ -1438,12 +1444,15 @@ def reversal(conn: Connection, source: str, external_id: str, *, reason: str) ->
 class _Timeline:
     """A pool's capacity changes on one timeline (see ``Ledger._check_pool_capacity``).
 
-    ``changes``: (moment, delta, planned, label) of stored rows. Levels after each change,
+    ``changes``: (moment, delta, planned, (source, external id)) of stored rows. Levels
+    after each change,
     and the lowest level from each change on, are computed once, so judging a new row
     costs a binary search, however many changes the pool has.
     """
 
-    def __init__(self, base: float, changes: list[tuple[pd.Timestamp, float, bool, str]]) -> None:
+    def __init__(
+        self, base: float, changes: list[tuple[pd.Timestamp, float, bool, tuple[str, str]]]
+    ) -> None:
         ordered = sorted(changes, key=lambda c: c[0])
         self.base = base
         self.times = [c[0] for c in ordered]
@@ -1487,9 +1496,10 @@ class _Timeline:
             return ""
         k = i + int(np.argmax(self.levels[i:] + extra + delta < -1e-9))
         kind = "planned change" if self.planned[k] else "change"
+        source, ext = self.labels[k]
         return (
             f"{what} {delta:g} on {at.isoformat()} would leave pool {pool!r} below 0 later: "
-            f"the {kind} {self.labels[k]} ({self.deltas[k]:+g} on "
+            f"the {kind} {ext!r} of source {source!r} ({self.deltas[k]:+g} on "
             f"{self.times[k].isoformat()}), recorded before this one, would then leave "
             f"{self.levels[k] + extra + delta:g} units ({counted}); fix this change, or "
             "that one if it is wrong"
