@@ -1146,6 +1146,105 @@ class Ledger:
                 continue
             ev.at[idx, "status"] = "quarantine"
             ev.at[idx, "reason"] = why
+        self._check_returned_units(ev, ret & (ev["status"] != "quarantine"))
+
+    def _check_returned_units(self, ev: pd.DataFrame, ret: pd.Series) -> None:
+        """A loan cannot bring back more units than went out by then.
+
+        ``ret``: this batch's returns still standing. A second return of a loan (a
+        re-export under a new id, a return keyed twice) would otherwise count the
+        pool's units on loan below 0. Stored checkouts and returns of the loans
+        concerned are read (less those reversed, here or in this batch) with this
+        batch's new ones, in time order (at one moment, checkouts first); a return
+        that brings the loan's balance below 0 is quarantined naming the returns
+        before it, and does not count for the next.
+        """
+        if not ret.any():
+            return
+        keys = list(
+            dict.fromkeys(
+                zip(
+                    ev.loc[ret, "resource_id"].astype(int),
+                    ev.loc[ret, "loan_ref"].astype(str),
+                    strict=True,
+                )
+            )
+        )
+        wanted_keys = set(keys)
+        moves: dict[tuple[int, str], list[tuple[pd.Timestamp, int, float, str, Any]]] = {}
+        undone = {int(i) for i in ev.loc[ev["status"] != "quarantine", "reverses_id"].dropna()}
+        for chunk in _chunks(keys, 500):
+            rows = self.conn.execute(
+                select(
+                    Event.id,
+                    Event.resource_id,
+                    Event.loan_ref,
+                    Event.kind,
+                    Event.quantity,
+                    Event.occurred_at,
+                    Event.external_id,
+                ).where(
+                    Event.kind.in_(("use", "replenish")),
+                    Event.reverses_id.is_(None),
+                    Event.scheduled.is_(False),
+                    Event.resource_id.in_({r for r, _ in chunk}),
+                    Event.loan_ref.in_([ref for _, ref in chunk]),
+                )
+            ).all()
+            ids = [r.id for r in rows]
+            for part in _chunks(ids, 500):
+                undone.update(
+                    self.conn.scalars(select(Event.reverses_id).where(Event.reverses_id.in_(part)))
+                )
+            wanted = set(chunk)
+            for r in rows:
+                key = (int(r.resource_id), str(r.loan_ref))
+                if key in wanted and r.id not in undone:
+                    # Checkouts sort before returns at one moment (order 0 and 1).
+                    order = 0 if str(r.kind) == "use" else 1
+                    moves.setdefault(key, []).append(
+                        (_utc(r.occurred_at), order, float(r.quantity), str(r.external_id), None)
+                    )
+        mine = ev.loc[
+            (ev["status"] == "new")
+            & ev["reverses_id"].isna()
+            & ev["kind"].isin(("use", "replenish"))
+            & ev["loan_ref"].notna()
+            & ev["resource_id"].notna()
+        ]
+        for idx, rid, ref, kind, qty, at, ext in zip(
+            mine.index,
+            mine["resource_id"],
+            mine["loan_ref"],
+            mine["kind"],
+            mine["qty"],
+            mine["ts"],
+            mine["external_id"],
+            strict=True,
+        ):
+            key = (int(rid), str(ref))
+            if key in wanted_keys:
+                order = 0 if kind == "use" else 1
+                moves.setdefault(key, []).append((at, order, float(qty), str(ext), idx))
+        for (_, ref), loan in moves.items():
+            out = back = 0.0
+            returns: list[str] = []
+            for at, order, qty, ext, idx in sorted(loan, key=lambda m: (m[0], m[1])):
+                if order == 0:
+                    out += qty
+                    continue
+                if idx is not None and back + qty > out + 1e-9 and ret.get(idx, False):
+                    earlier = ", ".join(returns[-3:]) or "none"
+                    ev.at[idx, "status"] = "quarantine"
+                    ev.at[idx, "reason"] = (
+                        f"return of loan {ref!r} at {at.isoformat()} brings back {qty:g} "
+                        f"units, but {out:g} went out by then and {back:g} came back already "
+                        f"(returns {earlier}): the same return recorded twice? keep one; if "
+                        "the loan went out again, record that checkout first"
+                    )
+                    continue
+                back += qty
+                returns.append(repr(ext))
 
     # -- writing ------------------------------------------------------------------
 

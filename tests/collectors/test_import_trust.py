@@ -761,3 +761,53 @@ def test_the_default_plans_horizon_is_the_longest_forecast_horizon() -> None:
         m.le for m in ForecastConfig.model_fields["horizon_days"].metadata if hasattr(m, "le")
     )
     assert longest == DEFAULT_PLANS_AHEAD_DAYS
+
+
+# -- 7. a loan comes back once ------------------------------------------------------
+
+
+def test_a_loan_cannot_come_back_more_often_than_it_went_out(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    loans = "external_id,resource,kind,quantity,occurred_at,loan_ref\n"
+    out = tmp_path / "out.csv"
+    out.write_text(
+        loans + "o1,drill,use,2,2026-11-05T10:00:00Z,L1\no2,drill,use,1,2026-11-05T11:00:00Z,L2\n"
+    )
+    code, out_text, err = steward(capsys, "-c", str(config), "import", "events", str(out))
+    assert code == 0, out_text + err
+    back = tmp_path / "back.csv"
+    back.write_text(
+        loans + "b1,drill,replenish,1,2026-11-06T10:00:00Z,L1\n"  # one of two drills back
+        "b2,drill,replenish,1,2026-11-07T10:00:00Z,L1\n"  # the other: fine
+        "b3,drill,replenish,1,2026-11-08T10:00:00Z,L1\n"  # a third: never went out
+        "b4,drill,replenish,1,2026-11-06T10:00:00Z,L2\n"
+    )
+    code, out_text, err = steward(capsys, "-c", str(config), "import", "events", str(back))
+    assert code == 0, out_text + err
+    assert "4 rows read: 3 accepted, 0 duplicates, 1 quarantined" in out_text
+    assert quarantined(config)["back.csv:4"] == (
+        "return of loan 'L1' at 2026-11-08T10:00:00+00:00 brings back 1 units, but 2 went out "
+        "by then and 2 came back already (returns 'b1', 'b2'): the same return recorded "
+        "twice? keep one; if the loan went out again, record that checkout first"
+    )
+    assert ledger_state(config)["on_loan"] == 0
+    # The same return again under a new id, from a later file: refused too.
+    again = tmp_path / "again.csv"
+    again.write_text(loans + "b4-copy,drill,replenish,1,2026-11-06T10:00:00Z,L2\n")
+    code, out_text, _ = steward(capsys, "-c", str(config), "import", "events", str(again))
+    assert code == 3, out_text
+    assert "(returns 'b4')" in quarantined(config)["again.csv:2"]
+    assert ledger_state(config)["on_loan"] == 0
+    # A return reversed (entered wrongly) leaves room for the right one, even in one file.
+    fix = tmp_path / "fix.csv"
+    fix.write_text(
+        "external_id,resource,kind,quantity,occurred_at,loan_ref,reverses\n"
+        "b2-undo,drill,replenish,1,2026-11-09T10:00:00Z,,b2\n"
+        "b2-right,drill,replenish,1,2026-11-09T10:00:00Z,L1,\n"
+    )
+    code, out_text, err = steward(
+        capsys, "-c", str(config), "import", "events", str(fix), "--source", "import:back.csv"
+    )
+    assert code == 0 and "2 rows read: 2 accepted" in out_text, out_text + err
+    assert ledger_state(config)["on_loan"] == 0
