@@ -1207,6 +1207,7 @@ class Ledger:
                     )
         mine = ev.loc[
             (ev["status"] == "new")
+            & ~ev["scheduled"].fillna(False).astype(bool)  # plans lend nothing yet
             & ev["reverses_id"].isna()
             & ev["kind"].isin(("use", "replenish"))
             & ev["loan_ref"].notna()
