@@ -166,6 +166,10 @@ class CommonsConfig(Strict):
     #: The first day (in ``timezone``) this commons' records may carry; rows dated
     #: earlier are quarantined. Unset: 2000-01-01 (steward.ledger.DEFAULT_HISTORY_STARTS).
     history_starts: date | None = None
+    #: How many days ahead of now a planned (``scheduled``) row may lie; further ones
+    #: are quarantined. Unset: 730, the longest forecast horizon
+    #: (steward.ledger.DEFAULT_PLANS_AHEAD_DAYS).
+    plans_ahead_days: int | None = Field(default=None, ge=1, le=36500)
 
     @field_validator("timezone")
     @classmethod

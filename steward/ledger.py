@@ -16,6 +16,7 @@ Validation is vectorised with pandas so a million-row import stays fast.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import re
@@ -73,6 +74,11 @@ CURRENCY_MARK = "currency_mark"
 #: (in the commons' timezone). It refuses the dates of clocks never set (1970, Excel's
 #: 1900), two-digit years read in the wrong century (1926 for 2026) and their like.
 DEFAULT_HISTORY_STARTS = date(2000, 1, 1)
+#: How far ahead a planned (``scheduled``) row may lie unless its commons'
+#: ``plans_ahead_days`` says otherwise: the longest forecast horizon Steward allows
+#: (``forecast.horizon_days`` is at most 730), so every plan it admits is one a forecast
+#: can use, while a year typed as 2062 for 2026 is refused.
+DEFAULT_PLANS_AHEAD_DAYS = 730
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,22 +90,37 @@ class TimeWindow:
     on :data:`DEFAULT_HISTORY_STARTS`. A record's moment (``occurred_at``,
     ``observed_at``, ``effective_at``, a loan term's ``starts_at``) outside the window
     quarantines its row, with a reason naming the limit and the way to move it.
+    Planned (``scheduled``) rows may lie ahead of now, up to their commons'
+    ``plans_ahead`` days (``commons[].plans_ahead_days``; absent:
+    :data:`DEFAULT_PLANS_AHEAD_DAYS`).
     """
 
     history_starts: Mapping[str, date] = field(default_factory=dict)
     skew: timedelta = CLOCK_SKEW
+    plans_ahead: Mapping[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, settings: Settings) -> TimeWindow:
-        """The window a configuration sets: each commons' ``history_starts``."""
+        """The window a configuration sets: each commons' ``history_starts`` and
+        ``plans_ahead_days``."""
         return cls(
-            {c.slug: c.history_starts for c in settings.commons if c.history_starts is not None}
+            {c.slug: c.history_starts for c in settings.commons if c.history_starts is not None},
+            plans_ahead={
+                c.slug: c.plans_ahead_days
+                for c in settings.commons
+                if c.plans_ahead_days is not None
+            },
         )
 
     def start(self, commons: str) -> tuple[date, bool]:
         """(first day of ``commons``' records, whether its configuration set it)."""
         given = self.history_starts.get(commons)
         return (given, True) if given is not None else (DEFAULT_HISTORY_STARTS, False)
+
+    def ahead(self, commons: str) -> tuple[int, bool]:
+        """(days a plan of ``commons`` may lie ahead of now, whether its configuration set it)."""
+        given = self.plans_ahead.get(commons)
+        return (given, True) if given is not None else (DEFAULT_PLANS_AHEAD_DAYS, False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -504,6 +525,7 @@ class Ledger:
             qty.isna(),
             _say("quantity ", ev["quantity"], " is not a number"),
         )
+        flag(np.isinf(qty), _endless("quantity", ev["quantity"]))
         flag(qty.abs() > MAX_QUANTITY, f"quantity is larger than {MAX_QUANTITY:.0e}")
         # As written: -5, not -5.0; 0.0000001, not 1e-07.
         shown = qty.map(lambda v: np.format_float_positional(v, trim="-"))
@@ -596,7 +618,10 @@ class Ledger:
         limit = pd.Timestamp(self._now).tz_convert("UTC") + self.window.skew
         late = ts > limit
         if planned is not None:
-            late &= ~planned.fillna(False).astype(bool)
+            is_planned = planned.fillna(False).astype(bool)
+            late &= ~is_planned
+            if (late_plan := is_planned & (ts > limit)).any():
+                self._check_plans(ts, commons, column, catalog, flag, late_plan)
         if late.any():
             minutes = self.window.skew.total_seconds() / 60
 
@@ -639,6 +664,45 @@ class Ledger:
                 )
 
             flag(early, before)
+
+    def _check_plans(
+        self,
+        ts: pd.Series,
+        commons: pd.Series,
+        column: str,
+        catalog: _Catalog,
+        flag: Callable[[pd.Series, Reason], None],
+        ahead: pd.Series,
+    ) -> None:
+        """Flag planned rows (``ahead``: those later than now) beyond their commons' horizon.
+
+        As with the future limit, the reason names the limit in days, never as a date:
+        a replayed row must give the same reason to stay quarantined once.
+        """
+        now = pd.Timestamp(self._now).tz_convert("UTC")
+        for cid, slug in catalog.commons_slug.items():
+            days, configured = self.window.ahead(slug)
+            far = ahead & (commons == cid).fillna(False).astype(bool)
+            far &= ts > now + pd.Timedelta(days=days)
+            if not far.any():
+                continue
+            limit = (
+                f"its plans_ahead_days, {days} days"
+                if configured
+                else f"Steward's default, {days} days: the longest forecast horizon"
+            )
+
+            def beyond(mask: pd.Series, slug: str = slug, limit: str = limit) -> pd.Series:
+                return (
+                    f"{column} '"
+                    + ts[mask].map(lambda t: t.isoformat())
+                    + f"' of a planned row is further ahead than commons '{slug}' takes plans "
+                    f"({limit}): a mistyped year? fix the date at the source; if the plan "
+                    f"is real, raise plans_ahead_days under commons '{slug}' in the "
+                    "configuration"
+                )
+
+            flag(far, beyond)
 
     def _latest_start(self, catalog: _Catalog) -> pd.Timestamp:
         """The latest of the commons' history starts, as a UTC instant (day ends at +14:00)."""
@@ -750,6 +814,7 @@ class Ledger:
             val.isna(),
             _say(f"{value_col} ", fr[value_col], " is not a number"),
         )
+        flag(np.isinf(val), _endless(value_col, fr[value_col]))
         flag(val.abs() > MAX_QUANTITY, f"{value_col} is larger than {MAX_QUANTITY:.0e}")
         flag(
             ~_fits_scale(val),
@@ -814,11 +879,20 @@ class Ledger:
         """Quarantine a new capacity change that would leave a pool fewer than 0 units.
 
         ``fr``: checked capacity changes (``resource``, ``qty``, ``ts``, ``status``,
-        ``reason``, optional ``scheduled``), updated in place. The capacity a change
-        leaves is the configured base plus every recorded unscheduled change effective
-        by its moment, plus this batch's accepted changes up to it (in time order, so a
-        refused row does not count for the next). Scheduled (planned) changes are not
-        judged: they do not count until they happen. One query per pool changed.
+        ``reason``, optional ``scheduled``), updated in place. A pool's capacity starts
+        at its configured capacity (0 if none: a pool a source created counts its
+        units by their changes), and is read on two timelines, as flows and forecasts
+        read it:
+
+        * recorded: plus every recorded (unscheduled) change effective by a moment;
+        * planned (what a forecast projects): plus, too, every planned change after
+          now and by that moment.
+
+        A recorded change is judged on the first, a planned one on the second. It must
+        leave 0 or more at its moment and at every later change of its timeline: a -1
+        dated before a recorded -1 is refused naming the later row it would break. This
+        batch's rows are judged in time order, an accepted one counting for the next.
+        One query per 500 pools changed.
         """
         planned = fr.get("scheduled")
         is_planned = (
@@ -827,39 +901,52 @@ class Ledger:
             else pd.Series(False, index=fr.index)
         )
         slug = fr["resource"].astype("string")
-        new = (
-            (fr["status"] == "new")
-            & ~is_planned
-            & (slug.map(catalog.resource_kind) == "pool")
-            & slug.isin(list(catalog.resource_capacity))
-        )
+        new = (fr["status"] == "new") & (slug.map(catalog.resource_kind) == "pool")
         if not new.any():
             return
-        for name, rows in (
-            fr.loc[new].sort_values("ts", kind="stable").groupby(slug[new], sort=False)
-        ):
-            stored = self.conn.execute(
-                select(CapacityChange.effective_at, CapacityChange.delta).where(
-                    CapacityChange.resource_id == catalog.resource_id[str(name)],
-                    CapacityChange.scheduled.is_(False),
-                )
-            ).all()
-            recorded = [(_utc(at), float(d)) for at, d in stored]
-            base = catalog.resource_capacity[str(name)]
-            accepted: list[tuple[pd.Timestamp, float]] = []
-            for idx in rows.index:
-                at, delta = fr.at[idx, "ts"], float(fr.at[idx, "qty"])
-                before = base + sum(d for when, d in [*recorded, *accepted] if when <= at)
-                left = before + delta
-                if left < -1e-9:
+        now = pd.Timestamp(self._now).tz_convert("UTC")
+        todo = fr.loc[new].sort_values("ts", kind="stable")
+        names = slug[todo.index]
+        stored: dict[int, list[tuple[pd.Timestamp, float, bool, tuple[str, str]]]] = {}
+        wanted = sorted({catalog.resource_id[str(n)] for n in names.unique()})
+        for chunk in _chunks(wanted, 500):
+            for rid, at, d, plan, src, ext in self.conn.execute(
+                select(
+                    CapacityChange.resource_id,
+                    CapacityChange.effective_at,
+                    CapacityChange.delta,
+                    CapacityChange.scheduled,
+                    CapacityChange.source,
+                    CapacityChange.external_id,
+                ).where(CapacityChange.resource_id.in_(chunk))
+            ):
+                stored.setdefault(rid, []).append((_utc(at), float(d), bool(plan), (src, ext)))
+        for name, rows in todo.groupby(names, sort=False):
+            changes = stored.get(catalog.resource_id[str(name)], [])
+            base = catalog.resource_capacity.get(str(name), 0.0)
+            lines = {
+                False: _Timeline(base, [c for c in changes if not c[2]]),
+                True: _Timeline(base, [c for c in changes if not c[2] or c[0] > now]),
+            }
+            # This batch's accepted changes so far: all at or before the row being judged.
+            extra = {False: 0.0, True: 0.0}
+            for idx, at, delta, plan in zip(
+                rows.index,
+                rows["ts"],
+                rows["qty"].astype("float64"),
+                is_planned[rows.index].to_numpy(dtype=bool).tolist(),
+                strict=True,
+            ):
+                counts = not plan or at > now  # a plan dated in the past counts nowhere
+                why = lines[plan].refusal(name, at, delta, extra[plan], plan, check_later=counts)
+                if why:
                     fr.at[idx, "status"] = "quarantine"
-                    fr.at[idx, "reason"] = (
-                        f"delta {delta:g} would leave pool {name!r} a capacity of {left:g} "
-                        f"units, below 0 (it has {before:g} on {at.isoformat()}: its "
-                        "configured capacity plus the changes recorded by then); fix the change"
-                    )
-                else:
-                    accepted.append((at, delta))
+                    fr.at[idx, "reason"] = why
+                    continue
+                if counts:
+                    extra[True] += delta
+                if not plan:
+                    extra[False] += delta
 
     def _check_terms(self, fr: pd.DataFrame, source: str, catalog: _Catalog) -> pd.DataFrame:
         """Due dates: a known resource, a loan reference and two aware timestamps."""
@@ -1059,6 +1146,106 @@ class Ledger:
                 continue
             ev.at[idx, "status"] = "quarantine"
             ev.at[idx, "reason"] = why
+        self._check_returned_units(ev, ret & (ev["status"] != "quarantine"))
+
+    def _check_returned_units(self, ev: pd.DataFrame, ret: pd.Series) -> None:
+        """A loan cannot bring back more units than went out by then.
+
+        ``ret``: this batch's returns still standing. A second return of a loan (a
+        re-export under a new id, a return keyed twice) would otherwise count the
+        pool's units on loan below 0. Stored checkouts and returns of the loans
+        concerned are read (less those reversed, here or in this batch) with this
+        batch's new ones, in time order (at one moment, checkouts first); a return
+        that brings the loan's balance below 0 is quarantined naming the returns
+        before it, and does not count for the next.
+        """
+        if not ret.any():
+            return
+        keys = list(
+            dict.fromkeys(
+                zip(
+                    ev.loc[ret, "resource_id"].astype(int),
+                    ev.loc[ret, "loan_ref"].astype(str),
+                    strict=True,
+                )
+            )
+        )
+        wanted_keys = set(keys)
+        moves: dict[tuple[int, str], list[tuple[pd.Timestamp, int, float, str, Any]]] = {}
+        undone = {int(i) for i in ev.loc[ev["status"] != "quarantine", "reverses_id"].dropna()}
+        for chunk in _chunks(keys, 500):
+            rows = self.conn.execute(
+                select(
+                    Event.id,
+                    Event.resource_id,
+                    Event.loan_ref,
+                    Event.kind,
+                    Event.quantity,
+                    Event.occurred_at,
+                    Event.external_id,
+                ).where(
+                    Event.kind.in_(("use", "replenish")),
+                    Event.reverses_id.is_(None),
+                    Event.scheduled.is_(False),
+                    Event.resource_id.in_({r for r, _ in chunk}),
+                    Event.loan_ref.in_([ref for _, ref in chunk]),
+                )
+            ).all()
+            ids = [r.id for r in rows]
+            for part in _chunks(ids, 500):
+                undone.update(
+                    self.conn.scalars(select(Event.reverses_id).where(Event.reverses_id.in_(part)))
+                )
+            wanted = set(chunk)
+            for r in rows:
+                key = (int(r.resource_id), str(r.loan_ref))
+                if key in wanted and r.id not in undone:
+                    # Checkouts sort before returns at one moment (order 0 and 1).
+                    order = 0 if str(r.kind) == "use" else 1
+                    moves.setdefault(key, []).append(
+                        (_utc(r.occurred_at), order, float(r.quantity), str(r.external_id), None)
+                    )
+        mine = ev.loc[
+            (ev["status"] == "new")
+            & ~ev["scheduled"].fillna(False).astype(bool)  # plans lend nothing yet
+            & ev["reverses_id"].isna()
+            & ev["kind"].isin(("use", "replenish"))
+            & ev["loan_ref"].notna()
+            & ev["resource_id"].notna()
+        ]
+        for idx, rid, ref, kind, qty, at, ext in zip(
+            mine.index,
+            mine["resource_id"],
+            mine["loan_ref"],
+            mine["kind"],
+            mine["qty"],
+            mine["ts"],
+            mine["external_id"],
+            strict=True,
+        ):
+            key = (int(rid), str(ref))
+            if key in wanted_keys:
+                order = 0 if kind == "use" else 1
+                moves.setdefault(key, []).append((at, order, float(qty), str(ext), idx))
+        for (_, ref), loan in moves.items():
+            out = back = 0.0
+            returns: list[str] = []
+            for at, order, qty, ext, idx in sorted(loan, key=lambda m: (m[0], m[1])):
+                if order == 0:
+                    out += qty
+                    continue
+                if idx is not None and back + qty > out + 1e-9 and ret.get(idx, False):
+                    earlier = ", ".join(returns[-3:]) or "none"
+                    ev.at[idx, "status"] = "quarantine"
+                    ev.at[idx, "reason"] = (
+                        f"return of loan {ref!r} at {at.isoformat()} brings back {qty:g} "
+                        f"units, but {out:g} went out by then and {back:g} came back already "
+                        f"(returns {earlier}): the same return recorded twice? keep one; if "
+                        "the loan went out again, record that checkout first"
+                    )
+                    continue
+                back += qty
+                returns.append(repr(ext))
 
     # -- writing ------------------------------------------------------------------
 
@@ -1354,6 +1541,71 @@ def reversal(conn: Connection, source: str, external_id: str, *, reason: str) ->
     )
 
 
+class _Timeline:
+    """A pool's capacity changes on one timeline (see ``Ledger._check_pool_capacity``).
+
+    ``changes``: (moment, delta, planned, (source, external id)) of stored rows. Levels
+    after each change,
+    and the lowest level from each change on, are computed once, so judging a new row
+    costs a binary search, however many changes the pool has.
+    """
+
+    def __init__(
+        self, base: float, changes: list[tuple[pd.Timestamp, float, bool, tuple[str, str]]]
+    ) -> None:
+        ordered = sorted(changes, key=lambda c: c[0])
+        self.base = base
+        self.times = [c[0] for c in ordered]
+        self.deltas = np.array([c[1] for c in ordered], dtype=float)
+        self.planned = [c[2] for c in ordered]
+        self.labels = [c[3] for c in ordered]
+        self.levels = base + np.cumsum(self.deltas)
+        # lowest[i]: the lowest level at or after change i.
+        self.lowest = np.minimum.accumulate(self.levels[::-1])[::-1]
+
+    def refusal(
+        self,
+        pool: str,
+        at: pd.Timestamp,
+        delta: float,
+        extra: float,
+        planned: bool,
+        *,
+        check_later: bool,
+    ) -> str:
+        """Why a change of ``delta`` at ``at`` cannot be recorded ("" if it can).
+
+        ``extra``: this batch's accepted changes on this timeline (all at or before ``at``).
+        """
+        i = bisect.bisect_right(self.times, at)
+        before = (self.levels[i - 1] if i else self.base) + extra
+        what = "planned delta" if planned else "delta"
+        counted = (
+            "its configured capacity, the changes recorded by then and the planned ones "
+            "between now and then"
+            if planned
+            else "its configured capacity plus the changes recorded by then"
+        )
+        if before + delta < -1e-9:
+            return (
+                f"{what} {delta:g} would leave pool {pool!r} a capacity of {before + delta:g} "
+                f"units, below 0 (it has {before:g} on {at.isoformat()}: {counted}); fix the "
+                "change"
+            )
+        if not check_later or i >= len(self.times) or self.lowest[i] + extra + delta >= -1e-9:
+            return ""
+        k = i + int(np.argmax(self.levels[i:] + extra + delta < -1e-9))
+        kind = "planned change" if self.planned[k] else "change"
+        source, ext = self.labels[k]
+        return (
+            f"{what} {delta:g} on {at.isoformat()} would leave pool {pool!r} below 0 later: "
+            f"the {kind} {ext!r} of source {source!r} ({self.deltas[k]:+g} on "
+            f"{self.times[k].isoformat()}), recorded before this one, would then leave "
+            f"{self.levels[k] + extra + delta:g} units ({counted}); fix this change, or "
+            "that one if it is wrong"
+        )
+
+
 def _check_identity(
     fr: pd.DataFrame, catalog: _Catalog, flag: Callable[[pd.Series, Reason], None]
 ) -> pd.Series:
@@ -1478,6 +1730,16 @@ def _check_currency(
         )
 
     flag(bad, why)
+
+
+def _endless(field: str, values: pd.Series) -> Callable[[pd.Series], pd.Series]:
+    """Reasons for ``Infinity`` or ``-inf`` handed over as a number (a JSON payload, a float
+    column): not "too large", which would send the user after the decimal mark."""
+
+    def build(mask: pd.Series) -> pd.Series:
+        return values[mask].map(lambda v: numbers.not_finite(field, str(v)))
+
+    return build
 
 
 def _say(

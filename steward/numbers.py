@@ -58,13 +58,29 @@ SYMBOL_CODES: dict[str, frozenset[str]] = {
     "£": frozenset({"GBP"}),
     "¥": frozenset({"JPY", "CNY"}),
 }
-_INTEGER = re.compile(r"^-?\d+$")
-_PLAIN = {".": re.compile(r"^-?\d+(?:\.\d+)?$"), ",": re.compile(r"^-?\d+(?:,\d+)?$")}
+# [0-9], not \d: \d also matches other scripts' digits, which pandas cannot read.
+_INTEGER = re.compile(r"^-?[0-9]+$")
+_PLAIN = {".": re.compile(r"^-?[0-9]+(?:\.[0-9]+)?$"), ",": re.compile(r"^-?[0-9]+(?:,[0-9]+)?$")}
 #: Plain ``1.234`` / ``12.345.678``: also a valid grouped integer with ``.`` groups.
-_GROUPED_DOT = re.compile(r"^-?\d{1,3}(?:\.\d{3})+$")
+_GROUPED_DOT = re.compile(r"^-?[0-9]{1,3}(?:\.[0-9]{3})+$")
 #: Scientific notation (``1e3``, ``1.23457E+11``): a spreadsheet writes it for a number
 #: too wide for its cell, often with digits already dropped, so it is never read.
 _EXPONENT = re.compile(r"\d[eE][+-]?\d")
+#: Words programs write for a value that is no number (``float('inf')``, ``0/0``): Python,
+#: Babel and pandas would read ``Infinity`` as a number too large for any field.
+_NOT_FINITE = re.compile(r"^[-+]?(?:inf(?:inity)?|nan)$", re.IGNORECASE)
+#: Digits of other scripts (fullwidth ``１２``, Arabic-Indic ``١٢``) and Python's ``1_000``:
+#: Python's ``Decimal`` reads both, pandas neither, so one cell would read two ways.
+_ODD_DIGITS = re.compile(r"_|(?![0-9])\d")
+
+
+def not_finite(field: str, text: str) -> str:
+    """The reason for ``Infinity``, ``-inf`` or ``NaN`` written as ``field``, saying what to write."""
+    return (
+        f"{field} {text!r} is not a number but a program's word for an endless or undefined "
+        f"value (a division by zero, an empty cell in a formula?); write the {field} in "
+        "digits (e.g. 12 or 12.5) where it was written"
+    )
 
 
 class NumberFormat(BaseModel):
@@ -149,9 +165,16 @@ def parse(
         )
     reason = pd.Series("", index=values.index, dtype=object)
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
-        return values.astype("float64"), reason
+        got = values.astype("float64")
+        endless = np.isinf(got.to_numpy())
+        if endless.any():
+            reason[endless] = [not_finite(field, str(v)) for v in got[endless]]
+            got[endless] = np.nan
+        return got, reason
     text = values.astype("string").str.strip()
-    missing = text.isna() | text.str.lower().isin(MISSING)
+    # "NaN" is a program's mark, not a person's "n/a": it is said to be no number (in _read).
+    lower = text.str.lower()
+    missing = text.isna() | (lower.isin(MISSING) & (lower != "nan"))
     reason[missing.to_numpy()] = (
         f"missing {field}: the cell is blank or says n/a; fill it in at the source and "
         "import the row again"
@@ -190,7 +213,7 @@ def _grouped_mask(text: pd.Series, fmt: NumberFormat) -> pd.Series:
     group = (
         f"[{re.escape(fmt.grouping)}{_SPACES}]" if fmt.grouping == " " else re.escape(fmt.grouping)
     )
-    pattern = rf"-?\d{{1,3}}(?:{group}\d{{3}})+(?:{re.escape(fmt.decimal)}\d+)?"
+    pattern = rf"-?[0-9]{{1,3}}(?:{group}[0-9]{{3}})+(?:{re.escape(fmt.decimal)}[0-9]+)?"
     return text.str.fullmatch(pattern, na=False).astype(bool)
 
 
@@ -212,9 +235,12 @@ def parse_one(value: object, fmt: NumberFormat = UNDECLARED, *, field: str = "va
     if isinstance(value, bool):
         raise InputError(f"{field} {value!r} is not a number")
     if isinstance(value, int | float | Decimal):
-        return Decimal(str(value))
+        number = Decimal(str(value))
+        if not number.is_finite():  # JSON's NaN and Infinity, which Python's json reads
+            raise InputError(not_finite(field, str(value)))
+        return number
     text = str(value).strip()
-    if text.lower() in MISSING:
+    if text.lower() in MISSING and text.lower() != "nan":
         raise InputError(f"missing {field}")
     number, why = _read(text, fmt, field, "")
     if why:
@@ -228,6 +254,13 @@ def _read(
     """One distinct value: (value, "") or (NaN, reason)."""
     core, negative = _unwrap(text)
     where = f" {setting}" if setting else ""
+    if _NOT_FINITE.match(core):
+        return _nan(not_finite(field, text))
+    if _ODD_DIGITS.search(core):
+        return _nan(
+            f"{field} {text!r} is not a number written with the digits 0-9 (it holds an "
+            "underscore or another script's digits); write it with 0-9 only"
+        )
     if _EXPONENT.search(core):
         if exponent:
             try:
@@ -269,6 +302,8 @@ def _unwrap(text: str) -> tuple[str, bool]:
         core = core[1:-1].strip()
     if core.startswith("+"):
         core = core[1:].lstrip()
+        if core.startswith(("-", "+")):
+            core = "?"  # "+-3" is no convention's way of writing a number either
     if core.startswith("-") and negative:
         core = "?"  # "(-3)" is no convention's way of writing a number
     return core, negative

@@ -11,6 +11,7 @@ Limits are the model columns' own lengths, so the check and the schema agree.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
@@ -68,9 +69,13 @@ def problem(field: str, value: object, limit: int) -> str | None:
 
 
 def scrub(value: Any) -> Any:
-    """A raw row fit to keep in quarantine: NUL bytes written as ``<U+0000>`` (PostgreSQL)."""
+    """A raw row fit to keep in quarantine: NUL bytes written as ``<U+0000>``, and
+    infinities and NaN as text (``"inf"``): PostgreSQL's JSON holds neither, and one such
+    value would refuse the whole batch rather than quarantine its row."""
     if isinstance(value, str):
         return value.replace("\x00", "<U+0000>")
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
     if isinstance(value, Mapping):
         return {scrub(k): scrub(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -59,6 +59,21 @@ CASES: list[tuple[str, NumberFormat, float | None, str]] = [
     ("1 234,56", UNDECLARED, None, "thousands: ' '"),
     ("abc", UNDECLARED, None, "'abc' is not a number"),
     ("1.2.3", UNDECLARED, None, "not a number"),
+    # A program's words for no number: not "too large" (they read as infinity), and not
+    # "missing" either; the reason says what to write instead.
+    ("Infinity", UNDECLARED, None, "is not a number but a program's word"),
+    ("-inf", US, None, "write the quantity in digits (e.g. 12 or 12.5)"),
+    ("INF", EU, None, "is not a number but a program's word"),
+    ("NaN", UNDECLARED, None, "is not a number but a program's word"),
+    ("nan", BARE, None, "is not a number but a program's word"),
+    ("$Infinity", US, None, "is not a number but a program's word"),
+    # Python's Decimal reads these, pandas does not: one cell, two readings.
+    ("1_000", UNDECLARED, None, "digits 0-9"),
+    ("1_000", US, None, "digits 0-9"),
+    ("\uff11\uff12", UNDECLARED, None, "digits 0-9"),  # fullwidth 12
+    ("\u0661\u0662", EU, None, "digits 0-9"),  # Arabic-Indic 12
+    ("+-3", US, None, "not a number"),
+    ("+-3", UNDECLARED, None, "not a number"),
 ]
 
 
@@ -94,6 +109,20 @@ def test_parse_one() -> None:
     assert parse_one(412) == Decimal(412)
     with pytest.raises(InputError, match="decimal"):
         parse_one("1,234")
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan"), "Infinity", "NaN"])
+def test_parse_one_refuses_what_is_no_number(value: object) -> None:
+    """JSON payloads may carry NaN and Infinity (Python's json reads them as floats)."""
+    with pytest.raises(InputError, match="is not a number but a program's word"):
+        parse_one(value, field="level")
+
+
+def test_numbers_handed_over_as_numbers_are_checked_for_infinity() -> None:
+    got, reason = parse(pd.Series([1.5, float("inf"), float("-inf")]), field="value")
+    assert got[0] == 1.5 and got[1:].isna().all()
+    assert reason[0] == "" and reason[1].startswith("value 'inf' is not a number")
+    assert reason[2].startswith("value '-inf' is not a number")
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -114,13 +115,15 @@ def test_scheduled_is_read_as_yes_or_no_and_anything_else_is_quarantined(
 ) -> None:
     """'false' in a scheduled column once read as true: any text was planned."""
     ws = make_workspace([])
+    # Planned: ahead of now, within the plans' horizon (two years by default).
+    soon = (datetime.now(UTC) + timedelta(days=90)).strftime("%Y-%m-%dT%H:%M:%S+01:00")
     path = tmp_path / "planned.csv"
     path.write_text(
         "external_id,resource,kind,quantity,occurred_at,scheduled\n"
         "e1,fund,use,3,2024-05-01T10:00:00+01:00,false\n"
         "e2,fund,use,3,2024-05-01T10:00:00+01:00,No\n"
         "e3,fund,use,3,2024-05-01T10:00:00+01:00,\n"
-        "e4,fund,use,3,2099-05-01T10:00:00+01:00,TRUE\n"
+        f"e4,fund,use,3,{soon},TRUE\n"
         "e5,fund,use,3,2024-05-01T10:00:00+01:00,maybe\n"
     )
     result = import_file(ws.store, path, ImportOptions("events", "x"))

@@ -20,6 +20,7 @@ from steward.ledger import (
     Ledger,
     NewCapacityChange,
     NewEvent,
+    NewPool,
     NewReading,
     TimeWindow,
 )
@@ -552,3 +553,261 @@ def test_an_unknown_timezone_option_is_refused_before_the_file_is_read(
     assert "unexpected error" not in out + err
     assert "--timezone 'Mars/Olympus' is not a timezone Steward knows" in err
     assert "e.g. --timezone Europe/Paris" in err
+
+
+# -- 4. numbers that are none -----------------------------------------------------
+
+
+def test_infinity_and_nan_are_said_to_be_no_numbers(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "sheet.csv"
+    path.write_text(
+        HEADER + "1,fund,use,Infinity,2025-01-01T10:00:00Z,\n"
+        "2,fund,use,-inf,2025-01-01T10:00:00Z,\n"
+        "3,fund,use,NaN,2025-01-01T10:00:00Z,\n"
+        "4,fund,use,1_000,2025-01-01T10:00:00Z,\n"
+    )
+    code, out, err = steward(capsys, "-c", str(config), "import", "events", str(path))
+    assert code == 3, out + err
+    reasons = quarantined(config)
+    for line, text in (("2", "Infinity"), ("3", "-inf"), ("4", "NaN")):
+        reason = reasons[f"sheet.csv:{line}"]
+        assert reason.startswith(f"quantity '{text}' is not a number but a program's word")
+        assert "write the quantity in digits (e.g. 12 or 12.5)" in reason
+        assert "too large" not in reason and "--decimal" not in reason
+    assert "digits 0-9" in reasons["sheet.csv:5"]
+
+
+def test_infinity_handed_over_as_a_number_is_no_number(make_workspace: MakeWorkspace) -> None:
+    """A JSON payload or a float column hands the ledger inf itself: not "too large"."""
+    ws = make_workspace([])
+    at = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    batch = Batch(
+        "sensor",
+        readings=[NewReading("tank", float("inf"), at, "r1")],
+        events=[NewEvent("fund", "use", Decimal("-Infinity"), at, "e1")],
+    )
+    with ws.store.write() as conn:
+        result = Ledger(conn).record(batch, now=at)
+    assert result.quarantined == 2
+    with ws.store.read() as conn:
+        got = sorted(conn.scalars(select(QuarantinedRow.reason)))
+    assert got[0].startswith("quantity '-Infinity' is not a number but a program's word")
+    assert got[1].startswith("value 'inf' is not a number but a program's word")
+
+
+# -- 5. capacity on both timelines ------------------------------------------------
+
+
+def day(n: int) -> str:
+    """A moment ``n`` days from now (negative: ago), to the second, in UTC."""
+    return iso(datetime.now(UTC).replace(microsecond=0) + timedelta(days=n))
+
+
+CAPACITY = "external_id,resource,delta,effective_at,scheduled\n"
+
+
+def test_a_planned_capacity_change_cannot_take_a_pool_below_0(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The shed has 3 drills. A planned retirement is judged as the forecast counts
+    capacity: recorded changes plus the plans between now and then."""
+    path = tmp_path / "plans.csv"
+    path.write_text(
+        CAPACITY + f"c1,drill,-1,{day(-10)},\n"  # 2 drills now
+        f"p1,drill,-1,{day(30)},yes\n"  # 1 planned for next month
+        f"p2,drill,-2,{day(60)},yes\n"  # would leave -1
+        f"p3,drill,2,{day(90)},yes\n"  # two bought later: fine
+        f"p4,drill,-3,{day(120)},yes\n"  # 1 + 2 - 3 = 0: fine
+    )
+    code, out, err = steward(capsys, "-c", str(config), "import", "capacity", str(path))
+    assert code == 0, out + err
+    assert "5 rows read: 4 accepted, 0 duplicates, 1 quarantined" in out
+    reason = quarantined(config)["plans.csv:4"]
+    assert reason.startswith(
+        "planned delta -2 would leave pool 'drill' a capacity of -1 units, below 0 (it has 1 "
+    )
+    assert "the changes recorded by then and the planned ones between now and then" in reason
+    # Planned changes do not count as recorded: the drills are 2 today.
+    assert ledger_state(config)["capacity"] == 2
+
+
+def test_a_change_dated_before_recorded_ones_is_refused_naming_the_row_it_would_break(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = tmp_path / "first.csv"
+    first.write_text(
+        CAPACITY + f"c1,drill,-1,{day(-20)},\n"
+        f"c2,drill,-2,{day(-10)},\n"  # 3 - 1 - 2 = 0 from 10 days ago
+        f"p1,drill,2,{day(30)},yes\n"
+        f"p2,drill,-2,{day(60)},yes\n"  # back to 0 in two months
+    )
+    code, out, err = steward(capsys, "-c", str(config), "import", "capacity", str(first))
+    assert code == 0 and "4 accepted" in out, out + err
+
+    late = tmp_path / "late.csv"
+    late.write_text(
+        CAPACITY + f"c0,drill,-1,{day(-30)},\n"  # alone 2 then, but c2 would leave -1
+        f"c3,drill,1,{day(-5)},\n"  # after every recorded change: fine
+        f"p0,drill,-2,{day(40)},yes\n"  # 3 then (c3 counts), but p2 would leave -1
+    )
+    code, out, err = steward(capsys, "-c", str(config), "import", "capacity", str(late))
+    assert code == 0, out + err
+    assert "3 rows read: 1 accepted, 0 duplicates, 2 quarantined" in out
+    reasons = quarantined(config)
+    assert reasons["late.csv:2"].startswith(f"delta -1 on {day(-30)[:10]}"), reasons["late.csv:2"]
+    assert (
+        "would leave pool 'drill' below 0 later: the change 'c2' of source "
+        f"'import:first.csv' (-2 on {day(-10)[:10]}"
+    ) in reasons["late.csv:2"]
+    assert "would then leave -1 units" in reasons["late.csv:2"]
+    assert "fix this change, or that one if it is wrong" in reasons["late.csv:2"]
+    assert "the planned change 'p2' of source 'import:first.csv' (-2 on" in reasons["late.csv:4"]
+    assert ledger_state(config)["capacity"] == 1
+    # Replayed: the refused rows stay quarantined once, the accepted one is a duplicate.
+    code, out, _ = steward(capsys, "-c", str(config), "import", "capacity", str(late))
+    assert "3 rows read: 0 accepted, 1 duplicates, 2 quarantined" in out
+    assert len(quarantined(config)) == 2
+
+
+def test_a_pool_a_source_created_counts_its_units_from_0(make_workspace: MakeWorkspace) -> None:
+    """A pool without a configured capacity (a MyTurn item type) cannot lose a unit it
+    never gained."""
+    ws = make_workspace([])
+    now = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    batch = Batch(
+        "inventory",
+        pools=[NewPool("town", "ladder", "Ladders")],
+        capacity_changes=[
+            NewCapacityChange("ladder", 1, now - timedelta(days=9), "item:1:acquired"),
+            NewCapacityChange("ladder", -1, now - timedelta(days=5), "item:1:disabled"),
+            NewCapacityChange("ladder", -1, now - timedelta(days=4), "item:2:disabled"),
+        ],
+    )
+    with ws.store.write() as conn:
+        result = Ledger(conn).record(batch, now=now)
+    assert (result.accepted, result.quarantined) == (2, 1)
+    with ws.store.read() as conn:
+        reason = conn.scalars(select(QuarantinedRow.reason)).one()
+    assert reason.startswith("delta -1 would leave pool 'ladder' a capacity of -1 units")
+
+
+# -- 6. plans within reach ---------------------------------------------------------
+
+
+def test_a_planned_row_beyond_the_plans_horizon_is_quarantined(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "plans.csv"
+    path.write_text(
+        "external_id,resource,kind,quantity,occurred_at,scheduled\n"
+        "1,fund,use,5,2062-01-01T10:00:00Z,yes\n"  # 2026 typed as 2062
+        f"2,fund,replenish,500,{day(700)},yes\n"  # a pledge for in two years: fine
+        f"3,fund,replenish,500,{day(800)},yes\n"
+    )
+    code, out, err = steward(capsys, "-c", str(config), "import", "events", str(path))
+    assert code == 0, out + err
+    assert "3 rows read: 1 accepted, 0 duplicates, 2 quarantined" in out
+    reason = quarantined(config)["plans.csv:2"]
+    assert reason == (
+        "occurred_at '2062-01-01T10:00:00+00:00' of a planned row is further ahead than "
+        "commons 'shed' takes plans (Steward's default, 730 days: the longest forecast "
+        "horizon): a mistyped year? fix the date at the source; if the plan is real, raise "
+        "plans_ahead_days under commons 'shed' in the configuration"
+    )
+    assert "of a planned row is further ahead" in quarantined(config)["plans.csv:4"]
+    # Replayed: stays quarantined once (the reason holds no clock reading).
+    steward(capsys, "-c", str(config), "import", "events", str(path))
+    assert len(quarantined(config)) == 2
+
+    # The option moves the limit, and the reason names the configured one.
+    data = yaml.safe_load(config.read_text())
+    data["commons"][0]["plans_ahead_days"] = 1000
+    config.write_text(yaml.safe_dump(data))
+    code, out, _ = steward(capsys, "-c", str(config), "import", "events", str(path))
+    assert "3 rows read: 1 accepted, 1 duplicates, 1 quarantined" in out
+    later = [r for r in quarantined(config).values() if "its plans_ahead_days" in r]
+    assert later and "(its plans_ahead_days, 1000 days)" in later[0]
+    assert "3" in event_ids(config)
+
+
+def test_planned_capacity_changes_and_collectors_keep_to_the_horizon(
+    make_workspace: MakeWorkspace,
+) -> None:
+    ws = make_workspace([])
+    now = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    batch = Batch(
+        "plans",
+        capacity_changes=[
+            NewCapacityChange("drill", 1, now + timedelta(days=365), "c1", scheduled=True),
+            NewCapacityChange("drill", 1, now + timedelta(days=731), "c2", scheduled=True),
+        ],
+    )
+    with ws.store.write() as conn:
+        result = Ledger(conn).record(batch, now=now)
+    assert (result.accepted, result.quarantined) == (1, 1)
+    with ws.store.read() as conn:
+        reason = conn.scalars(select(QuarantinedRow.reason)).one()
+    assert reason.startswith("effective_at '2028-06-01T12:00:00+00:00' of a planned row")
+    assert "raise plans_ahead_days under commons 'town'" in reason
+
+
+def test_the_default_plans_horizon_is_the_longest_forecast_horizon() -> None:
+    from steward.config import ForecastConfig
+    from steward.ledger import DEFAULT_PLANS_AHEAD_DAYS
+
+    longest = max(
+        m.le for m in ForecastConfig.model_fields["horizon_days"].metadata if hasattr(m, "le")
+    )
+    assert longest == DEFAULT_PLANS_AHEAD_DAYS
+
+
+# -- 7. a loan comes back once ------------------------------------------------------
+
+
+def test_a_loan_cannot_come_back_more_often_than_it_went_out(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    loans = "external_id,resource,kind,quantity,occurred_at,loan_ref\n"
+    out = tmp_path / "out.csv"
+    out.write_text(
+        loans + "o1,drill,use,2,2026-11-05T10:00:00Z,L1\no2,drill,use,1,2026-11-05T11:00:00Z,L2\n"
+    )
+    code, out_text, err = steward(capsys, "-c", str(config), "import", "events", str(out))
+    assert code == 0, out_text + err
+    back = tmp_path / "back.csv"
+    back.write_text(
+        loans + "b1,drill,replenish,1,2026-11-06T10:00:00Z,L1\n"  # one of two drills back
+        "b2,drill,replenish,1,2026-11-07T10:00:00Z,L1\n"  # the other: fine
+        "b3,drill,replenish,1,2026-11-08T10:00:00Z,L1\n"  # a third: never went out
+        "b4,drill,replenish,1,2026-11-06T10:00:00Z,L2\n"
+    )
+    code, out_text, err = steward(capsys, "-c", str(config), "import", "events", str(back))
+    assert code == 0, out_text + err
+    assert "4 rows read: 3 accepted, 0 duplicates, 1 quarantined" in out_text
+    assert quarantined(config)["back.csv:4"] == (
+        "return of loan 'L1' at 2026-11-08T10:00:00+00:00 brings back 1 units, but 2 went out "
+        "by then and 2 came back already (returns 'b1', 'b2'): the same return recorded "
+        "twice? keep one; if the loan went out again, record that checkout first"
+    )
+    assert ledger_state(config)["on_loan"] == 0
+    # The same return again under a new id, from a later file: refused too.
+    again = tmp_path / "again.csv"
+    again.write_text(loans + "b4-copy,drill,replenish,1,2026-11-06T10:00:00Z,L2\n")
+    code, out_text, _ = steward(capsys, "-c", str(config), "import", "events", str(again))
+    assert code == 3, out_text
+    assert "(returns 'b4')" in quarantined(config)["again.csv:2"]
+    assert ledger_state(config)["on_loan"] == 0
+    # A return reversed (entered wrongly) leaves room for the right one, even in one file.
+    fix = tmp_path / "fix.csv"
+    fix.write_text(
+        "external_id,resource,kind,quantity,occurred_at,loan_ref,reverses\n"
+        "b2-undo,drill,replenish,1,2026-11-09T10:00:00Z,,b2\n"
+        "b2-right,drill,replenish,1,2026-11-09T10:00:00Z,L1,\n"
+    )
+    code, out_text, err = steward(
+        capsys, "-c", str(config), "import", "events", str(fix), "--source", "import:back.csv"
+    )
+    assert code == 0 and "2 rows read: 2 accepted" in out_text, out_text + err
+    assert ledger_state(config)["on_loan"] == 0
