@@ -11,7 +11,7 @@ alert rules from the stored forecast runs.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -202,20 +202,36 @@ def stock_budget(
     return Budget(result.per_period, basis, need, single_use(conn, res), state, gap, remedy)
 
 
+def _utc(at: datetime) -> datetime:
+    # SQLite returns naive datetimes; every stored moment is UTC.
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
 def pool_period_budget(
-    conn: Connection, res: ResourceInfo, policy: QuotaPolicyConfig, bounds: Bounds
+    conn: Connection,
+    res: ResourceInfo,
+    policy: QuotaPolicyConfig,
+    bounds: Bounds,
+    now: datetime,
 ) -> Budget:
-    """Unit-days the pool can lend in ``bounds`` at the policy's utilisation."""
-    changes = conn.execute(
-        select(CapacityChange.effective_at, CapacityChange.delta).where(
+    """Unit-days the pool can lend in ``bounds`` at the policy's utilisation.
+
+    Capacity per day as the forecast counts it: the configured units plus recorded
+    changes effective by then, plus planned (scheduled) changes dated after ``now``
+    and by then. A plan dated before ``now`` did not happen as planned (had it, it
+    would be recorded) and counts no more than it does in the forecast.
+    """
+    rows = conn.execute(
+        select(CapacityChange.effective_at, CapacityChange.delta, CapacityChange.scheduled).where(
             CapacityChange.resource_id == res.id
         )
     ).all()
+    changes = [(_utc(at), float(d)) for at, d, planned in rows if not planned or _utc(at) > now]
     base = float(res.capacity or 0)
     by_day = []
     for i in range(bounds.days):
         day_start = bounds.start + timedelta(days=i)
-        by_day.append(base + sum(float(d) for at, d in changes if at <= day_start))
+        by_day.append(base + sum(d for at, d in changes if at <= day_start))
     amount = pool_budget(np.array(by_day), policy.utilisation, bounds.days)
     units = fmt(by_day[0]) if len(set(by_day)) == 1 else f"{fmt(min(by_day))}-{fmt(max(by_day))}"
     basis = (
@@ -239,7 +255,7 @@ def period_budget(
 ) -> Budget:
     """The budget of ``res`` for the period ``bounds`` (stock or pool)."""
     if str(res.kind) == "pool":
-        return pool_period_budget(conn, res, policy, bounds)
+        return pool_period_budget(conn, res, policy, bounds, now)
     return stock_budget(conn, res, policy, bounds, now=now, horizon_days=horizon_days)
 
 

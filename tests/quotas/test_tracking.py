@@ -6,12 +6,15 @@ import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select
 
 from steward.errors import QuotaError
+from steward.ledger import Batch, Ledger, NewCapacityChange
 from steward.quotas import Budget, compute_quotas, period_bounds, update_quotas
-from steward.quotas.tracking import ladder
+from steward.quotas.resource_budget import pool_budget, pool_period_budget
+from steward.quotas.tracking import ladder, policy_for
 from steward.store import catalog
 from steward.store.models import Quota, QuotaBudget
 
@@ -237,3 +240,22 @@ def test_wrong_period_is_refused(garden) -> None:
             period_end=NOW,
             now=NOW,
         )
+
+
+def test_a_pools_budget_counts_capacity_as_the_forecast_does(garden) -> None:
+    """Recorded changes from their day; plans only when dated after now (a plan dated
+    before now did not happen as planned, or it would have been recorded)."""
+    changes = (
+        NewCapacityChange("drill", -1, "2025-03-13T00:00:00+01:00", "repair"),
+        NewCapacityChange("drill", 3, "2025-03-11T00:00:00+01:00", "late-plan", scheduled=True),
+        NewCapacityChange("drill", 2, "2025-03-15T00:00:00+01:00", "purchase", scheduled=True),
+    )
+    b = period_bounds(NOW, "Europe/Paris", "week")
+    with garden.store.write() as conn:
+        result = Ledger(conn).record(Batch("books", capacity_changes=changes))
+        assert result.quarantined == 0, result.reasons
+        drill = catalog.resource(conn, "drill")
+        budget = pool_period_budget(conn, drill, policy_for(garden.settings, "drill"), b, NOW)
+    # Mon-Wed 3 units, Thu-Fri 2 (one in repair), Sat-Sun 4 (two bought): never 3 more.
+    assert budget.amount == pytest.approx(pool_budget(np.array([3, 3, 3, 2, 2, 4, 4.0]), 0.5, 7))
+    assert "of 2-4 units" in budget.basis
