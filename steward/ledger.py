@@ -970,6 +970,24 @@ class Ledger:
             fr["due_ts"] < fr["ts"],
             _say("due date ", fr["due_at"].astype("string"), " is before the loan began"),
         )
+        # A due date in 2062 (a mistyped year) would keep the loan from ever being
+        # overdue: no loan runs longer than its commons takes plans ahead.
+        for cid, commons_slug in catalog.commons_slug.items():
+            days, configured = self.window.ahead(commons_slug)
+            mine = (commons == cid).fillna(False).astype(bool)
+            far = mine & (fr["due_ts"] > fr["ts"] + pd.Timedelta(days=days)).fillna(False)
+            limit = "its plans_ahead_days" if configured else "Steward's default"
+            flag(
+                far.astype(bool),
+                _say(
+                    "due date ",
+                    fr["due_at"].astype("string"),
+                    f" is more than {days} days after the loan began ({limit} for commons "
+                    f"'{commons_slug}'): a mistyped year? fix the date at the source; if the "
+                    f"loan is really that long, raise plans_ahead_days under commons "
+                    f"'{commons_slug}'",
+                ),
+            )
         fr["hash"] = _digest(fr.assign(due=fr["due_ts"]), ["resource", "loan_ref", "ts", "due"])
         fr["reason"] = reason
         fr["status"] = np.where(reason != "", "quarantine", "new")

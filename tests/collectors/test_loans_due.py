@@ -264,3 +264,27 @@ def test_tabular_loans_carry_due_at(make_workspace: MakeWorkspace, tmp_path: Pat
     ]
     # London: a date alone is due by midnight ending it (23:00 UTC in summer).
     assert [t[0] + " " + t[2] for t in terms(ws)] == ["L1 05-08 23:00", "L2 05-03 16:30"]
+
+
+def test_a_due_date_years_ahead_is_a_mistyped_year_not_a_loan(
+    make_workspace: MakeWorkspace, tmp_path: Path
+) -> None:
+    """Due in 2062: the loan would never be overdue, so the row is held with the limit."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "loans.csv").write_text(
+        "external_id,resource,kind,quantity,occurred_at,loan_ref,due_at\n"
+        "l1,drill,use,1,2024-05-01 10:00,L1,2024-05-08\n"
+        "l2,drill,use,1,2024-05-01 11:00,L2,2062-05-08\n"
+    )
+    ws = make_workspace([csv_collector()])
+    report = collectors.run(ws, "ledger")
+    with ws.store.read() as conn:
+        reasons = list(conn.execute(select(QuarantinedRow.reason)).scalars())
+    assert report.quarantined == 1, reasons
+    assert "due date" in reasons[0] and "'2062-05-08" in reasons[0]
+    assert "more than 730 days after the loan began" in reasons[0]
+    assert "raise plans_ahead_days" in reasons[0]
+    assert [t[0] for t in terms(ws)] == ["L1"]
+    with ws.store.read() as conn:
+        # Nothing half-written: the checkout waits with its due date.
+        assert list(conn.execute(select(Event.external_id)).scalars()) == ["l1"]
