@@ -223,6 +223,17 @@ def time_reasons(values: pd.Series, timezone: str | None, column: str) -> pd.Ser
             + " has no UTC offset; pass --timezone (e.g. --timezone Europe/Paris) "
             "or write it with one (2024-05-01T10:00:00+02:00)"
         )
+        # '10:00+02' has an offset without minutes: say so, not that it has none (a
+        # bare '+02' cannot be read as one: '2026-11-01' ends in '-01').
+        hours_only = naive & text.str.contains(
+            r"T?\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?[+-]\d{2}$", regex=True, na=False
+        )
+        why[hours_only] = (
+            f"{column} "
+            + text[hours_only].map(repr)
+            + " ends in an offset without minutes; write it in full (+02:00, not +02), "
+            "or pass --timezone"
+        )
         return why
     parsed = pd.to_datetime(text[naive], errors="coerce", format="ISO8601")
     ok = parsed.notna()

@@ -1874,7 +1874,10 @@ def _timestamps(values: pd.Series) -> tuple[pd.Series, pd.Series]:
             got = pd.to_datetime(text[good], utc=True, errors="coerce", format="ISO8601")
             bad = got.isna()
             why.loc[bad[bad].index] = (
-                "timestamp " + text[good][bad].map(repr) + " is not a date and time"
+                "timestamp "
+                + text[good][bad].map(repr)
+                + " is not a date and time: write ISO 8601 with its offset "
+                "(2024-05-01T10:00:00+02:00)"
             )
             parsed.loc[got.index] = got
     return parsed, why

@@ -347,3 +347,21 @@ def test_account_list_shows_a_long_email_whole_at_80_columns(
         line.split("│")[5].strip() for line in out.splitlines() if line.count("│") == 8
     )
     assert email in column, out
+
+
+def test_a_time_reason_tells_an_offset_without_minutes_from_none() -> None:
+    import pandas as pd
+
+    from steward.importer import time_reasons
+
+    why = time_reasons(
+        pd.Series(
+            ["2026-11-01T10:00+02", "2026-11-01", "2026-11-01 10:00", "2026-11-01T10:00+02:00"]
+        ),
+        None,
+        "occurred_at",
+    ).tolist()
+    assert why[0].startswith("occurred_at '2026-11-01T10:00+02' ends in an offset without minutes")
+    # A date alone ends in '-01', which is no offset: it has none.
+    assert "has no UTC offset; pass --timezone" in why[1] and "has no UTC offset" in why[2]
+    assert why[3] == ""

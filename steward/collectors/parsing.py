@@ -108,7 +108,11 @@ def timestamps(
         )
     bad_tz = has_tz & out.isna()
     idx = bad_tz[bad_tz].index
-    reason[idx] = "timestamp " + text[idx].map(repr) + " is not a date and time"
+    reason[idx] = (
+        "timestamp "
+        + text[idx].map(repr)
+        + " is not a date and time: write ISO 8601 with its offset (2024-05-01T10:00:00+02:00)"
+    )
     return out, reason
 
 
