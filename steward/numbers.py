@@ -203,7 +203,68 @@ def parse(
     read = {str(u): _read(str(u), fmt, field, setting, exponent) for u in todo.unique()}
     out[todo.index] = [float(read[u][0]) for u in todo]
     reason[todo.index] = [read[u][1] for u in todo]
+    if not fmt.declared:
+        _refuse_mixed(text, fast, todo, read, out, reason, field, setting)
     return out, reason
+
+
+def _refuse_mixed(
+    text: pd.Series,
+    fast: pd.Series,
+    todo: pd.Series,
+    read: dict[str, tuple[Decimal, str]],
+    out: pd.Series,
+    reason: pd.Series,
+    field: str,
+    setting: str,
+) -> None:
+    """With no ``decimal`` declared, refuse a read whose values need both conventions.
+
+    Each of "1,250.00" and "12,50" reads one way only, but a file that writes one
+    with a decimal point and the other with a decimal comma has one of them wrong
+    (a typo, or rows pasted from another export): reading both would be a guess.
+    Every value that only one convention reads is then refused, naming an example
+    of each and the option that settles it. Values both read alike (``12``) stay.
+    """
+    comma_only = [
+        u for u, (value, why) in read.items() if not why and _only_comma(u) and value == value
+    ]
+    if not comma_only:
+        return  # the usual case: nothing needs a decimal comma
+    dotted = fast & text.str.contains(".", regex=False, na=False)
+    dot_only = [u for u, (value, why) in read.items() if not why and _only_dot(u)]
+    if not dotted.any() and not dot_only:
+        return
+    dot_example = dot_only[0] if dot_only else str(text[dotted].iloc[0])
+    comma_example = comma_only[0]
+    where = f" {setting}" if setting else ""
+    single = dotted.copy()
+    single[todo.index] = todo.isin(set(comma_only) | set(dot_only)).to_numpy()
+    single &= out.notna()
+    reason[single] = (
+        f"{field} "
+        + text[single].map(repr)
+        + f": these rows write some numbers with a decimal point ({dot_example!r}) and "
+        f"others with a decimal comma ({comma_example!r}), so one of the two is written "
+        f"wrong; set the source's `decimal` option ('.' or ','){where} to say which"
+    )
+    out[single] = np.nan
+
+
+def _only_comma(text: str) -> bool:
+    core, _ = _unwrap(text)
+    return (
+        _babel(core, LOCALES[(".", ",")]) is None and _babel(core, LOCALES[(",", ".")]) is not None
+    )
+
+
+def _only_dot(text: str) -> bool:
+    core, _ = _unwrap(text)
+    if "." not in core and "," not in core:
+        return False
+    return (
+        _babel(core, LOCALES[(",", ".")]) is None and _babel(core, LOCALES[(".", ",")]) is not None
+    )
 
 
 def _grouped_mask(text: pd.Series, fmt: NumberFormat) -> pd.Series:

@@ -167,3 +167,33 @@ def test_scientific_notation_from_people_is_refused_and_from_programs_read() -> 
     value, why = parse(text, field="quantity", native=native)
     assert value.tolist()[:2] == [1000.0, 123457000000.0] and why[0] == why[1] == ""
     assert "scientific notation" in why[2]
+
+
+@pytest.mark.parametrize(
+    ("values", "read"),
+    [
+        # Each reads one way only, but not the same way: one of the two is wrong.
+        (["1,250.00", "12,50", "7"], [None, None, 7.0]),
+        (["12.50", "12,50"], [None, None]),
+        (["1.234,50", "12.5", "3"], [None, None, 3.0]),
+        # One convention throughout: read.
+        (["1,250.00", "2,500.00", "12.5", "12"], [1250.0, 2500.0, 12.5, 12.0]),
+        (["12,50", "1.234,50", "3"], [12.5, 1234.5, 3.0]),
+    ],
+)
+def test_rows_that_need_both_decimal_marks_are_refused_not_read_each_its_way(
+    values: list[str], read: list[float | None]
+) -> None:
+    out, why = parse(pd.Series(values), field="quantity")
+    assert [None if v != v else v for v in out] == read
+    for value, reason, got in zip(values, why, read, strict=True):
+        if got is None:
+            assert reason.startswith(f"quantity '{value}': these rows write some numbers")
+            assert "set the source's `decimal` option" in reason
+        else:
+            assert reason == ""
+
+
+def test_a_declared_decimal_reads_each_value_its_way_without_the_mixed_check() -> None:
+    out, why = parse(pd.Series(["1.234,50", "12,5"]), NumberFormat(decimal=","))
+    assert out.tolist() == [1234.5, 12.5] and list(why) == ["", ""]

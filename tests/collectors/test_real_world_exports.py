@@ -76,16 +76,22 @@ KINDS: list[tuple[str, dict[str, Any], Any, list[Any], list[str]]] = [
         ["both 'Money in' / 'Money out' have an amount: which one moved?"],
     ),
     (
-        "1. numbers undeclared: one reading is read, two readings refused",
+        # '12.00' and '12,50' each read one way only, but not the same way: the rows
+        # need both decimal marks, so one is written wrong and neither is guessed.
+        "1. numbers undeclared: two readings refused, and a point beside a comma refused",
         csv_source("fund-undeclared.csv"),
         events,
-        [("u2", "use", 12.0), ("u4", "use", 12.5)],
+        [],
         [
             "quantity '1,234' reads as 1234 with decimal '.' and as 1.234 with decimal ','"
             + AMBIGUOUS.format(where=WHERE),
-            # The fund counts euros: dollars are not read as euros.
-            "quantity is written in '$' but resource 'fund' counts EUR; Steward converts no "
-            "currencies: record the amount in EUR (or correct the resource column)",
+            *(
+                f"quantity '{v}': these rows write some numbers with a decimal point "
+                "('$1,204.50') and others with a decimal comma ('12,50'), so one of the two "
+                f"is written wrong; set the source's `decimal` option ('.' or ',') in {WHERE} "
+                "to say which"
+                for v in ("$1,204.50", "12.00", "12,50")
+            ),
         ],
     ),
     (
