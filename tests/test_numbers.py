@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from steward.errors import InputError
-from steward.numbers import NumberFormat, _read, parse, parse_one
+from steward.numbers import _CURRENCY, NumberFormat, _read, currency_marks, parse, parse_one
 
 EU = NumberFormat(decimal=",")
 US = NumberFormat(decimal=".")
@@ -167,3 +167,30 @@ def test_scientific_notation_from_people_is_refused_and_from_programs_read() -> 
     value, why = parse(text, field="quantity", native=native)
     assert value.tolist()[:2] == [1000.0, 123457000000.0] and why[0] == why[1] == ""
     assert "scientific notation" in why[2]
+
+
+@pytest.mark.parametrize(
+    ("cell", "mark"),
+    [
+        ("12.50", ""),
+        ("€5", "€"),
+        ("(£3)", "£"),
+        ("5 EUR", "EUR"),
+        ("USD 4", "USD"),
+        ("5USD", ""),  # no word boundary: a code glued to digits is not a mark
+        ("éUSD", ""),  # é is a letter to Python's \b, not to Arrow's ASCII one
+        ("usd 4", ""),
+        ("CHF 3, $2", "CHF"),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_currency_marks(cell: str | None, mark: str) -> None:
+    assert currency_marks(pd.Series([cell], dtype=object)).tolist() == [mark]
+
+
+@given(st.lists(st.text(alphabet="5 .,$€£¥éUSDEURCHFNZDxa_", max_size=12), max_size=20))
+def test_currency_marks_agree_with_the_exact_pattern_cell_by_cell(cells: list[str]) -> None:
+    # The Arrow prefilter may only skip cells the exact pattern finds nothing in.
+    expected = [m.group() if (m := _CURRENCY.search(c)) else "" for c in cells]
+    assert currency_marks(pd.Series(cells, dtype=object)).tolist() == expected
