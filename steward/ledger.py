@@ -814,12 +814,7 @@ class Ledger:
         flag(val.abs() > MAX_QUANTITY, f"{value_col} is larger than {MAX_QUANTITY:.0e}")
         flag(
             ~_fits_scale(val),
-            _say(
-                f"{value_col} ",
-                val.map(lambda v: np.format_float_positional(v, trim="-")),
-                f" has more than {SCALE} decimal places; round it",
-                quote=False,
-            ),
+            _say_number(f"{value_col} ", val, f" has more than {SCALE} decimal places; round it"),
         )
         if not allow_negative:
             flag(
