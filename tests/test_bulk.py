@@ -36,6 +36,29 @@ def test_copy_text_escapes_and_writes_nulls_and_flags() -> None:
     ]
 
 
+def test_copy_data_is_the_copy_text_as_utf8_bytes() -> None:
+    columns = [
+        ["é€", "", None, "a\\b\tc"],
+        [None, None, None, None],
+        np.array([1.5, -0.25, 2.0, 1e20]),
+        np.array([3, 2, 1, 0], dtype="uint8"),
+        [
+            pd.Timestamp("2024-05-01 10:00", tz="UTC"),
+            pd.NaT,
+            None,
+            datetime(2024, 1, 1, tzinfo=UTC),
+        ],
+    ]
+    data = bytes(bulk.copy_data(columns))
+    assert data == bulk.copy_text(columns).encode()
+    assert data.split(b"\n")[:2] == [
+        "é€\t\\N\t1.5\t3\t2024-05-01 10:00:00+00:00".encode(),
+        b"\t\\N\t-0.25\t2\t\\N",  # an empty text is not a missing one
+    ]
+    assert data.split(b"\n")[3].startswith(b"a\\\\b\\tc\t")
+    assert bytes(bulk.copy_data([[], []])) == b""
+
+
 def test_quantities_are_exact_decimal_text_on_postgresql() -> None:
     got = bulk.quantities(pd.Series([0.000001, -12.34, 0.0, 123456789.5]), "postgresql")
     assert list(got) == ["0.000001", "-12.340000", "0.000000", "123456789.500000"]

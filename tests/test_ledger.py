@@ -126,6 +126,31 @@ def test_bad_events_are_quarantined_with_reason(
     assert row.source == "src" and row.raw  # kept raw, with where it came from
 
 
+def test_refused_numbers_are_quoted_as_written(workspace: Workspace) -> None:
+    # Reasons format only the refused rows' numbers; they must still read as written.
+    store = workspace.store
+    result = record(
+        store,
+        Batch(
+            "src",
+            events=[
+                NewEvent("fund", "use", "0.0000001", T0, "e1"),
+                NewEvent("fund", "use", -5.0, T0, "e2"),
+                NewEvent("fund", "use", 2, T0, "e3"),
+            ],
+            readings=[NewReading("tank", "0.0000001", T0, "r1")],
+        ),
+    )
+    assert (result.accepted, result.quarantined) == (1, 3)
+    with store.session() as session:
+        reasons = sorted(session.scalars(select(QuarantinedRow.reason)))
+    assert reasons == [
+        "quantity -5 must be > 0; record a reversal or the opposite kind instead",
+        "quantity 0.0000001 has more than 6 decimal places; round it",
+        "value 0.0000001 has more than 6 decimal places; round it",
+    ]
+
+
 def test_an_unknown_resource_leaves_other_rows_members_known(workspace: Workspace) -> None:
     # One unknown resource made the commons ids float ("1.0"), so every member
     # of the file read as unknown: the bad row must cost only itself.

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from steward.errors import InputError
-from steward.numbers import NumberFormat, _read, parse, parse_one
+from steward.numbers import _CURRENCY, NumberFormat, _read, currency_marks, parse, parse_one
 
 EU = NumberFormat(decimal=",")
 US = NumberFormat(decimal=".")
@@ -197,3 +197,30 @@ def test_rows_that_need_both_decimal_marks_are_refused_not_read_each_its_way(
 def test_a_declared_decimal_reads_each_value_its_way_without_the_mixed_check() -> None:
     out, why = parse(pd.Series(["1.234,50", "12,5"]), NumberFormat(decimal=","))
     assert out.tolist() == [1234.5, 12.5] and list(why) == ["", ""]
+
+
+@pytest.mark.parametrize(
+    ("cell", "mark"),
+    [
+        ("12.50", ""),
+        ("€5", "€"),
+        ("(£3)", "£"),
+        ("5 EUR", "EUR"),
+        ("USD 4", "USD"),
+        ("5USD", ""),  # no word boundary: a code glued to digits is not a mark
+        ("éUSD", ""),  # é is a letter to Python's \b, not to Arrow's ASCII one
+        ("usd 4", ""),
+        ("CHF 3, $2", "CHF"),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_currency_marks(cell: str | None, mark: str) -> None:
+    assert currency_marks(pd.Series([cell], dtype=object)).tolist() == [mark]
+
+
+@given(st.lists(st.text(alphabet="5 .,$€£¥éUSDEURCHFNZDxa_", max_size=12), max_size=20))
+def test_currency_marks_agree_with_the_exact_pattern_cell_by_cell(cells: list[str]) -> None:
+    # The Arrow prefilter may only skip cells the exact pattern finds nothing in.
+    expected = [m.group() if (m := _CURRENCY.search(c)) else "" for c in cells]
+    assert currency_marks(pd.Series(cells, dtype=object)).tolist() == expected

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Connection, literal
 
 from steward.errors import LedgerError
@@ -128,13 +130,13 @@ def insert_new(
         return n
     import psycopg  # here: a SQLite store never needs the driver loaded
 
-    text = copy_text(list(columns.values()))
+    data = copy_data(list(columns.values()))
     try:
         with (
             dbapi.cursor() as cur,  # type: ignore[union-attr]
             cur.copy(f"COPY {table} ({listed}) FROM STDIN") as copy,
         ):
-            copy.write(text)
+            copy.write(data)
     except psycopg.errors.UniqueViolation as exc:
         raise AlreadyRecorded(str(exc).splitlines()[0]) from exc
     return n
@@ -178,31 +180,72 @@ def copy_text(columns: Sequence[Sequence[Any] | np.ndarray]) -> str:
     None becomes ``\\N``; backslash, tab, newline and carriage return are escaped
     (PostgreSQL documentation, COPY, "Text Format"). Booleans are written t / f.
     """
+    return bytes(copy_data(columns)).decode()
+
+
+def copy_data(columns: Sequence[Sequence[Any] | np.ndarray]) -> memoryview:
+    """:func:`copy_text` as UTF-8 bytes, ready for ``COPY ... FROM STDIN``.
+
+    Cells become Arrow text columns, joined into lines by Arrow's compute kernels;
+    the result is the joined column's own value buffer, so no Python string is made
+    per row or per line (the pandas ``str.cat`` and ``"\\n".join`` this replaces
+    cost 2-3 CPU-s a million events).
+    """
     cells = [_copy_cells(values) for values in columns]
-    lines = cells[0].str.cat(cells[1:], sep="\t") if len(cells) > 1 else cells[0]
-    return "\n".join(lines.to_numpy(dtype=object)) + "\n"
+    tab, newline, empty = (pa.scalar(c, pa.large_string()) for c in ("\t", "\n", ""))
+    # The newline goes on the last cell (a short column), not on the long joined lines.
+    cells[-1] = pc.binary_join_element_wise(cells[-1], empty, newline)
+    lines = pc.binary_join_element_wise(*cells, tab) if len(cells) > 1 else cells[0]
+    if isinstance(lines, pa.ChunkedArray):
+        lines = lines.combine_chunks()
+    # A large_string array: int64 offsets, then the bytes of every value end to end.
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[
+        lines.offset : lines.offset + len(lines) + 1
+    ]
+    data = lines.buffers()[2]
+    if data is None:
+        return memoryview(b"")
+    return memoryview(data)[int(offsets[0]) : int(offsets[-1])]
 
 
-def _copy_cells(values: Sequence[Any] | np.ndarray) -> pd.Series:
+def _copy_cells(values: Sequence[Any] | np.ndarray) -> pa.Array:
+    """One column as COPY text cells (escaped, ``\\N`` for missing), an Arrow large_string."""
     if isinstance(values, np.ndarray) and values.dtype != object:
         if values.dtype == bool:
-            return pd.Series(np.where(values, "t", "f"), dtype="string")
-        return pd.Series(values.astype(str), dtype="string")
+            return pa.array(np.where(values, "t", "f"), type=pa.large_string())
+        if values.dtype.kind in "iu":
+            return pc.cast(pa.array(values), pa.large_string())
+        return pa.array(values.astype(str), type=pa.large_string())
     series = pd.Series(values, dtype=object)
     missing = series.isna().to_numpy()
     if pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
-        text = series.astype("string")
+        texts = series.to_numpy(dtype=object)
     else:
         # Numbers, flags, timestamps: convert each distinct value once, not each cell.
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
-        texts = np.array([_text_of(u) for u in uniques] + [""], dtype=object)
-        text = pd.Series(texts[codes], dtype="string")
-    if text.str.contains(r"[\\\t\n\r]", regex=True, na=False).any():
+        texts = np.array([_text_of(u) for u in uniques] + [""], dtype=object)[codes]
+    text = pa.array(texts, type=pa.large_string(), mask=missing)
+    if _may_need_escapes(text):
         for raw, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
-            text = text.str.replace(raw, escaped, regex=False)
-    if missing.any():
-        text = text.where(~missing, "\\N")
-    return text
+            text = pc.replace_substring(text, raw, escaped)
+    return pc.fill_null(text, "\\N") if missing.any() else text
+
+
+def _may_need_escapes(text: pa.Array) -> bool:
+    """Whether a text column's bytes hold a backslash, tab, newline or carriage return.
+
+    Scans the value buffer (a superset of the cells) with numpy: a regex over every
+    cell cost 0.1 s a column of a million.
+    """
+    data = text.buffers()[2]
+    if data is None:
+        return False
+    return bool(_ESCAPED_BYTES[np.frombuffer(data, dtype=np.uint8)].any())
+
+
+#: Byte value -> whether COPY text escapes it (a lookup table: np.isin sorts).
+_ESCAPED_BYTES = np.zeros(256, dtype=bool)
+_ESCAPED_BYTES[list(b"\\\t\n\r")] = True
 
 
 def _text_of(value: Any) -> str:
