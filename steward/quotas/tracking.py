@@ -1,7 +1,7 @@
 """Per-member quotas for one resource and period: allocation, use, pace, status.
 
 The graduated ladder a member climbs, from the quota's own numbers:
-``ok`` -> ``nudged`` (80% used) -> ``warned`` (projected over) -> ``review`` (over).
+``ok`` -> ``nudged`` (80% used) -> ``warned`` (some use, projected over) -> ``review`` (over).
 
 Who shares the budget: the members who actually use the resource. A member is
 *active* on a resource when they used it in the ``ACTIVE_WEEKS`` weeks before the
@@ -92,11 +92,16 @@ class QuotaRow:
 
 
 def ladder(used: float, projected: float, allocation: float) -> str:
-    """The member's step on the ladder (see module docstring); not for suspended quotas."""
+    """The member's step on the ladder (see module docstring); not for suspended quotas.
+
+    A pace warning needs some use this period: on the 1st, with nothing used yet, a
+    pace read from last month's loans warned members of an overrun they had not begun
+    (the demo's first run told three members "Used so far: 0").
+    """
     eps = 1e-9
     if used > allocation + eps:
         return "review"
-    if projected > allocation + eps:
+    if projected > allocation + eps and used > eps:
         return "warned"
     if allocation > 0 and used >= NUDGE_AT * allocation - eps:
         return "nudged"

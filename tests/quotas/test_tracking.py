@@ -72,6 +72,9 @@ def test_period_bounds(at, tz, kind, start, end) -> None:
         (101, 150, 100, "review"),
         (0, 0, 0, "ok"),
         (1, 1, 0, "review"),
+        # Nothing used this period yet: last period's pace warns of nothing.
+        (0, 150, 100, "ok"),
+        (0.5, 150, 100, "warned"),
     ],
 )
 def test_ladder(used, projected, allocation, status) -> None:
