@@ -545,3 +545,12 @@ def test_a_calibration_line_says_what_was_predicted_and_what_happened() -> None:
     stock = calibration_line("water-tank", STOCK_EVENT, [0.5, 0.9], [1, 1])
     assert "falling below the reserve within the horizon a mean chance of 70.0%" in stock.plain
     assert stock.plain.endswith("it fell below after 100.0% of them")
+
+
+def test_a_deficits_what_to_do_says_which_of_its_two_amounts() -> None:
+    # The summary names this period's shortfall and a monthly pace: "by the monthly
+    # amount above" left a steward choosing between 663.56 and 651.52.
+    _title, body = message(alert(rule="deficit"), "firing", "UTC")
+    todo = next(line for line in body.splitlines() if line.startswith("What to do:"))
+    assert "by the first amount above (this period's shortfall)" in todo
+    assert "monthly amount above" not in todo

@@ -60,8 +60,9 @@ GUIDANCE: dict[str, tuple[str, str]] = {
     ),
     "deficit": (
         _FORECAST_SURE,
-        "What to do: raise income or cut use by the monthly amount above; {cmd} quotas "
-        "--resource {resource} --explain shows members' quotas.",
+        "What to do: raise income, or cut use, by the first amount above (this period's "
+        "shortfall); the monthly figure beside it is the pace to keep after that. {cmd} "
+        "quotas --resource {resource} --explain shows members' quotas.",
     ),
     "overbooking": (
         _FORECAST_SURE,
