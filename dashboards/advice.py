@@ -82,6 +82,18 @@ def what_to_do(tile: Tile) -> str:
     return "Nothing to do"
 
 
+def when_text(tile: Tile) -> str:
+    """The day beside the Risk figure, saying which day it is (stocks and pools differ):
+    "below now", "passes 50% on 21 Jun 2027" or "peak on 25 Jul 2027"; "—" for none."""
+    if tile.below is not None:
+        return "below now"
+    if tile.risk_date is None:
+        return "—"
+    if tile.kind == "pool":
+        return f"peak on {day(tile.risk_date)}"
+    return f"passes 50% on {day(tile.risk_date)}"
+
+
 def alerts_text(alerts: list[ResourceAlert]) -> str:
     """Firing alerts of one resource, one per rule: "critical: ... (acknowledged by sam ...)"."""
     parts = []
@@ -103,8 +115,9 @@ def row(tile: Tile, alerts: list[ResourceAlert] | None = None) -> dict[str, obje
     (:func:`steward.queries.alerts.resource_alerts`).
     """
     return {
-        "Risk": tile.probability,
-        "When": "now" if tile.below is not None else day(tile.risk_date),
+        # Whole percent, as every other view writes it (54.8% beside "55%" elsewhere).
+        "Risk": None if tile.probability is None else round(tile.probability, 2),
+        "When": when_text(tile),
         "Status": STATUS_LABELS[tile.status],
         "Resource": tile.name,
         "Now": now_text(tile),

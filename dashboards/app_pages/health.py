@@ -53,10 +53,15 @@ with session.shown_errors():
         group = [t for t in tiles if t.commons_slug == slug]
         title = plain(names.get(slug, slug)) + (" (your commons)" if slug in own else "")
         st.header(title, anchor=False, divider="gray")
-        worst = [t for t in group if t.status in ("danger", "watch")]
+        # The badges' own words, counted: "1 to watch" sat above a card marked "at risk".
+        counts = [
+            f"{n} {advice.STATUS_LABELS[status]}"
+            for status in ("danger", "watch")
+            if (n := sum(t.status == status for t in group))
+        ]
         st.caption(
             f"{counted(len(group), 'resource')} · "
-            + (f"{len(worst)} to watch" if worst else "all healthy or without data")
+            + (" · ".join(counts) if counts else "all healthy or without data")
         )
         for tile in group[:MAX_CARDS]:
             with st.container(border=True):

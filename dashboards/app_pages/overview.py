@@ -125,9 +125,10 @@ def _render() -> None:
                 "When": st.column_config.TextColumn(
                     "When",
                     help="Stocks: the day the chance of having fallen below the reserve "
-                    "passes 50% ('now' when it is below already). Pools: the day more "
-                    "demand than units is likeliest. A dash: no such day in the horizon.",
-                    width="small",
+                    "passes 50% ('below now' when it is below already). Pools: the day "
+                    "with the highest chance of more demand than units (the Risk figure "
+                    "is that day's). A dash: no such day in the horizon.",
+                    width="medium",
                 ),
                 "Outlook": st.column_config.TextColumn("Outlook", width="medium"),
                 "What to do": st.column_config.TextColumn("What to do", width="medium"),

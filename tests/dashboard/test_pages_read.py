@@ -196,6 +196,10 @@ def test_health_is_the_same_page_signed_in_or_not(federation: Federation) -> Non
     headers = [str(h.value) for h in visitor.header]
     assert headers == ["Orchard", "Toolshed"]
     assert "1 resource · " in shown_text(visitor) and "3 resources · " in shown_text(visitor)
+    # The counts use the badges' words: never "to watch" above a card marked "at risk".
+    captions = [str(c.value) for c in visitor.caption if "resource" in str(c.value)]
+    assert all("to watch" not in c for c in captions), captions
+    assert any(" at risk" in c for c in captions), captions
     for user in ("alice", "sam", "oscar"):
         at = open_page(signed_in(user), "health")
         mine = [str(h.value) for h in at.header]
@@ -272,4 +276,7 @@ def test_overview_says_when_beside_each_risk(federation: Federation) -> None:
     drills = Tile(
         "drills", "Drills", "pool", "units", "toolshed", 6, 6, None, 0, "", True, "danger"
     )
-    assert advice.row(replace(drills, risk_date=date(2027, 7, 25)))["When"] == "25 Jul 2027"
+    assert advice.row(replace(drills, risk_date=date(2027, 7, 25)))["When"] == "peak on 25 Jul 2027"
+    tank = replace(drills, kind="stock", unit="L", risk_date=date(2027, 6, 21), probability=0.8)
+    assert advice.row(tank)["When"] == "passes 50% on 21 Jun 2027"
+    assert advice.row(replace(drills, probability=0.548))["Risk"] == 0.55
