@@ -504,6 +504,7 @@ class Ledger:
         slug = ev["resource"].astype("string")
         ev["resource_id"] = slug.map(catalog.resource_id).astype("Int64")
         unknown = ev["resource_id"].isna()
+        flag(unknown & _blank(slug), NO_RESOURCE)
         flag(
             unknown,
             _say(
@@ -1627,6 +1628,7 @@ def _check_identity(
     flag(ext.isna() | (ext == ""), "missing external id: every row needs a stable id")
     slug = fr["resource"].astype("string")
     fr["resource_id"] = slug.map(catalog.resource_id).astype("Int64")
+    flag(fr["resource_id"].isna() & _blank(slug), NO_RESOURCE)
     flag(
         fr["resource_id"].isna(),
         _say("unknown resource ", slug, f" (known: {catalog.known_resources()})"),
@@ -1690,6 +1692,18 @@ def _unknown_members(
             "the resource or member column"
         )
     return pd.Series(out, index=member.index[mask.to_numpy(dtype=bool)], dtype=object)
+
+
+#: A row with no resource at all is most often a spreadsheet's total or note line:
+#: "unknown resource '(blank)'; define it" sent people to the configuration.
+NO_RESOURCE = (
+    "no resource: the row's resource cell is blank (a total or a note line?); name the "
+    "resource, or leave the line out of the export"
+)
+
+
+def _blank(values: pd.Series) -> pd.Series:
+    return (values.isna() | (values.str.strip() == "")).fillna(True).astype(bool)
 
 
 def _flag(reason: pd.Series, mask: pd.Series, text: Reason) -> None:

@@ -95,6 +95,8 @@ BAD_EVENTS: list[tuple[str, NewEvent, str]] = [
     ("zero quantity", NewEvent("fund", "replenish", 0, T0, "x"), "must be > 0"),
     ("non-numeric quantity", NewEvent("fund", "use", "lots", T0, "x"), "'lots' is not a number"),
     ("unknown resource", NewEvent("hammer", "use", 1, T0, "x"), "unknown resource 'hammer'"),
+    # A spreadsheet's total line: no resource at all, not a resource to define.
+    ("blank resource", NewEvent(" ", "use", 1, T0, "x"), "no resource: the row's resource cell"),
     ("unknown kind", NewEvent("fund", "borrow", 1, T0, "x"), "unknown kind 'borrow'"),
     ("naive timestamp", NewEvent("fund", "use", 1, "2025-03-01 10:00", "x"), "has no timezone"),
     ("naive datetime", NewEvent("fund", "use", 1, datetime(2025, 3, 1), "x"), "has no timezone"),
