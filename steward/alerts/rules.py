@@ -520,11 +520,37 @@ def overbooking(
                     "units_to_meet": extra,
                     "forecast_run": run.id,
                     **_json(run.risk),
-                    **_track_record(records.get(res.id), p),
+                    **_pool_track_record(records.get(res.id), run, peak_day),
                 },
             )
         )
     return out
+
+
+def _pool_track_record(
+    view: CalibrationView | None, run: ForecastRun, day: date | None
+) -> dict[str, str]:
+    """The track record for an overbooking alert: the backtest scored "all units out",
+    not the headline's "more demand than units", so the bin is looked up with the
+    peak day's chance of all units out (stored per day in the run's paths) and the
+    sentence names that chance. Older runs without it: the Brier caution only."""
+    if view is None:
+        return {}
+    dates = [str(d)[:10] for d in run.paths.get("dates") or []]
+    per_day = run.paths.get("p_all_units_out") or []
+    key = day.isoformat() if day is not None else None
+    if key in dates and dates.index(key) < len(per_day):
+        p_out = per_day[dates.index(key)]
+        if isinstance(p_out, int | float):
+            sentence = track_record(view, float(p_out))
+            if sentence:
+                return {
+                    "track_record": f"That day the forecast gives all units out a "
+                    f"{float(p_out):.0%} chance. {sentence}"
+                }
+            return {}
+    sentence = track_record(view, float("nan"), caution_only=True)
+    return {"track_record": sentence} if sentence else {}
 
 
 def _duration_words(span: timedelta) -> str:

@@ -427,7 +427,13 @@ def _pool_run(
     }
     paths = _paths_json(
         proj.occupancy_quantiles,
-        {"capacity": proj.capacity, "p_over_capacity": proj.p_over_capacity},
+        {
+            "capacity": proj.capacity,
+            "p_over_capacity": proj.p_over_capacity,
+            # The event the risk backtest scores (steward calibrate): an alert quoting a
+            # track record needs that event's chance on its own day.
+            "p_all_units_out": proj.p_all_units_out,
+        },
     )
     return risk, paths, proj
 

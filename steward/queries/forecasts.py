@@ -220,23 +220,26 @@ def _calibration_view(row: Any) -> CalibrationView:
     )
 
 
-def track_record(view: CalibrationView, probability: float) -> str | None:
+def track_record(
+    view: CalibrationView, probability: float, *, caution_only: bool = False
+) -> str | None:
     """How often figures like ``probability`` came true, e.g. "Of the 212 days we gave
     a 30-40% chance of all units out, 34% had all units out.", and a caution when the
     backtest's figures scored worse than climatology (Brier skill below 0).
 
     The bin's sentence needs MIN_BIN_CASES pool-days (10 stock forecasts) in the
     figure's bin, the caution twice that overall. None when neither can be said.
+    ``caution_only``: no bin sentence (the caller has no figure of the scored event).
     """
-    if not 0.0 <= probability <= 1.0:
+    if not caution_only and not 0.0 <= probability <= 1.0:
         return None
     cases_word, what, happened = _EVENT_WORDS.get(
         view.event, ("cases", view.event.replace("_", " "), "saw it happen")
     )
-    b = view.reliability.bin_for(probability)
     enough = MIN_BIN_CASES if view.event == "all_units_out" else 10
     said = []
-    if b.cases >= enough and b.observed == b.observed:  # NaN: empty bin
+    b = None if caution_only else view.reliability.bin_for(probability)
+    if b is not None and b.cases >= enough and b.observed == b.observed:  # NaN: empty bin
         said.append(
             f"Of the {b.cases} {cases_word} we gave a {b.lo:.0%}-{b.hi:.0%} chance of "
             f"{what}, {b.observed:.0%} {happened}."

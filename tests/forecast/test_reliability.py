@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pytest
@@ -141,3 +141,31 @@ def test_a_track_record_worse_than_the_past_says_so_whatever_the_bin() -> None:
     assert said is not None and said.startswith(
         "Of the 885 days we gave a 20%-30% chance of all units out, 62% had all units out. Caution:"
     )
+
+
+def test_an_overbooking_alert_quotes_the_track_record_of_its_days_all_units_out_chance() -> None:
+    """The backtest scored "all units out"; the alert's headline is "more demand than
+    units". The bin is the peak day's all-units-out chance, named in the sentence."""
+    from types import SimpleNamespace
+
+    from steward.alerts.rules import _pool_track_record
+    from steward.forecast.reliability import Reliability, ReliabilityBin
+    from steward.queries.forecasts import CalibrationView
+
+    at = datetime(2026, 11, 30, tzinfo=UTC)
+    bins = (
+        ReliabilityBin(0.3, 0.4, 200, 0.35, 0.34),
+        ReliabilityBin(0.7, 0.8, 120, 0.75, 0.72),
+    )
+    view = CalibrationView("all_units_out", at, at, at, 8, Reliability(bins, 320, 0.1, 0.2, 0.5))
+    run = SimpleNamespace(
+        paths={"dates": ["2026-12-01", "2026-12-02"], "p_all_units_out": [0.2, 0.74]}
+    )
+    said = _pool_track_record(view, run, date(2026, 12, 2))["track_record"]  # type: ignore[arg-type]
+    # Demand beyond the units may be 35% that day; all units out is 74%: its bin, 70-80%.
+    assert said == (
+        "That day the forecast gives all units out a 74% chance. Of the 120 days we gave a "
+        "70%-80% chance of all units out, 72% had all units out."
+    )
+    # An older run without the per-day figure: no bin sentence from the wrong figure.
+    assert _pool_track_record(view, SimpleNamespace(paths={}), date(2026, 12, 2)) == {}  # type: ignore[arg-type]
