@@ -97,6 +97,14 @@ class ImportOptions:
 
 def number_format(decimal: str | None, thousands: str | None) -> numbers.NumberFormat:
     """The format ``--decimal`` / ``--thousands`` declare; InputError if impossible."""
+    if thousands is not None and decimal is None:
+        # Said in the options' own names ("--decimal None ... Value error" was pydantic's).
+        mark = "," if thousands == "." else "."
+        raise InputError(
+            f"--thousands {thousands!r} needs --decimal too: the decimal mark is what "
+            "tells 1.234 from 1,234",
+            hint=f"e.g. --decimal {mark} --thousands {thousands}",
+        )
     try:
         return numbers.NumberFormat.model_validate({"decimal": decimal, "thousands": thousands})
     except ValidationError as exc:

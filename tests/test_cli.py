@@ -365,3 +365,14 @@ def test_a_time_reason_tells_an_offset_without_minutes_from_none() -> None:
     # A date alone ends in '-01', which is no offset: it has none.
     assert "has no UTC offset; pass --timezone" in why[1] and "has no UTC offset" in why[2]
     assert why[3] == ""
+
+
+def test_thousands_without_decimal_is_said_in_the_options_words() -> None:
+    from steward.errors import InputError
+    from steward.importer import number_format
+
+    with pytest.raises(InputError) as caught:
+        number_format(None, ".")
+    assert str(caught.value).startswith("--thousands '.' needs --decimal too")
+    assert "None" not in str(caught.value) and "Value error" not in str(caught.value)
+    assert caught.value.hint == "e.g. --decimal , --thousands ."
