@@ -8,6 +8,7 @@ import streamlit as st
 from dashboards import data, session, sign_in_form
 from dashboards.tables import safe_table
 from dashboards.text import amount, quota_amount, quota_left
+from steward.display import counted
 
 with session.shown_errors():
     config = session.config_path()
@@ -28,6 +29,10 @@ with session.shown_errors():
         unit, kind = (res.unit, str(res.kind)) if res else ("", "stock")
         if quota:
             return quota_amount(float(value), unit, kind=kind)  # type: ignore[arg-type]
+        if kind == "pool":
+            # A pool's 30-day figure counts units checked out, not days held: "0 units"
+            # beside a drill held all month read as nothing borrowed.
+            return counted(round(float(value)), "checkout")  # type: ignore[arg-type]
         return amount(float(value), unit, kind=kind)  # type: ignore[arg-type]
 
     def left(value: object, slug: str, status: str) -> str:

@@ -280,3 +280,11 @@ def test_overview_says_when_beside_each_risk(federation: Federation) -> None:
     tank = replace(drills, kind="stock", unit="L", risk_date=date(2027, 6, 21), probability=0.8)
     assert advice.row(tank)["When"] == "passes 50% on 21 Jun 2027"
     assert advice.row(replace(drills, probability=0.548))["Risk"] == 0.55
+
+
+def test_members_page_counts_a_pools_30_days_in_checkouts(federation: Federation) -> None:
+    at = open_page(signed_in("sam"), "members")
+    table = next(d.value for d in at.dataframe if "Used (30 days)" in d.value.columns)
+    used = table.loc[table["Resource"] == "Cordless drills", "Used (30 days)"].tolist()
+    # Units checked out, said as checkouts: "0 units" read as nothing held.
+    assert used and all(re.fullmatch(r"\d+ checkouts?", u) for u in used), used
