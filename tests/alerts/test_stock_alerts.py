@@ -540,3 +540,19 @@ def test_a_held_back_alert_reads_held_back_not_resolved(make_garden, http_receiv
     assert f"held back by below_reserve #{holder} until that closed" in line
     (line,) = [x for x in out.output.splitlines() if x.startswith(f"#{holder} ")]
     assert "resolved  below_reserve" in line
+
+
+def test_status_says_when_its_outlook_predates_newer_records(make_garden) -> None:
+    """The level is live, the outlook is the forecast's: a figure recorded since it
+    ran is not in the outlook, and the line says so rather than mixing the two."""
+    ws = make_garden([], NO_DRIFT)
+    forecast(ws, "tank", {"p_below_reserve": 0.2}, at=T0)  # before the waterings were recorded
+    with ws.store.read() as conn:
+        status = resource_status(conn, catalog.resource(conn, "tank"), T0)
+    assert status.newer_records == 3  # the garden's three waterings
+    assert "(forecast of " in status.headline
+    assert status.headline.endswith("before 3 newer records: `steward forecast` updates it)")
+    forecast(ws, "tank", {"p_below_reserve": 0.2}, at=datetime.now(UTC) + timedelta(minutes=1))
+    with ws.store.read() as conn:
+        status = resource_status(conn, catalog.resource(conn, "tank"), T0)
+    assert status.newer_records == 0 and "(forecast of " not in status.headline
