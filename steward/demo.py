@@ -703,65 +703,58 @@ def _loan_row(
 
 def _live_loans(live: _Tick) -> None:
     """Returns of loans whose end has come, then new loans at each tool type's rate."""
-    files, rng, state, now, span = live.files, live.rng, live.state, live.now, live.span
     tz = TZ["toolshed"]
     still_out = []
-    for loan in state.open_loans:
+    for loan in live.state.open_loans:
         back = datetime.fromisoformat(loan["back"])
-        if back <= now:
-            files.add(
+        if back <= live.now:
+            live.files.add(
                 "sources/toolshed/loans.csv",
                 _loan_row(loan["ref"], loan["resource"], "replenish", back, loan["member"], ""),
             )
         else:
             still_out.append(loan)
-    state.open_loans = still_out
-    local = now.astimezone(ZoneInfo(tz))
+    live.state.open_loans = still_out
+    local = live.now.astimezone(ZoneInfo(tz))
     members = [f"T{i:04d}" for i in range(1, 301)]
-    weights = np.asarray(state.activity or [1.0] * len(members), dtype=float)
+    weights = np.asarray(live.state.activity or [1.0] * len(members), dtype=float)
     weights = weights / weights.sum()
     for slug, _name, units, rate, days, boost in TOOL_TYPES:
-        lam = rate * WEEKDAY[local.weekday()] * _season(local.date(), boost) * span
-        for _ in range(int(rng.poisson(lam))):
-            out_count = sum(1 for loan in state.open_loans if loan["resource"] == slug)
-            if out_count >= state.capacity.get(slug, units):
+        lam = rate * WEEKDAY[local.weekday()] * _season(local.date(), boost) * live.span
+        for _ in range(int(live.rng.poisson(lam))):
+            out_count = sum(1 for loan in live.state.open_loans if loan["resource"] == slug)
+            if out_count >= live.state.capacity.get(slug, units):
                 continue  # every unit is out: unmet demand is not in the ledger
             out = live.when()
             loan_ref = live.ref()
-            member = members[int(rng.choice(len(members), p=weights))]
-            length = days + (int(rng.integers(1, 10)) if rng.random() < 0.15 else 0)
+            member = members[int(live.rng.choice(len(members), p=weights))]
+            length = days + (int(live.rng.integers(1, 10)) if live.rng.random() < 0.15 else 0)
             allowed = days
-            if rng.random() < 0.1:
+            if live.rng.random() < 0.1:
                 length += days
                 allowed += days
             back = out + timedelta(days=length)
-            files.add(
+            live.files.add(
                 "sources/toolshed/loans.csv",
                 _loan_row(loan_ref, slug, "use", out, member, _iso(_due(out, allowed, tz))),
             )
-            state.open_loans.append(
+            live.state.open_loans.append(
                 {"ref": loan_ref, "resource": slug, "member": member, "back": _iso(back)}
             )
 
 
 def _live_garden(live: _Tick) -> None:
     """Watering, rain and seed use at the history's daily rates; the nightly tank reading."""
-    files, rng, state, start, now, span = (
-        live.files,
-        live.rng,
-        live.state,
-        live.start,
-        live.now,
-        live.span,
-    )
     tz = TZ["garden"]
-    local = now.astimezone(ZoneInfo(tz))
+    local = live.now.astimezone(ZoneInfo(tz))
     summer = _season(local.date(), 1.0)
     rain_p = max(0.55 - 0.3 * (summer - 1), 0.08)
-    if rng.random() < rain_p * span:
-        inflow = min(float(rng.gamma(2.0, 260.0 / max(summer, 0.5))), 10_000.0 - state.tank_level)
+    if live.rng.random() < rain_p * live.span:
+        inflow = min(
+            float(live.rng.gamma(2.0, 260.0 / max(summer, 0.5))), 10_000.0 - live.state.tank_level
+        )
         if inflow >= 1:
-            files.add(
+            live.files.add(
                 "sources/garden/water.csv",
                 {
                     "external_id": f"{live.ref()}-rain",
@@ -773,13 +766,13 @@ def _live_garden(live: _Tick) -> None:
                     "loan_ref": "",
                 },
             )
-            state.tank_level += round(inflow, 1)
-    for _ in range(int(rng.poisson(2.2 * summer * WEEKDAY[local.weekday()] * span))):
-        litres = round(float(rng.gamma(3.0, 12.0 * summer)), 1)
-        litres = min(litres, max(state.tank_level - 50.0, 0.0))
+            live.state.tank_level += round(inflow, 1)
+    for _ in range(int(live.rng.poisson(2.2 * summer * WEEKDAY[local.weekday()] * live.span))):
+        litres = round(float(live.rng.gamma(3.0, 12.0 * summer)), 1)
+        litres = min(litres, max(live.state.tank_level - 50.0, 0.0))
         if litres < 1:
             continue
-        files.add(
+        live.files.add(
             "sources/garden/water.csv",
             {
                 "external_id": f"{live.ref()}-water",
@@ -787,17 +780,17 @@ def _live_garden(live: _Tick) -> None:
                 "kind": "use",
                 "quantity": litres,
                 "occurred_at": _iso(live.when()),
-                "member": f"G{int(rng.integers(1, 61)):04d}",
+                "member": f"G{int(live.rng.integers(1, 61)):04d}",
                 "loan_ref": "",
             },
         )
-        state.tank_level -= litres
-    for day in _local_days(start, now, tz):
+        live.state.tank_level -= litres
+    for day in _local_days(live.start, live.now, tz):
         # The sensor reports nightly at 21:30, as in the history.
         at = _at(day, 21, 30, tz)
-        if start < at <= now:
-            value = state.tank_level - state.sensor_offset + float(rng.normal(0, 8))
-            files.add(
+        if live.start < at <= live.now:
+            value = live.state.tank_level - live.state.sensor_offset + float(live.rng.normal(0, 8))
+            live.files.add(
                 "sources/garden/tank-readings.csv",
                 {
                     "external_id": f"tank-{day.isoformat()}",
@@ -806,11 +799,11 @@ def _live_garden(live: _Tick) -> None:
                     "observed_at": _iso(at),
                 },
             )
-    if local.month in (3, 4, 5) and rng.random() < 0.5 * span:
-        k = int(rng.integers(1, 6))
-        if state.seeds - k > 0:
-            state.seeds -= k
-            files.add(
+    if local.month in (3, 4, 5) and live.rng.random() < 0.5 * live.span:
+        k = int(live.rng.integers(1, 6))
+        if live.state.seeds - k > 0:
+            live.state.seeds -= k
+            live.files.add(
                 "sources/garden/seeds.csv",
                 {
                     "external_id": f"{live.ref()}-seeds",
@@ -818,7 +811,7 @@ def _live_garden(live: _Tick) -> None:
                     "kind": "use",
                     "quantity": k,
                     "occurred_at": _iso(live.when()),
-                    "member": f"G{int(rng.integers(1, 61)):04d}",
+                    "member": f"G{int(live.rng.integers(1, 61)):04d}",
                     "loan_ref": "",
                 },
             )
@@ -826,22 +819,14 @@ def _live_garden(live: _Tick) -> None:
 
 def _live_fund(live: _Tick) -> None:
     """Grants and donations at the history's closing pace; dues on the 1st, expenses on the 15th."""
-    files, rng, state, start, now, span = (
-        live.files,
-        live.rng,
-        live.state,
-        live.start,
-        live.now,
-        live.span,
-    )
     tz = TZ["fund"]
     rows: list[tuple[datetime, dict[str, str]]] = []
-    for day in _local_days(start, now, tz):
+    for day in _local_days(live.start, live.now, tz):
         at = _at(day, 9, 0, tz)
-        if not start < at <= now:
+        if not live.start < at <= live.now:
             continue
         if day.day == 1:
-            payers = rng.random(120) < DUES_PAYING
+            payers = live.rng.random(120) < DUES_PAYING
             for i in np.flatnonzero(payers):
                 code = f"F{i + 1:04d}"
                 rows.append(
@@ -849,18 +834,18 @@ def _live_fund(live: _Tick) -> None:
                 )
         if day.day == 15:
             rows.append((at, _fund_row(f"expense-{day:%Y-%m}", "use", EXPENSE, at)))
-    if rng.random() < GIFT_CHANCE * span:
+    if live.rng.random() < GIFT_CHANCE * live.span:
         t = live.when()
-        gift = float(rng.choice(GIFTS))
+        gift = float(live.rng.choice(GIFTS))
         rows.append((t, _fund_row(f"{live.ref()}-donation", "replenish", gift, t)))
-    for _ in range(int(rng.poisson(state.grants_per_day * span))):
+    for _ in range(int(live.rng.poisson(live.state.grants_per_day * live.span))):
         t = live.when()
-        grant = round(float(rng.gamma(6.0, GRANT_MEAN / 6.0)), 2)
-        member = f"F{int(rng.integers(1, 121)):04d}"
+        grant = round(float(live.rng.gamma(6.0, GRANT_MEAN / 6.0)), 2)
+        member = f"F{int(live.rng.integers(1, 121)):04d}"
         rows.append((t, _fund_row(f"{live.ref()}-grant", "use", grant, t, member)))
     for t, row in rows:
         month = t.astimezone(ZoneInfo(tz))
-        files.add(f"sources/fund/transactions-{month:%Y-%m}.csv", row)
+        live.files.add(f"sources/fund/transactions-{month:%Y-%m}.csv", row)
 
 
 def ingest(
