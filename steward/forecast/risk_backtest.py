@@ -28,9 +28,10 @@ reaches its forecast: loan durations come from the loans returned by then
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -168,15 +169,31 @@ def _observed_stock(
     return float(below.any())
 
 
-def _one_origin(
+@dataclass
+class Projected:
+    """One resource forecast at a backtest origin, as ``steward forecast`` would have
+    made it then: its inputs, the horizon's dates and the run's (risk, paths, projection)."""
+
+    inp: Any
+    dates: pd.DatetimeIndex
+    risk: dict[str, Any]
+    paths: dict[str, Any]
+    projection: Any
+
+
+def project_at(
     ws: Workspace,
     infos: Sequence[ResourceInfo],
     origin: datetime,
-    actual: dict[str, pd.DataFrame],
     ledgers: dict[str, flows.LedgerFrames],
-    cases: dict[str, Cases],
     rng: np.random.Generator,
-) -> None:
+) -> Iterator[tuple[str, Projected]]:
+    """(slug, :class:`Projected`) for each resource with enough history at ``origin``.
+
+    Only the ledger up to ``origin`` reaches the forecast. Stocks need both flows
+    forecast; pools need a capacity. Shared by the risk backtest and benchmarks that
+    score other parts of the same runs (tests/benchmarks/bench_anomaly_rate.py).
+    """
     cfg = ws.settings.forecast
     h, n = cfg.horizon_days, cfg.paths
     with ws.store.read() as conn:
@@ -212,20 +229,36 @@ def _one_origin(
         if res.kind == "stock":
             if set(chosen) != {"use", "replenish"}:
                 continue
-            _, _, stock = _stock_run(inp, chosen, dates, n, rng)
+            yield slug, Projected(inp, dates, *_stock_run(inp, chosen, dates, n, rng))
+        else:
+            if inp.capacity_now is None:
+                continue
+            yield slug, Projected(inp, dates, *_pool_run(inp, chosen, dates, n, rng, target=0.1))
+
+
+def _one_origin(
+    ws: Workspace,
+    infos: Sequence[ResourceInfo],
+    origin: datetime,
+    actual: dict[str, pd.DataFrame],
+    ledgers: dict[str, flows.LedgerFrames],
+    cases: dict[str, Cases],
+    rng: np.random.Generator,
+) -> None:
+    h = ws.settings.forecast.horizon_days
+    for slug, got in project_at(ws, infos, origin, ledgers, rng):
+        res, dates = got.inp.res, got.dates
+        if res.kind == "stock":
             happened = _observed_stock(res, actual[slug], dates)
             if happened is None:
                 continue
             kept = cases.setdefault(slug, Cases(STOCK_EVENT))
-            kept.predicted.append(stock.p_below_reserve_within_horizon)
+            kept.predicted.append(got.projection.p_below_reserve_within_horizon)
             kept.observed.append(happened)
             today = dates[0] - pd.Timedelta(days=1)
             kept.climatology.append(_past_stock_rate(res, actual[slug], today, h))
         else:
-            if inp.capacity_now is None:
-                continue
-            _, _, pool = _pool_run(inp, chosen, dates, n, rng, target=0.1)
-            p_full = pool.p_all_units_out.to_numpy()
+            p_full = got.projection.p_all_units_out.to_numpy()
             full, known = _observed_pool(actual[slug], dates)
             kept = cases.setdefault(slug, Cases(POOL_EVENT))
             kept.predicted.extend(p_full[known].tolist())

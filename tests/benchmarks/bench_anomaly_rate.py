@@ -7,7 +7,7 @@ margin (0.5) was chosen on the demo; this checks it on the MyTurn sample too.
 
 At origins every ``--every`` days, every resource is forecast as ``steward
 forecast`` would have done then (the rolling-origin machinery of
-steward.forecast.risk_backtest), and each of the next ``--days`` days' observed
+steward.forecast.risk_backtest.project_at), and each of the next ``--days`` days' observed
 end-of-day value is set beside that day's band. Printed per store and kind:
 resource-days, the share outside the band at all (a calibrated 90% band: about 10%)
 and the share the rule would raise (it should be rare: each is an alert to a
@@ -42,10 +42,7 @@ from bench_risk_calibration import DEMO_NOW, demo_workspace, moment, myturn_work
 
 from steward import flows  # noqa: E402
 from steward.alerts.options import Anomaly  # noqa: E402
-from steward.forecast.parallel import forecast_many  # noqa: E402
-from steward.forecast.risk_backtest import MIN_HISTORY_DAYS, origins_between  # noqa: E402
-from steward.forecast.runs import _future_days, _inputs, _pool_run, _stock_run, weeks_for  # noqa: E402
-from steward.forecast.selection import Selection  # noqa: E402
+from steward.forecast.risk_backtest import origins_between, project_at  # noqa: E402
 from steward.store import catalog  # noqa: E402
 from steward.workspace import Workspace  # noqa: E402
 
@@ -63,13 +60,11 @@ def _band(paths: dict, day: int) -> tuple[float, float] | None:
 def misses(
     ws: Workspace, start: datetime, end: datetime, every: int, days: int
 ) -> dict[str, dict[str, list]]:
-    """Per kind: ``{"outside": [...], "excess": [...], "width": [...]}`` per resource-day.
+    """Per kind: ``{"outside": [...], "width": [...], "slug": [...]}``, one per resource-day.
 
     ``outside`` is how far the observed value lay outside the band (0 inside);
     the rule fires when it exceeds margin x width (and 1 unit for a pool).
     """
-    cfg = ws.settings.forecast
-    h, n = cfg.horizon_days, cfg.paths
     with ws.store.read() as conn:
         infos = catalog.resources(conn)
         ledgers = {r.slug: flows.read_ledger(conn, r) for r in infos}
@@ -81,49 +76,11 @@ def misses(
     # Only the first ``days`` of each horizon are scored: origins run up to end - days.
     origins = origins_between(start, end, days, every)
     for i, origin in enumerate(origins):
-        with ws.store.read() as conn:
-            inputs = {r.slug: _inputs(conn, r, origin, ledgers[r.slug]) for r in infos}
-        ready = {
-            s: inp
-            for s, inp in inputs.items()
-            if len(inp.flows)
-            and (inp.flows.index[-1] - inp.flows.index[0]).days >= MIN_HISTORY_DAYS
-        }
-        series = {
-            f"{s}:{name}": y
-            for s, inp in ready.items()
-            for name, y in inp.series.items()
-            if y.notna().sum() > 0
-        }
-        chosen_all = forecast_many(
-            series,
-            weeks_for(h),
-            executor=cfg.executor or "serial",
-            workers=cfg.workers,
-            nonnegative=True,
-        )
-        for slug, inp in ready.items():
-            chosen = {
-                name: sel
-                for name in inp.series
-                if isinstance(sel := chosen_all.get(f"{slug}:{name}"), Selection)
-            }
-            if not chosen or not any(s.has_data for s in chosen.values()):
-                continue
-            res = inp.res
-            dates = _future_days(res, origin, h)
-            if res.kind == "stock":
-                if set(chosen) != {"use", "replenish"}:
-                    continue
-                _, paths, _ = _stock_run(inp, chosen, dates, n, rng)
-            else:
-                if inp.capacity_now is None:
-                    continue
-                _, paths, _ = _pool_run(inp, chosen, dates, n, rng, target=0.1)
-            seen = actual[slug]["level"].reindex(dates[:days])
-            kept = out.setdefault(str(res.kind), {"outside": [], "width": [], "slug": []})
+        for slug, got in project_at(ws, infos, origin, ledgers, rng):
+            seen = actual[slug]["level"].reindex(got.dates[:days])
+            kept = out.setdefault(str(got.inp.res.kind), {"outside": [], "width": [], "slug": []})
             for d, value in enumerate(seen.to_numpy()):
-                band = _band(paths, d)
+                band = _band(got.paths, d)
                 if band is None or value != value:
                     continue
                 low, high = band
