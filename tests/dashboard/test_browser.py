@@ -74,6 +74,10 @@ def test_steward_overview_and_resource(url: str, page) -> None:  # type: ignore[
     # the page as (visually hidden) table cells for screen readers.
     page.locator(GRID_CELLS).first.wait_for(state="attached", timeout=30_000)
     cells = " ".join(page.locator(GRID_CELLS).all_text_contents())
+    # The grid draws only the columns in view: scroll it to its right edge for the rest.
+    page.locator(".dvn-scroller").first.evaluate("el => { el.scrollLeft = el.scrollWidth; }")
+    page.wait_for_timeout(500)
+    cells += " " + " ".join(page.locator(GRID_CELLS).all_text_contents())
     assert "62% chance Repair fund is below its reserve by" in cells
     assert "Fund alert FIRING-MARK" in cells
     shot(page, "steward-overview")
