@@ -16,7 +16,7 @@ def hidden_text(min_members: int) -> str:
     return (
         f"Hidden: fewer than {min_members} members used it in the last "
         f"{PUBLIC_WINDOW.days} days, so "
-        "the figure would show one member's own use. Stewards see it when signed in."
+        "the figure would show one member's own use. Stewards see it on their Overview."
     )
 
 

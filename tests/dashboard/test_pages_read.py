@@ -217,6 +217,8 @@ def test_a_hidden_public_figure_says_why_and_a_rounded_one_says_about(
     text = shown_text(open_page(signed_in(None), "health"))
     # The fund's level came from two members (k = 5): hidden, with the reason, not a dash.
     assert "Hidden: fewer than 5 members used it in the last 30 days" in text
+    # The health page is the same signed in: the exact figure is on a steward's Overview.
+    assert "Stewards see it on their Overview." in text
     assert "—" not in text
 
 
