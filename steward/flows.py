@@ -50,15 +50,45 @@ def level(conn: Connection, res: ResourceInfo, at: datetime | None = None) -> De
         .order_by(Reading.observed_at.desc(), Reading.id.desc())
         .limit(1)
     ).first()
-    stmt = select(_sum(_signed_effect())).where(
-        Event.resource_id == res.id, Event.occurred_at <= at, Event.scheduled.is_(False)
-    )
     if anchor is None:
-        start = res.initial_level
-    else:
-        start = anchor.value
-        stmt = stmt.where(Event.occurred_at > anchor.observed_at)
-    return Decimal(start) + Decimal(conn.execute(stmt).scalar_one())
+        return level_between(conn, res, Decimal(res.initial_level), None, at)
+    return level_between(conn, res, Decimal(anchor.value), anchor.observed_at, at)
+
+
+def overflow(level: Decimal, capacity: Decimal | None) -> Decimal:
+    """What a stock holds after a change took it to ``level``: above ``capacity`` it
+    overflows and the rest is lost (a full tank in the rain), as the forecast's
+    projection models it (:func:`steward.forecast.projection.project_stock`)."""
+    return level if capacity is None else min(level, capacity)
+
+
+def level_between(
+    conn: Connection, res: ResourceInfo, start: Decimal, after: datetime | None, upto: datetime
+) -> Decimal:
+    """A stock's level at ``upto``: ``start`` (its level at ``after``; None: before any
+    event) plus the recorded events in (``after``, ``upto``].
+
+    A stock with a capacity overflows (:func:`overflow`): the events are walked in
+    time order and the level is clipped after each, so rain recorded on a full tank
+    does not imply more than it can hold. Without a capacity it is one SQL sum.
+    """
+    when = [Event.resource_id == res.id, Event.occurred_at <= upto, Event.scheduled.is_(False)]
+    if after is not None:
+        when.append(Event.occurred_at > after)
+    if res.capacity is None or str(res.kind) != "stock":
+        return start + Decimal(
+            conn.execute(select(_sum(_signed_effect())).where(*when)).scalar_one()
+        )
+    capacity = Decimal(res.capacity)
+    level = overflow(start, capacity)
+    effects = conn.execute(
+        select(type_coerce(_signed_effect(), Quantity()))
+        .where(*when)
+        .order_by(Event.occurred_at, Event.id)
+    ).scalars()
+    for effect in effects:
+        level = overflow(level + Decimal(effect), capacity)
+    return level
 
 
 def ledger_level(conn: Connection, res: ResourceInfo, at: datetime | None = None) -> Decimal:

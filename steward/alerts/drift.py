@@ -1,7 +1,8 @@
 """Reconciliation drift: a stock's latest reading against the level the ledger implies.
 
 The implied level is the previous reading plus the net events between the two
-readings (or the initial level plus all events before the first reading). A gap
+readings (or the initial level plus all events before the first reading), never
+above the stock's capacity (what a full tank gets more of overflows). A gap
 is water that left without a record (a leak, unrecorded use) or a sensor fault.
 """
 
@@ -11,11 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, case, func, select, type_coerce
+from sqlalchemy import Connection, select
 
+from steward import flows
 from steward.store.catalog import ResourceInfo
-from steward.store.models import Event, Reading
-from steward.store.types import Quantity
+from steward.store.models import Reading
 
 
 @dataclass(frozen=True)
@@ -27,19 +28,6 @@ class Drift:
     @property
     def gap(self) -> Decimal:
         return self.reading - self.implied
-
-
-def _net_between(
-    conn: Connection, res: ResourceInfo, after: datetime | None, upto: datetime
-) -> Decimal:
-    direction = case((Event.kind == "use", -1), else_=1)
-    undo = case((Event.reverses_id.is_(None), 1), else_=-1)
-    stmt = select(
-        type_coerce(func.coalesce(func.sum(Event.quantity * direction * undo), 0), Quantity())
-    ).where(Event.resource_id == res.id, Event.occurred_at <= upto, Event.scheduled.is_(False))
-    if after is not None:
-        stmt = stmt.where(Event.occurred_at > after)
-    return Decimal(conn.execute(stmt).scalar_one())
 
 
 def latest_drift(conn: Connection, res: ResourceInfo, now: datetime) -> Drift | None:
@@ -57,5 +45,6 @@ def latest_drift(conn: Connection, res: ResourceInfo, now: datetime) -> Drift | 
         prev_at, start = last_two[1].observed_at, Decimal(last_two[1].value)
     else:
         prev_at, start = None, res.initial_level
-    implied = start + _net_between(conn, res, prev_at, latest.observed_at)
+    # A full tank overflows: rain recorded on it implies no more than its capacity.
+    implied = flows.level_between(conn, res, Decimal(start), prev_at, latest.observed_at)
     return Drift(latest.observed_at, Decimal(latest.value), implied)

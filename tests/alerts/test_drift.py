@@ -1,0 +1,58 @@
+"""Reconciliation drift on a stock with a capacity: a full tank overflows, a leak does not."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from steward import flows
+from steward.alerts import evaluate
+from steward.alerts.drift import latest_drift
+from steward.ledger import Batch, Ledger, NewEvent, NewReading
+from steward.status import resource_status
+from steward.store import catalog
+from steward.store.models import Alert
+from tests.alerts.support import T0
+
+# The garden's tank holds 1,000 L (5% drift tolerance: 50 L).
+FULL = NewReading("tank", 990, T0 - timedelta(days=1), "full")
+STORM = NewEvent("tank", "replenish", 400, T0 - timedelta(hours=12), "storm")
+
+
+def _record(ws, *events: NewEvent, readings: tuple[NewReading, ...] = ()) -> None:
+    with ws.store.write() as conn:
+        Ledger(conn).record(Batch("sensor", events=events, readings=readings))
+
+
+def _drift_alerts(ws) -> list[str]:
+    with ws.store.write() as conn:
+        evaluate(conn, ws.settings, T0)
+        return list(conn.execute(select(Alert.summary).where(Alert.rule == "drift")).scalars())
+
+
+def test_rain_on_a_full_tank_overflows_and_is_no_drift(make_garden) -> None:
+    ws = make_garden([])
+    _record(ws, STORM, readings=(FULL, NewReading("tank", 1000, T0 - timedelta(hours=1), "r2")))
+    with ws.store.read() as conn:
+        res = catalog.resource(conn, "tank")
+        found = latest_drift(conn, res, T0)
+        # 990 + 400 L of rain would be 1,390 L in a 1,000 L tank: 390 L spilled over.
+        assert found is not None and found.implied == Decimal(1000)
+        # The level the status shows between readings spills the same way.
+        assert flows.level(conn, res, T0 - timedelta(hours=2)) == Decimal(1000)
+        assert resource_status(conn, res, T0 - timedelta(hours=2)).level == 1000.0
+    assert _drift_alerts(ws) == []
+
+
+def test_a_leak_after_the_tank_overflowed_still_fires(make_garden) -> None:
+    ws = make_garden([])
+    use = NewEvent("tank", "use", 100, T0 - timedelta(hours=6), "u-after-storm")
+    _record(ws, STORM, use, readings=(FULL, NewReading("tank", 600, T0 - timedelta(hours=1), "r2")))
+    with ws.store.read() as conn:
+        found = latest_drift(conn, catalog.resource(conn, "tank"), T0)
+    # Full (1,000 L) less 100 L used: 900 L; the tank reads 600 L, so 300 L left unrecorded.
+    assert found is not None and (found.implied, found.gap) == (Decimal(900), Decimal(-300))
+    [summary] = _drift_alerts(ws)
+    assert "300 L less than the ledger implies (900 L)" in summary
