@@ -16,7 +16,7 @@ those are not cached).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -24,6 +24,7 @@ import streamlit as st
 
 from dashboards.session import workspace
 from steward.access import Scope
+from steward.availability import Units
 from steward.queries import (
     activity,
     alerts,
@@ -118,6 +119,13 @@ def recent_events(config: str, scope: Scope, slug: str) -> pd.DataFrame:
 def resource_quotas(config: str, scope: Scope, slug: str) -> pd.DataFrame:
     with workspace(config).store.read() as conn:
         return quotas.for_resource(scope, conn, slug)
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False, hash_funcs=SCOPE_KEY)
+def pool_units(config: str, scope: Scope, slug: str) -> Units:
+    """A pool's units now, with the reason they differ from its recorded capacity."""
+    with workspace(config).store.read() as conn:
+        return resources.pool_units(scope, conn, slug, datetime.now(UTC))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=SCOPE_KEY)

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, func, select
 
-from steward import flows
+from steward import availability, flows
 from steward.display import change, counted, json_safe, local_time
 from steward.headlines import headline
 from steward.reserve import breach, exact
@@ -36,6 +36,10 @@ class ResourceStatus:
     level: float | None = None
     on_loan: float | None = None
     capacity: float | None = None
+    #: Pool: why ``capacity`` (units available) differs from the recorded capacity,
+    #: e.g. "6 units recorded, 1 on loan 64 days past due (since 28 Sep 2026), counted
+    #: lost"; "" when it does not (:mod:`steward.availability`).
+    capacity_note: str = ""
     reserve: float | None = None
     trend: float | None = None
     trend_text: str = ""
@@ -95,8 +99,16 @@ def latest_forecast(conn: Connection, resource_id: int) -> Row[Any] | None:
 
 
 def resource_status(
-    conn: Connection, res: ResourceInfo, now: datetime | None = None
+    conn: Connection,
+    res: ResourceInfo,
+    now: datetime | None = None,
+    lost: dict[int, tuple[datetime, ...]] | None = None,
 ) -> ResourceStatus:
+    """Where ``res`` stands at ``now`` (default: the current time).
+
+    ``lost``: :func:`steward.availability.lost_loans` of the pools at ``now``, read
+    once for many (absent: read here when the resource is a pool).
+    """
     now = now or datetime.now(UTC)
     status = ResourceStatus(
         slug=res.slug,
@@ -117,8 +129,18 @@ def resource_status(
             status.trend = float(Decimal(level_now) - Decimal(flows.level(conn, res, before)))
             status.trend_text = f"{change(status.trend, res.unit)} in {TREND_DAYS} days"
     else:
-        status.on_loan = _num(flows.on_loan(conn, res, now))
-        status.capacity = _num(flows.capacity(conn, res, now))
+        # The units the forecast and the quota budget count: a loan long past due is
+        # lost capacity, not a unit on loan (steward.availability).
+        if status.has_data:
+            units = availability.units(
+                conn, res, now, None if lost is None else lost.get(res.id, ())
+            )
+            status.on_loan = float(units.lending)
+            status.capacity = _num(units.available)
+            status.capacity_note = units.reason(res.timezone, now)
+        else:
+            status.on_loan = _num(flows.on_loan(conn, res, now))
+            status.capacity = _num(flows.capacity(conn, res, now))
         if status.has_data:
             recent = _checkouts(conn, res, before, now)
             earlier = _checkouts(conn, res, before - timedelta(days=TREND_DAYS), before)
@@ -213,9 +235,13 @@ def all_statuses(conn: Connection, now: datetime | None = None) -> list[Resource
     """Every resource's status, in slug order (scripts read ``--format json`` in it)."""
     now = now or datetime.now(UTC)
     firing = firing_alerts(conn, now)
+    found = resources(conn)
+    pools = [r.id for r in found if r.kind == "pool"]
+    # One read of the loans long past due for every pool, not one per pool.
+    lost = availability.lost_loans(conn, pools, now) if pools else {}
     out = []
-    for res in resources(conn):
-        status = resource_status(conn, res, now)
+    for res in found:
+        status = resource_status(conn, res, now, lost)
         status.firing = firing.get(res.id, [])
         out.append(status)
     return out

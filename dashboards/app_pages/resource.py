@@ -18,6 +18,7 @@ from dashboards.methods import (
 )
 from dashboards.tables import safe_table
 from dashboards.text import amount, local_time, plain, words
+from steward.availability import LOST_AFTER_DAYS
 from steward.queries.forecasts import track_record
 
 with session.shown_errors():
@@ -79,13 +80,22 @@ with session.shown_errors():
             else ""
         )
     )
-    lost = (view.risk.get("lost_overdue") if view else None) or 0
-    if kind == "pool" and view is not None and "lost_overdue" in view.risk:
-        counted = amount(float(lost), res.unit, kind="pool") if lost else "none now"
-        st.caption(
-            f"Loans more than {view.risk.get('lost_after_days', 30)} days past due count as "
-            f"lost capacity in this forecast, not as units coming back ({counted})."
-        )
+    if kind == "pool":
+        # The units status, forecast and quota budget all count, and why they differ
+        # from the recorded capacity (steward.availability).
+        units_now = data.pool_units(config, scope, slug)
+        why = units_now.reason(tz, pd.Timestamp.now(tz="UTC").to_pydatetime())
+        if why and units_now.available is not None:
+            st.caption(
+                f"{amount(float(units_now.available), res.unit, kind='pool')} to lend now: "
+                f"{plain(why)}. Loans more than {LOST_AFTER_DAYS} days past due count as "
+                "lost capacity in the forecast and the quota budget, not as units coming back."
+            )
+        else:
+            st.caption(
+                f"Loans more than {LOST_AFTER_DAYS} days past due would count as lost "
+                "capacity in the forecast and the quota budget (none now)."
+            )
     what = "falling below the reserve" if kind == "stock" else "more demand than units"
     left, right = st.columns(2)
     with left:

@@ -28,7 +28,8 @@ def _where(s: ResourceStatus) -> str:
         reserve = f" (reserve {quantity(s.reserve, s.unit)})" if s.reserve is not None else ""
         return f"{quantity(s.level, s.unit)}{reserve}"
     cap = f"/{quantity(s.capacity, whole=True)}" if s.capacity is not None else ""
-    return f"{quantity(s.on_loan, whole=True)}{cap} on loan"
+    note = f" ({s.capacity_note})" if s.capacity_note else ""
+    return f"{quantity(s.on_loan, whole=True)}{cap} on loan{note}"
 
 
 def _name(s: ResourceStatus) -> Text:

@@ -23,9 +23,9 @@ import pandas as pd
 from sqlalchemy import Connection, Row, insert, select, update
 
 from steward import flow_refresh, flows, flows_many
+from steward.availability import LOST_AFTER_DAYS, lost_loans
 from steward.forecast import batch_inputs
 from steward.forecast.projection import batched_demand
-from steward.queries.loans import open_loans
 from steward.store import catalog
 from steward.store.catalog import ResourceInfo
 from steward.store.models import CapacityChange, Event, ForecastRun
@@ -38,8 +38,6 @@ if TYPE_CHECKING:
 
 #: Shortest history (days) worth a model; shorter series still get a baseline.
 MIN_HISTORY_DAYS = 14
-#: A pool's loan this many days past due counts as lost capacity in its projection.
-LOST_AFTER_DAYS = 30
 #: Fit on at most this much recent history. Long enough for several yearly seasons:
 #: the seasonal mean of weekly flows learns from every past year it is given, and
 #: the backtest that chooses among methods gets more origins.
@@ -245,15 +243,9 @@ def _plans(res: ResourceInfo, facts: _Facts) -> tuple[pd.Series, pd.Series]:
 
 
 def _lost_overdue(conn: Connection, pool_ids: Sequence[int], now: datetime) -> dict[int, int]:
-    """Per pool, its loans more than LOST_AFTER_DAYS past due (a query per 400 pools:
-    the ids are bound twice, within old SQLite builds' 999 parameters)."""
-    ids = list(pool_ids)
-    out: dict[int, int] = {}
-    for i in range(0, len(ids), 400):
-        loans = open_loans(conn, ids[i : i + 400], as_of=now)
-        late = loans.loc[loans["days_overdue"] > LOST_AFTER_DAYS, "resource_id"]
-        out |= {int(rid): int(n) for rid, n in late.value_counts().items()}
-    return out
+    """Per pool, its loans counted lost (:func:`steward.availability.lost_loans`): the
+    units status, the quota budget and the resource page also leave out."""
+    return {rid: len(due) for rid, due in lost_loans(conn, pool_ids, now).items()}
 
 
 def _weekly(frame: pd.DataFrame) -> pd.DataFrame:

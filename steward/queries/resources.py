@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Connection
 
+from steward import availability
 from steward.access import Scope
 from steward.errors import AccessDenied, InputError
 from steward.store import catalog
@@ -33,3 +36,9 @@ def stewarded(scope: Scope, conn: Connection, slug: str) -> ResourceInfo:
     res = one(scope, conn, slug)
     scope.require_steward(res.commons_id)
     return res
+
+
+def pool_units(scope: Scope, conn: Connection, slug: str, now: datetime) -> availability.Units:
+    """A pool's units at ``now`` as status, forecast and quota budget count them
+    (:func:`steward.availability.units`): stewards of its commons only."""
+    return availability.units(conn, stewarded(scope, conn, slug), now)

@@ -19,7 +19,7 @@ import pandas as pd
 from babel.numbers import is_currency
 from sqlalchemy import Connection, insert, select, update
 
-from steward import flows
+from steward import availability, flows
 from steward.config import QuotaPolicyConfig
 from steward.errors import QuotaError
 from steward.quotas.explain import fmt, pct
@@ -216,10 +216,11 @@ def pool_period_budget(
 ) -> Budget:
     """Unit-days the pool can lend in ``bounds`` at the policy's utilisation.
 
-    Capacity per day as the forecast counts it: the configured units plus recorded
-    changes effective by then, plus planned (scheduled) changes dated after ``now``
-    and by then. A plan dated before ``now`` did not happen as planned (had it, it
-    would be recorded) and counts no more than it does in the forecast.
+    Units per day as the forecast counts them (:mod:`steward.availability`): the
+    recorded capacity (configured units plus changes effective by then) less the
+    loans counted lost at ``now``, plus planned (scheduled) changes dated after
+    ``now`` and by then. A plan dated before ``now`` did not happen as planned (had
+    it, it would be recorded) and counts no more than it does in the forecast.
     """
     rows = conn.execute(
         select(CapacityChange.effective_at, CapacityChange.delta, CapacityChange.scheduled).where(
@@ -227,17 +228,20 @@ def pool_period_budget(
         )
     ).all()
     changes = [(_utc(at), float(d)) for at, d, planned in rows if not planned or _utc(at) > now]
-    base = float(res.capacity or 0)
+    units = availability.units(conn, res, now)
+    base = float(res.capacity or 0) - units.lost
     by_day = []
     for i in range(bounds.days):
         day_start = bounds.start + timedelta(days=i)
         by_day.append(base + sum(d for at, d in changes if at <= day_start))
     amount = pool_budget(np.array(by_day), policy.utilisation, bounds.days)
-    units = fmt(by_day[0]) if len(set(by_day)) == 1 else f"{fmt(min(by_day))}-{fmt(max(by_day))}"
+    n_units = fmt(by_day[0]) if len(set(by_day)) == 1 else f"{fmt(min(by_day))}-{fmt(max(by_day))}"
+    why = units.reason(res.timezone, now)
     basis = (
         f"{res.name} can lend {fmt(amount)} unit-days in {bounds.label()}: "
-        f"{pct(policy.utilisation)} of {units} units over {bounds.days} days, "
-        "so that waiting lists stay short"
+        f"{pct(policy.utilisation)} of {n_units} units"
+        + (f" ({why})" if why else "")
+        + f" over {bounds.days} days, so that waiting lists stay short"
     )
     need = ordinary_need(MemberUsage(conn, res), bounds, res.timezone)
     # A pool's shortfall is told by the overbooking alert in units to add (forecast-based).
