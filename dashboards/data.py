@@ -121,6 +121,13 @@ def resource_quotas(config: str, scope: Scope, slug: str) -> pd.DataFrame:
         return quotas.for_resource(scope, conn, slug)
 
 
+@st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=SCOPE_KEY)
+def resource_budget(config: str, scope: Scope, slug: str) -> quotas.PeriodBudget | None:
+    """The running period's budget beside what the quotas add up to (stewards only)."""
+    with workspace(config).store.read() as conn:
+        return quotas.budget_for(scope, conn, slug, datetime.now(UTC))
+
+
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False, hash_funcs=SCOPE_KEY)
 def pool_units(config: str, scope: Scope, slug: str) -> Units:
     """A pool's units now, with the reason they differ from its recorded capacity."""

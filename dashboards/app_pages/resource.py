@@ -19,6 +19,7 @@ from dashboards.methods import (
 from dashboards.tables import safe_table
 from dashboards.text import amount, local_time, plain, words
 from steward.availability import LOST_AFTER_DAYS
+from steward.display import local_days
 from steward.queries.forecasts import track_record
 
 with session.shown_errors():
@@ -190,5 +191,12 @@ with session.shown_errors():
         )
     else:
         st.caption("No quotas computed for this resource yet.")
+    budget = data.resource_budget(config, scope, slug)
+    if budget is not None:
+        # The budget and the quotas' sum beside it: every quota is at least one
+        # ordinary use, so the sum can pass the budget; a deficit says what closes it.
+        period = local_days(budget.period_start, budget.period_end, tz)
+        for line in budget.lines(period):
+            st.caption(plain(line.strip()))
     if res.capacity is not None and kind == "stock":
         st.caption(f"Capacity {amount(float(res.capacity), res.unit)}.")

@@ -100,6 +100,7 @@ GUIDANCE: dict[str, tuple[str, str]] = {
 COMMAND_HINT = {
     "negative_level": "{cmd} quarantine list shows rows a source could not record.",
     "below_reserve": "{cmd} quotas --resource {resource} shows what members may still use.",
+    "deficit": "{cmd} quotas --resource {resource} --explain shows members' quotas.",
 }
 #: The command prefix a message prints when it does not know the monitor's configuration.
 PLACEHOLDER_COMMAND = "steward --config <your steward.yaml>"
@@ -137,6 +138,10 @@ def _guidance(alert: Alert, command: str) -> tuple[str, str]:
     sure, todo = GUIDANCE[alert.rule]
     details = alert.details or {}
     record = details.get("track_record")
+    own = details.get("how_sure")
+    if isinstance(own, str) and own:
+        # The rule's own basis (a figure from the ledger rather than a forecast).
+        sure = own
     if isinstance(record, str) and record:
         # The resource's own backtest says more than the generic line.
         sure = f"How sure: {record} (backtest of this resource's past forecasts)"

@@ -419,6 +419,17 @@ def deficit(
             "unit": res.unit,
             "resource": slug,
         }
+        if str(res.kind) == "pool":
+            # Ledger figures, not a forecast: the message says so and what closes it.
+            details["how_sure"] = (
+                "How sure: recorded, not forecast: members' ordinary use is the median of "
+                "what they borrowed in each of up to the last 12 periods; the budget is "
+                "the units the pool has now at the use its policy allows."
+            )
+            details["what_to_do"] = (
+                "What to do: add the units named above (or get back loans long past "
+                "due), or ask members to borrow for shorter spells."
+            )
         run = forecasts.get(res.id)
         if run is not None and run.risk.get("p_below_reserve") is not None:
             p = float(run.risk["p_below_reserve"])

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy import Connection, select
@@ -15,9 +14,10 @@ from sqlalchemy import Connection, select
 from steward.alerts.records import rows
 from steward.display import cell, is_currency, local_days
 from steward.errors import InputError
+from steward.queries.quotas import period_budgets
 from steward.quotas import update_quotas
 from steward.quotas.explain import fmt, left_text, quota_unit, suspended_reason
-from steward.store.models import Commons, Member, Quota, QuotaBudget, Resource
+from steward.store.models import Commons, Member, Quota, Resource
 from steward.workspace import Workspace
 
 console = Console()
@@ -227,31 +227,15 @@ def register(app: typer.Typer) -> None:
         for slug, why in reasons:
             console.print(f"{slug}: suspended: {why}", markup=False, highlight=False)
         with ws.store.read() as conn:
-            budgets = rows(
-                conn,
-                select(QuotaBudget, Resource.slug, Resource.unit, Resource.kind)
-                .join(Resource, Resource.id == QuotaBudget.resource_id)
-                .where(QuotaBudget.period_start <= now, QuotaBudget.period_end > now)
-                .order_by(Resource.slug),
-            )
-        for b, slug, res_unit, kind in budgets:
+            budgets = period_budgets(conn, now)
+        for b in budgets:
             # Only the resources whose quotas are listed: with --member, those the member
             # holds a quota on, not every budget of the workspace.
-            if slug not in periods:
+            if b.slug not in periods:
                 continue
-            unit = quota_unit(kind, res_unit)
-            line = f"{slug}: budget {fmt(b.amount, unit)} for {periods[slug]}"
-            if b.opening_amount != b.amount:
-                line += f" (quotas set from {fmt(b.opening_amount, unit)} when it opened)"
-            if b.need is not None:
-                line += f"; members ordinarily use {fmt(b.need, unit)}"
-            if b.single_use is not None:
-                line += f"; one ordinary use is {fmt(b.single_use, unit)}"
-            console.print(line, markup=False, highlight=False)
-            if b.state != "ok" and b.remedy:
-                console.print(
-                    f"  [bold red]{b.state}[/]: {escape(slug)} {escape(b.remedy)}", highlight=False
-                )
+            # The sum of the quotas is every member's: stewards' business, as the budget is.
+            for line in b.lines(periods[b.slug]):
+                console.print(line, markup=False, highlight=False)
         if explain:
             for q, code, _name, slug, *_ in found:
                 console.print(

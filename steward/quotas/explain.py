@@ -57,6 +57,35 @@ def left_text(
     return fmt(left, unit, money=money)
 
 
+def allocated_text(
+    total: Decimal,
+    budget: Decimal,
+    quotas: int,
+    at_single: int,
+    single_use: Decimal | None,
+    unit: str,
+) -> str:
+    """The period's quotas added up beside the budget, for stewards (never to a member).
+
+    e.g. "quotas add up to 2,921.75 unit-days for 300 members, 19.6 times the budget:
+    255 of them hold one ordinary use (9.74 unit-days), the smallest a quota can be". Every
+    member holds at least one ordinary use (what they could act on), so the sum can
+    be far above the budget; this line says by how much and why.
+    """
+    text = f"quotas add up to {fmt(total, unit)} for {quotas:,} member{'s' if quotas != 1 else ''}"
+    if budget > 0 and total > budget:
+        text += f", {float(total / budget):,.1f} times the budget"
+        if at_single and single_use is not None:
+            # Why the sum passes the budget: no quota is smaller than one ordinary use.
+            held = "all of them hold" if at_single == quotas else f"{at_single:,} of them hold"
+            text += (
+                f": {held} one ordinary use ({fmt(single_use, unit)}), the smallest a quota can be"
+            )
+    elif total > budget:
+        text += ", over a budget of 0"
+    return text
+
+
 @dataclass(frozen=True)
 class ShareFacts:
     """What one member's share rests on.

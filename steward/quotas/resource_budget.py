@@ -10,6 +10,7 @@ alert rules from the stored forecast runs.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -221,6 +222,10 @@ def pool_period_budget(
     loans counted lost at ``now``, plus planned (scheduled) changes dated after
     ``now`` and by then. A plan dated before ``now`` did not happen as planned (had
     it, it would be recorded) and counts no more than it does in the forecast.
+
+    Deficit: members' ordinary total use per period (their median over past
+    periods) above the budget; ``remedy`` names the units to add (or the use to
+    cut) that would close it.
     """
     rows = conn.execute(
         select(CapacityChange.effective_at, CapacityChange.delta, CapacityChange.scheduled).where(
@@ -244,8 +249,26 @@ def pool_period_budget(
         + f" over {bounds.days} days, so that waiting lists stay short"
     )
     need = ordinary_need(MemberUsage(conn, res), bounds, res.timezone)
-    # A pool's shortfall is told by the overbooking alert in units to add (forecast-based).
-    return Budget(amount, basis, need, single_use(conn, res))
+    state, gap, remedy = "ok", 0.0, None
+    if need is not None and need > amount:
+        gap = monthly_gap(amount / bounds.days, need, bounds.days)
+        per_unit = policy.utilisation * bounds.days
+        more = math.ceil((need - amount) / per_unit - 1e-9)
+        state = "deficit"
+        if units.lost == 1:
+            back = "; a loan long past due that comes back counts as one"
+        elif units.lost:
+            back = f"; each of the {units.lost} loans long past due that comes back counts as one"
+        else:
+            back = ""
+        remedy = (
+            f"needs {more} more {'unit' if more == 1 else 'units'} in {bounds.label()} "
+            f"(each lends {fmt(per_unit)} unit-days at {pct(policy.utilisation)} use{back}), or "
+            f"{fmt(need - amount)} unit-days less borrowing ({fmt(gap)} a month at that pace), "
+            f"so that waiting lists stay short: members ordinarily borrow {fmt(need)} "
+            f"unit-days in {bounds.label()} and it can lend {fmt(amount)}"
+        )
+    return Budget(amount, basis, need, single_use(conn, res), state, gap, remedy)
 
 
 def period_budget(

@@ -1,0 +1,114 @@
+"""A pool whose members borrow more than it can lend is one deficit alert naming the units
+that close it, and the quotas' sum stands beside the budget."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from steward.alerts import evaluate
+from steward.ledger import Batch, Ledger, NewEvent
+from steward.queries.quotas import period_budgets
+from steward.quotas import period_bounds, update_quotas
+from steward.quotas.explain import allocated_text
+from steward.quotas.resource_budget import pool_period_budget
+from steward.quotas.tracking import policy_for
+from steward.store import catalog
+from steward.store.models import Alert
+
+NOW = datetime(2025, 3, 12, 11, 0, tzinfo=UTC)  # Wednesday, noon in Paris
+
+# Ben has all 3 drills out for the three weeks before this one: 21 unit-days a week,
+# against the 10.5 the pool lends a week (3 units at 50% use).
+BUSY = (
+    NewEvent("drill", "use", 3, "2025-02-17T00:00:00+01:00", "b-out", member="ben", loan_ref="b"),
+    NewEvent("drill", "replenish", 3, "2025-03-10T00:00:00+01:00", "b-in", loan_ref="b"),
+)
+
+
+def _record(ws, events=()) -> None:
+    with ws.store.write() as conn:
+        result = Ledger(conn).record(Batch("books", events=events))
+        assert result.quarantined == 0, result.reasons
+
+
+def _budget(ws):
+    b = period_bounds(NOW, "Europe/Paris", "week")
+    with ws.store.read() as conn:
+        drill = catalog.resource(conn, "drill")
+        return pool_period_budget(conn, drill, policy_for(ws.settings, "drill"), b, NOW)
+
+
+def test_a_pool_whose_members_borrow_more_than_it_lends_is_in_deficit(garden) -> None:
+    _record(garden, BUSY)
+    budget = _budget(garden)
+    assert (budget.amount, budget.need) == (pytest.approx(10.5), pytest.approx(21))
+    assert budget.state == "deficit"
+    # 10.5 unit-days short; each unit lends 3.5 a week at 50%: 3 more units close it.
+    assert budget.remedy is not None and budget.remedy.startswith(
+        "needs 3 more units in the week of"
+    )
+    assert "or 10.5 unit-days less borrowing" in budget.remedy
+
+
+def test_a_pool_deficit_is_one_steward_alert(garden) -> None:
+    """Like a stock's: the member alerts of the pool are then held under it
+    (tests/alerts/test_volume.py holds that for any deficit)."""
+    _record(garden, BUSY)
+    with garden.store.write() as conn:
+        summary = update_quotas(conn, garden.settings, NOW)
+        assert summary.deficits == {"drill": "deficit"}
+        evaluate(conn, garden.settings, NOW)
+        drill = catalog.resource(conn, "drill")
+        found = conn.execute(
+            select(Alert.rule, Alert.audience, Alert.state, Alert.summary, Alert.details).where(
+                Alert.resource_id == drill.id
+            )
+        ).all()
+    assert [(f.rule, f.audience, f.state) for f in found] == [("deficit", "stewards", "firing")]
+    assert found[0].summary.startswith("Drills is running a deficit: it needs 3 more units")
+    # A ledger figure, not a forecast: the message says so.
+    assert found[0].details["how_sure"].startswith("How sure: recorded, not forecast")
+
+
+def test_the_quotas_sum_stands_beside_the_budget(garden) -> None:
+    _record(garden, BUSY)
+    with garden.store.write() as conn:
+        update_quotas(conn, garden.settings, NOW)
+    with garden.store.read() as conn:
+        found = {b.slug: b for b in period_budgets(conn, NOW)}
+    drill = found["drill"]
+    assert drill.quotas == 2 and drill.allocated >= drill.single_use * 2
+    lines = drill.lines("10–16 Mar 2025")
+    assert lines[0].startswith("drill: budget 10.5 unit-days for 10–16 Mar 2025")
+    assert lines[1].strip().startswith(f"quotas add up to {drill.allocated.normalize():f}")
+    assert lines[2].strip().startswith("deficit: drill needs 3 more units")
+
+
+@pytest.mark.parametrize(
+    ("total", "budget", "quotas", "at_single", "expected"),
+    [
+        (Decimal(8), Decimal(10), 2, 0, "quotas add up to 8 L for 2 members"),
+        (
+            Decimal(40),
+            Decimal(10),
+            4,
+            4,
+            "quotas add up to 40 L for 4 members, 4.0 times the budget: all of them hold "
+            "one ordinary use (10 L), the smallest a quota can be",
+        ),
+        (
+            Decimal(30),
+            Decimal(10),
+            3,
+            2,
+            "quotas add up to 30 L for 3 members, 3.0 times the budget: 2 of them hold "
+            "one ordinary use (10 L), the smallest a quota can be",
+        ),
+    ],
+)
+def test_allocated_text(total, budget, quotas, at_single, expected) -> None:
+    assert allocated_text(total, budget, quotas, at_single, Decimal(10), "L") == expected
