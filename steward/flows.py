@@ -68,9 +68,13 @@ def level_between(
     """A stock's level at ``upto``: ``start`` (its level at ``after``; None: before any
     event) plus the recorded events in (``after``, ``upto``].
 
-    A stock with a capacity overflows (:func:`overflow`): the events are walked in
-    time order and the level is clipped after each, so rain recorded on a full tank
-    does not imply more than it can hold. Without a capacity it is one SQL sum.
+    A stock with a capacity overflows (:func:`overflow`): the level is clipped after
+    each event in time order, so rain recorded on a full tank does not imply more
+    than it can hold. That walk has a closed form, one SQL query however long the
+    history: with ``S`` the unclipped running level from ``min(start, capacity)``,
+    the clipped level at the end is ``S_end - max(0, max(S) - capacity)`` (all that
+    ever rose above the capacity spilled; what came after counts in full).
+    Without a capacity it is one SQL sum.
     """
     when = [Event.resource_id == res.id, Event.occurred_at <= upto, Event.scheduled.is_(False)]
     if after is not None:
@@ -81,14 +85,22 @@ def level_between(
         )
     capacity = Decimal(res.capacity)
     level = overflow(start, capacity)
-    effects = conn.execute(
-        select(type_coerce(_signed_effect(), Quantity()))
+    running = (
+        select(
+            func.sum(_signed_effect()).over(order_by=(Event.occurred_at, Event.id)).label("running")
+        )
         .where(*when)
-        .order_by(Event.occurred_at, Event.id)
-    ).scalars()
-    for effect in effects:
-        level = overflow(level + Decimal(effect), capacity)
-    return level
+        .subquery()
+    )
+    # Summed in the store's own representation (SQLite: millionths), then decoded.
+    total, peak = conn.execute(
+        select(
+            type_coerce(func.coalesce(func.sum(_signed_effect()), 0), Quantity()),
+            select(type_coerce(func.max(running.c.running), Quantity())).scalar_subquery(),
+        ).where(*when)
+    ).one()
+    spilled = max(level + Decimal(peak) - capacity, Decimal(0)) if peak is not None else 0
+    return level + Decimal(total) - spilled
 
 
 def ledger_level(conn: Connection, res: ResourceInfo, at: datetime | None = None) -> Decimal:

@@ -56,3 +56,29 @@ def test_a_leak_after_the_tank_overflowed_still_fires(make_garden) -> None:
     assert found is not None and (found.implied, found.gap) == (Decimal(900), Decimal(-300))
     [summary] = _drift_alerts(ws)
     assert "300 L less than the ledger implies (900 L)" in summary
+
+
+def test_the_implied_level_spills_as_a_walk_event_by_event_would(make_garden) -> None:
+    """The closed form (one query) against the plain walk: clip after each event."""
+    ws = make_garden([])
+    # From 610 L (800 L less the 190 L used by T0): rain and use around the 1,000 L top.
+    steps = [300, 250, -120, 400, -500, 80, 600, -50, -900, 200]
+    events = [
+        NewEvent(
+            "tank",
+            "replenish" if q > 0 else "use",
+            abs(q),
+            T0 + timedelta(hours=i + 1),
+            f"walk-{i}",
+        )
+        for i, q in enumerate(steps)
+    ]
+    _record(ws, *events)
+    walked = Decimal(610)
+    with ws.store.read() as conn:
+        res = catalog.resource(conn, "tank")
+        for i, q in enumerate(steps):
+            walked = min(walked + q, Decimal(1000))
+            at = T0 + timedelta(hours=i + 1)
+            assert flows.level(conn, res, at) == walked, (i, walked)
+    assert walked == Decimal(250)
