@@ -7,7 +7,8 @@ effective by then (:func:`steward.flows.capacity`). A loan more than
 unit the pool has lost (and no longer as one on loan) until it is returned or a
 steward records the loss as a capacity change. So the units available are the
 recorded capacity less those loans, and wherever the two differ the reason goes
-with the figure ("6 units recorded, 1 on loan 64 days past due (since 28 Sep 2026)").
+with the figure ("6 units recorded, 1 counted lost: on loan 64 days past due, since
+28 Sep 2026").
 """
 
 from __future__ import annotations
@@ -54,8 +55,8 @@ class Units:
     def reason(self, tz: str, now: datetime) -> str:
         """Why ``available`` differs from the recorded capacity, in words; "" when it does not.
 
-        e.g. "6 units recorded, 1 on loan 64 days past due (since 28 Sep 2026),
-        counted lost". ``tz``: the commons' timezone (IANA name) for the date;
+        e.g. "6 units recorded, 1 counted lost: on loan 64 days past due, since 28
+        Sep 2026" (no parentheses: pages and messages put it in theirs). ``tz``: the commons' timezone (IANA name) for the date;
         ``now``: the moment the days past due are counted to (tz-aware).
         """
         if not self.lost or self.recorded is None:
@@ -64,13 +65,13 @@ class Units:
         since = local_day(oldest, tz)
         if self.lost == 1:
             days = int((now - oldest).total_seconds() // 86400)
-            late = f"1 on loan {days} days past due (since {since.day} {since:%b %Y})"
+            late = f"1 counted lost: on loan {days} days past due, since {since.day} {since:%b %Y}"
         else:
             late = (
-                f"{self.lost} on loan more than {LOST_AFTER_DAYS} days past due (the "
-                f"oldest since {since.day} {since:%b %Y})"
+                f"{self.lost} counted lost: on loan more than {LOST_AFTER_DAYS} days past due, "
+                f"the oldest since {since.day} {since:%b %Y}"
             )
-        return f"{counted(int(self.recorded), 'unit')} recorded, {late}, counted lost"
+        return f"{counted(int(self.recorded), 'unit')} recorded, {late}"
 
 
 def lost_loans(

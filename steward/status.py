@@ -37,8 +37,8 @@ class ResourceStatus:
     on_loan: float | None = None
     capacity: float | None = None
     #: Pool: why ``capacity`` (units available) differs from the recorded capacity,
-    #: e.g. "6 units recorded, 1 on loan 64 days past due (since 28 Sep 2026), counted
-    #: lost"; "" when it does not (:mod:`steward.availability`).
+    #: e.g. "6 units recorded, 1 counted lost: on loan 64 days past due, since 28 Sep
+    #: 2026"; "" when it does not (:mod:`steward.availability`).
     capacity_note: str = ""
     reserve: float | None = None
     trend: float | None = None

@@ -46,7 +46,7 @@ def test_a_loan_long_past_due_is_a_lost_unit_everywhere(garden) -> None:
         status = resource_status(conn, drill, NOW)
         forecast = _inputs(conn, drill, NOW)
     assert (found.recorded, found.lost, found.available) == (Decimal(3), 1, Decimal(2))
-    reason = "3 units recorded, 1 on loan 43 days past due (since 28 Jan 2025), counted lost"
+    reason = "3 units recorded, 1 counted lost: on loan 43 days past due, since 28 Jan 2025"
     assert found.reason("Europe/Paris", NOW) == reason
     # Status, forecast and budget count the same 2 units, and say why where they differ.
     assert (status.capacity, status.on_loan, status.capacity_note) == (2.0, 0.0, reason)
