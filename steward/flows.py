@@ -25,6 +25,7 @@ from steward.store.models import CapacityChange, Event, Reading
 from steward.store.types import Quantity
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 # numpy and pandas are imported inside the functions that build frames: the
@@ -60,6 +61,26 @@ def overflow(level: Decimal, capacity: Decimal | None) -> Decimal:
     overflows and the rest is lost (a full tank in the rain), as the forecast's
     projection models it (:func:`steward.forecast.projection.project_stock`)."""
     return level if capacity is None else min(level, capacity)
+
+
+def overflow_path(running: np.ndarray, segment: np.ndarray, capacity: float | None) -> np.ndarray:
+    """:func:`overflow` after each change of a sequence, as :func:`level_between` has it.
+
+    ``running``: the unclipped running level after each change, in time order;
+    ``segment``: for each, which anchor it runs from (a reading restarts the
+    level: the anchor's own row comes first in its segment, holding the anchor's
+    value). Returns the level after each change, clipped as the stock overflows:
+    the running level less all that rose above ``capacity`` in its segment so far
+    (the closed form :func:`level_between` computes in SQL). Same shape as
+    ``running``; without a capacity it is ``running`` unchanged.
+    """
+    import numpy as np
+    import pandas as pd
+
+    if capacity is None:
+        return running
+    peak = pd.Series(running).groupby(segment).cummax().to_numpy()
+    return running - np.maximum(peak - capacity, 0.0)
 
 
 def level_between(

@@ -18,7 +18,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from steward.flows import LedgerFrames
+from steward.flows import LedgerFrames, overflow_path
 from steward.store.catalog import ResourceInfo
 
 COLUMNS = ("used", "replenished", "adjusted", "level", "demand", "capacity")
@@ -167,7 +167,11 @@ def _frame(
     else:
         net = replenished - used + adjusted
         level = float(res.initial_level) + np.cumsum(net)
-        if len(ledger.readings):
+        if res.capacity is not None:
+            # A full tank overflows: each day ends at the level status, drift and the
+            # budget read (flows.level_between), not above the capacity.
+            level = _overflowed_levels(res, days, ledger)
+        elif len(ledger.readings):
             level = level + _reading_anchor(res, days, ledger)
         demand = np.full(len(days), np.nan)
         capacity = cap
@@ -198,3 +202,46 @@ def _reading_anchor(res: ResourceInfo, days: pd.DatetimeIndex, ledger: LedgerFra
     rday = obs.dt.tz_convert(res.timezone).dt.normalize().dt.tz_localize(None)
     anchor = pd.Series(offset, index=rday).groupby(level=0).last()
     return anchor.reindex(days).ffill().fillna(0.0).to_numpy()
+
+
+def _overflowed_levels(
+    res: ResourceInfo, days: pd.DatetimeIndex, ledger: LedgerFrames
+) -> np.ndarray:
+    """A stock with a capacity: its level at the end of each of ``days``, clipped at
+    the capacity after each event as :func:`steward.flows.level_between` clips it.
+
+    The initial level and each reading start a segment (a reading at the moment of
+    an event comes after it, as ``level_between`` takes events after its anchor);
+    within one the level runs on from the anchor's value by each event's effect,
+    and :func:`steward.flows.overflow_path` clips it.
+    """
+    ev, readings = ledger.events, ledger.readings
+    effect = ev["quantity"] * ev["sign"] * np.where(ev["kind"] == "use", -1.0, 1.0)
+    points = pd.concat(
+        [
+            pd.DataFrame(
+                {"at": ev["occurred_at"], "order": 0, "delta": effect.to_numpy(), "anchor": np.nan}
+            ),
+            pd.DataFrame(
+                {
+                    "at": pd.to_datetime(readings["observed_at"], utc=True),
+                    "order": 1,
+                    "delta": 0.0,
+                    "anchor": readings["value"].astype("float64").to_numpy(),
+                }
+            ),
+        ],
+        ignore_index=True,
+    ).sort_values(["at", "order"], kind="stable")
+    day = points["at"].dt.tz_convert(res.timezone).dt.normalize().dt.tz_localize(None)
+    # The initial level anchors the first segment, ahead of every row.
+    delta = np.concatenate([[0.0], points["delta"].to_numpy()])
+    anchor = np.concatenate([[float(res.initial_level)], points["anchor"].to_numpy()])
+    is_anchor = ~np.isnan(anchor)
+    segment = np.cumsum(is_anchor)
+    total = np.cumsum(delta)
+    since = total - pd.Series(np.where(is_anchor, total, np.nan)).ffill().to_numpy()
+    running = pd.Series(anchor).ffill().to_numpy() + since
+    clipped = overflow_path(running, segment, float(res.capacity))  # type: ignore[arg-type]
+    at_day_end = pd.Series(clipped[1:], index=day.to_numpy()).groupby(level=0).last()
+    return at_day_end.reindex(days).ffill().to_numpy()

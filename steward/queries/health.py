@@ -302,6 +302,15 @@ def _levels(
             if rid in late_readings:
                 exact.append(by_id[rid])
                 continue
+            res = by_id[rid]
+            if rid in since and res.kind == "stock" and res.capacity is not None:
+                # A full tank overflows between the stored day and now too, as
+                # flows.level_between clips it (one query per such stock that moved).
+                cut = _day_end_utc(base_day[rid], res.timezone) - timedelta(microseconds=1)
+                now_levels[rid] = float(
+                    flows.level_between(conn, res, Decimal(repr(base[rid])), cut, now)
+                )
+                continue
             now_levels[rid] = base[rid] + since.get(rid, 0.0)
         trend_days = {rid: day - timedelta(days=TREND_DAYS) for rid, day in base_day.items()}
         then_levels.update(_flow_levels(conn, trend_days, at_or_before=True))
