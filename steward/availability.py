@@ -52,15 +52,23 @@ class Units:
         """Units on loan that are expected back (the lost ones left out)."""
         return self.on_loan - self.lost
 
-    def reason(self, tz: str, now: datetime) -> str:
+    def reason(self, tz: str, now: datetime, *, dated: bool = True) -> str:
         """Why ``available`` differs from the recorded capacity, in words; "" when it does not.
 
         e.g. "6 units recorded, 1 counted lost: on loan 64 days past due, since 28
         Sep 2026" (no parentheses: pages and messages put it in theirs). ``tz``: the commons' timezone (IANA name) for the date;
-        ``now``: the moment the days past due are counted to (tz-aware).
+        ``now``: the moment the days past due are counted to (tz-aware). ``dated``
+        False leaves the due date and the days out ("6 units recorded, 1 counted
+        lost: on loan more than 30 days past due"): the public page says how many,
+        and a date could point at the member who holds the loan.
         """
         if not self.lost or self.recorded is None:
             return ""
+        if not dated:
+            return (
+                f"{counted(int(self.recorded), 'unit')} recorded, {self.lost} counted lost: "
+                f"on loan more than {LOST_AFTER_DAYS} days past due"
+            )
         oldest = min(self.lost_due)
         since = local_day(oldest, tz)
         if self.lost == 1:

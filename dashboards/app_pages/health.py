@@ -73,6 +73,12 @@ with session.shown_errors():
                 left.caption(plain(tile.headline))
                 if tile.kind == "pool":
                     right.metric("On loan", advice.now_text(tile).removesuffix(" on loan"))
+                    if tile.capacity_note and tile.capacity is not None:
+                        # Why it is "of 5" and not the 6 configured (no date: see public_tile).
+                        right.caption(
+                            f"{amount(tile.capacity, tile.unit, kind='pool')} to lend "
+                            f"({plain(tile.capacity_note)})"
+                        )
                 else:
                     reserve = (
                         ""

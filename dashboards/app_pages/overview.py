@@ -16,7 +16,8 @@ import streamlit as st
 
 from dashboards import advice, data, session, sign_in_form
 from dashboards.tables import safe_table
-from dashboards.text import duration, local_time, plain
+from dashboards.text import amount, duration, local_time, plain
+from steward.availability import LOST_AFTER_DAYS
 
 config = session.config_path()
 viewer = sign_in_form.gate("Overview")
@@ -130,6 +131,13 @@ def _render() -> None:
                     "is that day's). A dash: no such day in the horizon.",
                     width="medium",
                 ),
+                "Now": st.column_config.TextColumn(
+                    "Now",
+                    help="Stocks: the level now. Pools: units on loan of the units it can "
+                    f"lend; a loan more than {LOST_AFTER_DAYS} days past due counts as a "
+                    "unit lost, not on loan (the reason is under the table), as "
+                    "`steward status` counts them.",
+                ),
                 "Outlook": st.column_config.TextColumn("Outlook", width="medium"),
                 "What to do": st.column_config.TextColumn("What to do", width="medium"),
                 "Alerts": st.column_config.TextColumn("Alerts firing", width="medium"),
@@ -138,6 +146,15 @@ def _render() -> None:
             selection_mode="single-row",
             key="overview_table",
         )
+        # The Now column's figures where a pool counts units lost (a cell has no
+        # tooltip of its own): "Cordless drills: 5 units to lend (6 units recorded, ...)".
+        for tile in tiles:
+            if tile.capacity_note and tile.capacity is not None:
+                st.caption(
+                    f"{plain(tile.name)}: "
+                    f"{amount(tile.capacity, tile.unit, kind='pool')} to lend "
+                    f"({plain(tile.capacity_note)})"
+                )
         st.caption("Select a row to open the resource.")
         rows = picked.selection.rows if picked else []
         if rows:

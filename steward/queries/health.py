@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, and_, case, func, select, type_coerce
 
-from steward import flows
+from steward import availability, flows
 from steward.access import Scope
 from steward.headlines import public_breach_headline
 from steward.queries.forecasts import headline, latest_risks
@@ -55,6 +55,8 @@ class Tile:
     commons_slug: str
     #: Stock: current level. Pool: units on loan now.
     level: float | None
+    #: Stock: its capacity. Pool: the units it can lend (recorded less those
+    #: counted lost, :mod:`steward.availability`).
     capacity: float | None
     reserve: float | None
     #: Change of ``level`` over the last TREND_DAYS days.
@@ -80,6 +82,13 @@ class Tile:
     #: How ``level`` and ``trend`` are shown: "exact"; "rounded" to PUBLIC_DIGITS
     #: significant digits; or "withheld" (None) because too few members changed them.
     shown: Literal["exact", "rounded", "withheld"] = "exact"
+    #: Pool: why ``capacity`` differs from the recorded capacity ("6 units recorded,
+    #: 1 counted lost: on loan 64 days past due, since 28 Sep 2026"); "" when it does not.
+    capacity_note: str = ""
+    #: The same without the due date, for the public page (a date can point at a member).
+    public_capacity_note: str = ""
+    #: The capacity as recorded (configuration and capacity changes), before any loss.
+    recorded_capacity: float | None = None
 
     @property
     def fill(self) -> float | None:
@@ -110,6 +119,10 @@ def tiles(
     ids = [r.id for r in found]
     levels, before = _levels(conn, found, now)
     caps = _capacities(conn, found, now)
+    recorded = dict(caps)
+    # A pool counts its units as status, the forecast and the budget do: a loan long
+    # past due is a unit lost, not one on loan (steward.availability).
+    notes = _lost_units(conn, found, now, levels, before, caps)
     risks = latest_risks(conn, ids)
     # Below the reserve now, from the ledger: says so (since when, by how much) in place
     # of a forecast's chance. Only the stocks whose live level is below cost a query.
@@ -132,6 +145,9 @@ def tiles(
                 commons_slug=res.commons_slug,
                 level=level,
                 capacity=cap,
+                recorded_capacity=recorded.get(res.id),
+                capacity_note=notes.get(res.id, ("", ""))[0],
+                public_capacity_note=notes.get(res.id, ("", ""))[1],
                 reserve=None if res.reserve is None else float(res.reserve),
                 trend=trend,
                 headline=headline(
@@ -185,8 +201,13 @@ def public_tile(tile: Tile, members: int, min_members: int) -> Tile:
         if tile.below is not None
         else tile.headline
     )
+    # A pool's lost units come from members' loans: withheld, the recorded capacity
+    # stands (it is configuration); shown, the count stands without its due date.
     return replace(
         tile,
+        capacity=tile.recorded_capacity if withheld else tile.capacity,
+        capacity_note="" if withheld else tile.public_capacity_note,
+        public_capacity_note="" if withheld else tile.public_capacity_note,
         level=None if withheld else _round(tile.level),
         trend=None if withheld else _round(tile.trend),
         firing=(),
@@ -438,6 +459,54 @@ def _capacities(conn: Connection, found: list[ResourceInfo], now: datetime) -> d
             continue
         out[res.id] = float((res.capacity or Decimal(0)) + (delta or Decimal(0)))
     return out
+
+
+def _lost_units(
+    conn: Connection,
+    found: list[ResourceInfo],
+    now: datetime,
+    levels: dict[int, float],
+    before: dict[int, float],
+    caps: dict[int, float],
+) -> dict[int, tuple[str, str]]:
+    """Count each pool's loans long past due as lost units, in place.
+
+    ``levels``/``before`` (units on loan now and TREND_DAYS ago) become the units on
+    loan expected back, and ``caps`` the units available, as
+    :class:`steward.availability.Units` has them; the trend compares those then and
+    now (lost counted at ``now - TREND_DAYS``). Returns, per pool with lost units,
+    the reason for stewards and the same without the due date for the public.
+    One read of the loan book for all pools at each moment.
+    """
+    pools = [r for r in found if r.kind == "pool"]
+    if not pools:
+        return {}
+    ids = [r.id for r in pools]
+    lost_now = availability.lost_loans(conn, ids, now)
+    then = now - timedelta(days=TREND_DAYS)
+    lost_then = availability.lost_loans(conn, ids, then) if before else {}
+    notes: dict[int, tuple[str, str]] = {}
+    for res in pools:
+        if res.id in before:
+            before[res.id] -= len(lost_then.get(res.id, ()))
+        due = lost_now.get(res.id, ())
+        if not due or res.id not in levels:
+            continue
+        cap = caps.get(res.id)
+        units = availability.Units(
+            None if cap is None else Decimal(repr(cap)),
+            Decimal(repr(levels[res.id])),
+            len(due),
+            due,
+        )
+        levels[res.id] = float(units.lending)
+        if units.available is not None:
+            caps[res.id] = float(units.available)
+        notes[res.id] = (
+            units.reason(res.timezone, now),
+            units.reason(res.timezone, now, dated=False),
+        )
+    return notes
 
 
 def _firing(conn: Connection, ids: list[int]) -> dict[int, list[tuple[str, str]]]:

@@ -1,5 +1,5 @@
-"""The overview and the charts count what `steward status` counts: a full tank's
-overflow between readings."""
+"""The overview and the public health page count what `steward status` counts: a pool's
+lost units, and a full tank's overflow between readings."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ import pytest
 
 from steward import flows
 from steward.access import Scope
+from steward.availability import LOST_AFTER_DAYS
 from steward.flow_refresh import write_flows
-from steward.ledger import Batch, Ledger, NewEvent, NewMember, NewReading
+from steward.ledger import Batch, Ledger, NewEvent, NewLoanTerm, NewMember, NewReading
 from steward.queries import health, history
+from steward.status import resource_status
 from steward.store import catalog
 from steward.workspace import Workspace, open_workspace
 
@@ -78,6 +80,45 @@ def _steward(ws: Workspace) -> Scope:
 
 def _tile(tiles: list[health.Tile], slug: str) -> health.Tile:
     return next(t for t in tiles if t.slug == slug)
+
+
+def test_a_pools_tile_counts_a_loan_long_past_due_as_status_does(shed: Workspace) -> None:
+    # One drill out since January, due 35 days ago: lost now, only 28 days late a week
+    # ago. Another out since Monday. Status said 1/2 on loan (3 recorded, 1 lost);
+    # the tile said 2 of 3, and +1 over the week (the lost one counted as new).
+    out, due = NOW - timedelta(days=60), NOW - timedelta(days=LOST_AFTER_DAYS + 5)
+    recent = NOW - timedelta(days=2)
+    _record(
+        shed,
+        (
+            NewEvent("drill", "use", 1, out, "gone-out", member="ben", loan_ref="gone"),
+            NewEvent("drill", "use", 1, recent, "new-out", member="ben", loan_ref="new"),
+        ),
+        (
+            NewLoanTerm("drill", "gone", out, due, "gone-term"),
+            NewLoanTerm("drill", "new", recent, NOW + timedelta(days=5), "new-term"),
+        ),
+    )
+    with shed.store.read() as conn:
+        drill = catalog.resource(conn, "drill")
+        status = resource_status(conn, drill, NOW)  # type: ignore[arg-type]
+        tile = _tile(health.tiles(_steward(shed), conn, NOW), "drill")
+        shown = _tile(health.tiles(Scope.public(), conn, NOW, min_members=1), "drill")
+        withheld = _tile(health.tiles(Scope.public(), conn, NOW, min_members=5), "drill")
+    reason = "3 units recorded, 1 counted lost: on loan 35 days past due, since 5 Feb 2025"
+    assert (status.on_loan, status.capacity, status.capacity_note) == (1.0, 2.0, reason)
+    assert (tile.level, tile.capacity) == (1.0, 2.0)
+    assert tile.capacity_note == reason
+    assert tile.recorded_capacity == 3.0
+    # A week ago 1 drill was on loan and expected back; now 1 is: no change.
+    assert tile.trend == 0.0
+    # The public page says how many, not since when (the date points at the borrower).
+    assert (shown.level, shown.capacity) == (1.0, 2.0)
+    assert shown.capacity_note == (
+        "3 units recorded, 1 counted lost: on loan more than 30 days past due"
+    )
+    # Withheld (too few members): no figure comes from the members' loans.
+    assert (withheld.level, withheld.capacity, withheld.capacity_note) == (None, 3.0, "")
 
 
 def test_a_full_tanks_daily_levels_and_tile_stop_at_its_capacity(shed: Workspace) -> None:
