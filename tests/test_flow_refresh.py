@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
+from alembic import command
 from sqlalchemy import func, select, update
 
 from steward import flow_refresh, flows
@@ -14,6 +15,7 @@ from steward.forecast.runs import _forecast_inputs_key, run_forecasts
 from steward.ledger import Batch, Ledger, NewEvent, NewReading
 from steward.store import catalog
 from steward.store.models import DailyFlow, FlowState, ForecastRun
+from steward.store.schema import alembic_config
 from steward.workspace import Workspace
 
 T0 = datetime(2025, 1, 6, 18, tzinfo=UTC)
@@ -165,3 +167,34 @@ def test_a_changed_horizon_or_a_completed_week_is_a_changed_input(workspace: Wor
     assert _forecast_inputs_key(res, mark, now, 90, 1000) != _forecast_inputs_key(
         res, mark, now + timedelta(days=7), 90, 1000
     )
+
+
+def test_upgrading_to_0017_rewrites_stock_flows_written_by_an_older_rule(
+    workspace: Workspace,
+) -> None:
+    """Flows stored before stocks were capped at capacity are redone in full once."""
+    record(workspace, history(40))
+    now = T0 + timedelta(days=41)
+    run_forecasts(workspace, ["drill", "fund"], now=now)
+    with workspace.store.write() as conn:
+        fund = catalog.resource(conn, "fund")
+        assert fund is not None
+        # As an older Steward left them: levels that a capped rule would not give.
+        conn.execute(
+            update(DailyFlow)
+            .where(DailyFlow.resource_id == fund.id)
+            .values(level=DailyFlow.level + 25)
+        )
+    engine = workspace.store.engine
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0016")
+        command.upgrade(cfg, "0017")
+    with workspace.store.read() as conn:
+        states = flow_refresh.flow_states(conn, [fund.id])
+    assert states[fund.id].flows_through is None
+    later = now + timedelta(hours=1)
+    summary = run_forecasts(workspace, ["drill", "fund"], now=later)
+    assert summary.flow_days > 40  # the fund's whole history, not only the new hour
+    assert_stored_equals_full(workspace, later)
