@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -24,6 +25,7 @@ import streamlit as st
 
 from dashboards.session import workspace
 from steward.access import Scope
+from steward.alerts.messages import command_prefix
 from steward.availability import Units
 from steward.queries import (
     activity,
@@ -161,8 +163,9 @@ def my_events(config: str, scope: Scope) -> pd.DataFrame:
 
 @st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=SCOPE_KEY)
 def alert_list(config: str, scope: Scope, state: str) -> pd.DataFrame:
+    # The commands in "What to do" as the notification prints them, runnable on this host.
     with workspace(config).store.read() as conn:
-        return alerts.list_alerts(scope, conn, (state,))
+        return alerts.list_alerts(scope, conn, (state,), command=command_prefix(Path(config)))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=SCOPE_KEY)

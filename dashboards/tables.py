@@ -38,7 +38,8 @@ def safe_table(frame: pd.DataFrame) -> pd.DataFrame:
     return safe
 
 
-def _when(value: Any, tz: str) -> str:
+def local_time_of(value: Any, tz: str) -> str:
+    """A stored moment (naive = UTC) in ``tz``, labelled ("1 Dec 2026, 11:08 GMT"); "" when unknown."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
     stamp = pd.Timestamp(value)
@@ -80,7 +81,7 @@ def events(
         what = words(kind, unit).event(str(r.kind))
         rows.append(
             {
-                "When": _when(r.occurred_at, tz),
+                "When": local_time_of(r.occurred_at, tz),
                 "Resource": res.name if res else str(r.resource),
                 "What": f"{what} (cancelled)" if r.reversal else what,
                 "Amount": amount(float(r.quantity), unit, kind=kind),
@@ -131,7 +132,7 @@ def times(frame: pd.DataFrame, columns: Mapping[str, str], tz: str) -> pd.DataFr
         if pd.api.types.is_datetime64_any_dtype(out[col]) or (
             len(out[col].dropna()) and isinstance(out[col].dropna().iloc[0], datetime)
         ):
-            out[col] = [_when(v, tz) for v in out[col]]
+            out[col] = [local_time_of(v, tz) for v in out[col]]
     out = out.rename(columns=dict(columns))
     keep = [c for c in columns.values() if c in out.columns]
     # Blank, not "nan"/"None", for missing cells; object first so a float column can take "".

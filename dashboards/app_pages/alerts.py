@@ -14,6 +14,7 @@ import streamlit as st
 
 from dashboards import data, session, sign_in_form, tables
 from dashboards.tables import safe_table
+from dashboards.text import plain
 
 STATES = ("firing", "pending", "resolved")
 #: Tab label per list; "held back" is split from the closed alerts.
@@ -32,8 +33,56 @@ HEADERS = {
     "resolved_at": "Resolved",
     "silenced_until": "Silenced until",
 }
+#: Alerts written out in full under a tab's table (the table cuts its cells to the width).
+IN_FULL = 30
+#: Times an alert states in full, in this order: (column, words).
+WHEN = (
+    ("first_seen_at", "First seen"),
+    ("fired_at", "Fired"),
+    ("resolved_at", "Resolved"),
+)
 ACTIONS = ("Acknowledge", "Silence")
 SILENCE_HOURS = {"1 hour": 1, "4 hours": 4, "1 day": 24, "1 week": 168}
+
+
+def in_full(frame: pd.DataFrame, state: str, tz: str) -> None:
+    """Each alert of ``frame`` written out whole: what, when, how sure, what to do.
+
+    The table above cuts "What" to its column's width, and the times and the advice
+    sat past its right edge or nowhere: a steward could not read what an alert said
+    or what to do about it. Firing and pending alerts stand open; closed ones fold.
+    """
+    st.subheader("In full", anchor=False)
+    for row in list(frame.itertuples())[:IN_FULL]:
+        title = f"#{row.id} {row.severity} · {row.resource or row.rule} · {row.rule}"
+        box = (
+            st.container(border=True)
+            if state in ("firing", "pending")
+            else st.expander(plain(title))
+        )
+        with box:
+            if state in ("firing", "pending"):
+                st.markdown(f"**{plain(title)}**")
+            st.markdown(plain(row.summary))
+            times = {
+                words: tables.local_time_of(getattr(row, col, None), tz) for col, words in WHEN
+            }
+            if times.get("Fired") and times["Fired"] == times.get("First seen"):
+                del times["First seen"]  # fired as soon as seen: one time, said once
+            when = [f"{words} {at}" for words, at in times.items() if at]
+            held = getattr(row, "held_back", "")
+            st.caption(plain(" · ".join([*when, *([held] if held else [])])))
+            if row.status:
+                st.markdown(plain(row.status[0].upper() + row.status[1:] + "."))
+            for line in (row.what_to_do, row.how_sure):
+                if line:
+                    st.markdown(plain(line))
+    if len(frame) > IN_FULL:
+        st.caption(
+            f"The first {IN_FULL} of {len(frame)} are written out; "
+            "`steward alerts list --all` prints every one."
+        )
+
 
 with session.shown_errors():
     config = session.config_path()
@@ -77,6 +126,7 @@ with session.shown_errors():
                     column_config={"What": st.column_config.TextColumn(width="large")},
                 )
                 st.caption(f"Times in {tz}.")
+                in_full(shown, state, tz)
 
     actionable = pd.concat([frames["firing"], frames["pending"]], ignore_index=True)
     if not actionable.empty:

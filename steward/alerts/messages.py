@@ -135,8 +135,21 @@ def command_prefix(config_path: Path | None) -> str:
 
 def _guidance(alert: Alert, command: str) -> tuple[str, str]:
     """(how sure, what to do) of ``alert``, its commands runnable (``command`` prefix)."""
-    sure, todo = GUIDANCE[alert.rule]
-    details = alert.details or {}
+    return advice(alert.rule, alert.details or {}, alert.source, command)
+
+
+def advice(
+    rule: str, details: dict[str, Any], source: str | None, command: str = PLACEHOLDER_COMMAND
+) -> tuple[str, str]:
+    """(how sure, what to do) of an alert of ``rule``, as its notification says them.
+
+    ``details`` and ``source`` are the alert's own; ``command`` starts the commands it
+    names (:func:`command_prefix`). ``("", "")`` for a rule without guidance. The
+    dashboard's Alerts page shows the same two lines the message carries.
+    """
+    if rule not in GUIDANCE:
+        return "", ""
+    sure, todo = GUIDANCE[rule]
     record = details.get("track_record")
     own = details.get("how_sure")
     if isinstance(own, str) and own:
@@ -148,14 +161,14 @@ def _guidance(alert: Alert, command: str) -> tuple[str, str]:
     filled = {
         "cmd": command,
         "resource": shlex.quote(str(details.get("resource") or "")),
-        "source": shlex.quote(alert.source or ""),
+        "source": shlex.quote(source or ""),
         "member": shlex.quote(str(details.get("member") or "")),
     }
     specific = details.get("what_to_do")
     if isinstance(specific, str) and specific:
         # The rule's own advice with the alert's figures (user text: never a template),
         # then the command that helps.
-        hint = COMMAND_HINT.get(alert.rule)
+        hint = COMMAND_HINT.get(rule)
         return sure, specific + (f" {hint.format(**filled)}" if hint else "")
     return sure, todo.format(**filled)
 

@@ -18,8 +18,9 @@ from sqlalchemy import Connection, func, select, update
 from steward.access import Scope
 from steward.alerts import lifecycle
 from steward.alerts.listing import SEVERITY_ORDER, held_back_states, lifecycle_state
-from steward.alerts.messages import status_lines
+from steward.alerts.messages import PLACEHOLDER_COMMAND, advice, status_lines
 from steward.alerts.records import rows as record_rows
+from steward.display import local_time
 from steward.errors import AccessDenied, InputError
 from steward.store.models import Alert, AlertHistory, Commons, Member, OutboxMessage, Resource
 
@@ -43,6 +44,8 @@ COLUMNS = [
     "silenced_at",
     "status",
     "held_back",
+    "how_sure",
+    "what_to_do",
 ]
 
 
@@ -57,6 +60,7 @@ def list_alerts(
     states: Sequence[str] = STATES,
     limit: int = 500,
     audience: str | None = "stewards",
+    command: str = PLACEHOLDER_COMMAND,
 ) -> pd.DataFrame:
     """Alerts of the steward's commons; by default those addressed to stewards.
 
@@ -67,8 +71,14 @@ def list_alerts(
     (inhibition), what holds it, e.g. "held back by below_reserve #6 (the resource
     is below its reserve; this alert's condition may still hold)": such an alert
     is "resolved" in the store but did not resolve, and must not be shown as so.
+
+    ``how_sure`` and ``what_to_do`` are the two lines the alert's notification
+    carries (:func:`steward.alerts.messages.advice`), their commands starting with
+    ``command``; ``status`` says who acknowledged or silenced it, times in the
+    commons' timezone, labelled, as every other time on the page.
     """
     commons_id = scope.require_steward()
+    tz = conn.execute(select(Commons.timezone).where(Commons.id == commons_id)).scalar() or "UTC"
     rows = conn.execute(
         select(
             Alert.id,
@@ -88,6 +98,7 @@ def list_alerts(
             Alert.silenced_by,
             Alert.silenced_at,
             Alert.details,
+            Alert.source,
         )
         .outerjoin(Resource, Resource.id == Alert.resource_id)
         .where(
@@ -99,25 +110,45 @@ def list_alerts(
         .limit(limit)
     ).all()
     held = held_back_states(conn, rows)
-    frame = pd.DataFrame(rows, columns=[*COLUMNS[:-2], "details"])
+    frame = pd.DataFrame(rows, columns=[*COLUMNS[:-4], "details", "source"])
     now = datetime.now(UTC)
-    frame["status"] = [_status(r, now) for r in frame.itertuples()]
+    frame["status"] = [_status(r, now, tz) for r in frame.itertuples()]
     frame["held_back"] = [held.get(int(i), "") for i in frame["id"]]
-    return frame.drop(columns=["details"])
+    said = [
+        # An alert from before details named their resource still names it (its row's).
+        advice(rule, {"resource": slug, **(details or {})}, source, command)
+        for rule, slug, details, source in zip(
+            frame["rule"], frame["resource"], frame["details"], frame["source"], strict=True
+        )
+    ]
+    frame["how_sure"] = [sure for sure, _ in said]
+    frame["what_to_do"] = [todo for _, todo in said]
+    return frame.drop(columns=["details", "source"])
 
 
-def _status(row: Any, now: datetime) -> str:
-    """'acknowledged by X at T: note; silenced by Y until U: reason' (empty when neither)."""
+def _utc(at: Any) -> datetime:
+    stamp = pd.Timestamp(at)
+    return (stamp if stamp.tzinfo else stamp.tz_localize("UTC")).to_pydatetime()
+
+
+def _status(row: Any, now: datetime, tz: str) -> str:
+    """'acknowledged by X at T: note; silenced by Y until U: reason' (empty when neither).
+
+    Times in ``tz`` (the commons' IANA zone), labelled: the page says "Times in
+    Europe/London", and a bare UTC "2026-12-01 11:08" beside it read as local.
+    """
     parts = []
     if row.acknowledged_at is not None and not pd.isna(row.acknowledged_at):
         note = f": {row.acknowledged_note}" if row.acknowledged_note else ""
         parts.append(
-            f"acknowledged by {row.acknowledged_by} at {row.acknowledged_at:%Y-%m-%d %H:%M}{note}"
+            f"acknowledged by {row.acknowledged_by} at "
+            f"{local_time(_utc(row.acknowledged_at), tz)}{note}"
         )
     until = row.silenced_until
-    if until is not None and not pd.isna(until) and until > now:
+    if until is not None and not pd.isna(until) and _utc(until) > now:
         parts.append(
-            f"silenced by {row.silenced_by or 'a steward'} until {until:%Y-%m-%d %H:%M}: {row.silence_reason}"
+            f"silenced by {row.silenced_by or 'a steward'} until "
+            f"{local_time(_utc(until), tz)}: {row.silence_reason}"
         )
     return "; ".join(parts)
 

@@ -109,3 +109,29 @@ def test_the_resource_page_reads_in_plain_words(
     assert "MASE: " in body
     # The fan chart's legend and axis: dates with years, the unit on the axis.
     assert "forecast median" in body and "level (EUR)" in body
+
+
+def test_an_alert_is_written_out_in_full_with_when_and_what_to_do(
+    served_dashboard: tuple[str, Path],
+    page,  # type: ignore[no-untyped-def]
+) -> None:
+    """The grid cut "What" to its column and kept the times and advice past its edge.
+
+    The page writes each firing alert out under the table, as text the browser wraps:
+    its whole summary, when it fired in the commons' clock, and what to do.
+    """
+    url, _ = served_dashboard
+    page.goto(url)
+    wait_idle(page)
+    sign_in(page, "sam", PASSWORDS["sam"])
+    page.goto(f"{url}/alerts")
+    wait_idle(page)
+    page.get_by_text("In full").first.wait_for(timeout=30_000)
+    body = page.inner_text('[data-testid="stMain"]')
+    shot(page, "steward-alerts-in-full")
+    assert "#1 critical · Repair fund · depletion" in body
+    assert "Fund alert FIRING-MARK: 62% chance below reserve" in body
+    assert "What to do: plan a refill or replenishment" in body
+    assert "How sure: " in body
+    fired = [line for line in body.splitlines() if " · Fired " in line]
+    assert fired and fired[0].endswith(("CET", "CEST")), fired

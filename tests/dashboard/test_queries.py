@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pandas as pd
 import pytest
 from sqlalchemy import Connection, select
 
+from steward import display
 from steward.access import Scope
 from steward.errors import AccessDenied, InputError
 from steward.headlines import NO_FORECAST
@@ -271,3 +272,27 @@ def test_a_members_page_reads_their_events_by_time(ws: Workspace, scopes: dict[s
         )
     assert "ix_event_member_time (member_id=? AND occurred_at>?)" in plan
     assert "TEMP B-TREE" not in plan
+
+
+def test_an_alerts_acknowledgement_reads_in_the_commons_clock_with_its_advice(
+    ws: Workspace, scopes: dict[str, Scope]
+) -> None:
+    """The Alerts page says "Times in Europe/Paris": who acknowledged when is in that clock.
+
+    It read "acknowledged by sam at 2026-12-01 11:08", a bare UTC time beside Paris
+    times. Each row also carries the advice its notification carries.
+    """
+    steward = scopes["steward"]
+    with ws.store.write() as conn:
+        aid = _alert_id(conn, "f1")
+        alerts.acknowledge(steward, conn, aid, "on it")
+    with ws.store.read() as conn:
+        acked_at = conn.execute(select(Alert.acknowledged_at).where(Alert.id == aid)).scalar_one()
+        frame = alerts.list_alerts(steward, conn, command="steward --config x.yaml")
+    row = frame.set_index("id").loc[aid]
+    at = display.local_time(acked_at.replace(tzinfo=acked_at.tzinfo or UTC), "Europe/Paris")
+    assert row["status"] == f"acknowledged by sam at {at}: on it"
+    assert "CET" in row["status"] or "CEST" in row["status"]
+    assert row["what_to_do"].startswith("What to do: plan a refill")
+    assert "steward --config x.yaml quotas --resource fund" in row["what_to_do"]
+    assert row["how_sure"].startswith("How sure: ")
