@@ -182,9 +182,11 @@ def test_import_that_records_nothing_fails_and_every_reason_names_its_fix(
     flat = " ".join(listed.replace("│", " ").split())
     # Written out in full (scientific notation is refused for its own reason):
     # 1e20 is past the limit; 1e400, past what a float holds, is quarantined too
-    # (its reason is cut short in the list) and raised no overflow warning.
+    # (the list shortens its 401 digits, not the reason after them) and raised no
+    # overflow warning.
     assert "quantity '100000000000000000000' is too large" in flat
-    assert "mixed.csv:3 quantity '1000000000" in flat
+    assert "mixed.csv:3" in flat
+    assert "reason: quantity '1000000000" in flat and "(401 characters) is too large" in flat
     # The reason for a time without an offset names the option that settles it.
     assert "has no UTC offset; pass --timezone" in flat
     shown = in_process(capsys, "-c", str(config), "quarantine", "show", "1")[1]

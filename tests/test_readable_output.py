@@ -19,7 +19,7 @@ from steward.alerts import rules
 from steward.alerts.messages import GUIDANCE, message, short
 from steward.cli import app
 from steward.commands.alerts import alert_blocks
-from steward.commands.collect import sources_table
+from steward.commands.collect import quarantine_blocks, sources_table
 from steward.commands.quotas import quota_tables
 from steward.config import Settings
 from steward.headlines import headline
@@ -554,3 +554,40 @@ def test_a_deficits_what_to_do_says_which_of_its_two_amounts() -> None:
     todo = next(line for line in body.splitlines() if line.startswith("What to do:"))
     assert "by the first amount above (this period's shortfall)" in todo
     assert "monthly amount above" not in todo
+
+
+def test_quarantine_list_fits_80_columns_with_whole_reasons() -> None:
+    """The four-column table gave a reason 30 characters and cut a long value with '…'."""
+    settings = Settings.model_validate(
+        {
+            "commons": [{"slug": "garden", "name": "Garden", "timezone": "Europe/London"}],
+            "collectors": [
+                {"name": "garden-water", "kind": "csv", "commons": "garden", "path": "x"}
+            ],
+        }
+    )
+    offset = (
+        "occurred_at '2026-11-30 10:00' has no UTC offset; pass --timezone (e.g. --timezone "
+        "Europe/Paris) or write it with one (2024-05-01T10:00:00+02:00)"
+    )
+    huge = f"quantity '1{'0' * 400}' is too large (at most 9,000,000,000); check the column"
+    rows = [
+        SimpleNamespace(
+            id=i,
+            source="garden-water",
+            location=f"water.csv:{i}",
+            reason=reason,
+            created_at=NOW,
+            resolved_at=None,
+            resolution=None,
+        )
+        for i, reason in ((2, offset), (1, huge))
+    ]
+    lines = render(*quarantine_blocks(rows, settings))
+    assert_fits(lines)
+    text = " ".join(" ".join(lines).split())
+    assert "#2 garden-water water.csv:2 30 Nov 2026, 15:19 GMT" in text
+    assert f"reason: {offset}" in text
+    # The 401 digits are shortened, the reason after them is not.
+    assert "(401 characters) is too large (at most 9,000,000,000); check the column" in text
+    assert "0" * 60 not in text

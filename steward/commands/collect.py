@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -93,11 +94,14 @@ def register(app: typer.Typer) -> None:
         if not rows:
             console.print("No quarantined rows.")
             return
-        table = Table("id", "source", "where", "reason", title="Quarantined rows")
-        for r in rows:
-            reason = r.reason if len(r.reason) <= 200 else r.reason[:199] + "…"
-            table.add_row(str(r.id), cell(r.source), cell(r.location), cell(reason))
-        console.print(table)
+        console.print(
+            f"Quarantined rows, newest first ({len(rows)} shown)", style="bold", highlight=False
+        )
+        for block in quarantine_blocks(rows, ws.settings):
+            console.print(block)
+        console.print(
+            "steward quarantine show ID prints a row as the source sent it.", highlight=False
+        )
 
     @quarantine.command("show")
     def quarantine_show(
@@ -202,6 +206,46 @@ def collect_summary(reports: list[RunReport]) -> Group:
     if any(r.quarantined for r in reports):
         problems.append(Text("Quarantined rows and why: steward quarantine list"))
     return Group(table, *problems)
+
+
+#: A word longer than this in a reason (a 400-digit quantity) is shortened in the list.
+LONG_WORD = 40
+
+
+def _shorten_long_words(text: str) -> str:
+    """``text`` with each word over :data:`LONG_WORD` characters cut in its middle.
+
+    A 401-digit quantity filled five lines, or Rich cut it and what followed
+    ("is too large (at most 9,000,000,000)") with it; ``quarantine show`` keeps it whole.
+    """
+    out = []
+    for word in text.split(" "):
+        if len(word) > LONG_WORD:
+            core = len(word.strip("'\"(),;"))  # the value's own characters, not its quotes
+            word = f"{word[:24]}…{word[-8:]} ({core:,} characters)"
+        out.append(word)
+    return " ".join(out)
+
+
+def quarantine_blocks(rows: Sequence[Any], settings: Settings) -> list[RenderableType]:
+    """One block per quarantined row: id, source, where and when, then its whole reason.
+
+    A four-column table at 80 columns gave the reason 30 characters, cut it at 200
+    and let Rich drop the end of a long value with "…", so a steward could not read
+    why the row was refused or what to fix. The time is the collector's commons'
+    clock, labelled, as ``quarantine show`` prints it.
+    """
+    blocks: list[RenderableType] = []
+    for r in rows:
+        tz = _zone(settings, _commons_of(settings, r.source))
+        head = cell(f"#{r.id} ", "bold") + cell(
+            f"{r.source}  {r.location}  {local_time(_utc(r.created_at), tz)}"
+        )
+        body = [f"reason: {_shorten_long_words(r.reason)}"]
+        if r.resolved_at is not None:
+            body.append(f"resolved {local_time(_utc(r.resolved_at), tz)}: {r.resolution}")
+        blocks.append(Group(head, Padding(cell("\n".join(body)), (0, 0, 1, 4))))
+    return blocks
 
 
 def _utc(at: datetime) -> datetime:
