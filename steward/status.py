@@ -46,8 +46,11 @@ class ResourceStatus:
     risk: dict[str, Any] = field(default_factory=dict)
     forecast_method: str | None = None
     forecast_at: str | None = None
-    #: Events recorded after the forecast ran: the outlook does not count them yet.
+    #: Events and readings recorded after the forecast ran: the outlook does not count
+    #: them yet. ``newer_records`` is their sum.
     newer_records: int = 0
+    newer_events: int = 0
+    newer_readings: int = 0
     headline: str = ""
     #: A stock below its reserve (or zero) now, as recorded: ``level``, ``reserve``,
     #: ``shortfall`` (strings, exact), ``since`` and ``negative_since`` (ISO UTC or
@@ -169,20 +172,33 @@ def resource_status(
         status.forecast_method = run.method
         status.forecast_at = run.created_at.isoformat()
         status.headline = headline(res, status.risk, breach=found)
-        status.newer_records = int(
-            conn.execute(
-                select(func.count())
-                .select_from(Event)
-                .where(Event.resource_id == res.id, Event.ingested_at > run.created_at)
-            ).scalar_one()
+        status.newer_events, status.newer_readings = (
+            int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(table)
+                    .where(table.resource_id == res.id, table.ingested_at > run.created_at)
+                ).scalar_one()
+            )
+            for table in (Event, Reading)
         )
+        status.newer_records = status.newer_events + status.newer_readings
         if status.newer_records and found is None:
             # The level beside it is live; the outlook is the forecast's: a 5,276 USD fund
-            # stood beside "93% chance below its reserve" worked out from 2,882 USD.
+            # stood beside "93% chance below its reserve" worked out from 2,882 USD. Events
+            # and readings are named as such: a sensor tank's new readings went uncounted
+            # while its waterings were called "records".
+            newer = " and ".join(
+                counted(n, noun)
+                for n, noun in (
+                    (status.newer_events, "newer event"),
+                    (status.newer_readings, "newer reading"),
+                )
+                if n
+            )
             status.headline += (
                 f" (forecast of {local_time(run.created_at, res.timezone)}, before "
-                f"{counted(status.newer_records, 'newer record')}: `steward forecast` "
-                "updates it)"
+                f"{newer}: `steward forecast` updates it)"
             )
     elif found is not None:
         status.headline = headline(res, None, breach=found)

@@ -551,7 +551,16 @@ def test_status_says_when_its_outlook_predates_newer_records(make_garden) -> Non
         status = resource_status(conn, catalog.resource(conn, "tank"), T0)
     assert status.newer_records == 3  # the garden's three waterings
     assert "(forecast of " in status.headline
-    assert status.headline.endswith("before 3 newer records: `steward forecast` updates it)")
+    assert status.headline.endswith("before 3 newer events: `steward forecast` updates it)")
+    # A sensor's readings are counted as readings (they went uncounted, and the
+    # waterings were called "records").
+    record(ws, readings=(NewReading("tank", 500, T0 + timedelta(hours=1), "r-late"),))
+    with ws.store.read() as conn:
+        status = resource_status(conn, catalog.resource(conn, "tank"), T0)
+    assert (status.newer_events, status.newer_readings, status.newer_records) == (3, 1, 4)
+    assert status.headline.endswith(
+        "before 3 newer events and 1 newer reading: `steward forecast` updates it)"
+    )
     forecast(ws, "tank", {"p_below_reserve": 0.2}, at=datetime.now(UTC) + timedelta(minutes=1))
     with ws.store.read() as conn:
         status = resource_status(conn, catalog.resource(conn, "tank"), T0)
