@@ -1,8 +1,11 @@
 """The one sentence a steward reads first about a resource's forecast.
 
 Shared by `steward status`, the dashboard and the forecast alerts, so all say
-the same thing with the same dates, e.g. "62% chance Repair fund is below its
-reserve by 14 March; the chance passes 50% on 2 February".
+the same thing with the same dates, e.g. "62% chance Repair fund falls below its
+reserve by 14 March 2027, over 50% by 2 February 2027".
+
+A forecast crossing is stated "by" a date (it may come any day up to it); a
+pool's likeliest day and a recorded fact "on" or "since" theirs.
 
 The dates mean one thing everywhere:
 
@@ -65,18 +68,23 @@ def stock_outlook(
     passes_half: date | None,
     show: Callable[[date], str] = full_day,
 ) -> str:
-    """ "62% chance Rain tank is below its reserve by 30 June; the chance passes 50% on 1 May".
+    """ "62% chance Rain tank falls below its reserve by 30 June 2027, over 50% by 1 May 2027".
 
     ``p`` is P(below the line at some point by ``by``) (0-1); ``line`` names the
     line ("its reserve", "its reserve of 100 L", "empty"); ``passes_half`` is
     the first day that cumulative chance reaches 50% (None when it never does
     within the horizon). ``show`` writes a date.
+
+    Both dates are forecast crossings, so both take "by": "is below its reserve by
+    29 July; the chance passes 50% on 26 December" said "by" of one and "on" of
+    the other, and "is below ... by" read as a state on that day rather than a fall
+    at any time up to it.
     """
-    is_ = "is empty" if line == "empty" else f"is below {line}"
+    falls = "runs empty" if line == "empty" else f"falls below {line}"
     tail = f" by {show(by)}" if by else " within the forecast horizon"
-    text = f"{p:.0%} chance {name} {is_}{tail}"
+    text = f"{p:.0%} chance {name} {falls}{tail}"
     if passes_half:
-        text += f"; the chance passes {STOCK_DATE_CHANCE:.0%} on {show(passes_half)}"
+        text += f", over {STOCK_DATE_CHANCE:.0%} by {show(passes_half)}"
     return text
 
 

@@ -66,7 +66,7 @@ def test_fund_depletion_risk_rises_within_the_horizon(
     ws, _, _ = demo
     fund = statuses(ws)["mutual-aid-fund"]
     assert fund.risk["p_below_reserve"] >= 0.4
-    assert "chance Mutual-aid fund is below its reserve" in fund.headline
+    assert "chance Mutual-aid fund falls below its reserve" in fund.headline
     with ws.store.read() as conn:
         alerts = conn.execute(
             select(Alert.summary).where(Alert.rule == "deficit", Alert.state == "firing")
@@ -84,8 +84,8 @@ def test_fund_depletion_risk_rises_within_the_horizon(
     short, need, can = (float(g.replace(",", "")) for g in found.groups())
     assert short == pytest.approx(need - can, abs=0.011)
     assert re.search(
-        r"chance Mutual-aid fund is below its reserve of 2,500.00 USD by \d+ [A-Z][a-z]+ \d{4}; "
-        r"the chance passes 50% on \d+ [A-Z][a-z]+ \d{4}",
+        r"chance Mutual-aid fund falls below its reserve of 2,500.00 USD by \d+ [A-Z][a-z]+ \d{4}"
+        r", over 50% by \d+ [A-Z][a-z]+ \d{4}",
         summary,
     )
 

@@ -490,7 +490,7 @@ def test_headline_dates_always_carry_their_year() -> None:
         res,  # type: ignore[arg-type]
         {"p_below_reserve": 0.96, "horizon_end": "2027-07-28", "date_p50": this_year.isoformat()},
     )
-    assert text.endswith(f"by 28 July 2027; the chance passes 50% on 26 December {this_year.year}")
+    assert text.endswith(f"by 28 July 2027, over 50% by 26 December {this_year.year}")
     pool = SimpleNamespace(kind="pool", name="Drills", unit="units", reserve=None)
     said = headline(pool, {"max_p_over_capacity": 0.7, "peak_date": this_year.isoformat()})  # type: ignore[arg-type]
     assert f"on {this_year:%a} 26 December {this_year.year}, its highest chance of any day" in said

@@ -27,7 +27,9 @@ class Bounds:
     def label(self) -> str:
         if self.kind == "month":
             return self.first_day.strftime("%B %Y")
-        return f"the week of {self.first_day:%d %b} to {self.last_day:%d %b %Y}"
+        # "3 Mar", as every other date is written ("03 Mar" stood beside "9 March 2025").
+        first, last = self.first_day, self.last_day
+        return f"the week of {first.day} {first:%b} to {last.day} {last:%b %Y}"
 
 
 def _first_day(day: date, kind: Period) -> date:

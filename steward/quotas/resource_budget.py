@@ -23,6 +23,7 @@ from sqlalchemy import Connection, insert, select, update
 from steward import availability, flows
 from steward.config import QuotaPolicyConfig
 from steward.errors import QuotaError
+from steward.headlines import full_day
 from steward.quotas.explain import fmt, pct
 from steward.quotas.periods import Bounds, previous_periods
 from steward.quotas.sustainable import (
@@ -173,13 +174,13 @@ def stock_budget(
     if result.stop:
         basis = (
             f"{res.name} can sustain no use in {bounds.label()}: stop using it now. Even with "
-            f"no use, {sources} leaves it below {what} by {end:%d %B %Y}"
+            f"no use, {sources} leaves it below {what} on {full_day(end)}"
         )
     else:
         basis = (
             f"{res.name} can sustain {fmt(result.per_period, u)} of use in {bounds.label()} "
             f"({fmt(result.daily_rate, u)} a day): {sources}, so that the chance of being "
-            f"below {what} on {end:%d %B %Y} stays under {pct(policy.risk_target)}"
+            f"below {what} on {full_day(end)} stays under {pct(policy.risk_target)}"
         )
     usage = MemberUsage(conn, res)
     need = ordinary_need(usage, bounds, res.timezone)
@@ -196,7 +197,7 @@ def stock_budget(
             remedy = (
                 f"needs {fmt(short, u)} more {inflow} in {bounds.label()}, or as much less "
                 f"use ({fmt(gap, u)} a month at that pace), to keep the chance of being "
-                f"below {what} on {end:%d %B %Y} under {pct(policy.risk_target)}: members "
+                f"below {what} on {full_day(end)} under {pct(policy.risk_target)}: members "
                 f"ordinarily use {fmt(need, u)} in {bounds.label()} and it can sustain "
                 f"{fmt(result.per_period, u)}"
             )

@@ -55,8 +55,8 @@ def test_depletion_summary_is_readable(make_garden) -> None:
         insert_forecast(conn, "tank", {"p_below_reserve": 0.62, "date_p50": "2025-05-01"})
         found = collect(conn, ws.settings, load_rules(ws.settings), T0)
     assert found["depletion:tank"].summary == (
-        "62% chance Rain tank is below its reserve of 100 L by 10 June 2025; "
-        "the chance passes 50% on 1 May 2025"
+        "62% chance Rain tank falls below its reserve of 100 L by 10 June 2025, "
+        "over 50% by 1 May 2025"
     )
 
 

@@ -261,10 +261,10 @@ def test_stock_alert_and_headline_give_the_same_date(make_garden) -> None:
         ).scalar_one()
         res = catalog.resource(conn, "tank")
     assert summary == (
-        "62% chance Rain tank is below its reserve of 100 L by 10 June 2025; "
-        "the chance passes 50% on 1 May 2025"
+        "62% chance Rain tank falls below its reserve of 100 L by 10 June 2025, "
+        "over 50% by 1 May 2025"
     )
-    assert headline(res, risk).endswith("the chance passes 50% on 1 May 2025")
+    assert headline(res, risk).endswith(", over 50% by 1 May 2025")
 
 
 def test_hysteresis_holds_a_pool_alert_open_and_resolved_states_the_current_chance(

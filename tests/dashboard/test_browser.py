@@ -78,7 +78,7 @@ def test_steward_overview_and_resource(url: str, page) -> None:  # type: ignore[
     page.locator(".dvn-scroller").first.evaluate("el => { el.scrollLeft = el.scrollWidth; }")
     page.wait_for_timeout(500)
     cells += " " + " ".join(page.locator(GRID_CELLS).all_text_contents())
-    assert "62% chance Repair fund is below its reserve by" in cells
+    assert "62% chance Repair fund falls below its reserve by" in cells
     assert "Fund alert FIRING-MARK" in cells
     shot(page, "steward-overview")
     page.get_by_role("link", name="Resource").first.click()

@@ -19,7 +19,7 @@ from .apptest import APP, PAGES, TIMEOUT, new_app, open_page, shown_text, signed
 from .fixtures import XSS_NAME, Federation
 
 PAGE_TEXT = {
-    ("steward", "overview"): ["Overview", "62% chance Repair fund is below its reserve by"],
+    ("steward", "overview"): ["Overview", "62% chance Repair fund falls below its reserve by"],
     ("steward", "resource"): ["Repair fund", "Recent grants and donations", "Quotas", "ets"],
     ("steward", "members"): ["Members", "warned", "nudged"],
     ("steward", "alerts"): ["Firing (2)", "Pending (1)", "Resolved (1)"],

@@ -139,7 +139,7 @@ def test_quotas_are_suspended_only_when_the_budget_cannot_be_computed(garden) ->
     ben = next(r for r in tank if r.member_code == "ben")
     assert ben.allocation == 0 and ben.used == Decimal(20)
     assert ben.explanation.startswith(
-        "Quotas on Rain tank are suspended for the week of 03 Mar to 09 Mar 2025: "
+        "Quotas on Rain tank are suspended for the week of 3 Mar to 9 Mar 2025: "
         "its sustainable budget cannot be computed yet (a stock budget needs at least one "
         "complete week of history"
     )

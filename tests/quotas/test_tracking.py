@@ -151,6 +151,15 @@ def test_update_quotas_computes_the_long_run_stock_budget(garden) -> None:
     assert (round(float(stored[0][0]), 4), stored[0][1]) == (round(expected, 4), Decimal(96))
 
 
+def test_a_budgets_date_is_written_as_every_other_date(garden) -> None:
+    """ "on 08 June 2025" stood in the explanation beside "by 8 June 2025" elsewhere."""
+    at = NOW.replace(day=10)  # the 90-day horizon ends on 8 June 2025
+    update_quotas(garden, garden.settings, at, budgets={"drill": 10})
+    with garden.store.read() as conn:
+        said = conn.execute(select(Quota.explanation)).scalars().first()
+    assert said is not None and "below its reserve of 100 L on 8 June 2025 stays under" in said
+
+
 def test_a_running_period_keeps_the_quota_members_were_told(garden) -> None:
     update_quotas(garden, garden.settings, NOW, budgets={"tank": 400, "drill": 10})
     later = NOW.replace(hour=18)
