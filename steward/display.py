@@ -47,6 +47,23 @@ def local_time(value: datetime | None, tz: str = "UTC", *, never: str = "never")
     return f"{local.day} {local:%b %Y}, {local:%H:%M} {local.tzname()}"
 
 
+def zone_label(tz: str, at: datetime) -> str:
+    """A timezone as a reader can place it at ``at``: ``"America/New_York (EST, UTC-5)"``.
+
+    The abbreviation alone ("GMT", "EST") is what every time carries; a list that
+    holds several commons' times states each zone once with its offset from UTC,
+    so 11:08 GMT, 06:08 EST and 03:08 PST read as the one moment they are.
+    """
+    local = at.astimezone(ZoneInfo(tz))
+    offset = local.utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    hours, rest = divmod(abs(minutes), 60)
+    utc = f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+    name = local.tzname() or tz
+    return tz if name == "UTC" and tz == "UTC" else f"{tz} ({name}, {utc})"
+
+
 def duration(span: timedelta | None) -> str:
     """A span as people say it, to its largest unit: "45 minutes", "7 hours", "3 days".
 

@@ -18,7 +18,7 @@ from steward import display
 from steward.alerts import rules
 from steward.alerts.messages import GUIDANCE, message, short
 from steward.cli import app
-from steward.commands.alerts import alert_blocks
+from steward.commands.alerts import alert_blocks, alert_groups
 from steward.commands.collect import quarantine_blocks, sources_table
 from steward.commands.quotas import quota_tables
 from steward.config import Settings
@@ -591,3 +591,26 @@ def test_quarantine_list_fits_80_columns_with_whole_reasons() -> None:
     # The 401 digits are shortened, the reason after them is not.
     assert "(401 characters) is too large (at most 9,000,000,000); check the column" in text
     assert "0" * 60 not in text
+
+
+def test_alerts_list_names_each_commons_and_its_clock_once() -> None:
+    """11:08 GMT, 06:08 EST and 03:08 PST stood in one list for one moment, with
+    nothing to say whose clock each was: each commons now heads its own alerts with
+    its zone and offset from UTC, the commons with the most severe alert first."""
+    found = [
+        alert(id=2, rule="depletion", summary="Tank may run dry", commons_id=2),
+        alert(),  # the fund's deficit, commons 1
+        alert(id=4, severity="warning", rule="drift", summary="Tank reading", commons_id=2),
+    ]
+    commons = {1: ("Mutual-Aid Fund", "America/New_York"), 2: ("Garden", "Europe/London")}
+    lines = [line.rstrip() for line in render(*alert_groups(found, commons, NOW))]
+    assert_fits(lines)
+    heads = [line for line in lines if " · times in " in line]
+    assert heads == [
+        "Garden · times in Europe/London (GMT, UTC+0)",
+        "Mutual-Aid Fund · times in America/New_York (EST, UTC-5)",
+    ]
+    order = [line.split()[0] for line in lines if line.startswith("#")]
+    assert order == ["#2", "#4", "#1"]
+    assert display.zone_label("Asia/Kolkata", NOW) == "Asia/Kolkata (IST, UTC+5:30)"
+    assert display.zone_label("UTC", NOW) == "UTC"

@@ -17,7 +17,7 @@ from steward.alerts.listing import alert_page, held_back_states, lifecycle_state
 from steward.alerts.messages import status_lines
 from steward.alerts.options import parse_duration
 from steward.alerts.records import entities
-from steward.display import cell, counted, local_time
+from steward.display import cell, counted, local_time, zone_label
 from steward.errors import InputError
 from steward.store.models import Alert, Commons
 
@@ -54,6 +54,36 @@ def alert_blocks(
         body = "\n".join([*_addressee(a), a.summary, *status_lines(a, tz)])
         blocks.append(Group(head, Padding(cell(body), (0, 0, 1, 4))))
     return blocks
+
+
+def alert_groups(
+    found: list[Alert],
+    commons: dict[int, tuple[str, str]],
+    now: datetime,
+    held_back: dict[int, str] | None = None,
+) -> list[RenderableType]:
+    """:func:`alert_blocks` under one heading per commons, the commons with the most
+    severe alert first (``found`` comes most severe first).
+
+    ``commons`` maps commons id to (name, IANA timezone). Each heading names the
+    commons and its zone once, with the offset from UTC: one list held 11:08 GMT,
+    06:08 EST and 03:08 PST for one moment, with nothing to say whose clock each was.
+    Alerts of no commons (a collector not assigned to one) come last, in UTC.
+    """
+    order: list[int | None] = []
+    for a in found:
+        if a.commons_id not in order:
+            order.append(a.commons_id)
+    order.sort(key=lambda c: c is None)  # stable: the no-commons group goes last
+    zones = {cid: tz for cid, (_, tz) in commons.items()}
+    out: list[RenderableType] = []
+    for cid in order:
+        name, tz = (
+            commons.get(cid, ("No commons", "UTC")) if cid is not None else ("No commons", "UTC")
+        )
+        out.append(cell(f"{name} · times in {zone_label(tz, now)}", "bold underline"))
+        out.extend(alert_blocks([a for a in found if a.commons_id == cid], zones, now, held_back))
+    return out
 
 
 def _addressee(a: Alert) -> list[str]:
@@ -140,14 +170,19 @@ def register(app: typer.Typer) -> None:
         now = datetime.now(UTC)
         first = (page - 1) * limit + 1
         with ws.store.read() as conn:
-            zones = dict(conn.execute(select(Commons.id, Commons.timezone)).all())
+            commons = {
+                cid: (name, tz)
+                for cid, name, tz in conn.execute(
+                    select(Commons.id, Commons.name, Commons.timezone)
+                ).all()
+            }
             held_back = held_back_states(conn, found)
         console.print(
             f"Alerts {first}-{first + len(found) - 1} of {total}" + ("" if all_ else " open"),
             style="bold",
             highlight=False,
         )
-        for block in alert_blocks(found, zones, now, held_back):
+        for block in alert_groups(found, commons, now, held_back):
             console.print(block)
         shown = first + len(found) - 1
         if shown < total:
