@@ -16,6 +16,7 @@ import pandas as pd
 from dashboards.text import amount, local_time, quota_amount, quota_left, words
 from steward.display import local_days, visible
 from steward.exports import spreadsheet_safe
+from steward.quotas.explain import quota_places
 from steward.store.catalog import ResourceInfo
 
 
@@ -111,14 +112,18 @@ def quotas(frame: pd.DataFrame, kind: str, unit: str, tz: str) -> pd.DataFrame:
                 {
                     "Member": _who(r.member, r.name),
                     "Period": period(r.period_start, r.period_end),
-                    "Quota": quota_amount(float(r.allocation), unit, kind=kind),
-                    "Used": quota_amount(float(r.used), unit, kind=kind),
-                    "Left": quota_left(float(r.remaining), unit, kind=kind, status=str(r.status)),
-                    "At this pace": quota_amount(float(r.projected), unit, kind=kind),
+                    "Quota": quota_amount(float(r.allocation), unit, kind=kind, places=p),
+                    "Used": quota_amount(float(r.used), unit, kind=kind, places=p),
+                    "Left": quota_left(
+                        float(r.remaining), unit, kind=kind, status=str(r.status), places=p
+                    ),
+                    "At this pace": quota_amount(float(r.projected), unit, kind=kind, places=p),
                     "Status": str(r.status),
                     "Why": str(r.explanation),
                 }
                 for r in frame.itertuples()
+                # Each member's figures rounded alike, as their "Why" rounds them.
+                for p in [quota_places(r.allocation, r.used, r.projected)]
             ],
             columns=["Member", "Period", "Quota", "Used", "Left", "At this pace", "Status", "Why"],
         )

@@ -124,23 +124,31 @@ def public_amount(value: float | None, unit: str = "", *, kind: str = "stock") -
     return f"about {text}"
 
 
-def quota_amount(value: float | None, unit: str, *, kind: str) -> str:
+def quota_amount(value: float | None, unit: str, *, kind: str, places: int | None = None) -> str:
     """A quota figure: a pool's quotas count unit-days on loan (2 drills for 3 days = 6).
 
     Money as :func:`amount` writes it (to the cent); anything else to at most two
     decimals, as the quota's explanation and ``steward quotas`` write it
     (:func:`steward.quotas.explain.fmt`), so the card never says 0.5 where the text
-    under it says 0.48.
+    under it says 0.48. ``places`` as for :func:`~steward.quotas.explain.fmt`: a
+    member's figures share it (:func:`~steward.quotas.explain.quota_places`).
     """
     if value is None:
         return "—"
     if is_money(unit) and kind != "pool":
         return amount(value, unit, kind=kind)
-    shown = fmt(abs(value), quota_unit(kind, unit))
+    shown = fmt(abs(value), quota_unit(kind, unit), places=places)
     return MINUS + shown if _clean(value, 2) < 0 else shown
 
 
-def quota_left(value: float | None, unit: str, *, kind: str, status: str | None = None) -> str:
+def quota_left(
+    value: float | None,
+    unit: str,
+    *,
+    kind: str,
+    status: str | None = None,
+    places: int | None = None,
+) -> str:
     """What is left of a quota (allocation - used): "over by $50.79" when negative.
 
     The figure `steward quotas` shows, never clamped to 0 and never a bare minus
@@ -149,8 +157,8 @@ def quota_left(value: float | None, unit: str, *, kind: str, status: str | None 
     if value is None or status == "suspended":
         return "—"
     if value < 0:
-        return "over by " + quota_amount(-value, unit, kind=kind)
-    return quota_amount(value, unit, kind=kind)
+        return "over by " + quota_amount(-value, unit, kind=kind, places=places)
+    return quota_amount(value, unit, kind=kind, places=places)
 
 
 def number(value: float | None, unit: str = "") -> str:

@@ -416,7 +416,9 @@ def test_a_members_pool_quota_message_says_what_a_unit_day_is() -> None:
     )
     title, body = message(member, "firing")
     assert title == "Cordless drills: a friendly heads-up"
-    assert "Your quota:        5.25 unit-days" in body
+    assert "Your quota:             5.25 unit-days" in body
+    # Figures read together are rounded alike: 6 beside 5.25 read as rounded.
+    assert "At your pace, by end:   6.00 unit-days" in body
     assert "A unit-day is one item on loan for one day" in body
 
 

@@ -9,6 +9,7 @@ from dashboards import data, session, sign_in_form
 from dashboards.tables import safe_table
 from dashboards.text import amount, quota_amount, quota_left
 from steward.display import counted
+from steward.quotas.explain import quota_places
 
 with session.shown_errors():
     config = session.config_path()
@@ -21,28 +22,33 @@ with session.shown_errors():
         st.stop()
     by_slug = {r.slug: r for r in data.visible_resources(config, scope)}
 
-    def fmt(value: object, slug: str, *, quota: bool = True) -> str:
+    def fmt(value: object, slug: str, *, quota: bool = True, places: int | None = None) -> str:
         """A figure in the resource's unit; a pool's quota figures are unit-days."""
         res = by_slug.get(slug)
         if value is None or pd.isna(value):  # type: ignore[call-overload]
             return ""
         unit, kind = (res.unit, str(res.kind)) if res else ("", "stock")
         if quota:
-            return quota_amount(float(value), unit, kind=kind)  # type: ignore[arg-type]
+            return quota_amount(float(value), unit, kind=kind, places=places)  # type: ignore[arg-type]
         if kind == "pool":
             # A pool's 30-day figure counts units checked out, not days held: "0 units"
             # beside a drill held all month read as nothing borrowed.
             return counted(round(float(value)), "checkout")  # type: ignore[arg-type]
         return amount(float(value), unit, kind=kind)  # type: ignore[arg-type]
 
-    def left(value: object, slug: str, status: str) -> str:
+    def left(value: object, slug: str, status: str, places: int | None = None) -> str:
         """What is left of the quota, "over by ..." when over (as `steward quotas`)."""
         res = by_slug.get(slug)
         if value is None or pd.isna(value):  # type: ignore[call-overload]
             return ""
         unit, kind = (res.unit, str(res.kind)) if res else ("", "stock")
-        return quota_left(float(value), unit, kind=kind, status=status)  # type: ignore[arg-type]
+        return quota_left(float(value), unit, kind=kind, status=status, places=places)  # type: ignore[arg-type]
 
+    # Each member's figures rounded alike, as their "Why" and their messages round them.
+    places = [
+        None if pd.isna(a) else quota_places(float(a), float(u), float(p))
+        for a, u, p in zip(table["allocation"], table["used"], table["projected"], strict=True)
+    ]
     shown = pd.DataFrame(
         {
             "Member": [
@@ -54,19 +60,22 @@ with session.shown_errors():
                 for v, s in zip(table["used_30d"], table["resource"], strict=True)
             ],
             "Quota": [
-                fmt(v, s) for v, s in zip(table["allocation"], table["resource"], strict=True)
+                fmt(v, s, places=p)
+                for v, s, p in zip(table["allocation"], table["resource"], places, strict=True)
             ],
             "Used this period": [
-                fmt(v, s) for v, s in zip(table["used"], table["resource"], strict=True)
+                fmt(v, s, places=p)
+                for v, s, p in zip(table["used"], table["resource"], places, strict=True)
             ],
             "Left": [
-                left(v, s, st_)
-                for v, s, st_ in zip(
-                    table["remaining"], table["resource"], table["status"], strict=True
+                left(v, s, st_, p)
+                for v, s, st_, p in zip(
+                    table["remaining"], table["resource"], table["status"], places, strict=True
                 )
             ],
             "At this pace": [
-                fmt(v, s) for v, s in zip(table["projected"], table["resource"], strict=True)
+                fmt(v, s, places=p)
+                for v, s, p in zip(table["projected"], table["resource"], places, strict=True)
             ],
             "Status": table["status"],
             "Why": table["explanation"].fillna(""),

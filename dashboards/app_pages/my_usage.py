@@ -8,7 +8,7 @@ import streamlit as st
 from dashboards import charts, data, session, sign_in_form, tables
 from dashboards.tables import safe_table
 from dashboards.text import amount, is_money, plain, quota_amount, quota_left
-from steward.quotas.explain import quota_unit
+from steward.quotas.explain import quota_places, quota_unit
 
 STATUS_COLOURS = {"ok": "green", "nudged": "blue", "warned": "orange", "review": "red"}
 STATUS_WORDS = {
@@ -55,20 +55,29 @@ with session.shown_errors():
             unit = quota_unit(kind, entry.unit)
             label = "" if is_money(entry.unit) and kind != "pool" else f" ({unit})"
 
+            # The four figures rounded alike, as the text under them and the member's
+            # messages round them: "29" beside "14.79" read as one rounded, one not.
+            places = quota_places(entry.allocation, entry.used, entry.projected)
+
             def bare(text: str, unit: str = unit) -> str:
                 return text.removesuffix(f" {unit}") if unit else text
 
-            cols[0].metric(f"Used{label}", bare(quota_amount(entry.used, entry.unit, kind=kind)))
-            cols[1].metric(
-                f"My quota{label}", bare(quota_amount(entry.allocation, entry.unit, kind=kind))
-            )
+            def figure(
+                value: float | None, of: str = entry.unit, kind: str = kind, places: int = places
+            ) -> str:
+                return bare(quota_amount(value, of, kind=kind, places=places))
+
+            cols[0].metric(f"Used{label}", figure(entry.used))
+            cols[1].metric(f"My quota{label}", figure(entry.allocation))
             cols[2].metric(
                 f"Left{label}",
-                bare(quota_left(entry.remaining, entry.unit, kind=kind, status=entry.status)),
+                bare(
+                    quota_left(
+                        entry.remaining, entry.unit, kind=kind, status=entry.status, places=places
+                    )
+                ),
             )
-            cols[3].metric(
-                f"At my pace{label}", bare(quota_amount(entry.projected, entry.unit, kind=kind))
-            )
+            cols[3].metric(f"At my pace{label}", figure(entry.projected))
             if entry.explanation:
                 st.markdown(plain(entry.explanation))
     if len(entries) > MAX_CARDS:
@@ -78,16 +87,21 @@ with session.shown_errors():
                     [
                         {
                             "Resource": e.name,
-                            "Used": (quota_amount if e.allocation is not None else amount)(
-                                e.used, e.unit, kind=e.kind
+                            "Used": (
+                                quota_amount(e.used, e.unit, kind=e.kind, places=p)
+                                if e.allocation is not None
+                                else amount(e.used, e.unit, kind=e.kind)
                             ),
-                            "My quota": quota_amount(e.allocation, e.unit, kind=e.kind),
-                            "Left": quota_left(e.remaining, e.unit, kind=e.kind, status=e.status),
-                            "At my pace": quota_amount(e.projected, e.unit, kind=e.kind),
+                            "My quota": quota_amount(e.allocation, e.unit, kind=e.kind, places=p),
+                            "Left": quota_left(
+                                e.remaining, e.unit, kind=e.kind, status=e.status, places=p
+                            ),
+                            "At my pace": quota_amount(e.projected, e.unit, kind=e.kind, places=p),
                             "Status": STATUS_WORDS.get(e.status or "", ""),
                             "Period": e.period,
                         }
                         for e in entries[MAX_CARDS:]
+                        for p in [quota_places(e.allocation, e.used, e.projected)]
                     ]
                 )
             ),

@@ -9,11 +9,12 @@ from __future__ import annotations
 import shlex
 import shutil
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from steward.display import local_time
-from steward.quotas.explain import fmt, left_text
+from steward.quotas.explain import fmt, left_text, quota_places
 from steward.store.models import Alert
 
 #: A title longer than this is cut (see :func:`short`); the body always has the whole summary.
@@ -323,16 +324,22 @@ def member_message(alert: Alert, details: dict[str, Any]) -> tuple[str, str]:
         "review": "you are over your quota",
     }.get(status, "your quota")
     title = f"{res_name}: {heading}"
+    allocation, used, projected = (
+        Decimal(str(details[k])) for k in ("allocation", "used", "projected")
+    )
+    # One rounding for the four figures, the summary and the page (quota_places).
+    places = quota_places(allocation, used, projected)
     body = "\n".join(
         [
             f"Hello {details['member_name']},",
             "",
             alert.summary + ".",
             "",
-            f"Your quota:        {fmt(details['allocation'], unit)}",
-            f"Used so far:       {fmt(details['used'], unit)}",
-            f"Remaining:         {left_text(details['allocation'], details['used'], unit)}",
-            f"Projected by end:  {fmt(details['projected'], unit)}",
+            # The words of the My usage page's cards (Used, My quota, Left, At my pace).
+            f"Your quota:             {fmt(allocation, unit, places=places)}",
+            f"Used so far:            {fmt(used, unit, places=places)}",
+            f"Left:                   {left_text(allocation, used, unit, places=places)}",
+            f"At your pace, by end:   {fmt(projected, unit, places=places)}",
             *([UNIT_DAY] if unit == "unit-days" else []),
             "",
             details["explanation"],

@@ -22,7 +22,7 @@ from steward.config import Settings
 from steward.display import local_time
 from steward.headlines import pool_outlook, stock_outlook, when
 from steward.queries.forecasts import CalibrationView, latest_calibrations, track_record
-from steward.quotas.explain import fmt, pct, quota_unit
+from steward.quotas.explain import fmt, pct, places_for, quota_places, quota_unit
 from steward.quotas.resource_budget import single_use as ordinary_use
 from steward.quotas.sustainable import units_to_meet
 from steward.reserve import breach, crossed_at, exact, vocabulary
@@ -687,17 +687,24 @@ def quota(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
             out.append(_overrun(far, q, key, name, code, res_name, unit, base, single, numbers))
         if not opts.enabled or q.status == "suspended":
             continue
-        used = f"{fmt(q.used, unit)} of {fmt(q.allocation, unit)}"
+        # Rounded alike with the message's and the page's figures (quota_places): "about
+        # 29 unit-days" stood beside "14.79", one figure rounded and the other not.
+        places = quota_places(q.allocation, q.used, q.projected)
+
+        def said(value: Decimal, unit: str = unit, places: int = places) -> str:
+            return fmt(value, unit, places=places)
+
+        used = f"{said(q.used)} of {said(q.allocation)}"
         steps = {
             "nudged": ("info", f"You have used {used} of {res_name} this period"),
             "warned": (
                 "warning",
-                f"At your pace you will use about {fmt(q.projected, unit)} of {res_name}, "
-                f"over your quota of {fmt(q.allocation, unit)}",
+                f"At your recent pace you will have used {said(q.projected)} of {res_name} "
+                f"by the period's end, over your quota of {said(q.allocation)}",
             ),
             "review": (
                 "warning",
-                f"You have used {used} of {res_name}: over your quota by {fmt(-left, unit)}",
+                f"You have used {used} of {res_name}: over your quota by {said(-left)}",
             ),
         }
         severity, summary = steps[q.status]
@@ -714,14 +721,19 @@ def quota(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
                 details=numbers,
             )
         )
+        # A steward's line shows three figures, not the pace: rounded alike among themselves.
+        shown = places_for(q.used, q.allocation, left)
+        review = (
+            f"{fmt(q.used, unit, places=shown)} of {fmt(q.allocation, unit, places=shown)}, "
+            f"over by {fmt(-left, unit, places=shown)}"
+        )
         if q.status == "review" and (not far.enabled or base is None):
             out.append(
                 _candidate(
                     opts,
                     "quota",
                     f"quota:{key}:steward-review",
-                    f"{name} ({code}) is over quota on {res_name}: used {used}, over by "
-                    f"{fmt(-left, unit)}; please review",
+                    f"{name} ({code}) is over quota on {res_name}: used {review}; please review",
                     severity="warning",
                     resource_id=q.resource_id,
                     member_id=q.member_id,

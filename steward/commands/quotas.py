@@ -16,7 +16,13 @@ from steward.display import cell, is_currency, local_days
 from steward.errors import InputError
 from steward.queries.quotas import period_budgets
 from steward.quotas import update_quotas
-from steward.quotas.explain import fmt, left_text, quota_unit, suspended_reason
+from steward.quotas.explain import (
+    fmt,
+    left_text,
+    quota_places,
+    quota_unit,
+    suspended_reason,
+)
 from steward.store.models import Commons, Member, Quota, Resource
 from steward.workspace import Workspace
 
@@ -118,12 +124,16 @@ def quota_tables(found: list[Any], periods: dict[str, str] | None = None) -> lis
             tables.append(table)
         # The title names the unit; money is still written to the cent.
         money = is_currency(quota_unit(kind, unit))
+        # A member's figures rounded alike, as their explanation and messages round them.
+        p = quota_places(q.allocation, q.used, q.projected)
         table.add_row(
             cell(f"{name} ({code})"),
-            fmt(q.allocation, money=money),
-            fmt(q.used, money=money),
-            "—" if q.status == "suspended" else left_text(q.allocation, q.used, money=money),
-            fmt(q.projected, money=money),
+            fmt(q.allocation, money=money, places=p),
+            fmt(q.used, money=money, places=p),
+            "—"
+            if q.status == "suspended"
+            else left_text(q.allocation, q.used, money=money, places=p),
+            fmt(q.projected, money=money, places=p),
             cell(q.status, STATUS_STYLE.get(q.status, "")),
         )
     return tables

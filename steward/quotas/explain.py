@@ -12,20 +12,42 @@ from decimal import Decimal
 from steward.display import is_currency
 
 
-def fmt(value: float | Decimal, unit: str = "", *, money: bool = False) -> str:
+def places_for(*values: float | Decimal | None) -> int:
+    """The decimals (0-2) that write every one of ``values`` to the hundredth.
+
+    Figures read side by side (a member's quota, use, what is left and the pace)
+    share it (:func:`fmt`'s ``places``): "about 29 unit-days" beside "14.79 unit-days"
+    read as one figure rounded and one not; "29.00" beside "14.79" does not.
+    """
+    need = 0
+    for value in values:
+        if value is None:
+            continue
+        text = f"{abs(float(value)):.2f}"
+        need = max(need, 2 if not text.endswith("0") else 1 if not text.endswith(".00") else 0)
+    return need
+
+
+def fmt(
+    value: float | Decimal, unit: str = "", *, money: bool = False, places: int | None = None
+) -> str:
     """1234.5 -> '1,234.5'; whole numbers without decimals; at most 2 decimals.
 
     Money (a currency code ``unit``, see :func:`steward.display.is_currency`) is always
     to the cent: '1,129.80 USD', never '1,129.8 USD'; so is a bare figure with
-    ``money`` (a table whose title names the currency).
+    ``money`` (a table whose title names the currency). ``places`` (0-2, from
+    :func:`places_for`) writes exactly that many decimals instead, so figures read
+    together are rounded alike.
     """
     cents = money or is_currency(unit)
     number = float(value)
     text = f"{number:,.2f}"
-    if not cents:
+    if places is not None and not cents:
+        text = f"{round(number, 2):,.{places}f}"
+    elif not cents:
         text = text.rstrip("0").rstrip(".")
-    if text in ("-0", "", "-0.00"):
-        text = "0.00" if cents else "0"
+    if text in ("-0", "", "-0.00", "-0.0"):
+        text = "0.00" if cents else text.removeprefix("-") or "0"
     return f"{text} {unit}".strip()
 
 
@@ -44,17 +66,35 @@ def pct(value: float) -> str:
 
 
 def left_text(
-    allocation: float | Decimal, used: float | Decimal, unit: str = "", *, money: bool = False
+    allocation: float | Decimal,
+    used: float | Decimal,
+    unit: str = "",
+    *,
+    money: bool = False,
+    places: int | None = None,
 ) -> str:
     """What is left of a quota, in words: '12.5 L', or 'over by 50.79 USD' when over.
 
     The one figure every view shows (CLI, dashboard, messages): allocation - used,
-    never clamped to 0. ``money``: to the cent without a unit (see :func:`fmt`).
+    never clamped to 0. ``money``: to the cent without a unit; ``places`` as for
+    :func:`fmt`.
     """
     left = Decimal(str(allocation)) - Decimal(str(used))
     if left < 0:
-        return f"over by {fmt(-left, unit, money=money)}"
-    return fmt(left, unit, money=money)
+        return f"over by {fmt(-left, unit, money=money, places=places)}"
+    return fmt(left, unit, money=money, places=places)
+
+
+def quota_places(
+    allocation: float | Decimal | None,
+    used: float | Decimal | None,
+    projected: float | Decimal | None,
+) -> int:
+    """The decimals one member's quota figures share: quota, use, what is left, pace."""
+    left = None
+    if allocation is not None and used is not None:
+        left = Decimal(str(allocation)) - Decimal(str(used))
+    return places_for(allocation, used, left, projected)
 
 
 def allocated_text(
@@ -123,6 +163,8 @@ class ShareFacts:
     reserve: float = 0.0
     newcomers: float = 0.0
     total_budget: float | None = None
+    #: Decimals of "Your quota: ..." (:func:`quota_places`): as the member's other figures.
+    places: int | None = None
 
 
 def _ordinary(f: ShareFacts) -> str:
@@ -153,7 +195,8 @@ def share_text(f: ShareFacts) -> str:
             what = "nothing, since the budget is zero"
         parts.append(
             f"You have not used it in the last {f.active_weeks} weeks, so you hold a starter "
-            f"share to start using it again: {what}. Your quota: {fmt(f.allocation, u)}."
+            f"share to start using it again: {what}. Your quota: "
+            f"{fmt(f.allocation, u, places=f.places)}."
         )
         return " ".join(parts)
     if f.floors_exceed_budget:
@@ -222,7 +265,7 @@ def share_text(f: ShareFacts) -> str:
         parts.append(f"The policy guarantees at least {fmt(f.floor, u)}, so yours is raised to it.")
     elif f.at_high and f.cap is not None and Decimal(str(f.cap)) == f.allocation:
         parts.append(f"The policy caps a share at {fmt(f.cap, u)}, so yours is limited to it.")
-    parts.append(f"Your quota: {fmt(f.allocation, u)}.")
+    parts.append(f"Your quota: {fmt(f.allocation, u, places=f.places)}.")
     return " ".join(parts)
 
 
@@ -282,16 +325,22 @@ STATUS_TEXT = {
 def tracking_text(
     used: float, allocation: float, projected: float, unit: str, period_label: str, status: str
 ) -> str:
-    """The member's use so far, pace and step on the ladder, in words."""
+    """The member's use so far, pace and step on the ladder, in words.
+
+    Its figures are rounded alike with the quota's (:func:`quota_places`), as the
+    message's and the page's are: the same figure reads the same everywhere.
+    """
+    places = quota_places(allocation, used, projected)
     share = f" ({pct(used / allocation)} of it)" if allocation > 0 else ""
     over = used - allocation
     status_text = STATUS_TEXT[status]
     if status == "review" and over > 0:
         status_text = (
-            f"You are over your quota by {fmt(over, unit)}; a steward will review it with you."
+            f"You are over your quota by {fmt(over, unit, places=places)}; a steward will "
+            "review it with you."
         )
     return (
-        f"In {period_label} you have used {fmt(used, unit)}{share}; at your recent pace you "
-        f"will have used about {fmt(projected, unit)} by the end of the period. "
-        f"{status_text}"
+        f"In {period_label} you have used {fmt(used, unit, places=places)}{share}; at your "
+        f"recent pace you will have used {fmt(projected, unit, places=places)} by the end "
+        f"of the period. {status_text}"
     )

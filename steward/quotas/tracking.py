@@ -45,6 +45,7 @@ from steward.quotas.explain import (
     ShareFacts,
     fmt,
     later_text,
+    quota_places,
     quota_unit,
     share_text,
     stop_text,
@@ -321,6 +322,7 @@ def compute_quotas(
             reserve=reserve,
             newcomers=newcomers,
             total_budget=budget.amount,
+            places=quota_places(amount, u, projected),
         )
         text = share_text(facts)
         if amount != fresh:

@@ -100,7 +100,8 @@ def test_member_quota_mail_has_their_numbers_only(make_garden, smtp_server) -> N
     assert summary.delivered == 1
     ((rcpts, content),) = mailbox.messages
     assert rcpts == ["ben@example.org"]
-    assert "Ben Brown" in content and "150 L" in content and "140 L" in content
+    # His quota, use and pace rounded alike (191.43 L at his pace: to the hundredth).
+    assert "Ben Brown" in content and "150.00 L" in content and "140.00 L" in content
     assert "Ana" not in content and "ana@example.org" not in content and "30 L" not in content
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from steward.alerts import evaluate
 from steward.alerts.messages import member_message, quota_note
+from steward.alerts.records import entities
 from steward.ledger import Batch, Ledger, NewEvent
 from steward.quotas import update_quotas
 from steward.quotas.periods import period_bounds
@@ -139,4 +140,40 @@ def test_member_message_says_over_by_not_zero() -> None:
     }
     alert = Alert(summary="You have used 75.79 USD of 25 USD of Mutual-aid fund")
     _, body = member_message(alert, details)
-    assert "Remaining:         over by 50.79 USD" in body
+    assert "Left:                   over by 50.79 USD" in body
+
+
+def test_a_members_figures_are_rounded_alike_in_summary_message_and_explanation(
+    make_garden,
+) -> None:
+    """ "At your pace you will use about 29 unit-days ..., over your quota of 14.79"
+    read as one figure rounded and one not, and "about" beside a figure to the
+    hundredth claimed a rounding that was not there. A member's quota, use, what is
+    left and pace are written with the same decimals wherever they appear."""
+    ws = make_garden([])
+    # 200 L this week, by weight 1:3: ben holds 150 L, used 140 L, on pace for 191.43 L.
+    update_quotas(ws, ws.settings, T0, budgets={"tank": 200})
+    with ws.store.write() as conn:
+        evaluate(conn, ws.settings, T0)
+    with ws.store.read() as conn:
+        (alert,) = entities(
+            conn, select(Alert).where(Alert.audience == "members", Alert.rule == "quota")
+        )
+    assert alert.summary == (
+        "At your recent pace you will have used 191.43 L of Rain tank by the period's end, "
+        "over your quota of 150.00 L"
+    )
+    _, body = member_message(alert, alert.details)
+    for line in (
+        "Your quota:             150.00 L",
+        "Used so far:            140.00 L",
+        "Left:                   10.00 L",
+        "At your pace, by end:   191.43 L",
+    ):
+        assert line in body.splitlines(), body
+    assert (
+        "you have used 140.00 L (93% of it); at your recent pace you will have used 191.43 L"
+        in body
+    )
+    assert "Your quota: 150.00 L." in body
+    assert "about" not in alert.summary

@@ -159,7 +159,7 @@ def test_remaining_is_signed_never_clamped(garden) -> None:
     # Ben's weighted share is 30 L and he used 140 L.
     assert by["ben"].allocation == Decimal(30)
     assert by["ben"].remaining == Decimal(-110)
-    assert "over your quota by 110 L" in by["ben"].explanation
+    assert "over your quota by 110.00 L" in by["ben"].explanation
 
 
 def test_one_lumpy_use_is_not_extrapolated_as_a_habit(garden) -> None:

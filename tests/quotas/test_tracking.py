@@ -102,7 +102,9 @@ def test_weighted_quotas_with_use_pace_and_explanation(garden) -> None:
     assert by["ben"].status == "warned"
     assert by["ana"].status == "ok"  # 30 of 50 L, on pace for about 40
     text = by["ben"].explanation
-    assert "weight is 3 out of a total of 4" in text and "150 L" in text and "140 L" in text
+    # His quota, use and pace rounded alike: the pace, 191.43 L, needs the hundredths.
+    assert "weight is 3 out of a total of 4" in text and "150 L" in text
+    assert "Your quota: 150.00 L" in text and "you have used 140.00 L" in text
     assert "Ana" not in text and "30 L" not in text
 
 
@@ -127,7 +129,7 @@ def test_pool_use_is_unit_days(garden) -> None:
     assert by["ben"].allocation == Decimal("10.5") and "starter share" in by["ben"].explanation
     # One unit per explanation: the quota, use and pace all in unit-days, never "units".
     text = by["ana"].explanation
-    assert "10.5 unit-days" in text and "2 unit-days" in text
+    assert "10.5 unit-days" in text and "used 2.00 unit-days" in text
     assert not re.search(r"\d units\b", text), text
 
 
@@ -209,7 +211,7 @@ def test_a_share_smaller_than_one_ordinary_use_is_raised_to_it(garden) -> None:
     assert by["ana"].status == "warned" and by["ben"].status == "review"
     assert "one ordinary use (30 L: 4 in 5 single uses are no larger)" in by["ana"].explanation
     assert "suspended" not in by["ana"].explanation
-    assert "over your quota by 110 L" in by["ben"].explanation
+    assert "over your quota by 110.00 L" in by["ben"].explanation
 
 
 @pytest.mark.parametrize(
