@@ -13,7 +13,6 @@ import pandas as pd
 import streamlit as st
 
 from dashboards import data, session, sign_in_form, tables
-from dashboards.tables import safe_table
 from dashboards.text import plain
 
 STATES = ("firing", "pending", "resolved")
@@ -41,6 +40,18 @@ WHEN = (
     ("fired_at", "Fired"),
     ("resolved_at", "Resolved"),
 )
+#: The undelivered messages' table in words; a route's "#0" (its first URL) is dropped.
+OUTBOX_HEADERS = {
+    "id": "No.",
+    "state": "State",
+    "route": "To",
+    "title": "Message",
+    # What to act on before the counts: past the grid's edge it was cut to "jso".
+    "last_error": "Last error",
+    "next_attempt_at": "Next attempt",
+    "attempts": "Attempts",
+    "dead_at": "Gave up",
+}
 ACTIONS = ("Acknowledge", "Silence")
 SILENCE_HOURS = {"1 hour": 1, "4 hours": 4, "1 day": 24, "1 week": 168}
 
@@ -165,7 +176,18 @@ with session.shown_errors():
             "Dead letters ran out of retries and are not sent again unless you retry them; "
             "a receiver may get a message twice, with the same Idempotency-Key."
         )
-        st.dataframe(safe_table(undelivered), hide_index=True, width="stretch")
+        # It showed id, route "garden-stewards#0", last_error and a bare UTC
+        # next_attempt_at: the names of the store, not words, and not the page's clock.
+        routes = undelivered.assign(
+            route=[r.rpartition("#")[0] or r for r in undelivered["route"].astype(str)]
+        )
+        st.dataframe(
+            tables.times(routes, OUTBOX_HEADERS, tz),
+            hide_index=True,
+            width="stretch",
+            column_config={"Message": st.column_config.TextColumn(width="large")},
+        )
+        st.caption(f"Times in {tz}.")
         dead = undelivered.loc[undelivered["state"] == "dead letter", "id"].tolist()
         if dead:
             with st.form("retry_message", clear_on_submit=True):

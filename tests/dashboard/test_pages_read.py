@@ -16,7 +16,7 @@ from steward.access import Scope
 from steward.errors import AccessDenied
 from steward.queries import sources
 from steward.queries.health import Tile
-from steward.store.models import Commons, ForecastRun, Reading, Resource
+from steward.store.models import Commons, ForecastRun, OutboxMessage, Reading, Resource
 from steward.workspace import open_workspace
 
 from .apptest import open_page, shown_text, signed_in
@@ -290,3 +290,44 @@ def test_members_page_counts_a_pools_30_days_in_checkouts(federation: Federation
     used = table.loc[table["Resource"] == "Cordless drills", "Used (30 days)"].tolist()
     # Units checked out, said as checkouts: "0 units" read as nothing held.
     assert used and all(re.fullmatch(r"\d+ checkouts?", u) for u in used), used
+
+
+def test_undelivered_messages_read_in_words_and_the_commons_clock(
+    federation: Federation,
+) -> None:
+    """The table showed the store's names (id, route "toolshed-stewards#0", last_error,
+    next_attempt_at in bare UTC) under a page whose times are the commons' own."""
+    ws = open_workspace(federation.config)
+    with ws.store.write() as conn:
+        toolshed = conn.execute(select(Commons.id).where(Commons.slug == "toolshed")).scalar_one()
+        conn.execute(
+            insert(OutboxMessage),
+            {
+                "dedupe_key": "k1",
+                "route": "toolshed-stewards#0",
+                "title": "[CRITICAL] depletion: Repair fund",
+                "body": "...",
+                "created_at": NOW,
+                "attempts": 2,
+                "next_attempt_at": datetime(2026, 12, 1, 11, 9, tzinfo=UTC),
+                "last_error": "json://127.0.0.1:8599 did not accept the message",
+                "commons_id": toolshed,
+            },
+        )
+    ws.close()
+    at = open_page(signed_in("sam"), "alerts")
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if "Next attempt" in d.value.columns)
+    assert list(table.columns) == [
+        "No.",
+        "State",
+        "To",
+        "Message",
+        "Last error",
+        "Next attempt",
+        "Attempts",
+        "Gave up",
+    ]
+    row = table.iloc[0]
+    assert row["To"] == "toolshed-stewards"
+    assert row["Next attempt"] == "1 Dec 2026, 12:09 CET"  # the toolshed is in Paris
