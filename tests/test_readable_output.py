@@ -616,3 +616,14 @@ def test_alerts_list_names_each_commons_and_its_clock_once() -> None:
     assert order == ["#2", "#4", "#1"]
     assert display.zone_label("Asia/Kolkata", NOW) == "Asia/Kolkata (IST, UTC+5:30)"
     assert display.zone_label("UTC", NOW) == "UTC"
+
+
+def test_depletion_advice_names_which_of_its_two_dates_to_plan_for() -> None:
+    """The sentence now holds two dates ("by 29 July 2027, over 50% by 21 June 2027"):
+    "before the date above" did not say which."""
+    summary = (
+        "80% chance Rain water tank falls below its reserve of 1,500 L by 29 July 2027, "
+        "over 50% by 21 June 2027"
+    )
+    _, body = message(alert(rule="depletion", summary=summary), "firing", "Europe/London")
+    assert "plan a refill or replenishment before the earlier date above" in body

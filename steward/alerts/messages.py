@@ -56,7 +56,7 @@ GUIDANCE: dict[str, tuple[str, str]] = {
     ),
     "depletion": (
         _FORECAST_SURE,
-        "What to do: plan a refill or replenishment before the date above, or ask members "
+        "What to do: plan a refill or replenishment before the earlier date above, or ask members "
         "to use less; {cmd} quotas --resource {resource} --explain shows members' quotas.",
     ),
     "deficit": (
