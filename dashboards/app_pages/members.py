@@ -7,9 +7,14 @@ import streamlit as st
 
 from dashboards import data, session, sign_in_form
 from dashboards.tables import safe_table
-from dashboards.text import amount, quota_amount, quota_left
+from dashboards.text import amount, plain, quota_amount, quota_left
 from steward.display import counted
 from steward.quotas.explain import quota_places
+
+#: Quota states a steward should raise with the member: their "Why" is written out.
+NEEDS_A_WORD = ("review", "warned")
+#: A search that finds this many rows or fewer writes each one's "Why" out whole.
+IN_FULL_WHEN = 5
 
 with session.shown_errors():
     config = session.config_path()
@@ -97,3 +102,23 @@ with session.shown_errors():
         width="stretch",
         column_config={"Why": st.column_config.TextColumn(width="large")},
     )
+    # The grid cuts "Why" to its column: a quota a steward must talk about (or the few
+    # a search found) is written out whole, so the explanation can be read and quoted.
+    few = len(picked) <= IN_FULL_WHEN
+    quotas = picked[picked["Why"] != ""]
+    attention = quotas if few else quotas[quotas["Status"].isin(NEEDS_A_WORD)]
+    if not attention.empty:
+        st.subheader("Why, in full" if few else "Why, in full: quotas to talk about", anchor=False)
+        for row in attention.head(20).to_dict("records"):
+            with st.container(border=True):
+                st.markdown(
+                    f"**{plain(row['Member'])}** · {plain(row['Resource'])} · "
+                    f"{plain(row['Status'])}"
+                )
+                st.caption(
+                    plain(
+                        f"Quota {row['Quota']} · used {row['Used this period']} · left "
+                        f"{row['Left']} · at this pace {row['At this pace']}"
+                    )
+                )
+                st.markdown(plain(row["Why"]))

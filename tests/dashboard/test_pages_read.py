@@ -331,3 +331,14 @@ def test_undelivered_messages_read_in_words_and_the_commons_clock(
     row = table.iloc[0]
     assert row["To"] == "toolshed-stewards"
     assert row["Next attempt"] == "1 Dec 2026, 12:09 CET"  # the toolshed is in Paris
+
+
+def test_members_page_writes_out_why_for_a_quota_to_talk_about(federation: Federation) -> None:
+    """The grid cut "Why" to its column, so the explanation a steward would quote to a
+    warned member could not be read: it is written out whole under the table."""
+    at = open_page(signed_in("sam"), "members")
+    assert not at.exception
+    text = shown_text(at)
+    assert "\nBOB-QUOTA-NOTE: at this pace the quota runs out early\n" in text
+    assert "No explanation recorded" not in text  # a member without a quota has none
+    assert "Quota €120.00 · used €58.50 · left €61.50 · at this pace €175.00" in text
