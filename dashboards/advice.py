@@ -84,14 +84,17 @@ def what_to_do(tile: Tile) -> str:
 
 def when_text(tile: Tile) -> str:
     """The day beside the Risk figure, saying which day it is (stocks and pools differ):
-    "below now", "passes 50% on 21 Jun 2027" or "peak on 25 Jul 2027"; "—" for none."""
+    "below now", "over 50% by 21 Jun 2027" or "peak on 25 Jul 2027"; "—" for none.
+
+    A stock's is a forecast crossing, said "by" as the status line says it; a pool's
+    is one day's chance, said "on"."""
     if tile.below is not None:
         return "below now"
     if tile.risk_date is None:
         return "—"
     if tile.kind == "pool":
         return f"peak on {day(tile.risk_date)}"
-    return f"passes 50% on {day(tile.risk_date)}"
+    return f"over 50% by {day(tile.risk_date)}"
 
 
 def alerts_text(alerts: list[ResourceAlert]) -> str:

@@ -47,8 +47,8 @@ def when(value: Any) -> date | None:
 def day_month(day: date, today: date | None = None) -> str:
     """ "14 March 2027": always with its year, whatever ``today`` is.
 
-    A headline often names two dates ("by 28 July 2027; the chance passes 50%
-    on 26 December 2026"); dropping the year of the one in the current year
+    A headline often names two dates ("by 28 July 2027, over 50% by 26 December
+    2026"); dropping the year of the one in the current year
     read as if both were in the same year. ``today`` is accepted for the
     callers that pass it and no longer changes the form.
     """

@@ -125,8 +125,8 @@ def _render() -> None:
                 ),
                 "When": st.column_config.TextColumn(
                     "When",
-                    help="Stocks: the day the chance of having fallen below the reserve "
-                    "passes 50% ('below now' when it is below already). Pools: the day "
+                    help="Stocks: the day by which the chance of having fallen below the "
+                    "reserve is over 50% ('below now' when it is below already). Pools: the day "
                     "with the highest chance of more demand than units (the Risk figure "
                     "is that day's). A dash: no such day in the horizon.",
                     width="medium",

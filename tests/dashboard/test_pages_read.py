@@ -280,7 +280,8 @@ def test_overview_says_when_beside_each_risk(federation: Federation) -> None:
     )
     assert advice.row(replace(drills, risk_date=date(2027, 7, 25)))["When"] == "peak on 25 Jul 2027"
     tank = replace(drills, kind="stock", unit="L", risk_date=date(2027, 6, 21), probability=0.8)
-    assert advice.row(tank)["When"] == "passes 50% on 21 Jun 2027"
+    # A forecast crossing is said "by", as the status line says it ("on" was the pool's word).
+    assert advice.row(tank)["When"] == "over 50% by 21 Jun 2027"
     assert advice.row(replace(drills, probability=0.548))["Risk"] == 0.55
 
 
