@@ -254,7 +254,8 @@ def test_a_forecast_alert_quotes_its_resources_track_record_as_how_sure() -> Non
     # (it pointed to a dashboard track record that did not exist yet).
     _title, body = message(alert(rule="overbooking"), "firing", "UTC")
     assert "How sure: the chance above is the latest forecast's, not yet checked" in body
-    assert "steward calibrate" in body and "resource page shows" not in body
+    assert "backtest (steward calibrate) has not run" in body
+    assert "`" not in body and "resource page shows" not in body
 
 
 def test_every_steward_alert_says_how_sure_and_what_to_do() -> None:

@@ -31,8 +31,8 @@ _CHANGE_TAG = {
 #: or too few cases in its bin): a rule's ``track_record`` replaces it when it can.
 _FORECAST_SURE = (
     "How sure: the chance above is the latest forecast's, not yet checked against how "
-    "this resource's past forecasts came true (its weekly backtest, `steward calibrate`, "
-    "has not run or has too few cases like it): read it as a guide, not a measurement."
+    "this resource's past forecasts came true: its weekly backtest (steward calibrate) "
+    "has not run or has too few cases like it. Read it as a guide, not a measurement."
 )
 _RECORDED_SURE = (
     "How sure: recorded, not forecast: the level the ledger holds now (the latest "
