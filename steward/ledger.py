@@ -931,6 +931,11 @@ class Ledger:
             ):
                 counts = not plan or at > now  # a plan dated in the past counts nowhere
                 why = lines[plan].refusal(name, at, delta, extra[plan], plan, check_later=counts)
+                if not why and not plan:
+                    # A recorded change counts for the forecast's timeline too: the plans
+                    # after it must still leave 0 or more (3 drills, 3 to retire in March,
+                    # 2 retired today: March would leave -1).
+                    why = lines[True].plan_conflict(name, at, delta, extra[True])
                 if why:
                     fr.at[idx, "status"] = "quarantine"
                     fr.at[idx, "reason"] = why
@@ -1570,6 +1575,11 @@ class _Timeline:
         self.planned = [c[2] for c in ordered]
         self.labels = [c[3] for c in ordered]
         self.levels = base + np.cumsum(self.deltas)
+        # Changes at one moment are simultaneous: each is judged by the level after all
+        # of them, so a plan cancelled by its opposite at the same moment leaves no dip.
+        for j in range(len(self.times) - 2, -1, -1):
+            if self.times[j] == self.times[j + 1]:
+                self.levels[j] = self.levels[j + 1]
         # lowest[i]: the lowest level at or after change i.
         self.lowest = np.minimum.accumulate(self.levels[::-1])[::-1]
 
@@ -1613,6 +1623,28 @@ class _Timeline:
             f"{self.times[k].isoformat()}), recorded before this one, would then leave "
             f"{self.levels[k] + extra + delta:g} units ({counted}); fix this change, or "
             "that one if it is wrong"
+        )
+
+    def plan_conflict(self, pool: str, at: pd.Timestamp, delta: float, extra: float) -> str:
+        """Why a recorded change of ``delta`` at ``at`` breaks a later plan ("" if none does).
+
+        Called on the planned timeline (recorded changes plus plans after now) for a
+        recorded change the recorded timeline accepted: the first planned change after
+        ``at`` that would then leave the pool below 0 is named, with its date and id.
+        """
+        i = bisect.bisect_right(self.times, at)
+        if i >= len(self.times) or self.lowest[i] + extra + delta >= -1e-9:
+            return ""
+        below = self.levels[i:] + extra + delta < -1e-9
+        k = i + int(np.argmax(below))
+        source, ext = self.labels[k]
+        return (
+            f"delta {delta:g} on {at.isoformat()} would leave pool {pool!r} below 0 "
+            f"under a plan: the planned change {ext!r} of source {source!r} "
+            f"({self.deltas[k]:+g} on {self.times[k].isoformat()}) would then leave "
+            f"{self.levels[k] + extra + delta:g} units; reverse or replace that plan "
+            "first (record its opposite as a planned change on the same date, e.g. "
+            f"{-self.deltas[k]:+g}), then import this change again"
         )
 
 
