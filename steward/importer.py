@@ -27,6 +27,7 @@ from steward import numbers
 from steward.collectors.parsing import sniff_delimiter
 from steward.errors import InputError
 from steward.ledger import (
+    AS_WRITTEN,
     CURRENCY_MARK,
     MAX_QUANTITY,
     WEIGHT_HINT,
@@ -57,6 +58,8 @@ TIME_COLUMN = {"events": "occurred_at", "readings": "observed_at", "capacity": "
 VALUE_COLUMN = {"events": "quantity", "readings": "value", "capacity": "delta"}
 #: Where an import's number format is declared, for reasons that name it.
 NUMBER_SETTING = "with `steward import --decimal` (and `--thousands`)"
+#: How an import declares its decimal mark, for reasons that name the fix.
+DECIMAL_SETTING = "import with --decimal {mark}"
 #: Rows per transaction: bounded, so an import never holds SQLite's write lock for long.
 CHUNK_ROWS = 50_000
 #: Text encodings an import may declare with ``--encoding``; UTF-8 unless declared.
@@ -427,18 +430,23 @@ def _batch(opts: ImportOptions, path: Path, first_line: int, frame: pd.DataFrame
     bad = why != ""
     rejected = [
         Rejected(
-            row, {k: v for k, v in rec.items() if k not in ("row", "raw", CURRENCY_MARK)}, reason
+            row,
+            {k: v for k, v in rec.items() if k not in ("row", "raw", CURRENCY_MARK, AS_WRITTEN)},
+            reason,
         )
         for row, rec, reason in zip(
             frame.loc[bad, "row"], frame.loc[bad].to_dict("records"), why[bad], strict=True
         )
     ]
-    frame = frame.loc[~bad].assign(**{value_col: value[~bad]})
+    frame = frame.loc[~bad].assign(
+        **{AS_WRITTEN: frame.loc[~bad, value_col], value_col: value[~bad]}
+    )
+    setting = DECIMAL_SETTING
     if opts.kind == "events":
-        return Batch(opts.source, events=frame, rejected=rejected)
+        return Batch(opts.source, events=frame, rejected=rejected, decimal_setting=setting)
     if opts.kind == "readings":
-        return Batch(opts.source, readings=frame, rejected=rejected)
-    return Batch(opts.source, capacity_changes=frame, rejected=rejected)
+        return Batch(opts.source, readings=frame, rejected=rejected, decimal_setting=setting)
+    return Batch(opts.source, capacity_changes=frame, rejected=rejected, decimal_setting=setting)
 
 
 def import_file(

@@ -70,6 +70,12 @@ CLOCK_SKEW = timedelta(minutes=5)
 #: (readers fill it from :func:`steward.numbers.currency_marks`), checked against
 #: the resource's unit.
 CURRENCY_MARK = "currency_mark"
+#: Optional batch column: the value as the source wrote it (``"1,234"``), quoted by
+#: reasons that concern how it was read.
+AS_WRITTEN = "as_written"
+#: How a source declares its decimal mark, for reasons that name the fix; ``{mark}``
+#: is replaced by the mark to declare (a :class:`Batch` may give its own).
+DECIMAL_SETTING = "set the source's `decimal` option to '{mark}'"
 #: The first day a commons' records may carry unless its ``history_starts`` says otherwise
 #: (in the commons' timezone). It refuses the dates of clocks never set (1970, Excel's
 #: 1900), two-digit years read in the wrong century (1926 for 2026) and their like.
@@ -223,6 +229,8 @@ class Batch:
     rejected: Sequence[Rejected] = ()
     loan_terms: pd.DataFrame | Sequence[NewLoanTerm] = ()
     pools: Sequence[NewPool] = ()
+    #: How this source declares its decimal mark (see :data:`DECIMAL_SETTING`).
+    decimal_setting: str = DECIMAL_SETTING
 
     def __post_init__(self) -> None:
         # A member whose text cannot be stored is a rejected row from the start,
@@ -362,9 +370,16 @@ class Ledger:
         self._create_pools(batch.pools)
         catalog = _Catalog(self.conn)
 
-        events = self._check_events(events, batch.source, catalog)
+        events = self._check_events(events, batch.source, catalog, batch.decimal_setting)
         readings = self._check_simple(
-            readings, batch.source, catalog, "value", "observed_at", Reading, allow_negative=False
+            readings,
+            batch.source,
+            catalog,
+            "value",
+            "observed_at",
+            Reading,
+            allow_negative=False,
+            source_setting=batch.decimal_setting,
         )
         changes = self._check_simple(
             changes,
@@ -374,6 +389,7 @@ class Ledger:
             "effective_at",
             CapacityChange,
             allow_negative=True,
+            source_setting=batch.decimal_setting,
         )
         terms = self._check_terms(terms, batch.source, catalog)
 
@@ -484,7 +500,13 @@ class Ledger:
             )
         return kept, rejected
 
-    def _check_events(self, ev: pd.DataFrame, source: str, catalog: _Catalog) -> pd.DataFrame:
+    def _check_events(
+        self,
+        ev: pd.DataFrame,
+        source: str,
+        catalog: _Catalog,
+        source_setting: str = DECIMAL_SETTING,
+    ) -> pd.DataFrame:
         reason = pd.Series("", index=ev.index, dtype=object)
 
         def flag(mask: pd.Series, text: Reason) -> None:
@@ -535,6 +557,7 @@ class Ledger:
             ~_fits_scale(qty),
             _say_number("quantity ", qty, f" has more than {SCALE} decimal places; round it"),
         )
+        _check_minor_units(ev, slug, "quantity", qty, catalog, flag, source_setting)
         flag(
             (kind != "adjust") & (qty <= 0),
             _say_number(
@@ -784,6 +807,7 @@ class Ledger:
         model: type[Reading] | type[CapacityChange],
         *,
         allow_negative: bool,
+        source_setting: str = DECIMAL_SETTING,
     ) -> pd.DataFrame:
         if fr.empty:
             return fr.assign(status=pd.Series(dtype=object), reason=pd.Series(dtype=object))
@@ -817,6 +841,7 @@ class Ledger:
             ~_fits_scale(val),
             _say_number(f"{value_col} ", val, f" has more than {SCALE} decimal places; round it"),
         )
+        _check_minor_units(fr, slug, value_col, val, catalog, flag, source_setting)
         if not allow_negative:
             flag(
                 val < 0,
@@ -1787,6 +1812,77 @@ def _check_currency(
     flag(bad, why)
 
 
+def _check_minor_units(
+    fr: pd.DataFrame,
+    slug: pd.Series,
+    field: str,
+    values: pd.Series,
+    catalog: _Catalog,
+    flag: Callable[[pd.Series, Reason], None],
+    setting: str,
+) -> None:
+    """Flag money with more decimals than its currency has (1.234 USD: USD has 2).
+
+    A resource counts money when its unit is a currency code (Babel's CLDR data gives
+    the places: :func:`steward.numbers.minor_units`). Such a value was most often read
+    with the wrong decimal mark: ``1,234`` in a file declared ``--decimal ,`` is far
+    more likely 1234 grouped by someone else than 1.234 USD. Refused, never rounded:
+    the reason quotes the value as written (``fr[AS_WRITTEN]`` when a reader gave it)
+    and names both fixes; ``setting`` (with ``{mark}``) says how to declare the mark.
+    """
+    places = slug.map({s: numbers.minor_units(u) for s, u in catalog.resource_unit.items()})
+    money = places.notna()
+    if not money.any():
+        return
+    scale = np.power(10.0, places[money].astype("float64").to_numpy())
+    num = values[money].to_numpy(dtype="float64")
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = num * scale
+        finer = np.isfinite(scaled) & (np.abs(scaled - np.rint(scaled)) >= 1e-3)
+    bad = pd.Series(False, index=fr.index)
+    bad[money[money].index[finer]] = True
+    if not bad.any():
+        return
+    units = slug.map(catalog.resource_unit)
+    written = fr[AS_WRITTEN] if AS_WRITTEN in fr else pd.Series(None, index=fr.index)
+
+    def why(mask: pd.Series) -> pd.Series:
+        out = []
+        for value, unit, p, text in zip(
+            values[mask], units[mask], places[mask], written[mask], strict=True
+        ):
+            out.append(_money_places(field, float(value), str(unit), int(p), text, setting))
+        return pd.Series(out, index=values.index[mask.to_numpy(dtype=bool)], dtype=object)
+
+    flag(bad, why)
+
+
+def _money_places(
+    field: str, value: float, unit: str, places: int, written: object, setting: str
+) -> str:
+    """The reason for one money value finer than its currency (see _check_minor_units)."""
+    shown = np.format_float_positional(value, trim="-")
+    text = str(written).strip() if isinstance(written, str) and written.strip() else shown
+    code = unit.strip().upper()
+    decimals = len(shown.partition(".")[2])
+    has = f"{code} has {places}" if places else f"{code} has none"
+    head = f"{field} {text!r} has {decimals} decimal{'s' * (decimals != 1)} but {has}"
+    rounding = f"round it to {places} decimals at the source" if places else "write it whole"
+    # "1,234" read with a decimal comma: the mark may group thousands instead.
+    grouped = re.fullmatch(r"[^.,0-9]*[1-9][0-9]{0,2}([.,])[0-9]{3}[^.,0-9]*", text)
+    if grouped and decimals == 3:
+        mark = grouped[1]
+        other = "." if mark == "," else ","
+        whole = np.format_float_positional(abs(value) * 1000, trim="-")
+        return (
+            f"{head}: if {mark!r} groups thousands here ({whole} {code}), write it "
+            f"{whole} at the source, or, if the source writes {other!r} decimals "
+            f"throughout, {setting.format(mark=other)}; if {shown} {code} is meant, "
+            f"{rounding}"
+        )
+    return f"{head}; {rounding} (Steward does not round money)"
+
+
 def _endless(field: str, values: pd.Series) -> Callable[[pd.Series], pd.Series]:
     """Reasons for ``Infinity`` or ``-inf`` handed over as a number (a JSON payload, a float
     column): not "too large", which would send the user after the decimal mark."""
@@ -1985,6 +2081,7 @@ def _raw_of(row: pd.Series) -> dict[str, Any]:
         "reverses_id",
         "due_ts",
         "repeat_of",
+        AS_WRITTEN,
     }
     return {str(c): _plain(row[c]) for c in row.index if c not in internal}
 

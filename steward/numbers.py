@@ -30,7 +30,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from babel.numbers import NumberFormatError, parse_decimal
+from babel.numbers import NumberFormatError, get_currency_precision, is_currency, parse_decimal
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from steward.errors import InputError
@@ -471,3 +471,15 @@ def foreign_currency(marks: pd.Series, units: pd.Series) -> pd.Series:
     if marked.any():
         out[marked] = [not fits(m, u) for m, u in zip(marks[marked], units[marked], strict=True)]
     return out
+
+
+def minor_units(unit: object) -> int | None:
+    """Decimal places money in ``unit`` has, when ``unit`` is an ISO 4217 code, else None.
+
+    From Babel's CLDR currency data: ``USD`` 2, ``JPY`` 0, ``KWD`` 3. Case and spaces
+    around the code are ignored (``" usd"``); ``L``, ``packets`` or ``$`` give None.
+    """
+    if not isinstance(unit, str):
+        return None
+    code = unit.strip().upper()
+    return int(get_currency_precision(code)) if is_currency(code) else None

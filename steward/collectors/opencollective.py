@@ -159,6 +159,13 @@ class OpenCollectiveCollector(Collector):
             if len(frame)
             else pd.Series(dtype="float64")
         )
+        # A converted amount is rounded to the fund's currency (12.34 GBP at 1.17 is
+        # 14.44 EUR, not 14.4378, which the ledger would refuse as finer than a cent);
+        # amounts in the fund's own currency stay as the export wrote them.
+        places = numbers.minor_units(self._currency())
+        converted = rate != 1.0
+        if places is not None and len(frame) and converted.any():
+            value = value.where(~converted, value.round(places))
         kind = frame["type"].str.strip().str.upper().map({"CREDIT": "replenish", "DEBIT": "use"})
         prepared = frame.assign(
             steward_kind=kind.fillna(frame["type"]).astype("string"),

@@ -22,7 +22,7 @@ from steward import numbers
 from steward.collectors import parsing
 from steward.collectors.base import Collector
 from steward.collectors.source_formats import SourceFormats
-from steward.ledger import CURRENCY_MARK, WEIGHT_HINT, Batch, NewMember, Rejected
+from steward.ledger import AS_WRITTEN, CURRENCY_MARK, WEIGHT_HINT, Batch, NewMember, Rejected
 
 RecordKind = Literal["events", "readings", "members", "capacity"]
 
@@ -119,7 +119,12 @@ class Mapper:
                 frames.append(good)
         frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         record = self.options.record
-        batch = Batch(source=source, rejected=refused, members=members)
+        batch = Batch(
+            source=source,
+            rejected=refused,
+            members=members,
+            decimal_setting=f"set `decimal: '{{mark}}'` in {self.where}",
+        )
         if record == "events":
             if "due_at" in frame:
                 due = frame["due_at"].notna()
@@ -228,8 +233,11 @@ class Mapper:
             out[CURRENCY_MARK] = marks.where(
                 marks != "", numbers.currency_marks(text("quantity_out").fillna(""))
             )
+            given_in = ~parsing.is_missing(text("quantity_in"))
+            out[AS_WRITTEN] = text("quantity_in").where(given_in, text("quantity_out"))
         else:
             out[CURRENCY_MARK] = numbers.currency_marks(text(value_field))
+            out[AS_WRITTEN] = text(value_field)
             number, why = self._number(text(value_field), value_field, native.get(value_field))
             flag(why != "", why)
             if record == "events" and self.options.signed:

@@ -5,16 +5,24 @@ a later plan, more loans than units, and quarantined rows fixed since."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from steward import numbers
+from steward.importer import ImportOptions, import_file
 from steward.ledger import Batch, Ledger, NewCapacityChange
-from steward.store.models import CapacityChange, QuarantinedRow
+from steward.store.models import CapacityChange, Event, QuarantinedRow, Reading
 
 from .support import MakeWorkspace
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
+MONEY = [
+    {"slug": "fund", "name": "Fund", "kind": "stock", "unit": "USD"},
+    {"slug": "yen", "name": "Yen fund", "kind": "stock", "unit": "JPY"},
+    {"slug": "tank", "name": "Tank", "kind": "stock", "unit": "L", "capacity": 5000},
+]
 POOLS = [{"slug": "drill", "name": "Drills", "kind": "pool", "capacity": 3}]
 
 
@@ -90,3 +98,103 @@ def test_a_recorded_change_cannot_take_a_later_plan_below_0(
     assert reason.startswith(f"delta {recorded.delta:g} on "), reason
     assert "below 0 under a plan" in reason
     assert refused in reason, reason
+
+
+# -- money finer than its currency -------------------------------------------------
+
+#: (file kind, resource, value as written, --decimal, recorded as (None: refused),
+#:  words the reason must hold)
+MONEY_CASES: list[tuple[str, str, str, str | None, float | None, tuple[str, ...]]] = [
+    (
+        "events",
+        "fund",
+        "1,234",
+        ",",
+        None,
+        (
+            "quantity '1,234' has 3 decimals but USD has 2: if ',' groups thousands here "
+            "(1234 USD), write it 1234 at the source, or, if the source writes '.' "
+            "decimals throughout, import with --decimal .; if 1.234 USD is meant, round "
+            "it to 2 decimals at the source",
+        ),
+    ),
+    ("events", "fund", "$1,234", ",", None, ("quantity '$1,234' has 3 decimals",)),
+    ("events", "fund", "12,50", ",", 12.5, ()),
+    ("events", "fund", "1.234,56", ",", 1234.56, ()),
+    ("events", "fund", "1,234", ".", 1234.0, ()),
+    (
+        "events",
+        "fund",
+        "0,125",
+        ",",
+        None,
+        ("'0,125' has 3 decimals but USD has 2; round it to 2 decimals at the source",),
+    ),
+    (
+        "events",
+        "fund",
+        "2,5001",
+        ",",
+        None,
+        ("has 4 decimals but USD has 2; round it", "Steward does not round money"),
+    ),
+    ("events", "yen", "1500", None, 1500.0, ()),
+    ("events", "yen", "5.5", None, None, ("'5.5' has 1 decimal but JPY has none; write it whole",)),
+    ("events", "tank", "1,234", ",", 1.234, ()),  # litres are no money
+    (
+        "readings",
+        "fund",
+        "1.234",
+        ".",
+        None,
+        (
+            "value '1.234' has 3 decimals",
+            "if '.' groups thousands here (1234 USD)",
+            "import with --decimal ,",
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "resource", "written", "decimal", "recorded", "words"),
+    MONEY_CASES,
+    ids=[f"{c[0]}-{c[1]}-{c[2]}-decimal{c[3]}" for c in MONEY_CASES],
+)
+def test_money_with_more_decimals_than_its_currency_is_quarantined(
+    make_workspace: MakeWorkspace,
+    tmp_path: Path,
+    kind: str,
+    resource: str,
+    written: str,
+    decimal: str | None,
+    recorded: float | None,
+    words: tuple[str, ...],
+) -> None:
+    ws = make_workspace([], resources=MONEY)
+    path = tmp_path / "money.csv"
+    if kind == "events":
+        path.write_text(
+            "external_id,resource,kind,quantity,occurred_at\n"
+            f'1,{resource},replenish,"{written}",2026-11-20T10:00:00Z\n'
+        )
+    else:
+        path.write_text(
+            f'external_id,resource,value,observed_at\n1,{resource},"{written}",2026-11-20T10:00:00Z\n'
+        )
+    fmt = numbers.NumberFormat(decimal=decimal) if decimal else numbers.UNDECLARED
+    result = import_file(ws.store, path, ImportOptions(kind, "sheet", number_format=fmt))  # type: ignore[arg-type]
+    model = Event if kind == "events" else Reading
+    column = Event.quantity if kind == "events" else Reading.value
+    with ws.store.read() as conn:
+        reasons = list(conn.scalars(select(QuarantinedRow.reason)))
+        stored = [float(v) for v in conn.scalars(select(column).select_from(model))]
+    if recorded is not None:
+        assert (result.accepted, result.quarantined) == (1, 0), reasons
+        assert stored == [pytest.approx(recorded)]
+        return
+    assert (result.accepted, result.quarantined) == (0, 1)
+    assert stored == []
+    (reason,) = reasons
+    for word in words:
+        assert word in reason, reason
