@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, update
 
 from steward import numbers, text_checks
 from steward.errors import LedgerError
@@ -422,11 +422,17 @@ class Ledger:
             bad_rows = rejected_rows
             result.rows_read = result.quarantined = len(rejected_rows)
 
-        self._quarantine(batch, bad_rows, frames, now, result)
-
         keep_e = events.loc[(events["status"] == "new") & ~events["row"].isin(bad_rows)]
         keep_r = readings.loc[(readings["status"] == "new") & ~readings["row"].isin(bad_rows)]
         keep_c = changes.loc[(changes["status"] == "new") & ~changes["row"].isin(bad_rows)]
+        # Before this batch's own rows are quarantined: only earlier ones can be settled.
+        self._resolve_quarantined(
+            batch.source,
+            {"event": keep_e, "reading": keep_r, "capacity change": keep_c},
+            now,
+        )
+        self._quarantine(batch, bad_rows, frames, now, result)
+
         self._insert_events(keep_e, batch.source, now)
         self._insert_readings(keep_r, batch.source, now)
         self._insert_capacity(keep_c, batch.source)
@@ -1429,6 +1435,51 @@ class Ledger:
             ("source", "run_id", "location", "fingerprint", "reason", "raw", "created_at"),
             rows,
         )
+
+    def _resolve_quarantined(
+        self, source: str, recorded: Mapping[str, pd.DataFrame], now: datetime
+    ) -> None:
+        """Mark resolved the earlier quarantined rows of ``source`` this batch now records.
+
+        ``recorded``: what each kind of record (``"event"``...) this batch records new,
+        with its ``external_id``. A quarantined row is keyed by the ``external_id`` its
+        raw row carries (``steward import`` rows, and rows a collector mapped); once a
+        row with that source and id is recorded (the file fixed and imported again, or
+        a later run), the old row needs no action: ``steward quarantine list`` hides it.
+        Only new records settle a row: a duplicate or a conflict of a stored id never
+        does, so a row refused for clashing with a stored id stays open. Rows whose raw
+        carries no ``external_id`` (a MyTurn export line) are settled by
+        ``steward quarantine retry``. One query, plus an update per row settled.
+        """
+        ids: dict[str, str] = {}
+        for what, fr in recorded.items():
+            if len(fr):
+                ids.update(dict.fromkeys(_strs(fr["external_id"]), what))
+        if not ids:
+            return
+        # One pass over the source's open rows (most often none), matched here: an
+        # IN list per 500 ids would read every open row's JSON once per 500 ids.
+        key = QuarantinedRow.raw["external_id"].as_string()
+        settled = {
+            row_id: ext
+            for row_id, ext in self.conn.execute(
+                select(QuarantinedRow.id, key).where(
+                    QuarantinedRow.source == source, QuarantinedRow.resolved_at.is_(None)
+                )
+            )
+            if ext is not None and str(ext) in ids
+        }
+        by = f"in run {self.run_id}" if self.run_id is not None else "by a later import"
+        for row_id, ext in settled.items():
+            self.conn.execute(
+                update(QuarantinedRow)
+                .where(QuarantinedRow.id == row_id)
+                .values(
+                    resolved_at=now,
+                    resolution=f"recorded later: {ids[str(ext)]} {str(ext)!r} of source "
+                    f"{source!r} {by}",
+                )
+            )
 
     def _insert_events(self, ev: pd.DataFrame, source: str, now: datetime) -> None:
         if ev.empty:

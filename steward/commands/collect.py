@@ -13,7 +13,7 @@ from rich.padding import Padding
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from steward import collectors
 from steward.access import Scope
@@ -91,8 +91,17 @@ def register(app: typer.Typer) -> None:
             stmt = stmt.where(QuarantinedRow.resolved_at.is_(None))
         with ws.store.read() as conn:
             rows = conn.execute(stmt).all()
+            hidden = 0 if all_rows else _resolved_count(conn, source)
+        # Rows recorded since (fixed and imported again, or by a later run) need no
+        # action: hidden unless --all, which says how each was resolved.
+        settled = (
+            f"{hidden:,} resolved row{'s' * (hidden != 1)} hidden (recorded since, or "
+            "retried); --all shows them"
+            if hidden
+            else ""
+        )
         if not rows:
-            console.print("No quarantined rows.")
+            console.print("No quarantined rows." + (f" {settled}." if settled else ""))
             return
         console.print(
             f"Quarantined rows, newest first ({len(rows)} shown)", style="bold", highlight=False
@@ -102,6 +111,8 @@ def register(app: typer.Typer) -> None:
         console.print(
             "steward quarantine show ID prints a row as the source sent it.", highlight=False
         )
+        if settled:
+            console.print(settled + ".", highlight=False, markup=False)
 
     @quarantine.command("show")
     def quarantine_show(
@@ -246,6 +257,14 @@ def quarantine_blocks(rows: Sequence[Any], settings: Settings) -> list[Renderabl
             body.append(f"resolved {local_time(_utc(r.resolved_at), tz)}: {r.resolution}")
         blocks.append(Group(head, Padding(cell("\n".join(body)), (0, 0, 1, 4))))
     return blocks
+
+
+def _resolved_count(conn: Connection, source: str | None) -> int:
+    """Quarantined rows (of ``source``, or all) already resolved."""
+    stmt = select(func.count()).where(QuarantinedRow.resolved_at.is_not(None))
+    if source:
+        stmt = stmt.where(QuarantinedRow.source == source)
+    return int(conn.execute(stmt).scalar_one())
 
 
 def _utc(at: datetime) -> datetime:

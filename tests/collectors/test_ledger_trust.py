@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -198,3 +199,122 @@ def test_money_with_more_decimals_than_its_currency_is_quarantined(
     (reason,) = reasons
     for word in words:
         assert word in reason, reason
+
+
+# -- quarantined rows recorded since ---------------------------------------------------
+
+EVENTS = "external_id,resource,kind,quantity,occurred_at\n"
+
+
+def _import(ws: Any, path: Path, source: str = "sheet", decimal: str | None = None) -> Any:
+    fmt = numbers.NumberFormat(decimal=decimal) if decimal else numbers.UNDECLARED
+    return import_file(ws.store, path, ImportOptions("events", source, number_format=fmt))
+
+
+#: (first import, later import: (rows, source, --decimal), open afterwards,
+#:  resolution words of the first row's quarantine)
+RESOLVE_CASES: list[tuple[str, str, tuple[str, str, str | None], bool, str]] = [
+    (
+        "an ambiguous number, imported again with --decimal",
+        '7,fund,replenish,"1,234",2026-11-20T10:00:00Z\n',
+        ('7,fund,replenish,"1,234",2026-11-20T10:00:00Z\n', "sheet", "."),
+        False,
+        "recorded later: event '7' of source 'sheet' by a later import",
+    ),
+    (
+        "a fixed row in a corrected file",
+        "7,fund,replenish,lots,2026-11-20T10:00:00Z\n",
+        ("7,fund,replenish,12,2026-11-20T10:00:00Z\n", "sheet", None),
+        False,
+        "recorded later: event '7'",
+    ),
+    (
+        "the same id recorded by another source is another row",
+        "7,fund,replenish,lots,2026-11-20T10:00:00Z\n",
+        ("7,fund,replenish,12,2026-11-20T10:00:00Z\n", "other", None),
+        True,
+        "",
+    ),
+    (
+        "another id of the same source settles nothing",
+        "7,fund,replenish,lots,2026-11-20T10:00:00Z\n",
+        ("8,fund,replenish,12,2026-11-20T10:00:00Z\n", "sheet", None),
+        True,
+        "",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("first", "later", "still_open", "resolution"),
+    [c[1:] for c in RESOLVE_CASES],
+    ids=[c[0] for c in RESOLVE_CASES],
+)
+def test_a_quarantined_row_recorded_since_is_resolved(
+    make_workspace: MakeWorkspace,
+    tmp_path: Path,
+    first: str,
+    later: tuple[str, str, str | None],
+    still_open: bool,
+    resolution: str,
+) -> None:
+    ws = make_workspace([], resources=MONEY)
+    bad = tmp_path / "first.csv"
+    bad.write_text(EVENTS + first)
+    assert _import(ws, bad).quarantined == 1
+    fixed = tmp_path / "fixed.csv"
+    rows, source, decimal = later
+    fixed.write_text(EVENTS + rows)
+    assert _import(ws, fixed, source, decimal).accepted == 1
+    with ws.store.read() as conn:
+        (row,) = conn.execute(select(QuarantinedRow)).all()
+    assert (row.resolved_at is None) == still_open
+    assert (row.resolution or "") == resolution or resolution in (row.resolution or "")
+
+
+def test_a_row_that_clashed_with_a_stored_id_stays_open(
+    make_workspace: MakeWorkspace, tmp_path: Path
+) -> None:
+    """The stored row coming again (a duplicate) does not record the clashing one."""
+    ws = make_workspace([], resources=MONEY)
+    original = tmp_path / "original.csv"
+    original.write_text(EVENTS + "7,fund,replenish,5,2026-11-20T10:00:00Z\n")
+    clash = tmp_path / "clash.csv"
+    clash.write_text(EVENTS + "7,fund,replenish,6,2026-11-20T10:00:00Z\n")
+    assert _import(ws, original).accepted == 1
+    assert _import(ws, clash).quarantined == 1
+    assert _import(ws, original).duplicates == 1
+    with ws.store.read() as conn:
+        (row,) = conn.execute(select(QuarantinedRow)).all()
+    assert row.resolved_at is None and row.reason.startswith("conflict")
+
+
+def test_quarantine_list_hides_resolved_rows_and_all_shows_how(
+    make_workspace: MakeWorkspace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from steward.cli import main
+
+    ws = make_workspace([], resources=MONEY)
+    bad = tmp_path / "first.csv"
+    bad.write_text(
+        EVENTS + "7,fund,replenish,lots,2026-11-20T10:00:00Z\n"
+        "8,fund,replenish,many,2026-11-20T10:00:00Z\n"
+    )
+    assert _import(ws, bad).quarantined == 2
+    fixed = tmp_path / "fixed.csv"
+    fixed.write_text(EVENTS + "7,fund,replenish,12,2026-11-20T10:00:00Z\n")
+    assert _import(ws, fixed).accepted == 1
+
+    def listed(*extra: str) -> str:
+        try:
+            main(["-c", str(tmp_path / "steward.yaml"), "quarantine", "list", *extra])
+        except SystemExit as exc:
+            assert exc.code in (0, None)
+        return " ".join(capsys.readouterr().out.split())
+
+    shown = listed()
+    assert "'many'" in shown and "'lots'" not in shown
+    assert "1 resolved row hidden (recorded since, or retried); --all shows them" in shown
+    every = listed("--all")
+    assert "'many'" in every and "'lots'" in every
+    assert "recorded later: event '7' of source 'sheet' by a later import" in every
