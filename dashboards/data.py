@@ -101,6 +101,13 @@ def daily(config: str, scope: Scope, slug: str, days: int = 180) -> pd.DataFrame
         return history.daily(scope, conn, slug, days=days)
 
 
+@st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=SCOPE_KEY)
+def overbooked(config: str, scope: Scope, slug: str) -> dict[str, Any] | None:
+    """A pool's loans recorded beyond its units (a steward's finding), or None."""
+    with workspace(config).store.read() as conn:
+        return resources.overbooked(scope, conn, slug)
+
+
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False, hash_funcs=SCOPE_KEY)
 def monthly_flows(config: str, scope: Scope, slug: str, months: int) -> health.MonthlyFlows:
     """Money in and out per month, live (the ledger since the stored flows), as the tiles."""

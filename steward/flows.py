@@ -211,6 +211,103 @@ def capacity_deltas(
     )
 
 
+@dataclass(frozen=True)
+class Overbooked:
+    """A pool whose ledger has more units out than it has units, at some moment.
+
+    Real lending records do this (a checkout keyed a minute before the item was
+    entered, a unit back from repair never recorded), so such checkouts are
+    recorded, not refused, and shown as a finding with its fix: record the capacity
+    change that made them possible, at its date. ``checkouts``: checkouts that found
+    every unit already out; ``first``/``last``: the first and last of them (UTC);
+    ``worst``: the most units out beyond the capacity at any moment; ``now``: units
+    out beyond the capacity now (0 when the excess has since gone).
+    """
+
+    checkouts: int
+    first: datetime | None
+    last: datetime | None
+    worst: Decimal
+    now: Decimal
+
+
+def overbooked_many(
+    conn: Connection, pools: Sequence[ResourceInfo], at: datetime | None = None
+) -> dict[int, Overbooked]:
+    """Pools (by id) whose units out exceeded their capacity by ``at``; the rest are absent.
+
+    Units out and capacity count as :func:`on_loan` and :func:`capacity` do (plans
+    left out, reversals cancelling), replayed in time order; at one moment capacity
+    changes come first, then returns, then checkouts, so a unit entered in the same
+    second as its first checkout is counted in time. A pool with neither a configured
+    capacity nor any change is skipped (its units are unknown). Two queries per chunk
+    of pools; pure Python (``steward status`` loads no pandas).
+    """
+    at = at or datetime.now(UTC)
+    by_id = {p.id: p for p in pools if str(p.kind) == "pool"}
+    moves: dict[int, list[tuple[datetime, int, Decimal]]] = {rid: [] for rid in by_id}
+    ids = list(by_id)
+    for i in range(0, len(ids), _ID_CHUNK):
+        chunk = ids[i : i + _ID_CHUNK]
+        for rid, when, delta in conn.execute(
+            select(
+                CapacityChange.resource_id, CapacityChange.effective_at, CapacityChange.delta
+            ).where(
+                CapacityChange.resource_id.in_(chunk),
+                CapacityChange.effective_at <= at,
+                CapacityChange.scheduled.is_(False),
+            )
+        ):
+            moves[int(rid)].append((_aware(when), 0, Decimal(delta)))
+        for rid, when, kind, undone, qty in conn.execute(
+            select(
+                Event.resource_id,
+                Event.occurred_at,
+                Event.kind,
+                Event.reverses_id.is_not(None),
+                Event.quantity,
+            ).where(
+                Event.resource_id.in_(chunk),
+                Event.kind.in_(("use", "replenish")),
+                Event.occurred_at <= at,
+                Event.scheduled.is_(False),
+            )
+        ):
+            out = (str(kind) == "use") != bool(undone)  # a reversed return puts a unit out
+            # Order 2 marks a checkout (a use, not a reversal) for counting.
+            order = 2 if str(kind) == "use" and not undone else 1
+            moves[int(rid)].append((_aware(when), order, Decimal(qty) if out else -Decimal(qty)))
+    found: dict[int, Overbooked] = {}
+    for rid, rows in moves.items():
+        res = by_id[rid]
+        if res.capacity is None and not any(order == 0 for _, order, _ in rows):
+            continue
+        capacity = res.capacity or Decimal(0)
+        units_out = Decimal(0)
+        count, first, last, worst = 0, None, None, Decimal(0)
+        for when, order, amount in sorted(rows, key=lambda m: (m[0], m[1])):
+            if order == 0:
+                capacity += amount
+            else:
+                units_out += amount
+            excess = units_out - capacity
+            if excess > 0:
+                worst = max(worst, excess)
+                if order == 2:
+                    count += 1
+                    first = first or when
+                    last = when
+        now = max(units_out - capacity, Decimal(0))
+        if count or now:
+            found[rid] = Overbooked(count, first, last, worst, now)
+    return found
+
+
+def _aware(at: datetime) -> datetime:
+    """A stored moment as aware UTC (SQLite gives it back naive, in UTC)."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
 def capacity_with(res: ResourceInfo, delta: Decimal) -> Decimal | None:
     """:func:`capacity` from the sum of changes already read (see :func:`capacity_deltas`)."""
     if res.capacity is None and not delta:

@@ -59,6 +59,10 @@ class ResourceStatus:
     #: Severities of the steward alerts firing about this resource and not silenced
     #: (``"critical"``, ``"warning"``, ...), most severe first.
     firing: list[str] = field(default_factory=list)
+    #: A pool whose ledger had more units out than units (:class:`flows.Overbooked`):
+    #: ``checkouts`` (int), ``first``/``last`` (ISO UTC), ``worst`` and ``now``
+    #: (excess units, exact strings), ``fix`` (what to record). None when it never had.
+    overbooked: dict[str, Any] | None = None
 
     @property
     def probability(self) -> float | None:
@@ -144,6 +148,9 @@ def resource_status(
         else:
             status.on_loan = _num(flows.on_loan(conn, res, now))
             status.capacity = _num(flows.capacity(conn, res, now))
+        over = flows.overbooked_many(conn, [res], now).get(res.id)
+        if over is not None:
+            status.overbooked = overbooked_finding(over)
         if status.has_data:
             recent = _checkouts(conn, res, before, now)
             earlier = _checkouts(conn, res, before - timedelta(days=TREND_DAYS), before)
@@ -207,6 +214,25 @@ def resource_status(
     elif run is None and found is None:
         status.headline = status.headline or "no forecast yet: run `steward forecast`"
     return status
+
+
+def overbooked_finding(over: flows.Overbooked) -> dict[str, Any]:
+    """A pool's :class:`flows.Overbooked` as ``steward status`` and pages show it.
+
+    The loans are real (lending records do key a checkout before the unit it took),
+    so the fix is the missing capacity change, not the loans.
+    """
+    return {
+        "checkouts": over.checkouts,
+        "first": over.first.isoformat() if over.first else None,
+        "last": over.last.isoformat() if over.last else None,
+        "worst": exact(over.worst),
+        "now": exact(over.now),
+        "fix": (
+            "record the capacity change that let them out (a unit bought, entered late "
+            "or back from repair) at the date it happened: steward import capacity FILE"
+        ),
+    }
 
 
 def _checkouts(conn: Connection, res: ResourceInfo, start: datetime, end: datetime) -> float:

@@ -50,6 +50,16 @@ with session.shown_errors():
     st.title(plain(res.name), anchor=False)
     view = data.forecast(config, scope, slug)
     st.subheader(plain(view.headline) if view else "No forecast yet", anchor=False)
+    beyond = data.overbooked(config, scope, slug) if kind == "pool" else None
+    if beyond is not None:
+        # Kept as recorded (real lending records do this), shown with its fix.
+        finding = (
+            f"{beyond['checkouts']} checkout(s) found every unit already out (last on "
+            f"{(beyond['last'] or '')[:10]}; at most {beyond['worst']} more out than units)"
+            if beyond["checkouts"]
+            else f"{beyond['now']} more units out than the pool has now"
+        )
+        st.warning(f"Data to check: {finding}. To fix it, {beyond['fix']}.")
     history = data.daily(config, scope, slug)
     capacity = (
         float(history["capacity"].iloc[-1])
@@ -74,9 +84,10 @@ with session.shown_errors():
         f"Days in {plain(tz)}. The bands hold the stated share of simulated outcomes; "
         "the dashed line is the middle outcome."
         + (
-            " Up to today the line counts units on loan, which never exceed the units "
-            "available; from today the forecast counts units members will want, which "
-            "can: the days it does are the chance of more demand than units."
+            " Up to today the line counts units on loan, which exceed the units "
+            "available only where loans were recorded beyond them (see the note above); "
+            "from today the forecast counts units members will want, which can: the "
+            "days it does are the chance of more demand than units."
             if kind == "pool"
             else ""
         )

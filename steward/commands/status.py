@@ -29,7 +29,37 @@ def _where(s: ResourceStatus) -> str:
         return f"{quantity(s.level, s.unit)}{reserve}"
     cap = f"/{quantity(s.capacity, whole=True)}" if s.capacity is not None else ""
     note = f" ({s.capacity_note})" if s.capacity_note else ""
-    return f"{quantity(s.on_loan, whole=True)}{cap} on loan{note}"
+    where = f"{quantity(s.on_loan, whole=True)}{cap} on loan{note}"
+    over = s.overbooked
+    if over is not None and float(over["now"]) > 0:
+        # As recorded, never clipped: the excess is the finding (see _data_to_check).
+        where += f" ({quantity(float(over['now']), whole=True)} more than its units)"
+    return where
+
+
+def _data_to_check(rows: list[ResourceStatus]) -> Text | None:
+    """Findings a steward can fix in the records: pools with more units out than units."""
+    lines = []
+    for s in rows:
+        over = s.overbooked
+        if over is None:
+            continue
+        last = (over["last"] or "")[:10]
+        if over["checkouts"]:
+            said = (
+                f"{counted(over['checkouts'], 'checkout')} found every unit already out "
+                f"(last on {last}; at most {over['worst']} more out than units)"
+            )
+        else:
+            said = f"{over['now']} more units out than it has now"
+        lines.append(f"- {s.name} ({s.slug}): {said}; {over['fix']}.")
+    if not lines:
+        return None
+    head = (
+        "Data to check: loans recorded beyond a pool's units (kept, since real "
+        "records do this; the units out are shown as recorded):"
+    )
+    return cell("\n".join([head, *lines]))
 
 
 def _name(s: ResourceStatus) -> Text:
@@ -68,6 +98,9 @@ def status_view(rows: list[ResourceStatus], names: dict[str, str]) -> list[Rende
         for r in members:
             table.add_row(_name(r), cell(_where(r)), cell(r.trend_text), cell(r.headline))
         out.append(table)
+    found = _data_to_check(rows)
+    if found is not None:
+        out.append(found)
     return out
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection
 
-from steward import availability
+from steward import availability, flows
 from steward.access import Scope
 from steward.errors import AccessDenied, InputError
 from steward.store import catalog
@@ -42,3 +43,21 @@ def pool_units(scope: Scope, conn: Connection, slug: str, now: datetime) -> avai
     """A pool's units at ``now`` as status, forecast and quota budget count them
     (:func:`steward.availability.units`): stewards of its commons only."""
     return availability.units(conn, stewarded(scope, conn, slug), now)
+
+
+def overbooked(
+    scope: Scope, conn: Connection, slug: str, at: datetime | None = None
+) -> dict[str, Any] | None:
+    """A steward's finding for a pool with more units out than units, else None.
+
+    The shape of :attr:`steward.status.ResourceStatus.overbooked` (checkouts that
+    found every unit out, first and last, worst and current excess, the fix).
+    AccessDenied for anyone but a steward of the pool's commons.
+    """
+    from steward.status import overbooked_finding
+
+    res = stewarded(scope, conn, slug)
+    if str(res.kind) != "pool":
+        return None
+    found = flows.overbooked_many(conn, [res], at).get(res.id)
+    return None if found is None else overbooked_finding(found)

@@ -9,11 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.text import Text
 from sqlalchemy import select
 
-from steward import numbers
+from steward import flows, numbers
+from steward.commands.status import status_view
 from steward.importer import ImportOptions, import_file
-from steward.ledger import Batch, Ledger, NewCapacityChange
+from steward.ledger import Batch, Ledger, NewCapacityChange, NewEvent
+from steward.status import all_statuses
+from steward.store.catalog import resources
 from steward.store.models import CapacityChange, Event, QuarantinedRow, Reading
 
 from .support import MakeWorkspace
@@ -318,3 +322,108 @@ def test_quarantine_list_hides_resolved_rows_and_all_shows_how(
     every = listed("--all")
     assert "'many'" in every and "'lots'" in every
     assert "recorded later: event '7' of source 'sheet' by a later import" in every
+
+
+# -- more loans out than units ---------------------------------------------------------
+
+T0 = NOW - timedelta(days=30)
+
+
+def out_(ext: str, minutes: int, pool: str = "drill") -> NewEvent:
+    return NewEvent(pool, "use", 1, T0 + timedelta(minutes=minutes), ext, loan_ref=ext)
+
+
+def back(ext: str, minutes: int, pool: str = "drill") -> NewEvent:
+    return NewEvent(
+        pool, "replenish", 1, T0 + timedelta(minutes=minutes), f"{ext}-in", loan_ref=ext
+    )
+
+
+def unit(ext: str, delta: int, seconds: int, pool: str = "ladder") -> NewCapacityChange:
+    return NewCapacityChange(pool, delta, T0 + timedelta(seconds=seconds), ext)
+
+
+LENDING = [
+    {"slug": "drill", "name": "Drills", "kind": "pool", "capacity": 2},
+    {"slug": "ladder", "name": "Ladders", "kind": "pool"},
+]
+
+#: (events, capacity changes, expected (checkouts, worst, now) or None)
+OVER_CASES: list[
+    tuple[str, list[NewEvent], list[NewCapacityChange], tuple[int, int, int] | None]
+] = [
+    ("2 drills, 3 out", [out_("a", 0), out_("b", 1), out_("c", 2)], [], (1, 1, 1)),
+    (
+        "a return frees a unit in time",
+        [out_("a", 0), out_("b", 1), back("a", 2), out_("c", 3)],
+        [],
+        None,
+    ),
+    (
+        "the unit entered 18 s after its first checkout (the MyTurn sample, twice)",
+        [out_("a", 0, "ladder")],
+        [unit("item:1", 1, 18)],
+        (1, 1, 0),
+    ),
+    (
+        "the unit entered in the same second counts first",
+        [out_("a", 0, "ladder")],
+        [unit("item:1", 1, 0)],
+        None,
+    ),
+    (
+        "a unit retired while both were out",
+        [out_("a", 0), out_("b", 1)],
+        [unit("retired", -1, 600, "drill")],
+        (0, 1, 1),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("events", "changes", "expected"),
+    [c[1:] for c in OVER_CASES],
+    ids=[c[0] for c in OVER_CASES],
+)
+def test_loans_beyond_the_units_are_recorded_and_found(
+    make_workspace: MakeWorkspace,
+    events: list[NewEvent],
+    changes: list[NewCapacityChange],
+    expected: tuple[int, int, int] | None,
+) -> None:
+    ws = make_workspace([], resources=LENDING)
+    with ws.store.write() as conn:
+        # Capacity first, as an inventory is read before its loans.
+        Ledger(conn).record(Batch("lib", capacity_changes=changes), now=NOW)
+        got = Ledger(conn).record(Batch("lib", events=events), now=NOW)
+    assert (got.accepted, got.quarantined) == (len(events), 0)  # real loans are kept
+    with ws.store.read() as conn:
+        pools = [r for r in resources(conn) if r.kind == "pool"]
+        found = flows.overbooked_many(conn, pools, NOW)
+        statuses = {s.slug: s for s in all_statuses(conn, NOW)}
+    pool = events[0].resource
+    over = found.get(next(p.id for p in pools if p.slug == pool))
+    if expected is None:
+        assert over is None and statuses[pool].overbooked is None
+        return
+    assert over is not None
+    assert (over.checkouts, int(over.worst), int(over.now)) == expected
+    finding = statuses[pool].overbooked
+    assert finding is not None and "record the capacity change" in finding["fix"]
+    view = " ".join(
+        " ".join(
+            str(part) if isinstance(part, Text) else _plain_table(part)
+            for part in status_view(list(statuses.values()), {})
+        ).split()
+    )
+    assert "Data to check: loans recorded beyond a pool's units" in view
+    if expected[2]:
+        assert f"{expected[2]} more than its units" in view
+
+
+def _plain_table(table: Any) -> str:
+    from rich.console import Console
+
+    console = Console(width=200, record=True)
+    console.print(table)
+    return console.export_text()

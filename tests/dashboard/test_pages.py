@@ -142,6 +142,30 @@ def test_resource_without_forecast_shows_a_clear_empty_state(federation: Federat
     assert "No quotas computed for this resource yet." in text
 
 
+def test_loans_beyond_the_units_are_a_finding_with_its_fix(federation: Federation) -> None:
+    """3 drills, 1 out: 3 more checkouts are recorded (real records do this) and shown."""
+    from steward.ledger import Batch, Ledger, NewEvent
+
+    ws = open_workspace(federation.config)
+    at = datetime.now(UTC) - timedelta(hours=2)
+    try:
+        with ws.store.write() as conn:
+            got = Ledger(conn).record(
+                Batch(
+                    "extra",
+                    events=[
+                        NewEvent("drill", "use", 1, at, f"x{i}", loan_ref=f"X{i}") for i in range(3)
+                    ],
+                )
+            )
+    finally:
+        ws.close()
+    assert got.accepted == 3
+    text = " ".join(shown_text(open_page(signed_in("sam"), "resource", "drill")).split())
+    assert "Data to check: 1 checkout(s) found every unit already out" in text
+    assert "record the capacity change that let them out" in text
+
+
 def test_steward_acknowledges_and_silences_from_the_alerts_page(federation: Federation) -> None:
     at = open_page(signed_in("sam"), "alerts")
     # "Silence for" belongs to silencing only: not offered while Acknowledge is chosen.
