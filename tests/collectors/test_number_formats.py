@@ -59,6 +59,19 @@ BANK_CASES: list[tuple[str, str, dict[str, Any], list[float], list[str]]] = [
         ["quantity '12,50' is not a number written with decimal '.', thousands ','"],
     ),
     (
+        "German bank, declared: a US-grouped 1,234 is no 1.234 USD",
+        "external_id;resource;kind;quantity;occurred_at\n"
+        "1;fund;replenish;272,06;2024-05-01\n"
+        "2;fund;use;1,234;2024-05-03\n",
+        {"decimal": ","},
+        [272.06],
+        [
+            "quantity '1,234' has 3 decimals but USD has 2: if ',' groups thousands here "
+            "(1234 USD), write it 1234 at the source, or, if the source writes '.' "
+            "decimals throughout, set `decimal: '.'` in "
+        ],
+    ),
+    (
         "French spaces",
         "external_id;resource;kind;quantity;occurred_at\n1;fund;use;1 234,56;2024-05-01\n",
         {"decimal": ",", "thousands": " "},
