@@ -236,6 +236,13 @@ def overbooked_finding(over: flows.Overbooked) -> dict[str, Any]:
         "fix": (
             "record the capacity change that let them out (a unit bought, entered late "
             "or back from repair) at the date it happened: steward import capacity FILE"
+            if over.now
+            # A later change covers them now (the MyTurn sample: items entered seconds
+            # after their first checkout): adding a unit would count it twice.
+            else "none is out beyond the units now: the units were entered after the "
+            "checkouts that took them, so nothing needs fixing unless the history must "
+            "be exact (then record each unit from its first loan and its opposite when "
+            "it was entered)"
         ),
     }
 

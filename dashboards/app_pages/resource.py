@@ -59,7 +59,7 @@ with session.shown_errors():
             if beyond["checkouts"]
             else f"{beyond['now']} more units out than the pool has now"
         )
-        st.warning(f"Data to check: {finding}. To fix it, {beyond['fix']}.")
+        st.warning(f"Data to check: {finding}; {beyond['fix']}.")
     history = data.daily(config, scope, slug)
     capacity = (
         float(history["capacity"].iloc[-1])
