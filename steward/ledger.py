@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from steward import numbers, text_checks
 from steward.errors import LedgerError
@@ -1470,16 +1470,23 @@ class Ledger:
             if ext is not None and str(ext) in ids
         }
         by = f"in run {self.run_id}" if self.run_id is not None else "by a later import"
-        for row_id, ext in settled.items():
-            self.conn.execute(
-                update(QuarantinedRow)
-                .where(QuarantinedRow.id == row_id)
-                .values(
-                    resolved_at=now,
-                    resolution=f"recorded later: {ids[str(ext)]} {str(ext)!r} of source "
+        if not settled:
+            return
+        # One executemany: a statement per row cost 0.5 CPU-s per 2,000 rows settled.
+        self.conn.execute(
+            update(QuarantinedRow)
+            .where(QuarantinedRow.id == bindparam("row_id"))
+            .values(resolved_at=bindparam("at"), resolution=bindparam("note")),
+            [
+                {
+                    "row_id": row_id,
+                    "at": now,
+                    "note": f"recorded later: {ids[str(ext)]} {str(ext)!r} of source "
                     f"{source!r} {by}",
-                )
-            )
+                }
+                for row_id, ext in settled.items()
+            ],
+        )
 
     def _insert_events(self, ev: pd.DataFrame, source: str, now: datetime) -> None:
         if ev.empty:
