@@ -111,4 +111,9 @@ def units(
     many pools at once (absent: none); None reads it here.
     """
     due = lost_loans(conn, [res.id], at).get(res.id, ()) if lost is None else lost
-    return Units(flows.capacity(conn, res, at), flows.on_loan(conn, res, at), len(due), due)
+    recorded = flows.capacity(conn, res, at)
+    # A pool can lose no more units than it has: with more loans out than units (loans
+    # recorded beyond them, a finding of its own), the rest stay on loan, so no figure
+    # shows fewer than 0 units to lend.
+    count = len(due) if recorded is None else min(len(due), max(int(recorded), 0))
+    return Units(recorded, flows.on_loan(conn, res, at), count, due)

@@ -207,6 +207,9 @@ def _inputs_many(
         # Loans far past due are not coming back at the usual pace: rather than let
         # the simulation return them soon, count them as units the pool has lost.
         gone = lost.get(res.id, 0)
+        if capacity_now is not None:
+            # No more units lost than the pool has (steward.availability.units).
+            gone = min(gone, max(int(capacity_now), 0))
         out[res.slug] = _Inputs(
             res,
             daily[res.id],

@@ -12,10 +12,10 @@ import pytest
 from rich.text import Text
 from sqlalchemy import select
 
-from steward import flows, numbers
+from steward import availability, flows, numbers
 from steward.commands.status import status_view
 from steward.importer import ImportOptions, import_file
-from steward.ledger import Batch, Ledger, NewCapacityChange, NewEvent
+from steward.ledger import Batch, Ledger, NewCapacityChange, NewEvent, NewLoanTerm
 from steward.status import all_statuses
 from steward.store.catalog import resources
 from steward.store.models import CapacityChange, Event, QuarantinedRow, Reading
@@ -429,3 +429,43 @@ def _plain_table(table: Any) -> str:
     console = Console(width=200, record=True)
     console.print(table)
     return console.export_text()
+
+
+#: (units, loans out long past due, expected (available, lost, lending))
+LOST_CASES = [
+    ("1 drill, 1 loan long past due: lost", 1, 1, (0, 1, 0)),
+    ("1 drill, 2 loans long past due: no fewer than 0 to lend", 1, 2, (0, 1, 1)),
+    ("2 drills, 1 loan long past due", 2, 1, (1, 1, 0)),
+]
+
+
+@pytest.mark.parametrize(
+    ("capacity", "late", "expected"), [c[1:] for c in LOST_CASES], ids=[c[0] for c in LOST_CASES]
+)
+def test_no_more_units_are_lost_than_the_pool_has(
+    make_workspace: MakeWorkspace, capacity: int, late: int, expected: tuple[int, int, int]
+) -> None:
+    ws = make_workspace([], resources=[{**LENDING[0], "capacity": capacity}])
+    start = NOW - timedelta(days=60)
+    with ws.store.write() as conn:
+        got = Ledger(conn).record(
+            Batch(
+                "lib",
+                events=[
+                    NewEvent("drill", "use", 1, start, f"L{i}", loan_ref=f"L{i}")
+                    for i in range(late)
+                ],
+                loan_terms=[
+                    NewLoanTerm("drill", f"L{i}", start, start + timedelta(days=7), f"L{i}:due")
+                    for i in range(late)
+                ],
+            ),
+            now=NOW,
+        )
+    assert got.accepted == 2 * late  # a checkout and a due date each
+    with ws.store.read() as conn:
+        pool = next(r for r in resources(conn) if r.slug == "drill")
+        units = availability.units(conn, pool, NOW)
+        status = next(s for s in all_statuses(conn, NOW) if s.slug == "drill")
+    assert (int(units.available or 0), units.lost, int(units.lending)) == expected
+    assert status.capacity is not None and status.capacity >= 0
