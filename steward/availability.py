@@ -34,13 +34,21 @@ class Units:
 
     ``recorded``: capacity as recorded (None: the pool has no capacity on record);
     ``on_loan``: units checked out and not returned; ``lost``: loans more than
-    LOST_AFTER_DAYS past due; ``lost_due``: the due date (UTC) of each, oldest first.
+    LOST_AFTER_DAYS past due, at most the recorded units (the rest stay on loan);
+    ``lost_due``: the due date (UTC) of each, oldest first.
     """
 
     recorded: Decimal | None
     on_loan: Decimal
     lost: int = 0
     lost_due: tuple[datetime, ...] = ()
+
+    def __post_init__(self) -> None:
+        # A pool loses no more units than it has: with more loans out than units (loans
+        # recorded beyond them, a finding of its own), the rest stay on loan, so no
+        # figure shows fewer than 0 units to lend.
+        if self.recorded is not None and self.lost > max(int(self.recorded), 0):
+            object.__setattr__(self, "lost", max(int(self.recorded), 0))
 
     @property
     def available(self) -> Decimal | None:
@@ -111,9 +119,4 @@ def units(
     many pools at once (absent: none); None reads it here.
     """
     due = lost_loans(conn, [res.id], at).get(res.id, ()) if lost is None else lost
-    recorded = flows.capacity(conn, res, at)
-    # A pool can lose no more units than it has: with more loans out than units (loans
-    # recorded beyond them, a finding of its own), the rest stay on loan, so no figure
-    # shows fewer than 0 units to lend.
-    count = len(due) if recorded is None else min(len(due), max(int(recorded), 0))
-    return Units(recorded, flows.on_loan(conn, res, at), count, due)
+    return Units(flows.capacity(conn, res, at), flows.on_loan(conn, res, at), len(due), due)

@@ -5,6 +5,7 @@ a later plan, more loans than units, and quarantined rows fixed since."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -469,3 +470,6 @@ def test_no_more_units_are_lost_than_the_pool_has(
         status = next(s for s in all_statuses(conn, NOW) if s.slug == "drill")
     assert (int(units.available or 0), units.lost, int(units.lending)) == expected
     assert status.capacity is not None and status.capacity >= 0
+    # Pages build Units from figures they read themselves (the overview's tiles).
+    built = availability.Units(Decimal(capacity), Decimal(late), late, units.lost_due)
+    assert (int(built.available or 0), built.lost, int(built.lending)) == expected
