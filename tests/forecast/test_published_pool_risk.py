@@ -1,0 +1,80 @@
+"""The published chance of every unit being out blends the simulation with the pool's
+past (issue #9): the figure the dashboard shows and an alert's track record quotes is
+the one the risk backtest scored, and the run's reason says how it was made."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from steward.forecast import runs, select
+from steward.forecast.runs import _flow_reason, _past_full_share, _pool_run
+
+DAYS = pd.date_range("2026-01-01", periods=10, freq="D")
+
+
+def test_the_past_share_counts_complete_days_that_ended_with_every_unit_out() -> None:
+    frame = pd.DataFrame(
+        {"level": [2, 2, 1, 0, 2, 2, 2, 2, 2, 2], "capacity": [2] * 8 + [0, 2]}, index=DAYS
+    )
+    # Days before 6 January: 1, 2 and 5 January were full; the 6th is not over yet.
+    assert _past_full_share(frame, pd.Timestamp("2026-01-06")) == pytest.approx(3 / 5)
+    # A capacity of 0 is never "every unit out" (there is none to lend).
+    assert _past_full_share(frame, pd.Timestamp("2026-01-11")) == pytest.approx(7 / 10)
+    assert _past_full_share(frame.iloc[:0], pd.Timestamp("2026-01-06")) == 0.0
+
+
+def _inputs(past_full: float) -> Any:
+    weeks = pd.date_range(end="2025-12-28", periods=60, freq="W-SUN")
+    demand = pd.Series(np.random.default_rng(1).poisson(3.0, len(weeks)).astype(float), weeks)
+    res = SimpleNamespace(kind="pool", slug="drill", commons_slug="shed")
+    return SimpleNamespace(
+        res=res,
+        series={"demand": demand},
+        profile=np.full(7, 1 / 7),
+        batches=np.array([1.0]),
+        capacity_now=2.0,
+        capacity_plan=pd.Series(dtype=float),
+        on_loan_now=1,
+        durations=np.array([3.0, 5.0, 7.0]),
+        ages=np.array([], dtype=np.int64),
+        lost_overdue=0,
+        past_full=past_full,
+    ), demand
+
+
+def test_the_published_chance_is_the_blend_the_backtest_scores(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    inp, demand = _inputs(past_full=0.6)
+    sel = {"demand": select(demand, 6, nonnegative=True)}
+    dates = pd.date_range("2025-12-30", periods=28, freq="D")
+    monkeypatch.setattr(runs, "SIMULATED_WEIGHT", 1.0)
+    _, _, alone = _pool_run(inp, sel, dates, 400, np.random.default_rng(5), target=0.1)
+    monkeypatch.setattr(runs, "SIMULATED_WEIGHT", 0.9)
+    risk, paths, proj = _pool_run(inp, sel, dates, 400, np.random.default_rng(5), target=0.1)
+    blended = 0.9 * alone.p_all_units_out + 0.1 * 0.6
+    assert np.allclose(proj.p_all_units_out, blended)
+    # Stored as published: the per-day figure in the paths, its peak in the risk.
+    assert np.allclose(paths["p_all_units_out"], blended, atol=1e-4)
+    assert risk["max_p_all_units_out"] == pytest.approx(round(float(blended.max()), 4))
+    assert (risk["past_full_share"], risk["simulated_weight"]) == (0.6, 0.9)
+    # The headline's chance of demand beyond the units is the simulation's own.
+    assert np.allclose(proj.p_over_capacity, alone.p_over_capacity)
+
+
+def test_the_runs_reason_says_in_words_how_the_chance_was_made(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(runs, "SIMULATED_WEIGHT", 0.9)
+    sel = cast(Any, SimpleNamespace(reason="intermittent demand: tsb kept."))
+    inp = cast(Any, SimpleNamespace(past_full=0.25, res=SimpleNamespace(kind="pool")))
+    said = _flow_reason(inp, "demand", sel)
+    assert said.startswith("intermittent demand: tsb kept. The chance of every unit being out")
+    assert "90% the simulation's and 10% how often the pool was booked out before" in said
+    assert "(25% of its past days)" in said
+    assert _flow_reason(inp, "use", sel) == sel.reason
