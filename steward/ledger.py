@@ -314,8 +314,16 @@ class _Catalog:
         self.resource_id = {r.slug: r.id for r in rows}
         self.resource_kind = {r.slug: str(r.kind) for r in rows}
         self.resource_commons = {r.slug: r.commons_id for r in rows}
-        commons = conn.execute(select(Commons.slug, Commons.id, Commons.timezone)).all()
+        commons = conn.execute(
+            select(Commons.slug, Commons.id, Commons.timezone, Commons.currency)
+        ).all()
         self.commons_id = {c.slug: c.id for c in commons}
+        currency = {c.id: c.currency for c in commons}
+        # Decimal places of each money resource (None: not money), read against its
+        # commons' own currency so a unit like "cup" stays a unit of measure.
+        self.resource_places = {
+            r.slug: numbers.minor_units(r.unit, currency.get(r.commons_id)) for r in rows
+        }
         self.commons_slug = {c.id: c.slug for c in commons}
         self.commons_zone = {c.id: c.timezone for c in commons}
         self._member_commons: dict[str, list[str]] | None = None
@@ -1881,14 +1889,14 @@ def _check_minor_units(
 ) -> None:
     """Flag money with more decimals than its currency has (1.234 USD: USD has 2).
 
-    A resource counts money when its unit is a currency code (Babel's CLDR data gives
-    the places: :func:`steward.numbers.minor_units`). Such a value was most often read
+    A resource counts money when its unit is its commons' currency or an ISO code in
+    capitals (Babel's CLDR data gives the places: :func:`steward.numbers.minor_units`). Such a value was most often read
     with the wrong decimal mark: ``1,234`` in a file declared ``--decimal ,`` is far
     more likely 1234 grouped by someone else than 1.234 USD. Refused, never rounded:
     the reason quotes the value as written (``fr[AS_WRITTEN]`` when a reader gave it)
     and names both fixes; ``setting`` (with ``{mark}``) says how to declare the mark.
     """
-    places = slug.map({s: numbers.minor_units(u) for s, u in catalog.resource_unit.items()})
+    places = slug.map(catalog.resource_places)
     money = places.notna()
     if not money.any():
         return

@@ -473,13 +473,21 @@ def foreign_currency(marks: pd.Series, units: pd.Series) -> pd.Series:
     return out
 
 
-def minor_units(unit: object) -> int | None:
-    """Decimal places money in ``unit`` has, when ``unit`` is an ISO 4217 code, else None.
+def minor_units(unit: object, currency: str | None = None) -> int | None:
+    """Decimal places money in ``unit`` has, when ``unit`` names money, else None.
 
-    From Babel's CLDR currency data: ``USD`` 2, ``JPY`` 0, ``KWD`` 3. Case and spaces
-    around the code are ignored (``" usd"``); ``L``, ``packets`` or ``$`` give None.
+    From Babel's CLDR currency data: ``USD`` 2, ``JPY`` 0, ``KWD`` 3. ``unit`` names
+    money when it is ``currency`` (the commons' own, from its config) in any case and
+    with spaces around it (``" usd"`` for ``USD``), or an ISO 4217 code written in
+    capitals (``"EUR"``). A lower-case word that happens to spell a code is a unit of
+    measure, not money: ``"cup"`` is cups, never Cuban pesos (``CUP``). ``L``,
+    ``packets`` or ``$`` give None.
     """
     if not isinstance(unit, str):
         return None
-    code = unit.strip().upper()
+    written = unit.strip()
+    code = written.upper()
+    own = currency is not None and code == currency.strip().upper()
+    if not own and written != code:
+        return None
     return int(get_currency_precision(code)) if is_currency(code) else None

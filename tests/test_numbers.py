@@ -10,7 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from steward.errors import InputError
-from steward.numbers import _CURRENCY, NumberFormat, _read, currency_marks, parse, parse_one
+from steward.numbers import (
+    _CURRENCY,
+    NumberFormat,
+    _read,
+    currency_marks,
+    minor_units,
+    parse,
+    parse_one,
+)
 
 EU = NumberFormat(decimal=",")
 US = NumberFormat(decimal=".")
@@ -224,3 +232,25 @@ def test_currency_marks_agree_with_the_exact_pattern_cell_by_cell(cells: list[st
     # The Arrow prefilter may only skip cells the exact pattern finds nothing in.
     expected = [m.group() if (m := _CURRENCY.search(c)) else "" for c in cells]
     assert currency_marks(pd.Series(cells, dtype=object)).tolist() == expected
+
+
+@pytest.mark.parametrize(
+    ("unit", "currency", "places"),
+    [
+        ("USD", None, 2),
+        (" usd", "USD", 2),
+        ("usd", None, None),
+        ("JPY", "USD", 0),
+        ("KWD", None, 3),
+        ("cup", "USD", None),
+        ("CUP", "USD", 2),
+        ("L", "USD", None),
+        ("$", "USD", None),
+        (None, "USD", None),
+    ],
+)
+def test_minor_units_reads_money_only_from_codes(
+    unit: str | None, currency: str | None, places: int | None
+) -> None:
+    """A lower-case word is money only when it is the commons' own currency."""
+    assert minor_units(unit, currency) == places

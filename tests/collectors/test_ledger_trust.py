@@ -28,6 +28,10 @@ MONEY = [
     {"slug": "fund", "name": "Fund", "kind": "stock", "unit": "USD"},
     {"slug": "yen", "name": "Yen fund", "kind": "stock", "unit": "JPY"},
     {"slug": "tank", "name": "Tank", "kind": "stock", "unit": "L", "capacity": 5000},
+    # Units that spell a currency code in lower case: cups are no Cuban pesos, but the
+    # commons' own currency (USD) counts in any case.
+    {"slug": "flour", "name": "Flour", "kind": "stock", "unit": "cup"},
+    {"slug": "tin", "name": "Tin", "kind": "stock", "unit": " usd"},
 ]
 POOLS = [{"slug": "drill", "name": "Drills", "kind": "pool", "capacity": 3}]
 
@@ -147,6 +151,8 @@ MONEY_CASES: list[tuple[str, str, str, str | None, float | None, tuple[str, ...]
     ("events", "yen", "1500", None, 1500.0, ()),
     ("events", "yen", "5.5", None, None, ("'5.5' has 1 decimal but JPY has none; write it whole",)),
     ("events", "tank", "1,234", ",", 1.234, ()),  # litres are no money
+    ("events", "flour", "0.125", None, 0.125, ()),  # "cup" is a unit, not CUP
+    ("events", "tin", "0.125", None, None, ("'0.125' has 3 decimals but USD has 2",)),
     (
         "readings",
         "fund",
