@@ -267,7 +267,7 @@ def pool_period_budget(
             f"(each lends {fmt(per_unit)} unit-days at {pct(policy.utilisation)} use{back}), or "
             f"{fmt(need - amount)} unit-days less borrowing ({fmt(gap)} a month at that pace), "
             f"so that waiting lists stay short: members ordinarily borrow {fmt(need)} "
-            f"unit-days in {bounds.label()} and it can lend {fmt(amount)}"
+            f"unit-days in {bounds.label()} and it can lend {fmt(amount)} unit-days"
         )
     return Budget(amount, basis, need, single_use(conn, res), state, gap, remedy)
 

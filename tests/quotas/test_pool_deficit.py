@@ -52,6 +52,10 @@ def test_a_pool_whose_members_borrow_more_than_it_lends_is_in_deficit(garden) ->
         "needs 3 more units in the week of"
     )
     assert "or 10.5 unit-days less borrowing" in budget.remedy
+    # Both figures of the closing comparison carry their unit.
+    assert budget.remedy.endswith(
+        "borrow 21 unit-days in the week of 10 Mar to 16 Mar 2025 and it can lend 10.5 unit-days"
+    ), budget.remedy
 
 
 def test_a_pool_deficit_is_one_steward_alert(garden) -> None:
