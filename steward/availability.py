@@ -35,7 +35,8 @@ class Units:
     ``recorded``: capacity as recorded (None: the pool has no capacity on record);
     ``on_loan``: units checked out and not returned; ``lost``: loans more than
     LOST_AFTER_DAYS past due, at most the recorded units (the rest stay on loan);
-    ``lost_due``: the due date (UTC) of each, oldest first.
+    ``lost_due``: the due date (UTC) of each, oldest first (when the cap applies,
+    the oldest ones are the ones counted lost).
     """
 
     recorded: Decimal | None
@@ -49,6 +50,9 @@ class Units:
         # figure shows fewer than 0 units to lend.
         if self.recorded is not None and self.lost > max(int(self.recorded), 0):
             object.__setattr__(self, "lost", max(int(self.recorded), 0))
+        # The reason dates and counts only the loans counted lost (the oldest).
+        if len(self.lost_due) > self.lost:
+            object.__setattr__(self, "lost_due", tuple(sorted(self.lost_due))[: self.lost])
 
     @property
     def available(self) -> Decimal | None:

@@ -475,6 +475,7 @@ def test_no_more_units_are_lost_than_the_pool_has(
         units = availability.units(conn, pool, NOW)
         status = next(s for s in all_statuses(conn, NOW) if s.slug == "drill")
     assert (int(units.available or 0), units.lost, int(units.lending)) == expected
+    assert len(units.lost_due) == units.lost  # the reason dates only the loans it counts
     assert status.capacity is not None and status.capacity >= 0
     # Pages build Units from figures they read themselves (the overview's tiles).
     built = availability.Units(Decimal(capacity), Decimal(late), late, units.lost_due)
