@@ -239,11 +239,21 @@ def _inputs_many(
 
 
 def _past_full_share(frame: pd.DataFrame, today: pd.Timestamp) -> float:
-    """Share of a pool's complete days before ``today`` that ended with every unit out
-    (0 without any): the climatology the risk backtest sets its figures against."""
+    """Share of a pool's complete days before ``today`` at its latest capacity that
+    ended with every unit out (0 without any).
+
+    ``frame``: the pool's daily flows (``level``: units on loan at the day's end,
+    ``capacity``: its units that day), indexed by local day. Only days at the last
+    complete day's capacity count: a pool just given more units was full more often
+    at its old size, and that share would overstate the new one's (2 drills out of 2
+    is not 2 of 3). It is the climatology of the risk backtest, restricted to the pool
+    as it now is.
+    """
     past = frame.loc[frame.index < today, ["level", "capacity"]].dropna()
     if past.empty:
         return 0.0
+    cap = past["capacity"]
+    past = past.loc[cap == cap.iloc[-1]]
     cap = past["capacity"]
     return float(((past["level"] >= cap) & (cap > 0)).mean())
 
@@ -787,8 +797,9 @@ def _flow_reason(inp: _Inputs, flow: str, sel: Selection) -> str:
     return (
         f"{sel.reason.rstrip('.')}. The chance of every unit being out is "
         f"{SIMULATED_WEIGHT:.0%} the simulation's and {1 - SIMULATED_WEIGHT:.0%} how often "
-        f"the pool was booked out before ({inp.past_full:.0%} of its past days): the "
-        "simulation alone proved too sure when checked against past forecasts"
+        f"the pool was booked out before ({inp.past_full:.0%} of its past days with "
+        "as many units): the simulation alone proved too sure when checked against "
+        "past forecasts"
     )
 
 

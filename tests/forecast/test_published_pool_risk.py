@@ -23,9 +23,18 @@ def test_the_past_share_counts_complete_days_that_ended_with_every_unit_out() ->
     )
     # Days before 6 January: 1, 2 and 5 January were full; the 6th is not over yet.
     assert _past_full_share(frame, pd.Timestamp("2026-01-06")) == pytest.approx(3 / 5)
-    # A capacity of 0 is never "every unit out" (there is none to lend).
-    assert _past_full_share(frame, pd.Timestamp("2026-01-11")) == pytest.approx(7 / 10)
+    # Only days at the latest capacity count: the day with 0 units is left out.
+    assert _past_full_share(frame, pd.Timestamp("2026-01-11")) == pytest.approx(7 / 9)
     assert _past_full_share(frame.iloc[:0], pd.Timestamp("2026-01-06")) == 0.0
+
+
+def test_the_past_share_is_of_the_pool_as_it_now_is() -> None:
+    """A pool given a third drill is not as often full as it was with two."""
+    frame = pd.DataFrame(
+        {"level": [2] * 6 + [2, 3, 1, 2], "capacity": [2] * 6 + [3] * 4}, index=DAYS
+    )
+    # Full on all 6 days with 2 drills; with 3, full on 1 day of 4.
+    assert _past_full_share(frame, pd.Timestamp("2026-01-11")) == pytest.approx(1 / 4)
 
 
 def _inputs(past_full: float) -> Any:
@@ -76,5 +85,5 @@ def test_the_runs_reason_says_in_words_how_the_chance_was_made(
     said = _flow_reason(inp, "demand", sel)
     assert said.startswith("intermittent demand: tsb kept. The chance of every unit being out")
     assert "90% the simulation's and 10% how often the pool was booked out before" in said
-    assert "(25% of its past days)" in said
+    assert "(25% of its past days with as many units)" in said
     assert _flow_reason(inp, "use", sel) == sel.reason
