@@ -3,23 +3,20 @@ that close it, and the quotas' sum stands beside the budget."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
 from steward.alerts import evaluate
-from steward.ledger import Batch, Ledger, NewEvent
+from steward.ledger import NewEvent
 from steward.queries.quotas import period_budgets
-from steward.quotas import period_bounds, update_quotas
+from steward.quotas import update_quotas
 from steward.quotas.explain import allocated_text
-from steward.quotas.resource_budget import pool_period_budget
-from steward.quotas.tracking import policy_for
 from steward.store import catalog
 from steward.store.models import Alert
 
-NOW = datetime(2025, 3, 12, 11, 0, tzinfo=UTC)  # Wednesday, noon in Paris
+from .support import NOW, drill_budget, record
 
 # Ben has all 3 drills out for the three weeks before this one: 21 unit-days a week,
 # against the 10.5 the pool lends a week (3 units at 50% use).
@@ -29,22 +26,9 @@ BUSY = (
 )
 
 
-def _record(ws, events=()) -> None:
-    with ws.store.write() as conn:
-        result = Ledger(conn).record(Batch("books", events=events))
-        assert result.quarantined == 0, result.reasons
-
-
-def _budget(ws):
-    b = period_bounds(NOW, "Europe/Paris", "week")
-    with ws.store.read() as conn:
-        drill = catalog.resource(conn, "drill")
-        return pool_period_budget(conn, drill, policy_for(ws.settings, "drill"), b, NOW)
-
-
 def test_a_pool_whose_members_borrow_more_than_it_lends_is_in_deficit(garden) -> None:
-    _record(garden, BUSY)
-    budget = _budget(garden)
+    record(garden, BUSY)
+    budget = drill_budget(garden)
     assert (budget.amount, budget.need) == (pytest.approx(10.5), pytest.approx(21))
     assert budget.state == "deficit"
     # 10.5 unit-days short; each unit lends 3.5 a week at 50%: 3 more units close it.
@@ -61,7 +45,7 @@ def test_a_pool_whose_members_borrow_more_than_it_lends_is_in_deficit(garden) ->
 def test_a_pool_deficit_is_one_steward_alert(garden) -> None:
     """Like a stock's: the member alerts of the pool are then held under it
     (tests/alerts/test_volume.py holds that for any deficit)."""
-    _record(garden, BUSY)
+    record(garden, BUSY)
     with garden.store.write() as conn:
         summary = update_quotas(conn, garden.settings, NOW)
         assert summary.deficits == {"drill": "deficit"}
@@ -78,8 +62,8 @@ def test_a_pool_deficit_is_one_steward_alert(garden) -> None:
     assert found[0].details["how_sure"].startswith("How sure: recorded, not forecast")
 
 
-def test_the_quotas_sum_stands_beside_the_budget(garden) -> None:
-    _record(garden, BUSY)
+def test_the_quotas_sum_stands_beside_thedrill_budget(garden) -> None:
+    record(garden, BUSY)
     with garden.store.write() as conn:
         update_quotas(conn, garden.settings, NOW)
     with garden.store.read() as conn:
