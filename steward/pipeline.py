@@ -60,8 +60,8 @@ class PipelineSummary:
         sent = f"sent {d.delivered}, failed {d.failed}"
         if a.held:
             sent += f", {a.held} held by rate limits"
-        if a.inhibited:
-            sent += f", {counted(a.inhibited, 'member alert')} held under a resource alert"
+        for text in a.held_back():
+            sent += f", {text}"
         parts.append(sent)
         return "; ".join(parts)
 

@@ -365,13 +365,14 @@ def test_undelivered_notifications_fit_80_columns_with_local_retry_times() -> No
 def test_the_pipeline_says_what_it_did_in_one_short_line() -> None:
     from collections import Counter
 
+    from steward.alerts.lifecycle import EvaluationSummary
     from steward.forecast.runs import ForecastSummary
     from steward.pipeline import PipelineSummary
 
     summary = PipelineSummary(
         ForecastSummary(runs=33, skipped={"tank": "unchanged"}),
         SimpleNamespace(quotas=540),
-        SimpleNamespace(candidates=3, changes=Counter(firing=3), held=0, inhibited=1),
+        EvaluationSummary(candidates=3, changes=Counter(firing=3), inhibited=1, superseded=1),
         SimpleNamespace(delivered=3, failed=0),
     )
     line = summary.line()
@@ -379,7 +380,8 @@ def test_the_pipeline_says_what_it_did_in_one_short_line() -> None:
     # queued, 0 held, 1 inhibited, delivered 3, failed 0": zeros and jargon.
     assert line == (
         "33 resources forecast (1 unchanged); 540 quotas; alerts: 3 conditions hold (3 firing); "
-        "sent 3, failed 0, 1 member alert held under a resource alert"
+        "sent 3, failed 0, 1 member alert held under a resource alert, "
+        "1 alert folded into another on the same resource"
     )
 
 

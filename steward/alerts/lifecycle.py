@@ -14,7 +14,8 @@
   level below zero supersedes the stock's other level alerts, an observed breach
   of the reserve supersedes the forecasts of one (deficit, depletion) and the
   anomaly of the fall that made it, and a
-  deficit holds back the depletion alert it already states);
+  deficit holds back the depletion alert it already states and, for a pool, the
+  overbooking forecast that would ask for the same units again);
   *grouping* (stewards get one message per rule and resource per evaluation);
   a *rate limit* per route (``max_per_day`` over a rolling 24 hours) and a member
   storm cap per evaluation, past which messages are held and stewards get at
@@ -61,7 +62,9 @@ RESOURCE_RULES = ("negative_level", "below_reserve", "deficit", "depletion", "ov
 SUPERSEDES: dict[str, tuple[str, ...]] = {
     "negative_level": ("below_reserve", "deficit", "depletion", "anomaly"),
     "below_reserve": ("deficit", "depletion", "anomaly"),
-    "deficit": ("depletion",),
+    # A pool's deficit already says it needs more units (and how many); the
+    # overbooking forecast of the same pool would ask for them a second time.
+    "deficit": ("depletion", "overbooking"),
 }
 #: At most one digest of held messages per route in this interval.
 DIGEST_EVERY = timedelta(hours=6)
@@ -75,10 +78,26 @@ class EvaluationSummary:
     changes: Counter[str] = field(default_factory=Counter)
     queued: int = 0
     suppressed_member_messages: int = 0
-    #: Candidates held back by a resource-level alert (Alertmanager inhibition).
+    #: Member quota alerts held back by a resource-level alert (Alertmanager inhibition).
     inhibited: int = 0
+    #: Resource alerts held back by another of the same resource that states them
+    #: (:data:`SUPERSEDES`: one real problem, one alert).
+    superseded: int = 0
     #: Messages held by a route's rate limit or the member storm cap.
     held: int = 0
+
+    def held_back(self) -> list[str]:
+        """What the evaluation held back under other alerts, in words ([]: nothing), e.g.
+        ["2 member alerts held under a resource alert", "1 alert folded into another
+        on the same resource"]."""
+        out = []
+        if self.inhibited:
+            out.append(f"{counted(self.inhibited, 'member alert')} held under a resource alert")
+        if self.superseded:
+            out.append(
+                f"{counted(self.superseded, 'alert')} folded into another on the same resource"
+            )
+        return out
 
     def __str__(self) -> str:
         """e.g. "3 conditions hold (3 firing); 3 messages queued"; zero counts left out."""
@@ -87,9 +106,7 @@ class EvaluationSummary:
         extra = [
             f"{self.queued} messages queued" if self.queued else "",
             f"{self.held} held by rate limits" if self.held else "",
-            f"{counted(self.inhibited, 'member alert')} held under a resource alert"
-            if self.inhibited
-            else "",
+            *self.held_back(),
         ]
         return "; ".join([text, *(x for x in extra if x)])
 
@@ -423,8 +440,8 @@ def inhibit(candidates: dict[str, Candidate]) -> dict[str, str]:
     Per resource: a rule listed in :data:`SUPERSEDES` holds back the rules it
     names (a level below zero holds back the reserve breach, the deficit, the
     depletion forecast and the anomaly; an observed reserve breach holds back the
-    deficit and depletion forecasts and the anomaly of the same fall; a deficit holds back the depletion alert it
-    states), and any resource-level alert holds back the member quota alerts
+    deficit and depletion forecasts and the anomaly of the same fall; a deficit holds
+    back the depletion alert it states and a pool's overbooking forecast), and any resource-level alert holds back the member quota alerts
     (and steward reviews). A held candidate names the highest-ranked holder
     (the order of :data:`RESOURCE_RULES`).
     """
@@ -466,7 +483,8 @@ def evaluate(
     cleared = {fp: c for fp, c in found.items() if not c.holds}
     candidates = holding(found)
     held = inhibit(candidates)
-    run.summary.inhibited = len(held)
+    run.summary.inhibited = sum(candidates[fp].rule == "quota" for fp in held)
+    run.summary.superseded = len(held) - run.summary.inhibited
     candidates = {fp: c for fp, c in candidates.items() if fp not in held}
     run.summary.candidates = len(candidates)
     for fingerprint, candidate in candidates.items():

@@ -385,7 +385,9 @@ def deficit(
     """One steward alert per resource whose budget is below its members' ordinary need.
 
     Reads the period's stored budget (:class:`QuotaBudget`) for the gap and the
-    remedy, and the latest forecast run for the depletion chance and date.
+    remedy, and the latest forecast run for the depletion chance and date (a stock)
+    or the highest daily overbooking chance within the overbooking rule's lead time
+    and its day (a pool: the deficit holds that alert back, so it states its figure).
     """
     found = rows(
         conn,
@@ -399,6 +401,7 @@ def deficit(
         .order_by(Resource.slug),
     )
     forecasts = _latest_forecasts(conn, now) if latest is None else latest
+    records = latest_calibrations(conn) if found else {}
     out = []
     for budget, slug in found:
         opts = rules.deficit.for_resource(slug)
@@ -431,6 +434,27 @@ def deficit(
                 "due), or ask members to borrow for shorter spells."
             )
         run = forecasts.get(res.id)
+        if run is not None and str(res.kind) == "pool":
+            # The deficit holds back the pool's overbooking alert (one problem, one
+            # alert), so it says when the forecast expects the pool to run short.
+            within = rules.overbooking.for_resource(slug).within
+            peak = _window_peak(run, _days_within(run, res, now, within))
+            if peak is not None:
+                p, peak_day = peak
+                window = f"within the next {_duration_words(within)}"
+                summary += " The forecast: " + pool_outlook(res.name, p, peak_day, window) + "."
+                record = _pool_track_record(records.get(res.id), run, peak_day)
+                details["how_sure"] += (
+                    f" The forecast's chance: {record['track_record']}"
+                    if record.get("track_record")
+                    else " The forecast's chance is the latest run's, not yet checked "
+                    "against how this pool's past forecasts came true (steward calibrate)."
+                )
+                details |= {
+                    "forecast_run": run.id,
+                    "max_p_over_capacity": p,
+                    "peak_in_window": peak_day.isoformat() if peak_day else None,
+                }
         if run is not None and run.risk.get("p_below_reserve") is not None:
             p = float(run.risk["p_below_reserve"])
             passes_half = run.risk.get("date_p50")

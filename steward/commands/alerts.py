@@ -294,11 +294,13 @@ def register(app: typer.Typer) -> None:
         console.print(
             f"{summary.candidates} conditions hold; {changes}; {sent.delivered} delivered, {sent.failed} failed."
         )
-        if summary.inhibited or summary.held:
-            console.print(
-                f"{counted(summary.inhibited, 'member alert')} held back under resource alerts; "
-                f"{counted(summary.held, 'message')} held by rate limits (stewards get a digest)."
+        held_back = summary.held_back()
+        if summary.held:
+            held_back.append(
+                f"{counted(summary.held, 'message')} held by rate limits (stewards get a digest)"
             )
+        if held_back:
+            console.print("; ".join(held_back) + ".")
         for error in sent.errors:
             console.print(cell(f"  {error}", "yellow"))
 

@@ -62,7 +62,42 @@ def test_a_pool_deficit_is_one_steward_alert(garden) -> None:
     assert found[0].details["how_sure"].startswith("How sure: recorded, not forecast")
 
 
-def test_the_quotas_sum_stands_beside_thedrill_budget(garden) -> None:
+def test_a_pool_deficit_states_the_overbooking_forecast_it_holds_back(garden) -> None:
+    """The overbooking alert of a pool in deficit is folded into the deficit, which
+    then says when the forecast expects the pool to run short, and how sure that is."""
+    from datetime import timedelta
+
+    from tests.alerts.support import insert_forecast
+
+    record(garden, BUSY)
+    dates = [(NOW + timedelta(days=d)).date().isoformat() for d in range(1, 29)]
+    chances = [0.1] * 9 + [0.6] + [0.2] * 18  # peaks on Sat 22 March
+    paths = {"dates": dates, "q0.9": [4.0] * 28, "capacity": [3.0] * 28}
+    with garden.store.write() as conn:
+        insert_forecast(
+            conn, "drill", {"max_p_over_capacity": 0.6, "p_over_capacity_dates": chances}, paths
+        )
+        update_quotas(conn, garden.settings, NOW)
+        summary = evaluate(conn, garden.settings, NOW)
+        drill = catalog.resource(conn, "drill")
+        found = conn.execute(
+            select(Alert.rule, Alert.state, Alert.summary, Alert.details).where(
+                Alert.resource_id == drill.id, Alert.state == "firing"
+            )
+        ).all()
+    assert [f.rule for f in found] == ["deficit"]
+    assert summary.superseded == 1  # the overbooking alert, not a member's
+    assert found[0].summary.endswith(
+        "The forecast: 60% chance demand for Drills exceeds the units available on "
+        "Sat 22 March 2025, its highest chance of any day within the next 28 days."
+    ), found[0].summary
+    assert (
+        "The forecast's chance is the latest run's, not yet checked"
+        in (found[0].details["how_sure"])
+    )
+
+
+def test_the_quotas_sum_stands_beside_the_budget(garden) -> None:
     record(garden, BUSY)
     with garden.store.write() as conn:
         update_quotas(conn, garden.settings, NOW)
@@ -100,3 +135,36 @@ def test_the_quotas_sum_stands_beside_thedrill_budget(garden) -> None:
 )
 def test_allocated_text(total, budget, quotas, at_single, expected) -> None:
     assert allocated_text(total, budget, quotas, at_single, Decimal(10), "L") == expected
+
+
+def test_a_pool_deficit_holds_back_its_overbooking_forecast() -> None:
+    """Both ask for more units of the same pool: one problem, one alert. Another
+    pool's overbooking and the pool's member quota alerts are counted apart."""
+    from datetime import timedelta
+
+    from steward.alerts.lifecycle import inhibit
+    from steward.alerts.rules import Candidate
+
+    def candidate(rule: str, resource_id: int, audience: str = "stewards") -> Candidate:
+        return Candidate(
+            f"{rule}:{resource_id}:{audience}",
+            rule,
+            "warning",
+            rule,
+            timedelta(0),
+            timedelta(days=1),
+            audience=audience,
+            resource_id=resource_id,
+        )
+
+    found = [
+        candidate("deficit", 1),
+        candidate("overbooking", 1),
+        candidate("quota", 1, "member"),
+        candidate("overbooking", 2),
+    ]
+    held = inhibit({c.fingerprint: c for c in found})
+    assert held == {
+        "overbooking:1:stewards": "deficit:1:stewards",
+        "quota:1:member": "deficit:1:stewards",
+    }
