@@ -111,6 +111,22 @@ def alerts_text(alerts: list[ResourceAlert]) -> str:
     return "; ".join(parts)
 
 
+def beyond_units(tile: Tile) -> int:
+    """Units a pool has on loan beyond the units it has now (0: none, or not a pool).
+
+    Loans recorded beyond a pool's units are kept, not refused (real lending records
+    key a checkout before the unit it took), and shown as recorded: the excess is a
+    finding for a steward, as ``steward status`` lists it under "Data to check".
+    Units counted lost leave both figures alike, so this is units out less units
+    recorded. Only on exact figures (a rounded public tile says nothing of it).
+    """
+    if tile.kind != "pool" or tile.shown != "exact" or tile.capacity is None:
+        return 0
+    if tile.level is None:
+        return 0
+    return max(round(tile.level - tile.capacity), 0)
+
+
 def row(tile: Tile, alerts: list[ResourceAlert] | None = None) -> dict[str, object]:
     """The overview table's row for a tile (plain column names, formatted values).
 
@@ -123,7 +139,8 @@ def row(tile: Tile, alerts: list[ResourceAlert] | None = None) -> dict[str, obje
         "When": when_text(tile),
         "Status": STATUS_LABELS[tile.status],
         "Resource": tile.name,
-        "Now": now_text(tile),
+        "Now": now_text(tile)
+        + (f" ({beyond_units(tile)} more than its units)" if beyond_units(tile) else ""),
         "What to do": what_to_do(tile),
         "Alerts": alerts_text(alerts or []),
         "Outlook": tile.headline,

@@ -155,6 +155,17 @@ def _render() -> None:
                     f"{amount(tile.capacity, tile.unit, kind='pool')} to lend "
                     f"({plain(tile.capacity_note)})"
                 )
+        # Loans recorded beyond a pool's units: kept as recorded, and fixed in the
+        # records (the resource page lists the checkouts), as status says it.
+        for tile in tiles:
+            extra = advice.beyond_units(tile)
+            if extra:
+                st.caption(
+                    f"Data to check: {plain(tile.name)} has {extra} more on loan than its "
+                    "units: record the capacity change that let them out (a unit bought, "
+                    "entered late or back from repair) at the date it happened; its page "
+                    "lists the checkouts."
+                )
         st.caption("Select a row to open the resource.")
         rows = picked.selection.rows if picked else []
         if rows:

@@ -285,6 +285,16 @@ def test_overview_says_when_beside_each_risk(federation: Federation) -> None:
     assert advice.row(replace(drills, probability=0.548))["Risk"] == 0.55
 
 
+def test_overview_shows_loans_recorded_beyond_a_pools_units() -> None:
+    """As `steward status` does: the units out as recorded, and the excess as a finding."""
+    saws = Tile("saws", "Tile saws", "pool", "units", "toolshed", 3, 2, None, 0, "", True, "ok")
+    assert advice.beyond_units(saws) == 1
+    assert advice.row(saws)["Now"] == "3 of 2 units on loan (1 more than its units)"
+    assert advice.row(replace(saws, level=2))["Now"] == "2 of 2 units on loan"
+    # A rounded public figure says nothing of it.
+    assert advice.beyond_units(replace(saws, shown="rounded")) == 0
+
+
 def test_members_page_counts_a_pools_30_days_in_checkouts(federation: Federation) -> None:
     at = open_page(signed_in("sam"), "members")
     table = next(d.value for d in at.dataframe if "Used (30 days)" in d.value.columns)
