@@ -300,6 +300,47 @@ def test_a_row_that_clashed_with_a_stored_id_stays_open(
     assert row.resolved_at is None and row.reason.startswith("conflict")
 
 
+def test_upgrading_settles_rows_fixed_before_rows_were_settled_on_recording(
+    make_workspace: MakeWorkspace, tmp_path: Path
+) -> None:
+    """Migration 0018: rows quarantined and recorded since, by an older Steward, are
+    settled once; a row that clashed with an id stored before it stays open."""
+    from alembic import command
+    from sqlalchemy import update
+
+    from steward.store.schema import alembic_config
+
+    ws = make_workspace([], resources=MONEY)
+    (tmp_path / "a.csv").write_text(
+        EVENTS + "7,fund,replenish,lots,2026-11-20T10:00:00Z\n"
+        "9,fund,replenish,5,2026-11-20T10:00:00Z\n"
+    )
+    (tmp_path / "b.csv").write_text(
+        EVENTS + "7,fund,replenish,12,2026-11-20T10:00:00Z\n"  # the fix of row 7
+        "9,fund,replenish,6,2026-11-20T10:00:00Z\n"  # clashes with the stored 9
+    )
+    assert _import(ws, tmp_path / "a.csv").quarantined == 1
+    assert _import(ws, tmp_path / "b.csv").quarantined == 1
+    engine = ws.store.engine
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        # As an older Steward left them: every quarantined row open.
+        conn.execute(update(QuarantinedRow).values(resolved_at=None, resolution=None))
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0017")
+        command.upgrade(cfg, "0018")
+    with ws.store.read() as conn:
+        rows = {
+            r.reason.split(" ")[0].rstrip(":"): r
+            for r in conn.execute(select(QuarantinedRow)).all()
+        }
+    assert set(rows) == {"quantity", "conflict"}, list(rows)
+    assert rows["quantity"].resolution == (
+        "recorded later: event '7' of source 'sheet' (settled when the database was upgraded)"
+    )
+    assert rows["conflict"].resolved_at is None
+
+
 def test_quarantine_list_hides_resolved_rows_and_all_shows_how(
     make_workspace: MakeWorkspace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
