@@ -410,7 +410,9 @@ def deficit(
         res = catalog.resource(conn, slug)
         if res is None:
             continue
-        summary = f"{res.name} is running a deficit: " + (
+        # A pool's name is most often a plural ("Cordless drills"): "the pool is" agrees.
+        who = f"{res.name}: the pool is" if str(res.kind) == "pool" else f"{res.name} is"
+        summary = f"{who} running a deficit: " + (
             f"it {budget.remedy}." if budget.remedy else f"{budget.basis}."
         )
         if budget.state == "stop":

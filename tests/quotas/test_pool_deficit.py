@@ -57,7 +57,9 @@ def test_a_pool_deficit_is_one_steward_alert(garden) -> None:
             )
         ).all()
     assert [(f.rule, f.audience, f.state) for f in found] == [("deficit", "stewards", "firing")]
-    assert found[0].summary.startswith("Drills is running a deficit: it needs 3 more units")
+    assert found[0].summary.startswith(
+        "Drills: the pool is running a deficit: it needs 3 more units"
+    )
     # A ledger figure, not a forecast: the message says so.
     assert found[0].details["how_sure"].startswith("How sure: recorded, not forecast")
 
