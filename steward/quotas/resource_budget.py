@@ -242,7 +242,10 @@ def pool_period_budget(
         by_day.append(base + sum(d for at, d in changes if at <= day_start))
     amount = pool_budget(np.array(by_day), policy.utilisation, bounds.days)
     n_units = fmt(by_day[0]) if len(set(by_day)) == 1 else f"{fmt(min(by_day))}-{fmt(max(by_day))}"
-    why = units.reason(res.timezone, now)
+    # The basis reaches members (their quota's explanation, My usage): no due date,
+    # which could point at the member who holds the loan. Stewards read it dated in
+    # status and on the resource page.
+    why = units.reason(res.timezone, now, dated=False)
     basis = (
         f"{res.name} can lend {fmt(amount)} unit-days in {bounds.label()}: "
         f"{pct(policy.utilisation)} of {n_units} units"
