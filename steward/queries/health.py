@@ -129,6 +129,9 @@ def tiles(
     below = breaches(conn, found, levels, now)
     firing = _firing(conn, ids) if scope.is_steward else {}
     out = []
+    # The public status of a tile whose figures are withheld: from the forecast alone,
+    # since "watch" for a pool with every unit out would tell what the level hides.
+    blind: dict[str, Status] = {}
     for res in found:
         run = risks.get(res.id)
         level = levels.get(res.id)
@@ -136,6 +139,7 @@ def tiles(
         cap = caps.get(res.id)
         alerts = firing.get(res.id, [])
         status = _status(res, level, cap, run["risk"] if run else None, alerts)
+        blind[res.slug] = _status(res, None, None, run["risk"] if run else None, [])
         out.append(
             Tile(
                 slug=res.slug,
@@ -146,7 +150,8 @@ def tiles(
                 level=level,
                 capacity=cap,
                 recorded_capacity=recorded.get(res.id),
-                capacity_note=notes.get(res.id, ("", ""))[0],
+                # The due date could point at the member who holds the loan: stewards only.
+                capacity_note=notes.get(res.id, ("", ""))[0 if scope.is_steward else 1],
                 public_capacity_note=notes.get(res.id, ("", ""))[1],
                 reserve=None if res.reserve is None else float(res.reserve),
                 trend=trend,
@@ -170,7 +175,10 @@ def tiles(
     if scope.role == "public":
         counts = _recent_members(conn, ids, now)
         ids_by_slug = {r.slug: r.id for r in found}
-        out = [public_tile(t, counts.get(ids_by_slug[t.slug], 0), min_members) for t in out]
+        out = [
+            public_tile(t, counts.get(ids_by_slug[t.slug], 0), min_members, blind[t.slug])
+            for t in out
+        ]
     out.sort(
         key=lambda t: (
             -SEVERITY_RANK[t.status],
@@ -186,12 +194,17 @@ def _round(value: float | None) -> float | None:
     return None if value is None else float(f"{value:.{PUBLIC_DIGITS}g}")
 
 
-def public_tile(tile: Tile, members: int, min_members: int) -> Tile:
+def public_tile(
+    tile: Tile, members: int, min_members: int, blind_status: Status | None = None
+) -> Tile:
     """The tile a signed-out visitor sees: rounded, or withheld when too few members changed it.
 
     ``members`` is the number of distinct members behind the resource's changes in
     PUBLIC_WINDOW; 0 means no personal change (sensor readings, unattributed
     events), which is shown. Capacity and reserve are configuration, not personal.
+    ``blind_status``: the tile's status from its forecast alone, shown in place of
+    ``tile.status`` when the figures are withheld (a pool "watch" because every unit
+    is out would tell the hidden level); None keeps ``tile.status``.
     """
     withheld = 0 < members < min_members
     # A below-reserve headline carries exact figures (level, shortfall): the public one
@@ -214,6 +227,7 @@ def public_tile(tile: Tile, members: int, min_members: int) -> Tile:
         headline=public_headline,
         below=None,
         shown="withheld" if withheld else "rounded",
+        status=blind_status if withheld and blind_status is not None else tile.status,
     )
 
 

@@ -121,6 +121,41 @@ def test_a_pools_tile_counts_a_loan_long_past_due_as_status_does(shed: Workspace
     assert (withheld.level, withheld.capacity, withheld.capacity_note) == (None, 3.0, "")
 
 
+def test_a_member_and_a_visitor_learn_nothing_the_hidden_figures_hold(shed: Workspace) -> None:
+    """A member's tile gives the lost unit without its due date; a withheld public
+    tile's status comes from the forecast alone: 'watch' because every drill is out
+    would tell what the hidden figure hides."""
+    from sqlalchemy import select
+
+    from steward.store.models import Member
+    from tests.alerts.support import insert_forecast
+
+    out, due = NOW - timedelta(days=60), NOW - timedelta(days=LOST_AFTER_DAYS + 5)
+    _record(
+        shed,
+        tuple(
+            # One long past due, two out since Monday (recent use: figures withheld).
+            NewEvent("drill", "use", 1, at, f"o{i}", member="ben", loan_ref=f"l{i}")
+            for i, at in enumerate((out, NOW - timedelta(days=2), NOW - timedelta(days=2)))
+        ),
+        (NewLoanTerm("drill", "l0", out, due, "t0"),),
+    )
+    with shed.store.write() as conn:
+        insert_forecast(conn, "drill", {"max_p_over_capacity": 0.05}, at=NOW)
+    with shed.store.read() as conn:
+        ben = conn.scalars(select(Member.id).where(Member.code == "ben")).one()
+        steward = _tile(health.tiles(_steward(shed), conn, NOW), "drill")
+        member = Scope.member(_steward(shed).commons_id or 0, ben)
+        mine = _tile(health.tiles(member, conn, NOW), "drill")
+        withheld = _tile(health.tiles(Scope.public(), conn, NOW, min_members=5), "drill")
+    assert steward.status == "watch"  # every unit it can lend is out
+    assert steward.capacity_note.endswith("since 5 Feb 2025")
+    assert mine.capacity_note == (
+        "3 units recorded, 1 counted lost: on loan more than 30 days past due"
+    )
+    assert (withheld.level, withheld.status) == (None, "ok")
+
+
 def test_a_full_tanks_daily_levels_and_tile_stop_at_its_capacity(shed: Workspace) -> None:
     # Rain on an 800 L tank of 1,000 L: 300 L take it to the top (100 L spill), a
     # 50 L draw leaves 950 L; a reading of 990 L, then 30 L more rain, spill again.
