@@ -203,8 +203,9 @@ def collector_status(config: str, scope: Scope) -> pd.DataFrame:
 @st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=SCOPE_KEY)
 def newest_data(config: str, scope: Scope) -> list[sources.Newest]:
     """When each source's newest event or reading came (not when its collector last ran)."""
+    names = source_names(config, scope)
     with workspace(config).store.read() as conn:
-        return sources.newest_data(scope, conn)
+        return sources.newest_data(scope, conn, collectors=names)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=SCOPE_KEY)
@@ -219,6 +220,14 @@ def quarantined(config: str, scope: Scope) -> pd.DataFrame:
     names = source_names(config, scope)
     with workspace(config).store.read() as conn:
         return sources.quarantined(scope, conn, names)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=SCOPE_KEY)
+def unattributed_quarantine(config: str, scope: Scope) -> int:
+    """Open quarantined rows no commons can claim (a count: see sources.unattributed)."""
+    ws = workspace(config)
+    with ws.store.read() as conn:
+        return sources.unattributed(scope, conn, ws.settings)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=SCOPE_KEY)

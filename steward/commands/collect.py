@@ -22,7 +22,7 @@ from steward.collectors.retry import retry_quarantined
 from steward.config import Settings
 from steward.display import cell, duration, local_time
 from steward.errors import InputError, SourceError
-from steward.queries.sources import Newest, newest_data
+from steward.queries.sources import Newest, allowed_sources, newest_data
 from steward.store.models import CollectorState, Commons, QuarantinedRow
 from steward.workspace import Workspace
 
@@ -70,7 +70,7 @@ def register(app: typer.Typer) -> None:
         ws = state(ctx).workspace()
         with ws.store.read() as conn:
             states = {s.source: s for s in conn.execute(select(CollectorState)).all()}
-            newest = newest_by_source(conn)
+            newest = newest_by_source(conn, ws.settings)
         console.print(sources_table(ws.settings, states, newest))
 
     @quarantine.command("list")
@@ -285,7 +285,9 @@ def _zone(settings: Settings, commons: str | None) -> str:
     return zones.popitem()[1] if len(set(zones.values())) == 1 else "UTC"
 
 
-def newest_by_source(conn: Connection, now: datetime | None = None) -> dict[str, Newest]:
+def newest_by_source(
+    conn: Connection, settings: Settings, now: datetime | None = None
+) -> dict[str, Newest]:
     """The newest event or reading of every source, by source name, across every commons.
 
     The same query as the dashboard's Sources page ("Newest data",
@@ -295,7 +297,9 @@ def newest_by_source(conn: Connection, now: datetime | None = None) -> dict[str,
     """
     found: dict[str, Newest] = {}
     for commons_id in conn.execute(select(Commons.id).order_by(Commons.id)).scalars():
-        for n in newest_data(Scope.steward(commons_id), conn, now):
+        scope = Scope.steward(commons_id)
+        mine = allowed_sources(scope, conn, settings)
+        for n in newest_data(scope, conn, now, collectors=mine):
             found[n.source] = n
     return found
 

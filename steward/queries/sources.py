@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, or_, select
 
 from steward.access import Scope
 from steward.config import Settings
@@ -29,6 +29,7 @@ from steward.store.models import (
     Event,
     QuarantinedRow,
     Reading,
+    Resource,
 )
 
 
@@ -134,7 +135,21 @@ def quarantined(
     include_resolved: bool = False,
     limit: int = 500,
 ) -> pd.DataFrame:
+    """Quarantined rows the steward's commons can claim, newest first (at most ``limit``).
+
+    Those of its collectors (``sources``: :func:`allowed_sources`), and those of hand
+    imports (no collector) whose raw row names one of its resources. Columns: id,
+    source, run, location, reason, raw (as text), created_at, resolved_at,
+    resolution. Open rows only unless ``include_resolved``. AccessDenied for
+    non-stewards: raw rows may name members.
+    """
+    from steward.queries.resources import visible
+
     scope.require_steward()
+    slugs = [r.slug for r in visible(scope, conn)]
+    # A hand import has no collector (and so no commons) of its own: its rows are the
+    # commons' when the row names one of its resources.
+    named = QuarantinedRow.raw["resource"].as_string()
     stmt = (
         select(
             QuarantinedRow.id,
@@ -147,7 +162,7 @@ def quarantined(
             QuarantinedRow.resolved_at,
             QuarantinedRow.resolution,
         )
-        .where(QuarantinedRow.source.in_(list(sources)))
+        .where(or_(QuarantinedRow.source.in_(list(sources)), named.in_(slugs)))
         .order_by(QuarantinedRow.created_at.desc(), QuarantinedRow.id.desc())
         .limit(limit)
     )
@@ -171,6 +186,29 @@ def quarantined(
     # Raw rows are dicts; show them as text so every cell renders the same way.
     frame["raw"] = frame["raw"].map(lambda raw: "" if raw is None else str(raw))
     return frame
+
+
+def unattributed(scope: Scope, conn: Connection, settings: Settings) -> int:
+    """Open quarantined rows no commons can claim: from no configured collector, and
+    naming no resource Steward knows (a hand import with a typo in its resource
+    column). Only the count, for any steward: the rows may name another commons'
+    members; ``steward quarantine list`` shows them to whoever runs the workspace.
+    """
+    scope.require_steward()
+    collectors = [c.name for c in settings.collectors]
+    known = list(conn.scalars(select(Resource.slug)))
+    named = QuarantinedRow.raw["resource"].as_string()
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(QuarantinedRow)
+            .where(
+                QuarantinedRow.resolved_at.is_(None),
+                QuarantinedRow.source.not_in(collectors),
+                or_(named.is_(None), named.not_in(known)),
+            )
+        ).scalar_one()
+    )
 
 
 def retry_function() -> Callable[..., Any] | None:
@@ -266,6 +304,7 @@ def newest_data(
     now: datetime | None = None,
     *,
     floor: timedelta = STALE_FLOOR,
+    collectors: Collection[str] = (),
 ) -> list[Newest]:
     """The newest event or reading from each source of the steward's commons, stale ones first.
 
@@ -275,6 +314,11 @@ def newest_data(
     rows; a source's rows are counted for its usual gap only when it has been
     quiet for longer than ``floor``. Sources that recorded no event or reading
     (member lists, inventories) are left out. AccessDenied for non-stewards.
+
+    ``collectors``: the commons' configured collectors (:func:`allowed_sources`).
+    Each is looked up on its own when it holds no resource's newest row, so a feed
+    is never hidden by a newer row of another source (a hand import into the same
+    resources) and can still be found stale.
     """
     from steward.queries.resources import visible
 
@@ -304,6 +348,27 @@ def newest_data(
             fed.setdefault((source, what), set()).add(res.id)
             if source not in best or happened > best[source][0]:
                 best[source] = (happened, arrived, what, res.id)
+    ids = sorted(names)
+    for source in sorted(set(collectors) - set(best)):
+        # A feed whose rows are no resource's newest: its own newest, over every
+        # resource of the commons (reads the source's rows there: rare, and bounded).
+        for table, at, what in (
+            (Event, Event.occurred_at, "event"),
+            (Reading, Reading.observed_at, "reading"),
+        ):
+            planned = [Event.scheduled.is_(False)] if table is Event else []
+            newest = conn.execute(
+                select(at, table.ingested_at, table.resource_id)
+                .where(table.source == source, table.resource_id.in_(ids), at <= now, *planned)
+                .order_by(at.desc())
+                .limit(1)
+            ).first()
+            if newest is None:
+                continue
+            happened = _utc(newest[0])
+            fed[(source, what)] = set(ids)
+            if source not in best or happened > best[source][0]:
+                best[source] = (happened, _utc(newest[1]), what, int(newest[2]))
     out: list[Newest] = []
     for source, (happened, arrived, what, rid) in best.items():
         table, at = (

@@ -129,6 +129,40 @@ def test_newest_data_flags_a_quiet_sensor_whatever_its_collector_says(
         ws.close()
 
 
+def test_a_hand_import_into_the_same_resource_does_not_hide_a_quiet_feed(
+    federation: Federation,
+) -> None:
+    """A feed whose rows are no resource's newest (a steward imported a newer reading
+    by hand) is still found, and still stale."""
+    _quiet_sensor(federation, silent_for=timedelta(hours=9))
+    ws = open_workspace(federation.config)
+    with ws.store.write() as conn:
+        tank = conn.execute(select(Resource.id).where(Resource.slug == "odd")).scalar_one()
+        conn.execute(
+            insert(Reading),
+            [
+                {
+                    "resource_id": tank,
+                    "observed_at": NOW - timedelta(hours=h),
+                    "value": Decimal(10),
+                    "source": "import:tank.csv",
+                    "external_id": f"hand{h}",
+                    "ingested_at": NOW,
+                    "payload_hash": "x",
+                }
+                for h in (1, 30, 60, 90)
+            ],
+        )
+    scope = _steward_scope(federation)
+    with ws.store.read() as conn:
+        hidden = {n.source for n in sources.newest_data(scope, conn, NOW)}
+        newest = {n.source: n for n in sources.newest_data(scope, conn, NOW, collectors=[SENSOR])}
+    ws.close()
+    assert SENSOR not in hidden  # each resource's single newest row: the import's
+    assert newest[SENSOR].stale and newest[SENSOR].happened_at == NOW - timedelta(hours=9)
+    assert not newest["import:tank.csv"].stale
+
+
 def test_overview_says_when_data_last_came_and_flags_the_quiet_source(
     federation: Federation,
 ) -> None:
