@@ -8,6 +8,7 @@ import streamlit as st
 from dashboards import data, session, sign_in_form, tables
 from dashboards.tables import safe_table
 from dashboards.text import duration, local_time
+from steward.display import counted
 from steward.queries import sources
 
 COLLECTORS = {
@@ -93,15 +94,37 @@ with session.shown_errors():
 
     st.subheader("Quarantined rows", anchor=False)
     rows = data.quarantined(config, scope)
-    if rows.empty:
+    stray = data.unattributed_quarantine(config, scope)
+    if rows.empty and not stray:
         st.caption("Nothing in quarantine: every row read became an event or a duplicate.")
-    else:
-        st.caption("Rows a source sent that could not be recorded, kept with the reason.")
+    if stray:
+        # Rows of hand imports that name no known resource belong to no commons: a
+        # count only (they may name another commons' members).
+        st.warning(
+            f"{counted(stray, 'quarantined row')} from hand imports "
+            f"{'names' if stray == 1 else 'name'} no resource Steward knows (a typo in the "
+            "resource column?); `steward quarantine list` on the monitor's host shows "
+            f"{'it' if stray == 1 else 'them'} with the reason."
+        )
+    if not rows.empty:
+        st.caption(
+            "Rows a source sent that could not be recorded, kept with the reason: your "
+            "collectors' and hand imports' that name your resources."
+        )
         st.dataframe(tables.times(rows, QUARANTINE, tz), hide_index=True, width="stretch")
         retry = sources.retry_function()
-        if retry is not None and st.button("Retry quarantined rows", icon=":material/replay:"):
+        # A retry maps a collector's kept rows again; a hand import's are fixed in its
+        # file and imported again.
+        mine = [
+            str(s) for s in rows["source"].unique() if str(s) in data.source_names(config, scope)
+        ]
+        if (
+            retry is not None
+            and mine
+            and st.button("Retry quarantined rows", icon=":material/replay:")
+        ):
             ws = session.workspace(config)
-            results = [retry(ws, str(source)) for source in rows["source"].unique()]
+            results = [retry(ws, source) for source in mine]
             data.quarantined.clear()
             for result in results:
                 st.success(result)

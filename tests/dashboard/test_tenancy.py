@@ -115,3 +115,40 @@ def test_each_steward_sees_only_their_commons_collectors(ws: Workspace, who: str
         rows = sources.quarantined(scope, conn, names)
     assert names == (["loans"] if who == "sam" else ["orchard-feed"])
     assert set(rows["source"]) == set(names)
+
+
+def test_a_hand_imports_quarantined_rows_go_to_the_commons_they_name(ws: Workspace) -> None:
+    """A hand import has no collector: its rows are shown to the steward of the resource
+    they name, and a row naming no known resource only as a count (it belongs to no
+    commons, and its raw row may name anyone)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert
+
+    from steward.store.models import QuarantinedRow
+
+    now = datetime.now(UTC)
+    with ws.store.write() as conn:
+        conn.execute(
+            insert(QuarantinedRow),
+            [
+                {
+                    "source": "import:sheet.csv",
+                    "location": f"sheet.csv:{i}",
+                    "fingerprint": f"hand{i}",
+                    "reason": f"HAND-{resource}",
+                    "raw": {"resource": resource, "member": "someone"},
+                    "created_at": now,
+                }
+                for i, resource in enumerate(("drill", "cider", "drill-cordles"))
+            ],
+        )
+    seen = {}
+    for who in STEWARDS:
+        scope = _scope(ws, who)
+        with ws.store.read() as conn:
+            names = sources.allowed_sources(scope, conn, ws.settings)
+            rows = sources.quarantined(scope, conn, names)
+            seen[who] = {r for r in rows["reason"] if r.startswith("HAND-")}
+            assert sources.unattributed(scope, conn, ws.settings) == 1
+    assert seen == {"sam": {"HAND-drill"}, "olga": {"HAND-cider"}}
