@@ -235,7 +235,9 @@ def overbooked_finding(over: flows.Overbooked) -> dict[str, Any]:
         "now": exact(over.now),
         "fix": (
             "record the capacity change that let them out (a unit bought, entered late "
-            "or back from repair) at the date it happened: steward import capacity FILE"
+            "or back from repair) at the date it happened: steward import capacity FILE; "
+            "or, if a checkout was keyed wrong (a 3 for a 1, the wrong item), reverse it "
+            "instead: adding units for it would invent them"
             if over.now
             # A later change covers them now (the MyTurn sample: items entered seconds
             # after their first checkout): adding a unit would count it twice.

@@ -163,8 +163,8 @@ def _render() -> None:
                 st.caption(
                     f"Data to check: {plain(tile.name)} has {extra} more on loan than its "
                     "units: record the capacity change that let them out (a unit bought, "
-                    "entered late or back from repair) at the date it happened; its page "
-                    "lists the checkouts."
+                    "entered late or back from repair) at the date it happened, or reverse "
+                    "a checkout keyed wrong; its page lists the checkouts."
                 )
         st.caption("Select a row to open the resource.")
         rows = picked.selection.rows if picked else []
