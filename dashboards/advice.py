@@ -78,6 +78,10 @@ def what_to_do(tile: Tile) -> str:
             return f"Add units or limit loan length{' around ' + day(tile.risk_date) if tile.risk_date else ''}"
         return f"Seek {vocab.replenishes} or slow {vocab.uses}{when}"
     if tile.status == "watch":
+        out = tile.kind == "pool" and tile.capacity and (tile.level or 0) >= tile.capacity
+        if out:
+            # Why it is "watch" at a low risk: every unit it can lend is out now.
+            return "Every unit is out now: the Overdue page says which loans are late"
         return "Keep an eye on it: check again after the next forecast"
     return "Nothing to do"
 

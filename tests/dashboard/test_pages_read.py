@@ -329,6 +329,13 @@ def test_overview_shows_loans_recorded_beyond_a_pools_units() -> None:
     assert advice.beyond_units(replace(saws, shown="rounded")) == 0
 
 
+def test_a_pool_on_watch_because_every_unit_is_out_says_so() -> None:
+    """At a 17% risk a pool is 'watch' only because its one unit is out: say why."""
+    saw = Tile("saws", "Tile saws", "pool", "units", "toolshed", 1, 1, None, 0, "", True, "watch")
+    assert advice.what_to_do(saw).startswith("Every unit is out now")
+    assert advice.what_to_do(replace(saw, level=0)).startswith("Keep an eye on it")
+
+
 def test_members_page_counts_a_pools_30_days_in_checkouts(federation: Federation) -> None:
     at = open_page(signed_in("sam"), "members")
     table = next(d.value for d in at.dataframe if "Used (30 days)" in d.value.columns)
