@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -98,7 +100,9 @@ def register(app: typer.Typer) -> None:
         def show_status() -> None:
             render(st.workspace())
             console.print(f"Database: {directory / 'steward.db'}")
-            console.print(f"Use it with any command: steward --config {config_path} status")
+            # `make demo` runs the virtual environment's steward, which is not on PATH.
+            exe = "steward" if shutil.which("steward") else _relative(Path(sys.argv[0]))
+            console.print(f"Use it with any command: {exe} --config {config_path} status")
 
         if not serve:
             show_status()  # no forecast has run: its outlook column says how to run one
@@ -107,3 +111,11 @@ def register(app: typer.Typer) -> None:
 
         # After the first forecasts: printed before them, the outlook said "no forecast yet".
         serve_demo(config_path, on_ready=show_status)
+
+
+def _relative(path: Path) -> str:
+    """``path`` relative to the working directory when it lies below it (".venv/bin/steward")."""
+    try:
+        return os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
+    except ValueError:  # another drive (Windows)
+        return str(path)
