@@ -85,7 +85,8 @@ with session.shown_errors():
         "the dashed line is the middle outcome."
         + (
             " Up to today the line counts units on loan, which exceed the units "
-            "available only where loans were recorded beyond them (see the note above); "
+            "available only where loans were recorded beyond them (a finding this page "
+            "then shows); "
             "from today the forecast counts units members will want, which can: the "
             "days it does are the chance of more demand than units."
             if kind == "pool"
@@ -201,7 +202,16 @@ with session.shown_errors():
             column_config={"Why": st.column_config.TextColumn(width="large")},
         )
     else:
-        st.caption("No quotas computed for this resource yet.")
+        try:
+            policy = session.workspace(config).settings.resource(slug)[1].quota
+        except KeyError:
+            policy = None
+        st.caption(
+            "No quotas computed for this resource yet: the pipeline shares it out on its next run."
+            if policy is not None
+            else "No fair-use quotas for this resource: it has no quota policy (a "
+            "`quota:` section under the resource in the configuration)."
+        )
     budget = data.resource_budget(config, scope, slug)
     if budget is not None:
         # The budget and the quotas' sum beside it: every quota is at least one
