@@ -44,6 +44,8 @@ def _sources(tz: str) -> None:
     for n in newest:
         if n.stale:
             usual = f"; usually every {duration(n.usual_gap)}" if n.usual_gap else ""
+            if n.longest_gap:
+                usual += f", never quiet longer than {duration(n.longest_gap)} in the month before"
             st.markdown(
                 f":orange-badge[stale] {plain(n.source)}: no new {n.what} since "
                 f"{plain(local_time(n.happened_at, tz))} ({duration(now - n.happened_at)} ago"

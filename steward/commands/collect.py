@@ -384,6 +384,8 @@ def sources_table(
     for source in stale:
         data = newest[source]
         usual = f", against a usual gap of {duration(data.usual_gap)}" if data.usual_gap else ""
+        if data.longest_gap:
+            usual += f" and at most {duration(data.longest_gap)} in the month before"
         problems.append(
             cell(f"{source} is stale: ", "bold red")
             + cell(

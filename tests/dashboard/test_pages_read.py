@@ -129,6 +129,41 @@ def test_newest_data_flags_a_quiet_sensor_whatever_its_collector_says(
         ws.close()
 
 
+def test_a_feed_quiet_every_night_is_not_stale_in_the_morning(federation: Federation) -> None:
+    """Rows every hour from 8:00 to 20:00, none at night: 11 h of quiet at 7:00 is its
+    rhythm (five mean gaps, about 9 h, called it stale every morning); two days is not."""
+    ws = open_workspace(federation.config)
+    last_evening = NOW.replace(hour=20, minute=0) - timedelta(days=1)
+    with ws.store.write() as conn:
+        tank = conn.execute(select(Resource.id).where(Resource.slug == "odd")).scalar_one()
+        conn.execute(
+            insert(Reading),
+            [
+                {
+                    "resource_id": tank,
+                    "observed_at": last_evening - timedelta(days=d, hours=h),
+                    "value": Decimal(10),
+                    "source": SENSOR,
+                    "external_id": f"day{d}-{h}",
+                    "ingested_at": last_evening - timedelta(days=d, hours=h),
+                    "payload_hash": "x",
+                }
+                for d in range(10)
+                for h in range(13)
+            ],
+        )
+    scope = _steward_scope(federation)
+    morning = last_evening + timedelta(hours=11)
+    with ws.store.read() as conn:
+        at_seven = {n.source: n for n in sources.newest_data(scope, conn, morning)}[SENSOR]
+        later = {
+            n.source: n for n in sources.newest_data(scope, conn, morning + timedelta(days=2))
+        }[SENSOR]
+    ws.close()
+    assert not at_seven.stale and at_seven.longest_gap == timedelta(hours=12)
+    assert later.stale
+
+
 def test_a_hand_import_into_the_same_resource_does_not_hide_a_quiet_feed(
     federation: Federation,
 ) -> None:
