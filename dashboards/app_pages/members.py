@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboards import data, session, sign_in_form
 from dashboards.tables import safe_table
-from dashboards.text import amount, plain, quota_amount, quota_left
+from dashboards.text import amount, local_time, plain, quota_amount, quota_left
 from steward.display import counted
 from steward.quotas.explain import quota_places
 
@@ -96,6 +96,16 @@ with session.shown_errors():
     ]
     counts = shown["Status"].value_counts()
     st.caption(" · ".join(f"{n} {s}" for s, n in counts.items()))
+    computed = table["computed_at"].dropna()
+    if len(computed):
+        # The quota columns are the last pipeline run's; the 30-day column is live, so
+        # a use recorded since shows there first ("41.2 L" beside "0.00 L").
+        tz = next(iter(by_slug.values())).timezone if by_slug else "UTC"
+        st.caption(
+            f"Quota figures as of {plain(local_time(max(computed), tz))}: each pipeline run "
+            "updates them. Used (30 days) is read now, so a use recorded since shows "
+            "there first."
+        )
     st.dataframe(
         safe_table(picked),
         hide_index=True,

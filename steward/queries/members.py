@@ -21,7 +21,8 @@ def usage(scope: Scope, conn: Connection, now: datetime | None = None) -> pd.Dat
     """One row per member and resource they used or hold a quota on, worst status first.
 
     Columns: member, name, resource, used_30d, allocation, used, remaining,
-    projected, status, explanation.
+    projected, status, explanation, computed_at (when the quota figures were
+    worked out, UTC: the pipeline's last run; ``used_30d`` is read now).
     """
     commons_id = scope.require_steward()
     now = now or datetime.now(UTC)
@@ -61,6 +62,7 @@ def usage(scope: Scope, conn: Connection, now: datetime | None = None) -> pd.Dat
             "projected",
             "status",
             "explanation",
+            "computed_at",
         ]
     ]
     frame = recent.merge(quota, on=["member", "name", "resource"], how="outer")

@@ -30,6 +30,7 @@ COLUMNS = [
     "status",
     "policy",
     "explanation",
+    "computed_at",
 ]
 
 
@@ -59,6 +60,7 @@ def current(
             Quota.status,
             Quota.policy,
             Quota.explanation,
+            Quota.computed_at,
         )
         .join(
             newest,
@@ -93,6 +95,7 @@ def current(
                 r.status,
                 r.policy,
                 r.explanation,
+                r.computed_at,
             )
             for r in rows
         ],

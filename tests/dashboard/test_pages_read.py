@@ -377,6 +377,9 @@ def test_members_page_counts_a_pools_30_days_in_checkouts(federation: Federation
     used = table.loc[table["Resource"] == "Cordless drills", "Used (30 days)"].tolist()
     # Units checked out, said as checkouts: "0 units" read as nothing held.
     assert used and all(re.fullmatch(r"\d+ checkouts?", u) for u in used), used
+    # The quota columns are the last run's, the 30-day column live: the page says so.
+    said = " ".join(c.value for c in at.caption)
+    assert re.search(r"Quota figures as of \d+ \w+ \d{4}, \d\d\\?:\d\d", said), said
 
 
 def test_undelivered_messages_read_in_words_and_the_commons_clock(
