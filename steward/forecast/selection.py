@@ -932,8 +932,16 @@ def _verdict(
     if best == baseline:
         return f"{label} chosen: its backtest {measure} {mine:.2f} beat every model {over}"
     if mine <= theirs:
+        # The ratio reads the same whatever the scale: a seasonal series whose
+        # off-season weeks are all 0 has a tiny in-sample scale and MASE near 20.
+        ratio = (
+            f": {1 - mine / theirs:.0%} smaller errors than {base_label}"
+            if theirs > 0 and round(1 - mine / theirs, 2) > 0
+            else ""
+        )
         return (
-            f"{label} chosen by backtest {measure} {mine:.2f} vs {base_label} {theirs:.2f} {over}"
+            f"{label} chosen by backtest {measure} {mine:.2f} vs {base_label} {theirs:.2f} "
+            f"{over}{ratio}"
         )
     if by_rate:
         return (

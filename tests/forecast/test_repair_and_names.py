@@ -113,3 +113,23 @@ def test_the_reason_gives_the_true_origin_count_and_never_praises_a_loser() -> N
             assert sel.scores[sel.key] <= sel.scores["seasonal_naive"], sel.reason
         else:
             assert "kept although" in sel.reason or sel.key == "seasonal_naive", sel.reason
+
+
+@pytest.mark.parametrize(
+    ("mine", "theirs", "tail"),
+    [
+        # A seasonal series' tiny in-sample scale: MASE near 20 on both sides; the
+        # ratio says what the figures mean.
+        (18.7974, 23.558, "over 2 origins: 20% smaller errors than seasonal naive"),
+        (0.8814, 1.1189, "over 2 origins: 21% smaller errors than seasonal naive"),
+        (0.93, 0.93, "over 2 origins"),  # a tie is no improvement
+    ],
+)
+def test_a_chosen_models_reason_says_how_much_smaller_its_errors_are(
+    mine: float, theirs: float, tail: str
+) -> None:
+    from steward.forecast.selection import _verdict
+
+    scores = {"shrunk_seasonal_mean": mine, "seasonal_naive": theirs}
+    said = _verdict("x", "shrunk_seasonal_mean", "seasonal_naive", scores, "MASE", 2, False)
+    assert said.endswith(tail), said
