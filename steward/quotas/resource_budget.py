@@ -194,9 +194,12 @@ def stock_budget(
             # The shortfall in this period's own figures, so that the three numbers
             # add up; the monthly rate (an average month, 30.44 days) comes after.
             short = need - result.per_period
+            # A month's own shortfall and the average month's (30.44 days) differ by a
+            # few percent: "663.56 USD ... (651.52 USD a month)" read as two problems.
+            pace = "" if bounds.kind == "month" else f" ({fmt(gap, u)} a month at that pace)"
             remedy = (
                 f"needs {fmt(short, u)} more {inflow} in {bounds.label()}, or as much less "
-                f"use ({fmt(gap, u)} a month at that pace), to keep the chance of being "
+                f"use{pace}, to keep the chance of being "
                 f"below {what} on {full_day(end)} under {pct(policy.risk_target)}: members "
                 f"ordinarily use {fmt(need, u)} in {bounds.label()} and it can sustain "
                 f"{fmt(result.per_period, u)}"
@@ -265,10 +268,11 @@ def pool_period_budget(
             back = f"; each of the {units.lost} loans long past due that comes back counts as one"
         else:
             back = ""
+        pace = "" if bounds.kind == "month" else f" ({fmt(gap)} a month at that pace)"
         remedy = (
             f"needs {more} more {'unit' if more == 1 else 'units'} in {bounds.label()} "
             f"(each lends {fmt(per_unit)} unit-days at {pct(policy.utilisation)} use{back}), or "
-            f"{fmt(need - amount)} unit-days less borrowing ({fmt(gap)} a month at that pace), "
+            f"{fmt(need - amount)} unit-days less borrowing{pace}, "
             f"so that waiting lists stay short: members ordinarily borrow {fmt(need)} "
             f"unit-days in {bounds.label()} and it can lend {fmt(amount)} unit-days"
         )
