@@ -17,6 +17,7 @@ Validation is vectorised with pandas so a million-row import stays fast.
 from __future__ import annotations
 
 import bisect
+import difflib
 import hashlib
 import json
 import re
@@ -307,8 +308,12 @@ class _Catalog:
                 Resource.commons_id,
                 Resource.capacity,
                 Resource.unit,
+                Resource.name,
             )
         ).all()
+        #: Display names, case-folded, to their slug: a name in the resource column
+        #: ("Cordless drills") is pointed at the slug it meant.
+        self.resource_named = {" ".join(r.name.split()).casefold(): r.slug for r in rows}
         self.resource_unit = {r.slug: r.unit for r in rows}
         self.resource_capacity = {r.slug: float(r.capacity) for r in rows if r.capacity is not None}
         self.resource_id = {r.slug: r.id for r in rows}
@@ -342,10 +347,42 @@ class _Catalog:
                 self._member_commons.setdefault(c, []).append(self.commons_slug[cid])
         return sorted(self._member_commons.get(code, []))
 
+    def members_of(self, commons_id: int) -> list[str]:
+        """Codes of the members of commons ``commons_id``."""
+        return [code for cid, code in self.member_id if cid == commons_id]
+
     def known_resources(self) -> str:
+        """The first configured slugs, and how many more there are."""
         names = sorted(self.resource_id)
-        shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
-        return shown or "none configured"
+        more = f" and {len(names) - 8} more" if len(names) > 8 else ""
+        return (", ".join(names[:8]) + more) or "none configured"
+
+    def meant_resource(self, written: str) -> tuple[str, bool] | None:
+        """The slug ``written`` most likely meant, and whether it was that slug's name.
+
+        A display name matches its slug whatever its case; else the closest slug
+        (:func:`difflib.get_close_matches`), if one is close. None: nothing is.
+        """
+        text = " ".join(str(written).split())
+        slug = self.resource_named.get(text.casefold())
+        if slug is not None:
+            return slug, True
+        close = difflib.get_close_matches(text.lower(), list(self.resource_id), n=1)
+        return (close[0], False) if close else None
+
+    def unknown_resource(self, written: object, fix: str) -> str:
+        """Why ``written`` names no resource: the slug it likely meant first, then ``fix``."""
+        if written is None or pd.isna(written):
+            return f"unknown resource (blank); {fix} (known: {self.known_resources()})"
+        meant = self.meant_resource(str(written))
+        if meant is None:
+            return f"unknown resource {str(written)!r}; {fix} (known: {self.known_resources()})"
+        slug, by_name = meant
+        named = f" ({str(written)!r} is its name; the column holds the slug)" if by_name else ""
+        return (
+            f"unknown resource {str(written)!r}; did you mean {slug!r}?{named} If so, fix "
+            f"the resource column; if not, {fix} (known: {self.known_resources()})"
+        )
 
 
 class Ledger:
@@ -543,10 +580,8 @@ class Ledger:
         flag(unknown & _blank(slug), NO_RESOURCE)
         flag(
             unknown,
-            _say(
-                "unknown resource ",
-                slug,
-                f"; define it under commons[].resources (known: {catalog.known_resources()})",
+            lambda mask: slug[mask].map(
+                lambda v: catalog.unknown_resource(v, "define it under commons[].resources")
             ),
         )
         kind = ev["kind"].astype("string").str.strip().str.lower()
@@ -1754,7 +1789,9 @@ def _check_identity(
     flag(fr["resource_id"].isna() & _blank(slug), NO_RESOURCE)
     flag(
         fr["resource_id"].isna(),
-        _say("unknown resource ", slug, f" (known: {catalog.known_resources()})"),
+        lambda mask: slug[mask].map(
+            lambda v: catalog.unknown_resource(v, "define it under commons[].resources")
+        ),
     )
     return slug
 
@@ -1806,7 +1843,15 @@ def _unknown_members(
         here = catalog.commons_slug.get(int(cid)) if not pd.isna(cid) else None
         elsewhere = [c for c in catalog.commons_of_member(str(code)) if c != here]
         if here is None or not elsewhere:
-            out.append(f"unknown member {code!r}; import members first")
+            codes = catalog.members_of(int(cid)) if here is not None else []
+            close = difflib.get_close_matches(str(code), codes, n=1)
+            if close:
+                out.append(
+                    f"unknown member {code!r}; did you mean {close[0]!r}? If so, fix the "
+                    "member column; if not, import members first"
+                )
+            else:
+                out.append(f"unknown member {code!r}; import members first")
             continue
         out.append(
             f"member {code!r} belongs to commons {', '.join(map(repr, elsewhere))}, not to "
