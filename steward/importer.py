@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from steward import numbers
+from steward import numbers, written_dates
 from steward.collectors.parsing import sniff_delimiter
 from steward.errors import InputError
 from steward.ledger import (
@@ -220,13 +220,45 @@ def time_reasons(values: pd.Series, timezone: str | None, column: str) -> pd.Ser
     """Why a timestamp cannot be placed in time ("" when it can), naming ``--timezone``.
 
     A time written without a UTC offset needs ``--timezone``; with it, a local time that
-    a daylight-saving change skips or repeats is refused rather than guessed.
+    a daylight-saving change skips or repeats is refused rather than guessed. A date
+    that is not ISO 8601 (``30/11/2026``), or a day the calendar lacks, is named as
+    such: ``--timezone`` would not fix it.
     """
     text = values.astype("string").str.strip()
     naive = text.notna() & (text != "") & ~text.str.contains(_OFFSET, regex=True, na=False)
     why = pd.Series("", index=values.index, dtype=object)
     if not naive.any():
         return why
+    # Not ISO 8601 (30/11/2026): that is the fix to name first, with or without --timezone.
+    odd = naive & ~text.str.contains(_ISO_TIME, regex=True, na=False)
+    if odd.any():
+        zone = (
+            ""
+            if timezone is not None
+            else ", with its UTC offset or with --timezone (e.g. --timezone Europe/Paris)"
+        )
+        why[odd] = text[odd].map(lambda v: f"{column} {v!r} {written_dates.not_iso(v)}{zone}")
+        naive &= ~odd
+    # A day the calendar lacks (2026-02-30) is wrong whatever the timezone.
+    lacks = text[naive].map(lambda v: written_dates.missing_day(v) is not None).astype(bool)
+    no_day = lacks.index[lacks.to_numpy(dtype=bool)]
+    why[no_day] = text[no_day].map(lambda v: f"{column} {v!r} {_unreadable(v)}")
+    naive[no_day] = False
+    if not naive.any():
+        return why
+    # '10:00+02' has an offset without minutes: say so, not that it has none (a bare
+    # '+02' cannot be read as one: '2026-11-01' ends in '-01'). Left among the local
+    # times it made the parse below fail on mixed offsets, the whole file with it.
+    hours_only = naive & text.str.contains(
+        r"T?\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?[+-]\d{2}$", regex=True, na=False
+    )
+    why[hours_only] = (
+        f"{column} "
+        + text[hours_only].map(repr)
+        + " ends in an offset without minutes; write it in full (+02:00, not +02)"
+        + ("" if timezone is not None else ", or pass --timezone")
+    )
+    naive &= ~hours_only
     if timezone is None:
         why[naive] = (
             f"{column} "
@@ -234,20 +266,13 @@ def time_reasons(values: pd.Series, timezone: str | None, column: str) -> pd.Ser
             + " has no UTC offset; pass --timezone (e.g. --timezone Europe/Paris) "
             "or write it with one (2024-05-01T10:00:00+02:00)"
         )
-        # '10:00+02' has an offset without minutes: say so, not that it has none (a
-        # bare '+02' cannot be read as one: '2026-11-01' ends in '-01').
-        hours_only = naive & text.str.contains(
-            r"T?\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?[+-]\d{2}$", regex=True, na=False
-        )
-        why[hours_only] = (
-            f"{column} "
-            + text[hours_only].map(repr)
-            + " ends in an offset without minutes; write it in full (+02:00, not +02), "
-            "or pass --timezone"
-        )
+        return why
+    if not naive.any():
         return why
     parsed = pd.to_datetime(text[naive], errors="coerce", format="ISO8601")
     ok = parsed.notna()
+    bad = parsed.index[~ok.to_numpy(dtype=bool)]
+    why[bad] = text[bad].map(lambda v: f"{column} {v!r} {_unreadable(v)}")
     local = parsed[ok].dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
     gap = local.index[local.isna()]
     why[gap] = (
@@ -260,6 +285,16 @@ def time_reasons(values: pd.Series, timezone: str | None, column: str) -> pd.Ser
 
 
 _OFFSET = r"(?:Z|[+-]\d\d:?\d\d)$"
+#: An ISO 8601 date, with a time or not, and nothing after but an offset.
+_ISO_TIME = r"^\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?)?(?:Z|[+-]\d\d(?::?\d\d)?)?$"
+
+
+def _unreadable(text: str) -> str:
+    """Why an ISO-looking ``text`` did not parse: a day that does not exist, else a hint."""
+    day = written_dates.missing_day(text)
+    if day:
+        return f"is not a real date: {day}; check the day and the month"
+    return "is not a date and time: write ISO 8601 (2024-05-01T10:00:00)"
 
 
 def localize(values: pd.Series, timezone: str | None) -> pd.Series:
@@ -268,6 +303,8 @@ def localize(values: pd.Series, timezone: str | None) -> pd.Series:
         return values
     text = values.astype("string").str.strip()
     naive = text.notna() & ~text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True, na=False)
+    # '10:00+02' (refused by time_reasons) among local times fails the parse on mixed offsets.
+    naive &= ~text.str.contains(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?[+-]\d{2}$", regex=True, na=False)
     if not naive.any():
         return values
     parsed = pd.to_datetime(text[naive], errors="coerce", format="ISO8601")

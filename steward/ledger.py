@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from steward import numbers, text_checks
+from steward import numbers, text_checks, written_dates
 from steward.errors import LedgerError
 from steward.store import bulk
 from steward.store.models import (
@@ -627,7 +627,7 @@ class Ledger:
         )
         ev["qty"] = qty
 
-        ts, why = _timestamps(ev["occurred_at"])
+        ts, why = _timestamps(ev["occurred_at"], "occurred_at")
         flag(why != "", why)
         ev["ts"] = ts
 
@@ -927,7 +927,7 @@ class Ledger:
                 ),
             )
         fr["qty"] = val
-        ts, why = _timestamps(fr[time_col])
+        ts, why = _timestamps(fr[time_col], time_col)
         flag(why != "", why)
         fr["ts"] = ts
         commons = slug.map(catalog.resource_commons).astype("Int64")
@@ -1031,11 +1031,11 @@ class Ledger:
         slug = _check_identity(fr, catalog, flag)
         ref = fr["loan_ref"].astype("string").str.strip()
         flag(ref.isna() | (ref == ""), "a due date needs the loan reference of its loan")
-        fr["ts"], why = _timestamps(fr["starts_at"])
+        fr["ts"], why = _timestamps(fr["starts_at"], "starts_at")
         flag(why != "", why)
         commons = slug.map(catalog.resource_commons).astype("Int64")
         self._check_when(fr["ts"], commons, "starts_at", catalog, flag)
-        fr["due_ts"], why = _timestamps(fr["due_at"])
+        fr["due_ts"], why = _timestamps(fr["due_at"], "due_at")
         flag(why != "", "due date: " + why)
         flag(
             fr["due_ts"] < fr["ts"],
@@ -2087,8 +2087,19 @@ def _fits_scale(values: pd.Series) -> pd.Series:
 _TZ_SUFFIX = r"(?:Z|[+-]\d\d:?\d\d)$"
 
 
-def _timestamps(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Parse to UTC; naive or unreadable values get a reason instead."""
+def _unreadable_time(column: str, text: str) -> str:
+    """Why ``text``, which ends in an offset, is no moment: a missing day, or not ISO."""
+    day = written_dates.missing_day(text)
+    if day:
+        return f"{column} {text!r} is not a real date: {day}; check the day and the month"
+    return (
+        f"{column} {text!r} is not a date and time: write ISO 8601 with its offset "
+        "(2024-05-01T10:00:00+02:00)"
+    )
+
+
+def _timestamps(values: pd.Series, column: str = "timestamp") -> tuple[pd.Series, pd.Series]:
+    """Parse to UTC; naive or unreadable values get a reason (naming ``column``) instead."""
     why = pd.Series("", index=values.index, dtype=object)
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         return values.dt.tz_convert("UTC"), why
@@ -2127,12 +2138,7 @@ def _timestamps(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         if good.any():
             got = pd.to_datetime(text[good], utc=True, errors="coerce", format="ISO8601")
             bad = got.isna()
-            why.loc[bad[bad].index] = (
-                "timestamp "
-                + text[good][bad].map(repr)
-                + " is not a date and time: write ISO 8601 with its offset "
-                "(2024-05-01T10:00:00+02:00)"
-            )
+            why.loc[bad[bad].index] = text[good][bad].map(lambda v: _unreadable_time(column, v))
             parsed.loc[got.index] = got
     return parsed, why
 

@@ -15,6 +15,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from steward import written_dates
 from steward.numbers import MISSING
 
 DELIMITERS = ",;\t|"
@@ -113,6 +114,18 @@ def timestamps(
         + text[idx].map(repr)
         + " is not a date and time: write ISO 8601 with its offset (2024-05-01T10:00:00+02:00)"
     )
+    # 2026-02-30 is ISO 8601 all right: the day is what is wrong.
+    unread = reason.str.contains(" is not a date", regex=False) & text.notna().to_numpy()
+    if unread.any():
+        days = text[unread].map(lambda v: written_dates.missing_day(str(v)) or "")
+        lacking = days.index[(days != "").to_numpy(dtype=bool)]
+        reason[lacking] = (
+            "timestamp "
+            + text[lacking].map(repr)
+            + " is not a real date: "
+            + days[lacking]
+            + "; check the day and the month"
+        )
     return out, reason
 
 
