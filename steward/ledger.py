@@ -608,7 +608,16 @@ class Ledger:
         )
         _check_minor_units(ev, slug, "quantity", qty, catalog, flag, source_setting)
         flag(
-            (kind != "adjust") & (qty <= 0),
+            (kind != "adjust") & (qty == 0),
+            _say(
+                "quantity 0 records nothing: a ",
+                kind,
+                " of 0 changes no level; leave the row out",
+                quote=False,
+            ),
+        )
+        flag(
+            (kind != "adjust") & (qty < 0),
             _say_number(
                 "quantity ", qty, " must be > 0; record a reversal or the opposite kind instead"
             ),

@@ -74,6 +74,12 @@ _NOT_FINITE = re.compile(r"^[-+]?(?:inf(?:inity)?|nan)$", re.IGNORECASE)
 #: Digits of other scripts (fullwidth ``１２``, Arabic-Indic ``١٢``) and Python's ``1_000``:
 #: Python's ``Decimal`` reads both, pandas neither, so one cell would read two ways.
 _ODD_DIGITS = re.compile(r"_|(?![0-9])\d")
+#: A number followed by a word ("3 cup", "2 cups", "4 L", "12kg"): a unit in the cell.
+_UNIT_AFTER = re.compile(
+    r"^(-?[0-9](?:[0-9.,'\u00a0\u202f]|\s(?=[0-9]))*)\s*[^\W\d_][^\W\d_ .]*(?:\s+[^\W\d_]+)*\.?$"
+)
+#: Digits grouped by spaces ("1 234"), which a declared `thousands: ' '` reads.
+_SPACE_GROUPS = re.compile(r"[0-9][\u0020\u00a0\u202f][0-9]{3}(?![0-9])")
 
 
 def not_finite(field: str, text: str) -> str:
@@ -324,6 +330,13 @@ def _read(
             f"{field} {text!r} is not a number written with the digits 0-9 (it holds an "
             "underscore or another script's digits); write it with 0-9 only"
         )
+    unit = _UNIT_AFTER.match(core)
+    if unit and not _EXPONENT.search(core):
+        in_unit = "" if field == "weight" else ", in the resource's unit"
+        return _nan(
+            f"{field} {text!r} has letters after the number; the {field} column holds "
+            f"only the number{in_unit}: write {unit[1]}, not {text!r}"
+        )
     if _EXPONENT.search(core):
         if exponent:
             try:
@@ -345,7 +358,7 @@ def _read(
     if isinstance(got, str):
         hint = (
             f"; if its digits are grouped with spaces, set `decimal` and `thousands: ' '`{where}"
-            if any(c in core for c in _SPACES)
+            if _SPACE_GROUPS.search(core)
             else ""
         )
         if got == "none":

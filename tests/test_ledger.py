@@ -92,7 +92,7 @@ def test_reversal_cancels_without_editing(workspace: Workspace) -> None:
 
 BAD_EVENTS: list[tuple[str, NewEvent, str]] = [
     ("negative quantity", NewEvent("fund", "use", -5, T0, "x"), "must be > 0"),
-    ("zero quantity", NewEvent("fund", "replenish", 0, T0, "x"), "must be > 0"),
+    ("zero quantity", NewEvent("fund", "replenish", 0, T0, "x"), "quantity 0 records nothing"),
     ("non-numeric quantity", NewEvent("fund", "use", "lots", T0, "x"), "'lots' is not a number"),
     ("unknown resource", NewEvent("hammer", "use", 1, T0, "x"), "unknown resource 'hammer'"),
     # A spreadsheet's total line: no resource at all, not a resource to define.
