@@ -92,6 +92,17 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"
 
 
+def clipped(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters: whole if it fits, else cut after a
+    word and marked with "…" ("quantity '...' is not a number written with a…")."""
+    if len(text) <= width:
+        return text
+    head = text[: width - 1]
+    if text[width - 1] != " " and " " in head:
+        head = head.rsplit(" ", 1)[0]
+    return head.rstrip(" ,;:(") + "…"
+
+
 def is_currency(unit: str) -> bool:
     """Whether ``unit`` is a currency code (``USD``, ``EUR``): three capital letters."""
     return len(unit) == 3 and unit.isascii() and unit.isalpha() and unit.isupper()

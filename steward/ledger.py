@@ -32,6 +32,7 @@ import pandas as pd
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from steward import numbers, text_checks, written_dates
+from steward.display import clipped
 from steward.errors import LedgerError
 from steward.store import bulk
 from steward.store.models import (
@@ -1455,7 +1456,7 @@ class Ledger:
             )
             # Grouped by what went wrong, the row's own values left out: "quantity '...' is
             # not a number", not the bare field name the first quote used to leave.
-            key = re.sub(r"'[^']*'", "'...'", why.split("; ")[0])[:80]
+            key = clipped(re.sub(r"'[^']*'", "'...'", why.split("; ")[0]), REASON_KEY_CHARS)
             result.reasons[key] = result.reasons.get(key, 0) + 1
             why = why.replace("\x00", "<U+0000>")  # PostgreSQL text holds no NUL
             raw = json.dumps(text_checks.scrub(raws.get(row, {})), default=str, sort_keys=True)
@@ -1870,6 +1871,9 @@ def _unknown_members(
         )
     return pd.Series(out, index=member.index[mask.to_numpy(dtype=bool)], dtype=object)
 
+
+#: Longest reason a summary groups rows by: cut after a word, marked "…".
+REASON_KEY_CHARS = 80
 
 #: A row with no resource at all is most often a spreadsheet's total or note line:
 #: "unknown resource '(blank)'; define it" sent people to the configuration.

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from steward.display import counted
 from steward.importer import ImportOptions, RecordKind, import_file, number_format
 from steward.ledger import TimeWindow
 
@@ -104,25 +105,31 @@ def register(app: typer.Typer) -> None:
                 window=TimeWindow.from_config(ws.settings),
             )
         console.print(
-            f"{result.rows_read} rows read: {result.accepted} accepted, "
-            f"{result.duplicates} duplicates, {result.quarantined} quarantined"
+            f"{counted(result.rows_read, 'row')} read: {result.accepted:,} accepted, "
+            f"{counted(result.duplicates, 'duplicate')}, {result.quarantined:,} quarantined"
         )
         if result.repeats:
             examples = "; ".join(result.repeat_examples)
             more = ", ..." if result.repeats > len(result.repeat_examples) else ""
             console.print(
-                f"  {result.repeats} of the duplicates repeat an earlier row of this file "
+                f"  {result.repeats:,} of the duplicates "
+                f"{'repeats' if result.repeats == 1 else 'repeat'} an earlier row of this file "
                 f"(same id, same contents; recorded once): {examples}{more}",
                 highlight=False,
                 markup=False,
             )
         for reason, count in sorted(result.reasons.items(), key=lambda kv: -kv[1])[:10]:
-            console.print(f"  quarantined {count} x {reason}", highlight=False, markup=False)
+            console.print(f"  quarantined {count:,} x {reason}", highlight=False, markup=False)
         if result.quarantined:
             see = f"steward quarantine list --source {opts.source}"
             if not result.accepted and not result.duplicates:
                 err_console.print(
-                    f"error: all {result.quarantined} rows were quarantined; nothing was recorded",
+                    (
+                        "error: the only row was quarantined; nothing was recorded"
+                        if result.quarantined == 1
+                        else f"error: all {result.quarantined:,} rows were quarantined; "
+                        "nothing was recorded"
+                    ),
                     style="bold red",
                     highlight=False,
                     markup=False,
@@ -134,7 +141,8 @@ def register(app: typer.Typer) -> None:
                 )
                 raise typer.Exit(EXIT_ALL_QUARANTINED)
             console.print(
-                f"{result.quarantined} of {result.rows_read} rows were quarantined, not "
+                f"{result.quarantined:,} of {counted(result.rows_read, 'row')} "
+                f"{'was' if result.quarantined == 1 else 'were'} quarantined, not "
                 f"recorded; see why: {see} (one row: steward quarantine show ID)",
                 highlight=False,
                 markup=False,

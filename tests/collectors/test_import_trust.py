@@ -250,8 +250,8 @@ def test_an_id_repeated_in_a_file_is_recorded_once_and_counted(
     path.write_text(HEADER + "6,fund,use,1,2025-01-01T10:00:00Z,\n" + row + row)
     code, out, err = steward(capsys, "-c", str(config), "import", "events", str(path))
     assert code == 0, out + err
-    assert "3 rows read: 2 accepted, 1 duplicates, 0 quarantined" in out
-    assert "1 of the duplicates repeat an earlier row of this file" in out
+    assert "3 rows read: 2 accepted, 1 duplicate, 0 quarantined" in out
+    assert "1 of the duplicates repeats an earlier row of this file" in out
     assert "twice.csv:4 repeats twice.csv:3" in out
     assert event_ids(config) == ["6", "7"]
     # Imported again: every row is already there, nothing new is recorded.
@@ -446,7 +446,7 @@ def test_a_reversal_imported_later_takes_the_quantity_it_cancels(
             capsys, "-c", str(config), "import", "events", str(path), "--source", "corr"
         )
         assert code == 0, out + err
-        assert "1 rows read: 1 accepted" in out, out + err
+        assert "1 row read: 1 accepted" in out, out + err
     state = ledger_state(config)
     assert state["quantity"] == {"k1": Decimal(amount), "k2": Decimal(amount)}
     assert state["fund"] == 0
@@ -473,7 +473,7 @@ def test_a_reversal_of_a_checkout_from_another_file_frees_the_units(
         capsys, "-c", str(config), "import", "events", str(undo), "--source", "import:loans.csv"
     )
     assert code == 0, out + err
-    assert "1 rows read: 1 accepted" in out
+    assert "1 row read: 1 accepted" in out
     state = ledger_state(config)
     assert state["on_loan"] == 0
     assert state["quantity"] == {"b1": Decimal(2), "r1": Decimal(2)}
@@ -667,7 +667,7 @@ def test_a_change_dated_before_recorded_ones_is_refused_naming_the_row_it_would_
     assert ledger_state(config)["capacity"] == 1
     # Replayed: the refused rows stay quarantined once, the accepted one is a duplicate.
     code, out, _ = steward(capsys, "-c", str(config), "import", "capacity", str(late))
-    assert "3 rows read: 0 accepted, 1 duplicates, 2 quarantined" in out
+    assert "3 rows read: 0 accepted, 1 duplicate, 2 quarantined" in out
     assert len(quarantined(config)) == 2
 
 
@@ -726,7 +726,7 @@ def test_a_planned_row_beyond_the_plans_horizon_is_quarantined(
     data["commons"][0]["plans_ahead_days"] = 1000
     config.write_text(yaml.safe_dump(data))
     code, out, _ = steward(capsys, "-c", str(config), "import", "events", str(path))
-    assert "3 rows read: 1 accepted, 1 duplicates, 1 quarantined" in out
+    assert "3 rows read: 1 accepted, 1 duplicate, 1 quarantined" in out
     later = [r for r in quarantined(config).values() if "its plans_ahead_days" in r]
     assert later and "(its plans_ahead_days, 1000 days)" in later[0]
     assert "3" in event_ids(config)
