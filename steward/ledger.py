@@ -297,6 +297,10 @@ CAPACITY_FIELDS = tuple(NewCapacityChange.__slots__)
 TERM_FIELDS = tuple(NewLoanTerm.__slots__)
 
 
+#: Distinct unknown member codes per batch that get a "did you mean" (see _Catalog).
+MAX_GUESSES = 200
+
+
 class _Catalog:
     """Resources and members by their public names, loaded once per batch."""
 
@@ -333,6 +337,9 @@ class _Catalog:
         self.commons_slug = {c.id: c.slug for c in commons}
         self.commons_zone = {c.id: c.timezone for c in commons}
         self._member_commons: dict[str, list[str]] | None = None
+        self._codes_of: dict[int, list[str]] | None = None
+        self._meant_member: dict[tuple[int, str], str | None] = {}
+        self._meant_resource: dict[str, tuple[str, bool] | None] = {}
         self.member_id = {
             (cid, code): mid
             for mid, cid, code in conn.execute(
@@ -348,9 +355,26 @@ class _Catalog:
                 self._member_commons.setdefault(c, []).append(self.commons_slug[cid])
         return sorted(self._member_commons.get(code, []))
 
-    def members_of(self, commons_id: int) -> list[str]:
-        """Codes of the members of commons ``commons_id``."""
-        return [code for cid, code in self.member_id if cid == commons_id]
+    def meant_member(self, code: str, commons_id: int) -> str | None:
+        """The member code of commons ``commons_id`` closest to ``code``, if one is close.
+
+        Answers are kept: a file of bad rows often repeats one unknown code, and
+        comparing it with every member again would cost per row, not per code. Past
+        :data:`MAX_GUESSES` distinct codes a batch suggests nothing more (None): with
+        thousands of members each comparison costs milliseconds.
+        """
+        key = (commons_id, code)
+        if key not in self._meant_member:
+            if len(self._meant_member) >= MAX_GUESSES:
+                return None
+            if self._codes_of is None:
+                self._codes_of = {}
+                for cid, c in self.member_id:
+                    self._codes_of.setdefault(cid, []).append(c)
+            codes = self._codes_of.get(commons_id, [])
+            close = difflib.get_close_matches(code, codes, n=1)
+            self._meant_member[key] = close[0] if close else None
+        return self._meant_member[key]
 
     def known_resources(self) -> str:
         """The first configured slugs, and how many more there are."""
@@ -365,11 +389,14 @@ class _Catalog:
         (:func:`difflib.get_close_matches`), if one is close. None: nothing is.
         """
         text = " ".join(str(written).split())
-        slug = self.resource_named.get(text.casefold())
-        if slug is not None:
-            return slug, True
-        close = difflib.get_close_matches(text.lower(), list(self.resource_id), n=1)
-        return (close[0], False) if close else None
+        if text not in self._meant_resource:
+            slug = self.resource_named.get(text.casefold())
+            if slug is not None:
+                self._meant_resource[text] = slug, True
+            else:
+                close = difflib.get_close_matches(text.lower(), list(self.resource_id), n=1)
+                self._meant_resource[text] = (close[0], False) if close else None
+        return self._meant_resource[text]
 
     def unknown_resource(self, written: object, fix: str) -> str:
         """Why ``written`` names no resource: the slug it likely meant first, then ``fix``."""
@@ -1853,11 +1880,10 @@ def _unknown_members(
         here = catalog.commons_slug.get(int(cid)) if not pd.isna(cid) else None
         elsewhere = [c for c in catalog.commons_of_member(str(code)) if c != here]
         if here is None or not elsewhere:
-            codes = catalog.members_of(int(cid)) if here is not None else []
-            close = difflib.get_close_matches(str(code), codes, n=1)
+            close = catalog.meant_member(str(code), int(cid)) if here is not None else None
             if close:
                 out.append(
-                    f"unknown member {code!r}; did you mean {close[0]!r}? If so, fix the "
+                    f"unknown member {code!r}; did you mean {close!r}? If so, fix the "
                     "member column; if not, import members first"
                 )
             else:
