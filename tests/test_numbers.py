@@ -82,6 +82,13 @@ CASES: list[tuple[str, NumberFormat, float | None, str]] = [
     ("\u0661\u0662", EU, None, "digits 0-9"),  # Arabic-Indic 12
     ("+-3", US, None, "not a number"),
     ("+-3", UNDECLARED, None, "not a number"),
+    # A unit written beside the number: the column holds the number only. Spaces
+    # between digit groups ("1 234") keep their own hint; letters do not get it.
+    ("3 cup", UNDECLARED, None, "the quantity column holds only the number"),
+    ("2 cups", UNDECLARED, None, "write 2, not '2 cups'"),
+    ("4 L", UNDECLARED, None, "write 4, not '4 L'"),
+    ("12kg", US, None, "write 12, not '12kg'"),
+    ("1 234 L", UNDECLARED, None, "write 1 234, not '1 234 L'"),
 ]
 
 
@@ -95,6 +102,12 @@ def test_parse(text: str, fmt: NumberFormat, value: float | None, why: str) -> N
         assert reason[0].startswith(f"quantity {text!r}")
     else:
         assert got[0] == pytest.approx(value) and reason[0] == ""
+
+
+@pytest.mark.parametrize("text", ["3 cup", "2 cups", "4 L", "abc", "1.2.3"])
+def test_only_digit_groups_get_the_space_grouping_hint(text: str) -> None:
+    _, reason = parse(pd.Series([text], dtype=object), UNDECLARED, field="quantity")
+    assert reason[0] and "thousands" not in reason[0], reason[0]
 
 
 def test_missing_and_numeric_values() -> None:
