@@ -450,7 +450,7 @@ def deficit(
                     f" The forecast's chance: {record['track_record']}"
                     if record.get("track_record")
                     else " The forecast's chance is the latest run's, not yet checked "
-                    "against how this pool's past forecasts came true (steward calibrate)."
+                    "against how this pool's own past forecasts came true (steward calibrate)."
                 )
                 details |= {
                     "forecast_run": run.id,
