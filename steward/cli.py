@@ -165,6 +165,7 @@ def _root(
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=[_StderrNow()],
     )
     log_masking.install()  # also in --debug: library request logs carry URLs with tokens
     if not debug:
@@ -172,6 +173,23 @@ def _root(
         for noisy in ("alembic", "apscheduler", "apprise", "httpx"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
     ctx.call_on_close(lambda: ctx.obj._workspace and ctx.obj._workspace.close())
+
+
+class _StderrNow(logging.StreamHandler):
+    """Logs to whatever ``sys.stderr`` is when a record is written, not when logging
+    was set up: a progress bar (rich) takes stderr over while it draws, and a handler
+    holding the old stream glued its lines to the bar ("36/362026-12-01 ... INFO")."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass  # always the current sys.stderr
 
 
 def state(ctx: typer.Context) -> CliState:

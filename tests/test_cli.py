@@ -380,3 +380,21 @@ def test_thousands_without_decimal_is_said_in_the_options_words() -> None:
     assert str(caught.value).startswith("--thousands '.' needs --decimal too")
     assert "None" not in str(caught.value) and "Value error" not in str(caught.value)
     assert caught.value.hint == "e.g. --decimal , --thousands ."
+
+
+def test_log_lines_go_to_the_stderr_a_progress_bar_set_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A rich progress bar replaces sys.stderr while it draws: a handler holding the old
+    stream glued log lines to the bar ("36/362026-12-01 14:28:41,236 INFO ...")."""
+    import io
+    import logging
+    import sys
+
+    from steward.cli import _StderrNow
+
+    handler = _StderrNow()
+    drawn = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", drawn)
+    handler.emit(logging.LogRecord("steward", logging.INFO, "", 0, "collected", None, None))
+    assert drawn.getvalue() == "collected\n"
