@@ -74,8 +74,8 @@ def test_fund_depletion_risk_rises_within_the_horizon(
     # One deficit alert for the fund: the monthly gap in USD, the remedy and the date.
     (summary,) = [a for (a,) in alerts if a.startswith("Mutual-aid fund")]
     found = re.search(
-        r"it needs ([\d,.]+) USD more income in [A-Z][a-z]+ \d{4}, or as much less use "
-        r"(?:\([\d,.]+ USD a month at that pace\))?.*members ordinarily use ([\d,.]+) USD in "
+        r"it needs ([\d,.]+) USD more income in [A-Z][a-z]+ \d{4}, or as much less use"
+        r"(?: \([\d,.]+ USD a month at that pace\))?.*members ordinarily use ([\d,.]+) USD in "
         r"[A-Z][a-z]+ \d{4} and it can sustain ([\d,.]+) USD",
         summary,
     )
