@@ -139,7 +139,8 @@ def test_resource_named_like_html_renders_as_text(federation: Federation) -> Non
 def test_resource_without_forecast_shows_a_clear_empty_state(federation: Federation) -> None:
     text = shown_text(open_page(signed_in("sam"), "resource", "drill"))
     assert "No forecast yet" in text
-    assert "No quotas computed for this resource yet." in text
+    # The fixture's drills have no quota policy: the page says so, not "not yet".
+    assert "No fair-use quotas for this resource: it has no quota policy" in text
 
 
 def test_loans_beyond_the_units_are_a_finding_with_its_fix(federation: Federation) -> None:
