@@ -41,7 +41,14 @@ from steward import flows
 from steward.errors import ForecastError
 from steward.forecast.parallel import forecast_many
 from steward.forecast.reliability import Reliability, reliability
-from steward.forecast.runs import _future_days, _inputs, _pool_run, _stock_run, weeks_for
+from steward.forecast.runs import (
+    _future_days,
+    _inputs,
+    _pool_run,
+    _stock_run,
+    commons_prior,
+    weeks_for,
+)
 from steward.forecast.selection import Selection
 from steward.store import catalog
 from steward.store.catalog import ResourceInfo
@@ -203,6 +210,9 @@ def project_at(
         for slug, inp in inputs.items()
         if len(inp.flows) and (inp.flows.index[-1] - inp.flows.index[0]).days >= MIN_HISTORY_DAYS
     }
+    # Each resource's inputs were read on their own: the commons' prior is set here,
+    # over the pools forecast at this origin.
+    commons_prior(ready.values())
     series = {
         f"{slug}:{name}": y
         for slug, inp in ready.items()

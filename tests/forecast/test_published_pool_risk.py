@@ -37,7 +37,7 @@ def test_the_past_share_is_of_the_pool_as_it_now_is() -> None:
     assert _past_full_share(frame, pd.Timestamp("2026-01-11")) == pytest.approx(1 / 4)
 
 
-def _inputs(past_full: float) -> Any:
+def _inputs(past_full: float, past_days: int = 400, commons_full: float = 0.0) -> Any:
     weeks = pd.date_range(end="2025-12-28", periods=60, freq="W-SUN")
     demand = pd.Series(np.random.default_rng(1).poisson(3.0, len(weeks)).astype(float), weeks)
     res = SimpleNamespace(kind="pool", slug="drill", commons_slug="shed")
@@ -53,6 +53,8 @@ def _inputs(past_full: float) -> Any:
         ages=np.array([], dtype=np.int64),
         lost_overdue=0,
         past_full=past_full,
+        past_days=past_days,
+        commons_full=commons_full,
     ), demand
 
 
@@ -62,6 +64,8 @@ def test_the_published_chance_is_the_blend_the_backtest_scores(
     inp, demand = _inputs(past_full=0.6)
     sel = {"demand": select(demand, 6, nonnegative=True)}
     dates = pd.date_range("2025-12-30", periods=28, freq="D")
+    # The blend alone: the shrinkage toward the commons has tests of its own below.
+    monkeypatch.setattr(runs, "PRIOR_DAYS", 0)
     monkeypatch.setattr(runs, "SIMULATED_WEIGHT", 1.0)
     _, _, alone = _pool_run(inp, sel, dates, 400, np.random.default_rng(5), target=0.1)
     monkeypatch.setattr(runs, "SIMULATED_WEIGHT", 0.9)
@@ -81,9 +85,70 @@ def test_the_runs_reason_says_in_words_how_the_chance_was_made(
 ) -> None:
     monkeypatch.setattr(runs, "SIMULATED_WEIGHT", 0.9)
     sel = cast(Any, SimpleNamespace(reason="intermittent demand: tsb kept."))
-    inp = cast(Any, SimpleNamespace(past_full=0.25, res=SimpleNamespace(kind="pool")))
+    inp = cast(
+        Any,
+        SimpleNamespace(
+            past_full=0.25, past_days=180, commons_full=0.4, res=SimpleNamespace(kind="pool")
+        ),
+    )
     said = _flow_reason(inp, "demand", sel)
     assert said.startswith("intermittent demand: tsb kept. The chance of every unit being out")
     assert "90% the simulation's and 10% how often the pool was booked out before" in said
     assert "(25% of its past days with as many units)" in said
+    assert said.endswith(
+        "with 180 days of history it leans 50% on how often the commons' pools were "
+        "booked out (40% of their days)"
+    )
     assert _flow_reason(inp, "use", sel) == sel.reason
+
+
+def test_a_pool_with_one_quiet_season_of_history_is_shrunk_toward_its_commons() -> None:
+    """90 quiet winter days say little of spring: the demo's pools given 4% at their
+    first origin were booked out on 45% of the days that followed. With the commons'
+    pools booked out on 40% of their days, the published chance leans on that share
+    by PRIOR_DAYS / (90 + PRIOR_DAYS); with years of history hardly at all."""
+    weeks = pd.date_range(end="2025-12-28", periods=13, freq="W-SUN")
+    quiet = pd.Series(np.r_[np.zeros(12), 1.0], weeks)
+    sel = {"demand": select(quiet, 6, nonnegative=True)}
+    dates = pd.date_range("2025-12-30", periods=28, freq="D")
+    inp, _ = _inputs(past_full=0.0, past_days=90, commons_full=0.4)
+    inp.series = {"demand": quiet}
+    inp.on_loan_now = 0
+    risk, _, proj = _pool_run(inp, sel, dates, 400, np.random.default_rng(5), target=0.1)
+    lean = runs.PRIOR_DAYS / (90 + runs.PRIOR_DAYS)
+    assert lean > 0.5
+    # The simulation alone gives a quiet 2-unit pool next to no chance of being booked out.
+    assert proj.p_all_units_out.min() >= 0.4 * lean - 1e-9
+    assert (risk["commons_full_share"], risk["past_days"]) == (0.4, 90)
+    seasoned, _ = _inputs(past_full=0.0, past_days=3650, commons_full=0.4)
+    seasoned.series = {"demand": quiet}
+    seasoned.on_loan_now = 0
+    _, _, old = _pool_run(seasoned, sel, dates, 400, np.random.default_rng(5), target=0.1)
+    assert old.p_all_units_out.max() < 0.4 * 0.1
+
+
+def test_shrinkage_weighs_the_pools_own_days_against_prior_days() -> None:
+    p = pd.Series([0.0, 0.5, 1.0])
+    assert np.allclose(runs.shrink_to_prior(p, 0.3, 0), 0.3)
+    half = runs.shrink_to_prior(p, 0.3, runs.PRIOR_DAYS)
+    assert np.allclose(half, 0.5 * p + 0.15)
+    with pytest.raises(ValueError):
+        runs.shrink_to_prior(p, 0.3, -1)
+
+
+def test_the_commons_prior_is_the_mean_share_of_its_own_pools() -> None:
+    def pool(commons: str, share: float, kind: str = "pool") -> Any:
+        return SimpleNamespace(
+            res=SimpleNamespace(kind=kind, commons_slug=commons), past_full=share, commons_full=0.0
+        )
+
+    shed, shed2, garden, tank = (
+        pool("shed", 0.2),
+        pool("shed", 0.6),
+        pool("garden", 0.1),
+        pool("shed", 0.9, "stock"),
+    )
+    runs.commons_prior([shed, shed2, garden, tank])
+    assert shed.commons_full == pytest.approx(0.4) and shed2.commons_full == pytest.approx(0.4)
+    assert garden.commons_full == pytest.approx(0.1)
+    assert tank.commons_full == 0.0  # a stock takes no part
