@@ -91,8 +91,11 @@ def open_loans_now(
 ) -> pd.DataFrame:
     """:func:`~steward.queries.loans.open_loans` at ``as_of`` (default now), from the loan book.
 
-    Same arguments and columns. Falls back to reading every loan when a pool
-    has no book yet or ``as_of`` is before its book's moment (a past day).
+    Same arguments and columns. Falls back to reading every loan only when a
+    pool has no book yet. A moment before the book's (the overview's trend a
+    week ago, a past day's overdue list) also checks the loans returned between
+    that moment and the book's: a loan open then and not listed was returned
+    since, so those returns, found by the pools' time index, are all it adds.
     """
     as_of = as_of or datetime.now(UTC)
     ids = [int(r) for r in resource_ids]
@@ -103,11 +106,28 @@ def open_loans_now(
             LoanBook.resource_id.in_(ids)
         )
     ).all()
-    if len(books) < len(set(ids)) or any(_utc(b.as_of) > as_of for b in books):
+    if len(books) < len(set(ids)):
         return open_loans(conn, ids, member_id, as_of)
     # Every event at or below the mark was committed when the book was made (see refresh).
     since = min(int(b.event_max_id) for b in books)
     refs = set(conn.scalars(select(BookedLoan.loan_ref).where(BookedLoan.resource_id.in_(ids))))
+    booked_at = max(_utc(b.as_of) for b in books)
+    if booked_at > as_of:
+        # Open at ``as_of`` and not listed: returned after it, by the book's moment
+        # (a return recorded since the mark is among the events read below).
+        refs |= set(
+            conn.scalars(
+                select(Event.loan_ref)
+                .where(
+                    Event.resource_id.in_(ids),
+                    Event.kind == "replenish",
+                    Event.loan_ref.is_not(None),
+                    Event.occurred_at > as_of,
+                    Event.occurred_at <= booked_at,
+                )
+                .distinct()
+            )
+        )
     # Events since the mark: a range of the primary key, filtered here. Given the
     # pools in SQL, SQLite's planner walks each pool's index instead.
     wanted = set(ids)

@@ -85,7 +85,9 @@ def test_the_book_and_every_loan_agree_after_later_returns_reversals_and_backdat
                 )
             )
         with ws.store.read() as conn:
-            for days in (-2, 0.25, 1, 3, 6):
+            # Moments before the book's too (the overview's trend reads a week ago):
+            # loans returned since then (B2, B5) are open then and not in the book.
+            for days in (-35, -26, -21, -14, -11, -9.5, -7, -2, 0.25, 1, 3, 6):
                 at = _day(days)
                 _same(
                     loan_book.open_loans_now(conn, pools, as_of=at),
@@ -96,6 +98,43 @@ def test_the_book_and_every_loan_agree_after_later_returns_reversals_and_backdat
             now = loan_book.open_loans_now(conn, pools, as_of=_day(1))
         assert set(now["loan_ref"]) >= {"B2", "B6", "B7", "B8"}
         assert not {"B1", "B3", "B5"} & set(now["loan_ref"])
+    finally:
+        ws.close()
+
+
+def test_a_moment_before_the_book_checks_only_the_listed_loans_and_later_returns(
+    federation: Federation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A week ago is read from the book, not from every loan the pools ever had."""
+    ws = open_workspace(federation.config)
+    try:
+        with ws.store.write() as conn:
+            Ledger(conn).record(
+                Batch(
+                    source="desk",
+                    events=[
+                        _out("W1", -60),
+                        _back("W1", -50),  # returned long before: not looked at
+                        _out("W2", -20),
+                        _back("W2", -3),  # open a week ago, returned since
+                        _out("W3", -10),  # open a week ago and now
+                    ],
+                )
+            )
+            loan_book.refresh(conn, NOW)
+            pools = list(conn.scalars(select(Resource.id).where(Resource.kind == "pool")))
+        asked: list[object] = []
+        real = loan_book.open_loans
+
+        def spy(*args: object, **kwargs: object) -> pd.DataFrame:
+            asked.append(kwargs.get("loan_refs"))
+            return real(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(loan_book, "open_loans", spy)
+        with ws.store.read() as conn:
+            week_ago = loan_book.open_loans_now(conn, pools, as_of=_day(-7))
+        assert set(week_ago["loan_ref"]) == {"W2", "W3"}
+        assert asked and all(refs is not None and "W1" not in refs for refs in asked)
     finally:
         ws.close()
 
