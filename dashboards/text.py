@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.numbers import format_currency, format_decimal
@@ -80,11 +81,18 @@ def _clean(value: float, places: int) -> float:
 MINUS = "\u2212"
 
 
+#: Formatted figures and times kept per process: the same few hundred recur on every
+#: page run, and Babel spent more CPU writing them than the health page spent on
+#: the rest of its warm run. A pure function of its arguments: nothing of a viewer.
+MEMO = 4096
+
+
+@lru_cache(maxsize=MEMO)
 def amount(value: float | None, unit: str = "", *, kind: str = "stock") -> str:
     """A quantity as people write it: "$1,204.50", "3 units", "6,743.6 L", "—" when unknown.
 
     A negative amount starts with the minus sign (U+2212), not a hyphen: it
-    reads the same and no spreadsheet takes it for a formula.
+    reads the same and no spreadsheet takes it for a formula. Memoized (:data:`MEMO`).
     """
     if value is None:
         return "—"
@@ -185,8 +193,9 @@ def percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.0%}"
 
 
+@lru_cache(maxsize=MEMO)
 def local_time(value: datetime | None, tz: str, *, with_date: bool = True) -> str:
-    """A UTC time in the commons' timezone, labelled: "30 Nov 2026, 14:05 PST"."""
+    """A UTC time in the commons' timezone, labelled: "30 Nov 2026, 14:05 PST" (memoized)."""
     if value is None:
         return "never"
     local = value.astimezone(ZoneInfo(tz))
