@@ -1222,6 +1222,7 @@ class Ledger:
             for slug, rid in catalog.resource_id.items()
             if catalog.resource_kind[slug] == "pool"
         }
+        self._check_unnamed_returns(ev, pools)
         ret = (
             (ev["status"] != "quarantine")
             & (ev["kind"] == "replenish")
@@ -1273,6 +1274,49 @@ class Ledger:
             ev.at[idx, "status"] = "quarantine"
             ev.at[idx, "reason"] = why
         self._check_returned_units(ev, ret & (ev["status"] != "quarantine"))
+
+    def _check_unnamed_returns(self, ev: pd.DataFrame, pools: set[int]) -> None:
+        """A return with no loan reference, on a pool whose loans carry one, is refused.
+
+        Which loan came back cannot be told: counted, it would lower the units on
+        loan while the open-loans list (and the member's usage) kept the loan it may
+        have closed. A pool recorded as counts only (no loan references in this batch
+        or stored) keeps its bare returns. One query, only for pools a batch returns to
+        without a reference.
+        """
+        bare = (
+            (ev["status"] != "quarantine")
+            & (ev["kind"] == "replenish")
+            & ev["loan_ref"].isna()
+            & ev["resource_id"].isin(pools)
+            & ev["reverses_id"].isna()
+        )
+        if not bare.any():
+            return
+        returned_to = {int(r) for r in ev.loc[bare, "resource_id"]}
+        named = {
+            int(r)
+            for r in ev.loc[
+                ev["loan_ref"].notna() & ev["resource_id"].isin(returned_to), "resource_id"
+            ]
+        }
+        rest = sorted(returned_to - named)
+        if rest:
+            named |= {
+                int(r)
+                for r in self.conn.scalars(
+                    select(Event.resource_id)
+                    .where(Event.resource_id.in_(rest), Event.loan_ref.is_not(None))
+                    .group_by(Event.resource_id)
+                )
+            }
+        refused = bare & ev["resource_id"].isin(named)
+        for idx in ev.index[refused]:
+            ev.at[idx, "status"] = "quarantine"
+            ev.at[idx, "reason"] = (
+                "return with no loan_ref, on a pool whose loans carry one: which loan came "
+                "back cannot be told; write the loan_ref of its checkout"
+            )
 
     def _check_returned_units(self, ev: pd.DataFrame, ret: pd.Series) -> None:
         """A loan cannot bring back more units than went out by then.

@@ -521,3 +521,47 @@ def test_no_more_units_are_lost_than_the_pool_has(
     # Pages build Units from figures they read themselves (the overview's tiles).
     built = availability.Units(Decimal(capacity), Decimal(late), late, units.lost_due)
     assert (int(built.available or 0), built.lost, int(built.lending)) == expected
+
+
+# -- a return that names no loan -------------------------------------------------------
+
+
+def test_a_return_naming_no_loan_is_refused_where_loans_carry_references(
+    make_workspace: MakeWorkspace,
+) -> None:
+    """Which loan came back cannot be told: counted, it lowered the units on loan while
+    the open-loans list kept the loan. A pool kept as counts only keeps its returns."""
+    pools = [
+        {"slug": "saw", "name": "Tile saws", "kind": "pool", "capacity": 1},
+        {"slug": "barrow", "name": "Wheelbarrows", "kind": "pool", "capacity": 4},
+    ]
+    ws = make_workspace([], resources=pools)
+    start = NOW - timedelta(days=3)
+    with ws.store.write() as conn:
+        first = Ledger(conn).record(
+            Batch(
+                "desk",
+                events=[
+                    NewEvent("saw", "use", 1, start, "s-out", loan_ref="S1"),
+                    NewEvent("barrow", "use", 2, start, "b-out"),  # counts only
+                ],
+            ),
+            now=NOW,
+        )
+        later = Ledger(conn).record(
+            Batch(
+                "desk",
+                events=[
+                    NewEvent("saw", "replenish", 1, NOW - timedelta(hours=1), "s-in"),
+                    NewEvent("barrow", "replenish", 1, NOW - timedelta(hours=1), "b-in"),
+                ],
+            ),
+            now=NOW,
+        )
+    assert first.accepted == 2
+    assert (later.accepted, later.quarantined) == (1, 1), later.reasons
+    with ws.store.read() as conn:
+        (reason,) = conn.scalars(select(QuarantinedRow.reason))
+        stored = set(conn.scalars(select(Event.external_id)))
+    assert reason.startswith("return with no loan_ref, on a pool whose loans carry one")
+    assert stored == {"s-out", "b-out", "b-in"}
