@@ -263,8 +263,7 @@ def _quiet_last_year(
     winter. False when the source is younger than a year.
     """
     year = timedelta(days=365)
-    planned = [Event.scheduled.is_(False)] if table is Event else []
-    where = [table.resource_id.in_(sorted(resource_ids)), table.source == source, *planned]
+    where = [table.resource_id.in_(sorted(resource_ids)), table.source == source, *_real(table)]
     then_end = now - year
     then_start = then_end - span
     older = conn.execute(select(at).where(*where, at <= then_start).limit(1)).first()
@@ -309,6 +308,29 @@ def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+#: Where a source's data lands, with the time each row is about.
+_DATA: tuple[tuple[Any, Any, str], ...] = (
+    (Event, Event.occurred_at, "event"),
+    (Reading, Reading.observed_at, "reading"),
+)
+
+
+def _real(table: Any) -> list[Any]:
+    """Scheduled events (a pledged grant) are projections, not data that came."""
+    return [Event.scheduled.is_(False)] if table is Event else []
+
+
+def _newest(conn: Connection, table: Any, at: Any, now: datetime, column: Any, *where: Any) -> Any:
+    """(time, ingested_at, ``column``) of the newest real row of ``table`` matching
+    ``where`` at or before ``now``; None without one."""
+    return conn.execute(
+        select(at, table.ingested_at, column)
+        .where(*where, at <= now, *_real(table))
+        .order_by(at.desc())
+        .limit(1)
+    ).first()
+
+
 def newest_data(
     scope: Scope,
     conn: Connection,
@@ -341,18 +363,8 @@ def newest_data(
     best: dict[str, tuple[datetime, datetime, str, int]] = {}
     fed: dict[tuple[str, str], set[int]] = {}
     for res in found:
-        for table, at, what in (
-            (Event, Event.occurred_at, "event"),
-            (Reading, Reading.observed_at, "reading"),
-        ):
-            # Scheduled events (a pledged grant) are projections, not data that came.
-            planned = [Event.scheduled.is_(False)] if table is Event else []
-            row = conn.execute(
-                select(at, table.ingested_at, table.source)
-                .where(table.resource_id == res.id, at <= now, *planned)
-                .order_by(at.desc())
-                .limit(1)
-            ).first()
+        for table, at, what in _DATA:
+            row = _newest(conn, table, at, now, table.source, table.resource_id == res.id)
             if row is None:
                 continue
             happened, arrived, source = _utc(row[0]), _utc(row[1]), str(row[2])
@@ -363,17 +375,16 @@ def newest_data(
     for source in sorted(set(collectors) - set(best)):
         # A feed whose rows are no resource's newest: its own newest, over every
         # resource of the commons (reads the source's rows there: rare, and bounded).
-        for table, at, what in (
-            (Event, Event.occurred_at, "event"),
-            (Reading, Reading.observed_at, "reading"),
-        ):
-            planned = [Event.scheduled.is_(False)] if table is Event else []
-            newest = conn.execute(
-                select(at, table.ingested_at, table.resource_id)
-                .where(table.source == source, table.resource_id.in_(ids), at <= now, *planned)
-                .order_by(at.desc())
-                .limit(1)
-            ).first()
+        for table, at, what in _DATA:
+            newest = _newest(
+                conn,
+                table,
+                at,
+                now,
+                table.resource_id,
+                table.source == source,
+                table.resource_id.in_(ids),
+            )
             if newest is None:
                 continue
             happened = _utc(newest[0])
@@ -396,7 +407,7 @@ def newest_data(
                         table.source == source,
                         at > happened - GAP_WINDOW,
                         at <= happened,
-                        *([Event.scheduled.is_(False)] if table is Event else []),
+                        *_real(table),
                     )
                 )
             )
