@@ -26,51 +26,46 @@ NOW = datetime.now(UTC)
 SENSOR = "tank-sensor"
 
 
-def _quiet_sensor(federation: Federation, *, silent_for: timedelta) -> None:
-    """Hourly readings of the toolshed's tank for ten days, none for ``silent_for`` since."""
+def _readings(
+    federation: Federation,
+    times: list[datetime],
+    *,
+    source: str = SENSOR,
+    prefix: str = "r",
+    ingested_at: datetime | None = None,
+) -> None:
+    """Readings of the toolshed's tank at ``times``, each recorded when taken (or at
+    ``ingested_at``), with ids ``prefix`` and a count."""
     ws = open_workspace(federation.config)
     with ws.store.write() as conn:
         tank = conn.execute(select(Resource.id).where(Resource.slug == "odd")).scalar_one()
-        last = NOW - silent_for
         conn.execute(
             insert(Reading),
             [
                 {
                     "resource_id": tank,
-                    "observed_at": last - timedelta(hours=h),
+                    "observed_at": at,
                     "value": Decimal(10),
-                    "source": SENSOR,
-                    "external_id": f"r{h}",
-                    "ingested_at": last - timedelta(hours=h),
+                    "source": source,
+                    "external_id": f"{prefix}{i}",
+                    "ingested_at": ingested_at or at,
                     "payload_hash": "x",
                 }
-                for h in range(240)
+                for i, at in enumerate(times)
             ],
         )
     ws.close()
+
+
+def _quiet_sensor(federation: Federation, *, silent_for: timedelta) -> None:
+    """Hourly readings of the toolshed's tank for ten days, none for ``silent_for`` since."""
+    last = NOW - silent_for
+    _readings(federation, [last - timedelta(hours=h) for h in range(240)])
 
 
 def _last_year(federation: Federation, *, days_ago: list[float]) -> None:
     """Sensor readings a year and more ago (``days_ago`` before now)."""
-    ws = open_workspace(federation.config)
-    with ws.store.write() as conn:
-        tank = conn.execute(select(Resource.id).where(Resource.slug == "odd")).scalar_one()
-        conn.execute(
-            insert(Reading),
-            [
-                {
-                    "resource_id": tank,
-                    "observed_at": NOW - timedelta(days=d),
-                    "value": Decimal(10),
-                    "source": SENSOR,
-                    "external_id": f"old{d}",
-                    "ingested_at": NOW - timedelta(days=d),
-                    "payload_hash": "x",
-                }
-                for d in days_ago
-            ],
-        )
-    ws.close()
+    _readings(federation, [NOW - timedelta(days=d) for d in days_ago], prefix="old")
 
 
 @pytest.mark.parametrize(
@@ -132,26 +127,14 @@ def test_newest_data_flags_a_quiet_sensor_whatever_its_collector_says(
 def test_a_feed_quiet_every_night_is_not_stale_in_the_morning(federation: Federation) -> None:
     """Rows every hour from 8:00 to 20:00, none at night: 11 h of quiet at 7:00 is its
     rhythm (five mean gaps, about 9 h, called it stale every morning); two days is not."""
-    ws = open_workspace(federation.config)
     last_evening = NOW.replace(hour=20, minute=0) - timedelta(days=1)
-    with ws.store.write() as conn:
-        tank = conn.execute(select(Resource.id).where(Resource.slug == "odd")).scalar_one()
-        conn.execute(
-            insert(Reading),
-            [
-                {
-                    "resource_id": tank,
-                    "observed_at": last_evening - timedelta(days=d, hours=h),
-                    "value": Decimal(10),
-                    "source": SENSOR,
-                    "external_id": f"day{d}-{h}",
-                    "ingested_at": last_evening - timedelta(days=d, hours=h),
-                    "payload_hash": "x",
-                }
-                for d in range(10)
-                for h in range(13)
-            ],
-        )
+    # Every hour from 8:00 to 20:00 for ten days.
+    _readings(
+        federation,
+        [last_evening - timedelta(days=d, hours=h) for d in range(10) for h in range(13)],
+        prefix="day",
+    )
+    ws = open_workspace(federation.config)
     scope = _steward_scope(federation)
     morning = last_evening + timedelta(hours=11)
     with ws.store.read() as conn:
@@ -170,24 +153,15 @@ def test_a_hand_import_into_the_same_resource_does_not_hide_a_quiet_feed(
     """A feed whose rows are no resource's newest (a steward imported a newer reading
     by hand) is still found, and still stale."""
     _quiet_sensor(federation, silent_for=timedelta(hours=9))
+    # A steward's hand import into the same tank, newer than the sensor's last reading.
+    _readings(
+        federation,
+        [NOW - timedelta(hours=h) for h in (1, 30, 60, 90)],
+        source="import:tank.csv",
+        prefix="hand",
+        ingested_at=NOW,
+    )
     ws = open_workspace(federation.config)
-    with ws.store.write() as conn:
-        tank = conn.execute(select(Resource.id).where(Resource.slug == "odd")).scalar_one()
-        conn.execute(
-            insert(Reading),
-            [
-                {
-                    "resource_id": tank,
-                    "observed_at": NOW - timedelta(hours=h),
-                    "value": Decimal(10),
-                    "source": "import:tank.csv",
-                    "external_id": f"hand{h}",
-                    "ingested_at": NOW,
-                    "payload_hash": "x",
-                }
-                for h in (1, 30, 60, 90)
-            ],
-        )
     scope = _steward_scope(federation)
     with ws.store.read() as conn:
         hidden = {n.source for n in sources.newest_data(scope, conn, NOW)}
