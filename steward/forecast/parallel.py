@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -53,6 +54,26 @@ def forecast_one(key: str, y: pd.Series, h: int, select_kwargs: dict[str, Any]) 
         return ForecastError(f"{key}: forecasting failed: {type(exc).__name__}: {exc}")
 
 
+def _exit_with_parent() -> None:
+    """Worker initializer: end this worker the moment its parent process ends.
+
+    A spawned worker blocks on its call queue, whose write end it holds itself,
+    so it never sees its parent die: a scheduler killed by SIGKILL or the OOM
+    killer would leave each worker (about 230 MB) running forever. The parent's
+    sentinel (``multiprocessing.parent_process().sentinel``) becomes readable
+    when the parent exits by any means.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 _pool: tuple[int, ProcessPoolExecutor] | None = None
 _pool_lock = threading.Lock()
 
@@ -72,7 +93,9 @@ def _warm_pool(n_workers: int) -> ProcessPoolExecutor:
                 return pool
             pool.shutdown(wait=False, cancel_futures=True)
         pool = ProcessPoolExecutor(
-            max_workers=n_workers, mp_context=multiprocessing.get_context("spawn")
+            max_workers=n_workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_exit_with_parent,
         )
         _pool = (n_workers, pool)
         return pool
