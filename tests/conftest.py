@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 import yaml
 from sqlalchemy import create_engine, text
@@ -21,6 +22,56 @@ from steward.workspace import Workspace, open_workspace
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 PG_ENV = "STEWARD_TEST_DATABASE_URL"
+
+
+# Every process the suite starts inherits this mark, so the run can find what
+# it left behind even after a killed parent's children were re-parented.
+LEFT_BEHIND_MARK = "PYTEST_STEWARD_RUN"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # the controller; xdist workers inherit
+        os.environ.setdefault(LEFT_BEHIND_MARK, uuid.uuid4().hex)
+
+
+def _left_behind(mark: str) -> list[psutil.Process]:
+    mine = {p.pid for p in [psutil.Process(), *psutil.Process().parents()]}
+    found = []
+    for p in psutil.process_iter():
+        try:
+            if p.pid not in mine and p.environ().get(LEFT_BEHIND_MARK) == mark:
+                found.append(p)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return found
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any process it started is still running at its end."""
+    config = session.config
+    if hasattr(config, "workerinput") or LEFT_BEHIND_MARK not in os.environ:
+        return
+    # xdist workers and their servers get a moment to finish exiting.
+    _, alive = psutil.wait_procs(_left_behind(os.environ[LEFT_BEHIND_MARK]), timeout=20)
+    if not alive:
+        return
+    lines = []
+    for p in alive:
+        try:
+            lines.append(f"  pid {p.pid}: {' '.join(p.cmdline())[:160]}")
+            p.kill()
+        except psutil.Error:
+            continue
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_sep(
+            "=",
+            f"{len(alive)} process(es) started by the tests outlived them (now killed)",
+            red=True,
+        )
+        for line in lines:
+            reporter.write_line(line)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(autouse=True)
