@@ -380,8 +380,8 @@ def test_the_pipeline_says_what_it_did_in_one_short_line() -> None:
     # queued, 0 held, 1 inhibited, delivered 3, failed 0": zeros and jargon.
     assert line == (
         "33 resources forecast (1 unchanged); 540 quotas; alerts: 3 conditions hold (3 firing); "
-        "sent 3, failed 0, 1 member alert held under a resource alert, "
-        "1 alert folded into another on the same resource"
+        "sent 3, failed 0, 1 member alert not raised while a resource alert stands, "
+        "1 alert not raised: another on the same resource states it"
     )
 
 
@@ -395,7 +395,7 @@ def test_an_evaluation_summary_names_what_it_counts() -> None:
     busy = EvaluationSummary(candidates=3, changes=Counter(firing=2), queued=2, inhibited=1)
     assert str(busy) == (
         "3 conditions hold (2 firing); 2 messages queued; "
-        "1 member alert held under a resource alert"
+        "1 member alert not raised while a resource alert stands"
     )
 
 

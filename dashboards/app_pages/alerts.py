@@ -116,6 +116,15 @@ with session.shown_errors():
     tabs = st.tabs([f"{TABS[state]} ({len(frame)})" for state, frame in frames.items()])
     for tab, (state, frame) in zip(tabs, frames.items(), strict=True):
         with tab:
+            if state == "held back":
+                # The run summary's "not raised" conditions are not alerts: say so here,
+                # where a steward who read that summary looks for them.
+                st.caption(
+                    "Alerts raised, then held back while another alert about the same "
+                    "resource stands. Not resolved: their condition may still hold. "
+                    "Conditions another alert covered from the start are never raised "
+                    "as alerts; the monitor's run summary counts them."
+                )
             if frame.empty:
                 st.caption(f"No {state} alerts.")
             else:
@@ -125,11 +134,6 @@ with session.shown_errors():
                     if state == "held back"
                     else HEADERS
                 )
-                if state == "held back":
-                    st.caption(
-                        "Not resolved: another alert about the same resource stands, and "
-                        "these wait under it. Their condition may still hold."
-                    )
                 st.dataframe(
                     tables.times(shown, headers, tz),
                     hide_index=True,

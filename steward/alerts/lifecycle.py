@@ -87,15 +87,22 @@ class EvaluationSummary:
     held: int = 0
 
     def held_back(self) -> list[str]:
-        """What the evaluation held back under other alerts, in words ([]: nothing), e.g.
-        ["2 member alerts held under a resource alert", "1 alert folded into another
-        on the same resource"]."""
+        """What the evaluation did not raise because another alert stands, in words
+        ([]: nothing), e.g. ["2 member alerts not raised while a resource alert stands",
+        "1 alert not raised: another on the same resource states it"].
+
+        "Not raised": such conditions are never stored as alerts, so the dashboard's
+        Held back tab (alerts raised, then held back) does not list them.
+        """
         out = []
         if self.inhibited:
-            out.append(f"{counted(self.inhibited, 'member alert')} held under a resource alert")
+            out.append(
+                f"{counted(self.inhibited, 'member alert')} not raised while a resource alert stands"
+            )
         if self.superseded:
             out.append(
-                f"{counted(self.superseded, 'alert')} folded into another on the same resource"
+                f"{counted(self.superseded, 'alert')} not raised: another on the same "
+                "resource states it"
             )
         return out
 
