@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from steward.display import counted
+from steward.display import clipped, counted
 from steward.importer import ImportOptions, RecordKind, import_file, number_format
 from steward.ledger import TimeWindow
 
@@ -119,7 +119,10 @@ def register(app: typer.Typer) -> None:
                 markup=False,
             )
         for reason, count in sorted(result.reasons.items(), key=lambda kv: -kv[1])[:10]:
-            console.print(f"  quarantined {count:,} x {reason}", highlight=False, markup=False)
+            # One line per reason at the terminal's width: `quarantine list` has them whole.
+            head = f"  quarantined {count:,} x "
+            shown = clipped(reason, max(console.width - len(head), 40))
+            console.print(head + shown, highlight=False, markup=False)
         if result.quarantined:
             see = f"steward quarantine list --source {opts.source}"
             if not result.accepted and not result.duplicates:
