@@ -133,7 +133,7 @@ class CliState:
             self._workspace = open_workspace(self.config, sync=sync)
             if not self.debug:
                 # logging.level in the config (or STEWARD_LOG_LEVEL) applies from here on.
-                logging.getLogger().setLevel(self._workspace.settings.logging.level)
+                self._workspace.settings.logging.apply()
         return self._workspace
 
 

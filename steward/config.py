@@ -8,6 +8,7 @@ and what was expected.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -87,7 +88,17 @@ class DatabaseConfig(Strict):
 
 
 class LoggingConfig(Strict):
+    """``level``: the root level; ``quiet``: loggers held at WARNING whatever the level,
+    e.g. ``[steward.alerts.delivery]`` where something else already shows each send."""
+
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    quiet: tuple[str, ...] = ()
+
+    def apply(self) -> None:
+        """Set the root logger's level and hold the ``quiet`` loggers at WARNING."""
+        logging.getLogger().setLevel(self.level)
+        for name in self.quiet:
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 class Schedule(Strict):

@@ -65,6 +65,7 @@ def first_pipeline_run(config_path: Path) -> None:
     from steward.pipeline import run_pipeline
 
     ws = open_workspace(config_path)
+    ws.settings.logging.apply()  # the inbox prints each message: no second line per send
     with Progress(
         TextColumn("[bold]forecast[/]"), BarColumn(), MofNCompleteColumn(), console=console
     ) as bar:

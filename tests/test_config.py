@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -205,6 +206,21 @@ def test_relative_sqlite_path_resolves_next_to_config(tmp_path: Path) -> None:
 def test_shipped_configs_are_valid(name: str) -> None:
     loaded = config.load(REPO / "config" / name, env={"SMTP_USER": "u", "SMTP_PASSWORD": "p"})
     assert loaded.settings.commons
+
+
+def test_quiet_loggers_stay_at_warning_and_the_demo_quiets_its_sends() -> None:
+    """The demo's inbox prints each message; the sender's INFO line printed it a second time."""
+    loaded = config.load(REPO / "config" / "demo.yaml", env={})
+    assert "steward.alerts.delivery" in loaded.settings.logging.quiet
+    sends, root = logging.getLogger("steward.alerts.delivery"), logging.getLogger()
+    saved = sends.level, root.level
+    try:
+        loaded.settings.logging.apply()
+        assert root.isEnabledFor(logging.INFO)
+        assert not sends.isEnabledFor(logging.INFO) and sends.isEnabledFor(logging.WARNING)
+    finally:
+        sends.setLevel(saved[0])
+        root.setLevel(saved[1])
 
 
 def test_every_setting_is_documented() -> None:
