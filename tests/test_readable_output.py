@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -294,6 +295,19 @@ def test_the_demo_prints_its_status_after_the_first_forecast(
     assert result.exit_code == 0, result.output
     # Printed before the forecast, every outlook read "no forecast yet".
     assert calls == ["forecast", "status", "serve"]
+
+
+def test_the_demos_first_run_says_its_summary_once(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """It was printed, then logged at INFO by the pipeline: two copies in one terminal."""
+    import steward.demo_runner
+
+    caplog.set_level(logging.INFO)
+    steward.demo_runner.first_pipeline_run(workspace.config.path)
+    said = capsys.readouterr().out + caplog.text
+    assert said.count("quotas;") == 1, said
+    assert logging.getLogger("steward.pipeline").isEnabledFor(logging.INFO)  # restored after
 
 
 def test_the_demo_inbox_takes_a_free_port_and_points_the_routes_there(tmp_path: Path) -> None:
