@@ -9,7 +9,6 @@ collectors have something to read and a week's trend stays a week's trend.
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import subprocess
@@ -71,14 +70,7 @@ def first_pipeline_run(config_path: Path) -> None:
         TextColumn("[bold]forecast[/]"), BarColumn(), MofNCompleteColumn(), console=console
     ) as bar:
         task = bar.add_task("series", total=None)
-        # The line is printed below, once: the pipeline's own INFO line said it a second time.
-        said = logging.getLogger("steward.pipeline")
-        level = said.level
-        said.setLevel(logging.WARNING)
-        try:
-            summary = run_pipeline(ws, progress=lambda d, t: bar.update(task, completed=d, total=t))
-        finally:
-            said.setLevel(level)
+        summary = run_pipeline(ws, progress=lambda d, t: bar.update(task, completed=d, total=t))
     ws.close()
     console.print(summary.line(), highlight=False)
 

@@ -95,9 +95,8 @@ def run_pipeline(
     # The pages' queries need the planner's statistics to stay index lookups as the
     # ledger grows (see Store.refresh_statistics).
     ws.store.refresh_statistics()
-    summary = PipelineSummary(forecast, quotas, alerts, delivery)
-    log.info("pipeline: %s", summary.line())
-    return summary
+    # Not logged here: the scheduler logs it; the demo prints it itself.
+    return PipelineSummary(forecast, quotas, alerts, delivery)
 
 
 def latest_calibration(ws: Workspace) -> datetime | None:

@@ -124,9 +124,13 @@ def pipeline_job(ws: Workspace) -> JobSpec | None:
     run_pipeline = getattr(module, "run_pipeline", None)
     if run_pipeline is None:
         return None
+
+    def run() -> None:
+        log.info("pipeline: %s", run_pipeline(ws).line())
+
     return JobSpec(
         "pipeline",
-        lambda: run_pipeline(ws),
+        run,
         ws.settings.forecast.schedule,
         timezone=_only_zone(ws),
     )

@@ -307,7 +307,20 @@ def test_the_demos_first_run_says_its_summary_once(
     steward.demo_runner.first_pipeline_run(workspace.config.path)
     said = capsys.readouterr().out + caplog.text
     assert said.count("quotas;") == 1, said
-    assert logging.getLogger("steward.pipeline").isEnabledFor(logging.INFO)  # restored after
+
+
+def test_the_schedulers_pipeline_job_logs_its_summary(
+    workspace: Workspace, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`steward run` has no other place to say what a run did."""
+    from steward.scheduler import pipeline_job
+
+    job = pipeline_job(workspace)
+    assert job is not None
+    caplog.set_level(logging.INFO)
+    job.func()
+    (line,) = [r.getMessage() for r in caplog.records if "quotas;" in r.getMessage()]
+    assert line.startswith("pipeline: ") and "resources forecast" in line
 
 
 def test_the_demo_inbox_takes_a_free_port_and_points_the_routes_there(tmp_path: Path) -> None:
