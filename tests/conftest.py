@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,7 +36,17 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _left_behind(mark: str) -> list[psutil.Process]:
-    mine = {p.pid for p in [psutil.Process(), *psutil.Process().parents()]}
+    """Processes carrying this run's ``mark``, but for this process, its ancestors
+    and multiprocessing's resource tracker of this process (it ends when this
+    process does; without xdist the tests ran here and started it)."""
+    me = psutil.Process()
+    mine = {p.pid for p in [me, *me.parents()]}
+    for child in me.children():
+        try:
+            if "multiprocessing.resource_tracker" in " ".join(child.cmdline()):
+                mine.add(child.pid)
+        except psutil.Error:
+            continue
     found = []
     for p in psutil.process_iter():
         try:
@@ -51,6 +62,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     if hasattr(config, "workerinput") or LEFT_BEHIND_MARK not in os.environ:
         return
+    if "steward.forecast.parallel" in sys.modules:  # without xdist, the tests' warm pool
+        sys.modules["steward.forecast.parallel"].shutdown_workers()
     # xdist workers and their servers get a moment to finish exiting.
     _, alive = psutil.wait_procs(_left_behind(os.environ[LEFT_BEHIND_MARK]), timeout=20)
     if not alive:
