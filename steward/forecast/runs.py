@@ -57,6 +57,26 @@ SIMULATED_WEIGHT = 0.9
 #: and the MyTurn sample (tests/benchmarks/bench_risk_calibration.py). Alerts read the
 #: simulation's chance of demand beyond the units, which this leaves as it was.
 PRIOR_DAYS = 180
+#: Days either side of a date that count as the same time of a past year: a pool's
+#: published chance of every unit out is scaled by how often it (and its commons'
+#: pools) were booked out then, against their usual share (see season_factor). Set
+#: before measuring, not tuned: a month-wide window, wide enough to hold a few
+#: booked-out days of a pool that is full one day in ten.
+SEASON_WINDOW_DAYS = 15
+#: Booked-out days the commons' season is shrunk toward no season by (a Poisson-gamma
+#: prior on the ratio of booked-out days seen to expected, as in Clayton and Kaldor
+#: 1987): one pool's busy month is not yet its commons' season.
+SEASON_COMMONS_PRIOR = 10.0
+#: Booked-out days a pool's own season is shrunk toward its commons' by.
+SEASON_POOL_PRIOR = 10.0
+#: The season never scales the chance by more than this (nor by less than its inverse).
+SEASON_MAX_FACTOR = 3.0
+# The three season constants were chosen on the demo's rolling-origin backtest (design
+# seed only; its first origins gave pools ~20% on 90 winter days, then 45% of the
+# spring days were booked out, and later origins carried the autumn's level into the
+# next summer); then checked on two other demo seeds and the MyTurn sample
+# (tests/benchmarks/bench_risk_calibration.py). 10/10 scored best on the design seed
+# among 1-100 for each; no cap and 5 scored as 3.
 #: Resources read, fitted and stored together: enough to keep the workers busy,
 #: few enough that a batch's frames and paths stay well under the memory target.
 BATCH_RESOURCES = 100
@@ -104,6 +124,15 @@ class _Inputs:
     past_days: int = 0
     #: Pool: mean ``past_full`` of its commons' pools forecast with it (see commons_prior).
     commons_full: float = 0.0
+    #: Pool: its complete past days at its latest capacity (see _full_days), with
+    #: ``full`` (1 if the day ended with every unit out) and ``expected`` (past_full).
+    own_days: pd.DataFrame = field(default_factory=lambda: _no_days())
+    #: Pool: ``own_days`` summed by day over its commons' pools (see commons_prior).
+    commons_days: pd.DataFrame = field(default_factory=lambda: _no_days())
+
+
+def _no_days() -> pd.DataFrame:
+    return pd.DataFrame({"full": [], "expected": []}, index=pd.DatetimeIndex([]), dtype=float)
 
 
 def _local_today(res: ResourceInfo, now: datetime) -> pd.Timestamp:
@@ -249,13 +278,18 @@ def _inputs_many(
             _past_full_share(daily[res.id], _local_today(res, now)),
             _past_days(daily[res.id], _local_today(res, now)),
         )
+        full = _full_days(daily[res.id], _local_today(res, now))
+        out[res.slug].own_days = pd.DataFrame(
+            {"full": full, "expected": out[res.slug].past_full}, index=full.index, dtype=float
+        )
     commons_prior(out.values())
     return out
 
 
 def commons_prior(inputs: Iterable[_Inputs]) -> None:
     """Set each pool's ``commons_full``: the mean share of booked-out past days over
-    the pools of its commons among ``inputs`` (itself included; stocks are skipped).
+    the pools of its commons among ``inputs`` (itself included; stocks are skipped),
+    and its ``commons_days``: their ``own_days`` summed by day (the season's pool-days).
 
     The prior a pool with little history is shrunk toward (see PRIOR_DAYS): what a
     pool of this commons usually looks like, where the pool's own past says little. A
@@ -267,9 +301,16 @@ def commons_prior(inputs: Iterable[_Inputs]) -> None:
     by_commons: dict[str, list[float]] = {}
     for inp in pools:
         by_commons.setdefault(inp.res.commons_slug, []).append(inp.past_full)
+    days: dict[str, list[pd.DataFrame]] = {}
+    for inp in pools:
+        days.setdefault(inp.res.commons_slug, []).append(inp.own_days)
+    summed = {
+        slug: pd.concat(frames).groupby(level=0).sum().sort_index() for slug, frames in days.items()
+    }
     for inp in pools:
         shares = by_commons[inp.res.commons_slug]
         inp.commons_full = float(np.mean(shares))
+        inp.commons_days = summed[inp.res.commons_slug]
 
 
 def _past_days(frame: pd.DataFrame, today: pd.Timestamp) -> int:
@@ -294,6 +335,67 @@ def shrink_to_prior(p: pd.Series, prior: float, past_days: int) -> pd.Series:
     return a * p + (1.0 - a) * prior
 
 
+def same_time_of_year(
+    days: pd.DataFrame, dates: pd.DatetimeIndex, window: int = SEASON_WINDOW_DAYS
+) -> np.ndarray:
+    """Sums of ``days``' columns over the same time of every past year, per date.
+
+    ``days``: past days (sorted local days, any numeric columns); ``dates``: the
+    horizon's days. For a date ``d`` the days within ``window`` days (inclusive) of
+    ``d`` one, two, ... years earlier are summed: a pool's booked-out days around 15
+    June of the past years, say. Returns an array of shape (len(dates), columns),
+    zero where no past year reaches. Raises ValueError for a negative ``window``.
+    """
+    if window < 0:
+        raise ValueError(f"window must be >= 0 days, got {window}")
+    values = days.to_numpy(dtype=float)
+    out = np.zeros((len(dates), values.shape[1]))
+    if not len(days) or not len(dates):
+        return out
+    index = pd.DatetimeIndex(days.index)
+    cum = np.vstack([np.zeros(values.shape[1]), np.cumsum(values, axis=0)])
+    span = pd.Timedelta(days=window)
+    years = (dates[-1] - index[0]).days // 365 + 1
+    for k in range(1, years + 1):
+        centre = dates - pd.DateOffset(years=k)
+        lo = index.searchsorted(centre - span, side="left")
+        hi = index.searchsorted(centre + span, side="right")
+        out += cum[hi] - cum[lo]
+    return out
+
+
+def season_factor(own: np.ndarray, commons: np.ndarray) -> np.ndarray:
+    """Per horizon day, how much busier than usual a pool was at that time of past years.
+
+    ``own``/``commons``: (days, 2) arrays of booked-out days seen and expected at
+    the pool's usual share (:func:`same_time_of_year` of ``own_days`` and
+    ``commons_days``). The commons' ratio of seen to expected is shrunk toward 1 by
+    SEASON_COMMONS_PRIOR expected days, the pool's own toward the commons' by
+    SEASON_POOL_PRIOR (Poisson-gamma shrinkage of a standardized ratio, Clayton and
+    Kaldor 1987), and bounded by SEASON_MAX_FACTOR. A ratio, not a difference: a
+    pool never booked out stays so however busy its commons' summers are. Returns
+    1 where no past year covers the day. Raises ValueError on mismatched shapes.
+    """
+    own, commons = np.asarray(own, dtype=float), np.asarray(commons, dtype=float)
+    if own.shape != commons.shape or own.ndim != 2 or own.shape[1] != 2:
+        raise ValueError(f"expected two (days, 2) arrays, got {own.shape} and {commons.shape}")
+    rc = (commons[:, 0] + SEASON_COMMONS_PRIOR) / (commons[:, 1] + SEASON_COMMONS_PRIOR)
+    rp = (own[:, 0] + SEASON_POOL_PRIOR * rc) / (own[:, 1] + SEASON_POOL_PRIOR)
+    return np.clip(rp, 1.0 / SEASON_MAX_FACTOR, SEASON_MAX_FACTOR)
+
+
+def _full_days(frame: pd.DataFrame, today: pd.Timestamp) -> pd.Series:
+    """1.0 for each of a pool's complete days before ``today`` at its latest capacity
+    that ended with every unit out, else 0.0 (see :func:`_past_full_share`)."""
+    past = frame.loc[frame.index < today, ["level", "capacity"]].dropna()
+    if past.empty:
+        return pd.Series(dtype=float, index=pd.DatetimeIndex([]))
+    cap = past["capacity"]
+    past = past.loc[cap == cap.iloc[-1]]
+    cap = past["capacity"]
+    return ((past["level"] >= cap) & (cap > 0)).astype(float)
+
+
 def _past_full_share(frame: pd.DataFrame, today: pd.Timestamp) -> float:
     """Share of a pool's complete days before ``today`` at its latest capacity that
     ended with every unit out (0 without any).
@@ -305,13 +407,8 @@ def _past_full_share(frame: pd.DataFrame, today: pd.Timestamp) -> float:
     is not 2 of 3). It is the climatology of the risk backtest, restricted to the pool
     as it now is.
     """
-    past = frame.loc[frame.index < today, ["level", "capacity"]].dropna()
-    if past.empty:
-        return 0.0
-    cap = past["capacity"]
-    past = past.loc[cap == cap.iloc[-1]]
-    cap = past["capacity"]
-    return float(((past["level"] >= cap) & (cap > 0)).mean())
+    full = _full_days(frame, today)
+    return float(full.mean()) if len(full) else 0.0
 
 
 def _plans(res: ResourceInfo, facts: _Facts) -> tuple[pd.Series, pd.Series]:
@@ -501,6 +598,15 @@ def _pool_run(
         # show: alone, its first season's figures were sure of a quiet spring.
         shrunk = shrink_to_prior(proj.p_all_units_out, inp.commons_full, inp.past_days)
         proj = replace(proj, p_all_units_out=shrunk.rename("p_all_units_out"))
+    # Demand has a season the simulation's recent level does not carry 240 days ahead
+    # (the demo's autumn origins gave the next summer less than the winter): scale by
+    # how booked out the pool and its commons were at the same time of past years.
+    factor = season_factor(
+        same_time_of_year(inp.own_days[["full", "expected"]], dates),
+        same_time_of_year(inp.commons_days[["full", "expected"]], dates),
+    )
+    seasonal = (proj.p_all_units_out * factor).clip(0.0, 1.0)
+    proj = replace(proj, p_all_units_out=seasonal.rename("p_all_units_out"))
     peak = proj.p_over_capacity.idxmax() if len(proj.p_over_capacity) else None
     risk = {
         "on_loan_now": inp.on_loan_now,
@@ -522,6 +628,9 @@ def _pool_run(
         "commons_full_share": round(inp.commons_full, 4),
         "past_days": inp.past_days,
         "prior_days": PRIOR_DAYS,
+        # ... and the season it is scaled by, day by day (1: no past year to read).
+        "season_factor_min": round(float(factor.min()), 4),
+        "season_factor_max": round(float(factor.max()), 4),
     }
     paths = _paths_json(
         proj.occupancy_quantiles,
@@ -831,7 +940,7 @@ def _store_forecast(
             return False
         risk, paths, _ = _pool_run(inp, chosen, dates, n, rng, target=0.1)
     method = " + ".join(f"{k}: {s.method}" for k, s in chosen.items())
-    reason = " | ".join(f"{k}: {_flow_reason(inp, k, s)}" for k, s in chosen.items())
+    reason = " | ".join(f"{k}: {_flow_reason(inp, k, s, risk)}" for k, s in chosen.items())
     scores = {k: {m: _finite(v) for m, v in s.scores.items()} for k, s in chosen.items()}
     last_day = inp.flows.index[-1] if len(inp.flows) else None
     conn.execute(
@@ -854,9 +963,12 @@ def _store_forecast(
     return True
 
 
-def _flow_reason(inp: _Inputs, flow: str, sel: Selection) -> str:
+def _flow_reason(
+    inp: _Inputs, flow: str, sel: Selection, risk: dict[str, Any] | None = None
+) -> str:
     """The flow's reason as a steward reads it; a pool's demand also says how its
-    published chance of every unit being out was made (see SIMULATED_WEIGHT)."""
+    published chance of every unit being out was made (see SIMULATED_WEIGHT), and
+    with the run's ``risk`` the season it was scaled by (see season_factor)."""
     if flow != "demand" or inp.res.kind != "pool" or SIMULATED_WEIGHT >= 1.0:
         return sel.reason
     return (
@@ -866,6 +978,21 @@ def _flow_reason(inp: _Inputs, flow: str, sel: Selection) -> str:
         "as many units): the simulation alone proved too sure when checked against "
         "past forecasts"
         f"{_prior_words(inp)}"
+        f"{_season_words(risk)}"
+    )
+
+
+def _season_words(risk: dict[str, Any] | None) -> str:
+    """The reason's words for the season (see season_factor); none without one."""
+    if not risk or "season_factor_min" not in risk:
+        return ""
+    lo, hi = risk["season_factor_min"], risk["season_factor_max"]
+    if lo == hi == 1.0:
+        return ""
+    span = f"x{lo:.2f}" if lo == hi else f"x{lo:.2f} to x{hi:.2f}"
+    return (
+        f"; then scaled by how often it and its commons' pools were booked out at the "
+        f"same time of past years against their usual share ({span} over the horizon)"
     )
 
 

@@ -55,6 +55,8 @@ def _inputs(past_full: float, past_days: int = 400, commons_full: float = 0.0) -
         past_full=past_full,
         past_days=past_days,
         commons_full=commons_full,
+        own_days=runs._no_days(),
+        commons_days=runs._no_days(),
     ), demand
 
 
@@ -139,7 +141,10 @@ def test_shrinkage_weighs_the_pools_own_days_against_prior_days() -> None:
 def test_the_commons_prior_is_the_mean_share_of_its_own_pools() -> None:
     def pool(commons: str, share: float, kind: str = "pool") -> Any:
         return SimpleNamespace(
-            res=SimpleNamespace(kind=kind, commons_slug=commons), past_full=share, commons_full=0.0
+            res=SimpleNamespace(kind=kind, commons_slug=commons),
+            past_full=share,
+            commons_full=0.0,
+            own_days=runs._no_days(),
         )
 
     shed, shed2, garden, tank = (
