@@ -355,7 +355,7 @@ def same_time_of_year(
     index = pd.DatetimeIndex(days.index)
     cum = np.vstack([np.zeros(values.shape[1]), np.cumsum(values, axis=0)])
     span = pd.Timedelta(days=window)
-    years = (dates[-1] - index[0]).days // 365 + 1
+    years = (dates.max() - index[0]).days // 365 + 1
     for k in range(1, years + 1):
         centre = dates - pd.DateOffset(years=k)
         lo = index.searchsorted(centre - span, side="left")
