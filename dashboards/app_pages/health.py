@@ -63,6 +63,14 @@ with session.shown_errors():
             f"{counted(len(group), 'resource')} · "
             + (" · ".join(counts) if counts else "all healthy or without data")
         )
+        if slug in own and viewer.role == "steward" and any(t.shown == "withheld" for t in group):
+            # A withheld tile's status comes from the forecast alone (public_tile), so a
+            # steward counting along with the Overview found one "watch" fewer here.
+            st.caption(
+                "This is the public view: a resource whose recent changes come from fewer "
+                f"than {min_members} members shows no figures here and takes its status "
+                "from the forecast alone, so these counts can differ from your Overview."
+            )
         for tile in group[:MAX_CARDS]:
             with st.container(border=True):
                 left, right = st.columns([3, 2])

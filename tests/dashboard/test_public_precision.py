@@ -51,3 +51,19 @@ def test_public_figures_are_rounded_or_withheld(federation: Federation) -> None:
     # One member (Bob) behind the odd stock: withheld even with k = 2.
     assert k2["odd"].level is None
     assert all(t.firing == () for t in default.values())
+
+
+def test_a_steward_on_the_public_page_is_told_why_its_counts_can_differ(
+    federation: Federation,
+) -> None:
+    """A withheld tile takes its status from the forecast alone, so a steward's
+    count here could differ from the Overview's without a word."""
+    from .apptest import open_page, shown_text, signed_in
+
+    words = "these counts can differ from your Overview"
+    steward = open_page(signed_in("sam"), "health")
+    assert not steward.exception, steward.exception
+    assert words in shown_text(steward)
+    visitor = open_page(signed_in(None), "health")
+    assert not visitor.exception, visitor.exception
+    assert words not in shown_text(visitor)  # a visitor has no Overview
