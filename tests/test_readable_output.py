@@ -584,8 +584,11 @@ def test_a_deficits_what_to_do_says_which_of_its_two_amounts() -> None:
     # amount above" left a steward choosing between 663.56 and 651.52.
     _title, body = message(alert(rule="deficit"), "firing", "UTC")
     todo = next(line for line in body.splitlines() if line.startswith("What to do:"))
-    assert "by the first amount above (this period's shortfall)" in todo
+    assert "by the shortfall above (this period's" in todo
     assert "monthly amount above" not in todo
+    # A monthly deficit states one amount: "the monthly figure beside it" pointed at none.
+    assert "the monthly figure beside it" not in todo
+    assert "a weekly period's also gives the monthly pace" in todo
 
 
 def test_quarantine_list_fits_80_columns_with_whole_reasons() -> None:

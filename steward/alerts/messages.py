@@ -61,8 +61,8 @@ GUIDANCE: dict[str, tuple[str, str]] = {
     ),
     "deficit": (
         _FORECAST_SURE,
-        "What to do: raise income, or cut use, by the first amount above (this period's "
-        "shortfall); the monthly figure beside it is the pace to keep after that. {cmd} "
+        "What to do: raise income, or cut use, by the shortfall above (this period's; a "
+        "weekly period's also gives the monthly pace to keep after it). {cmd} "
         "quotas --resource {resource} --explain shows members' quotas.",
     ),
     "overbooking": (
