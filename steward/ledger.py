@@ -1276,17 +1276,19 @@ class Ledger:
         self._check_returned_units(ev, ret & (ev["status"] != "quarantine"))
 
     def _check_unnamed_returns(self, ev: pd.DataFrame, pools: set[int]) -> None:
-        """A return with no loan reference, on a pool whose loans carry one, is refused.
+        """A checkout or return with no loan reference, on a pool whose loans carry one,
+        is refused.
 
-        Which loan came back cannot be told: counted, it would lower the units on
-        loan while the open-loans list (and the member's usage) kept the loan it may
-        have closed. A pool recorded as counts only (no loan references in this batch
-        or stored) keeps its bare returns. One query, only for pools a batch returns to
-        without a reference.
+        A return: which loan came back cannot be told; counted, it would lower the
+        units on loan while the open-loans list (and the member's usage) kept the loan
+        it may have closed. A checkout: no return could ever be matched to it, so it
+        would stay on loan for good, beyond the pool's units. A pool recorded as counts
+        only (no loan references in this batch or stored) keeps its bare rows. One
+        query, only for pools a batch lends or takes back without a reference.
         """
         bare = (
             (ev["status"] != "quarantine")
-            & (ev["kind"] == "replenish")
+            & ev["kind"].isin(("use", "replenish"))
             & ev["loan_ref"].isna()
             & ev["resource_id"].isin(pools)
             & ev["reverses_id"].isna()
@@ -1316,6 +1318,9 @@ class Ledger:
             ev.at[idx, "reason"] = (
                 "return with no loan_ref, on a pool whose loans carry one: which loan came "
                 "back cannot be told; write the loan_ref of its checkout"
+                if ev.at[idx, "kind"] == "replenish"
+                else "checkout with no loan_ref, on a pool whose loans carry one: its "
+                "return could never be matched to it; write the loan_ref its return will carry"
             )
 
     def _check_returned_units(self, ev: pd.DataFrame, ret: pd.Series) -> None:

@@ -565,3 +565,39 @@ def test_a_return_naming_no_loan_is_refused_where_loans_carry_references(
         stored = set(conn.scalars(select(Event.external_id)))
     assert reason.startswith("return with no loan_ref, on a pool whose loans carry one")
     assert stored == {"s-out", "b-out", "b-in"}
+
+
+def test_a_checkout_naming_no_loan_is_refused_where_loans_carry_references(
+    make_workspace: MakeWorkspace,
+) -> None:
+    """Its return could never be matched: two such checkouts showed "4/2 on loan" for
+    good. A pool kept as counts only keeps its bare checkouts."""
+    pools = [
+        {"slug": "jigsaw", "name": "Jigsaws", "kind": "pool", "capacity": 2},
+        {"slug": "barrow", "name": "Wheelbarrows", "kind": "pool", "capacity": 4},
+    ]
+    ws = make_workspace([], resources=pools)
+    start = NOW - timedelta(days=3)
+    with ws.store.write() as conn:
+        first = Ledger(conn).record(
+            Batch("desk", events=[NewEvent("jigsaw", "use", 1, start, "j-1", loan_ref="J1")]),
+            now=NOW,
+        )
+        later = Ledger(conn).record(
+            Batch(
+                "volunteer",
+                events=[
+                    NewEvent("jigsaw", "use", 1, NOW - timedelta(hours=2), "j-2"),
+                    NewEvent("barrow", "use", 1, NOW - timedelta(hours=2), "b-1"),
+                ],
+            ),
+            now=NOW,
+        )
+    assert first.accepted == 1
+    assert (later.accepted, later.quarantined) == (1, 1), later.reasons
+    with ws.store.read() as conn:
+        (reason,) = conn.scalars(select(QuarantinedRow.reason))
+        stored = set(conn.scalars(select(Event.external_id)))
+    assert reason.startswith("checkout with no loan_ref, on a pool whose loans carry one")
+    assert "write the loan_ref its return will carry" in reason
+    assert stored == {"j-1", "b-1"}
