@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
 
 from steward import numbers, text_checks, written_dates
 from steward.display import clipped
@@ -701,8 +701,63 @@ class Ledger:
         ev["reason"] = reason
         ev["status"] = np.where(reason != "", "quarantine", "new")
         self._dedupe(ev, source, Event)
+        self._check_recorded_elsewhere(ev, source)
         self._check_loans(ev, catalog)
         return ev
+
+    def _check_recorded_elsewhere(self, ev: pd.DataFrame, source: str) -> None:
+        """Refuse a row another source already recorded: same id, resource, moment and contents.
+
+        Replays are told apart by source (``_dedupe``), so a file imported again under
+        another name (``volunteer1-v2.csv`` after ``volunteer1.csv``: another
+        ``import:`` source) or by hand beside the collector that reads it counted every
+        row twice without a word. Such a row is almost surely the same event, but not
+        for sure (two sources may number their rows alike), so it is quarantined, never
+        dropped, and its reason names what settles it. Events another event reverses
+        are left out: a steward who undid the first copy may record it again.
+        Point lookups on the resource-and-time index, 500 rows a query.
+        """
+        new = (ev["status"] == "new") & ev["external_id"].notna() & (ev["external_id"] != "")
+        if not new.any():
+            return
+        keys = list(
+            dict.fromkeys(
+                zip(
+                    ev.loc[new, "resource_id"].astype(int),
+                    ev.loc[new, "ts"].map(lambda t: t.to_pydatetime()),
+                    strict=True,
+                )
+            )
+        )
+        undone = select(Event.reverses_id).where(Event.reverses_id.is_not(None))
+        found: dict[tuple[str, str], str] = {}
+        for part in _chunks(keys, 500):
+            for other, ext_id, digest in self.conn.execute(
+                select(Event.source, Event.external_id, Event.payload_hash).where(
+                    tuple_(Event.resource_id, Event.occurred_at).in_(part),
+                    Event.source != source,
+                    Event.id.not_in(undone),
+                )
+            ):
+                found.setdefault((ext_id, digest), other)
+        if not found:
+            return
+        pairs = zip(ev.loc[new, "external_id"], ev.loc[new, "hash"], strict=True)
+        where = pd.Series([found.get(pair) for pair in pairs], index=ev.index[new], dtype=object)
+        where = where[where.notna()]
+        for idx, other in where.items():
+            ext_id = ev.at[idx, "external_id"]
+            settle = (
+                f"to import a corrected copy of that file, keep its name or pass --source {other}"
+                if other.startswith("import:")
+                else f"if this file is what {other} reads, let {other} record it"
+            )
+            ev.at[idx, "status"] = "quarantine"
+            ev.at[idx, "reason"] = (
+                f"already recorded from {other}: external id {ext_id!r} with the same "
+                f"resource, time and contents; recorded again from {source} it would count "
+                f"twice. {settle}; if it is another event, give it an id of its own"
+            )
 
     def _check_when(
         self,

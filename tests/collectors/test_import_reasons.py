@@ -271,3 +271,40 @@ def test_an_offset_without_minutes_among_local_times_is_refused_alone(
     assert (result.accepted, result.quarantined) == (1, 1), reason
     assert "ends in an offset without minutes; write it in full (+02:00, not +02)" in reason
     assert "--timezone" not in reason
+
+
+def test_a_file_imported_again_under_another_name_is_not_counted_twice(
+    make_workspace: MakeWorkspace, tmp_path: Path
+) -> None:
+    """`volunteer1-v2.csv` after `volunteer1.csv`: another source, so every row counted
+    twice without a word. Refused, naming the option that imports it as the first file."""
+    ws = make_workspace([], resources=RESOURCES)
+    first, second = tmp_path / "volunteer1.csv", tmp_path / "volunteer1-v2.csv"
+    first.write_text(EVENTS + row(quantity="12.5") + "2,flour,use,3," + WHEN + ",\n")
+    second.write_text(first.read_text() + "3,flour,use,4," + WHEN + ",\n")
+    opts = ImportOptions("events", "import:volunteer1.csv")
+    assert import_file(ws.store, first, opts).accepted == 2
+    again = import_file(ws.store, second, ImportOptions("events", "import:volunteer1-v2.csv"))
+    # Row 3 is new; rows 1 and 2 were recorded from the first file.
+    assert (again.accepted, again.quarantined) == (1, 2), again.reasons
+    with ws.store.read() as conn:
+        reasons = list(
+            conn.scalars(
+                select(QuarantinedRow.reason).where(
+                    QuarantinedRow.source == "import:volunteer1-v2.csv"
+                )
+            )
+        )
+    assert len(reasons) == 2
+    for reason in reasons:
+        assert reason.startswith("already recorded from import:volunteer1.csv: external id")
+        assert "keep its name or pass --source import:volunteer1.csv" in reason
+        assert "give it an id of its own" in reason
+    # As the reason says: under the first file's source rows 1 and 2 are replays (and
+    # row 3, recorded from the second file by now, is refused the same way).
+    settled = import_file(ws.store, second, opts)
+    assert (settled.accepted, settled.duplicates, settled.quarantined) == (0, 2, 1)
+    # The same id with other contents (another event numbered alike) is not refused.
+    other = tmp_path / "other.csv"
+    other.write_text(EVENTS + row(quantity="7"))
+    assert import_file(ws.store, other, ImportOptions("events", "import:other.csv")).accepted == 1
