@@ -19,7 +19,7 @@ if _ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboards import session  # noqa: E402
+from dashboards import data, session  # noqa: E402
 from dashboards.text import plain  # noqa: E402
 
 # A local file: a :material/...: page icon makes browsers fetch the favicon from a font host.
@@ -91,7 +91,11 @@ with session.shown_errors():
         if role == "public":
             st.caption("Not signed in")
         else:
-            st.caption(f"Signed in as {plain(scope.username or '')} ({role})")
+            # A federation's stewards each see one commons: the pages say which, or the
+            # CLI's alerts of three commons read as if the dashboard had lost two.
+            of = data.commons_name(session.config_path(), scope)
+            who = f"{role} of {plain(of)}" if of else role
+            st.caption(f"Signed in as {plain(scope.username or '')} ({who})")
             if st.button("Sign out", icon=":material/logout:", key="sign_out"):
                 session.sign_out()
                 st.rerun()

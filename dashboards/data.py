@@ -264,6 +264,17 @@ def commons_timezone(config: str, scope: Scope) -> str:
     return "UTC"
 
 
+def commons_name(config: str, scope: Scope) -> str | None:
+    """The name of the viewer's commons (None for the public, or a commons without resources)."""
+    if scope.commons_id is None:
+        return None
+    found = visible_resources(config, scope)
+    if not found:
+        return None
+    slug = found[0].commons_slug
+    return next((c.name for c in workspace(config).settings.commons if c.slug == slug), slug)
+
+
 @st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=SCOPE_KEY)
 def me(config: str, scope: Scope) -> tuple[str, str]:
     with workspace(config).store.read() as conn:

@@ -82,6 +82,7 @@ def sign_in_lines(config_path: Path) -> list[str]:
     from steward.store.models import Commons, Member
 
     ws = open_workspace(config_path, sync=False)
+    commons_names = {c.slug: c.name for c in ws.settings.commons}
     with ws.store.read() as conn:
         members = {
             (slug, code): (name, commons_name)
@@ -92,8 +93,13 @@ def sign_in_lines(config_path: Path) -> list[str]:
             )
         }
     ws.close()
-    stewards = [u for u, _, role, _, _ in DEMO_ACCOUNTS if role == "steward"]
-    lines = [f"Sign in as a steward: {stewards[0]} / steward-demo (also {', '.join(stewards[1:])})"]
+    # Each steward account sees one commons: named, so a page with one commons' alerts
+    # is not read as missing the other two.
+    lines = [
+        f"Sign in as a steward: {username} / {password} = {commons_names.get(commons, commons)}"
+        for username, password, role, commons, _ in DEMO_ACCOUNTS
+        if role == "steward"
+    ]
     for username, password, role, commons, code in DEMO_ACCOUNTS:
         if role == "member" and code is not None:
             name, commons_name = members.get((commons, code), ("?", commons))

@@ -138,8 +138,11 @@ def test_demo_sign_ins_name_the_member_the_pages_show(
     lines = "\n".join(sign_in_lines(ws.config.path))
     with ws.store.read() as conn:
         names = dict(conn.execute(select(Member.code, Member.name)).all())
-    for username, password, role, _commons, code in DEMO_ACCOUNTS:
-        if role != "member":
+    commons = {c.slug: c.name for c in ws.settings.commons}
+    for username, password, role, slug, code in DEMO_ACCOUNTS:
+        if role == "steward":
+            # Each steward account sees one commons: the line says which.
+            assert f"{username} / {password} = {commons[slug]}" in lines
             continue
         # The username is the member's first name, and the demo prints the whole name.
         assert names[code].split()[0].lower() == username

@@ -51,6 +51,17 @@ def test_every_page_for_every_role(federation: Federation, role: str, page: str)
         assert expected in text, (role, page, expected)
 
 
+def test_the_sidebar_names_the_viewers_commons(federation: Federation) -> None:
+    """A steward of one commons in a federation saw one firing alert where the CLI
+    listed four, and no page said whose alerts these were."""
+    steward = open_page(signed_in("sam"), "alerts")
+    assert "Signed in as sam (steward of Toolshed)" in shown_text(steward)
+    member = open_page(signed_in("alice"), "my_usage")
+    assert "Signed in as alice (member of Toolshed)" in shown_text(member)
+    visitor = open_page(signed_in(None), "health")
+    assert "Not signed in" in shown_text(visitor)
+
+
 def test_wrong_password_shows_an_error_and_nothing_personal(federation: Federation) -> None:
     at = new_app().run()
     at.text_input[0].input("alice")
