@@ -102,8 +102,20 @@ def events(
     return safe_table(shown.drop(columns=drop))
 
 
+#: The quota ladder, most urgent first: the rows a steward acts on lead the table.
+QUOTA_STATUS_ORDER = ("suspended", "review", "warned", "nudged", "ok")
+
+
 def quotas(frame: pd.DataFrame, kind: str, unit: str, tz: str) -> pd.DataFrame:
-    """Quota rows: Member, Period, Quota, Used, Left, At this pace, Status, Why."""
+    """Quota rows: Member, Period, Quota, Used, Left, At this pace, Status, Why.
+
+    Most urgent status first (:data:`QUOTA_STATUS_ORDER`), then in ``frame``'s order:
+    by member number, the one warned member of 300 sat near row 198.
+    """
+    rank = {status: i for i, status in enumerate(QUOTA_STATUS_ORDER)}
+    frame = frame.iloc[
+        frame["status"].map(lambda s: rank.get(str(s), len(rank))).argsort(kind="stable")
+    ]
 
     def period(start: Any, end: Any) -> str:
         # The stored end is exclusive (the next period's first instant).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pandas as pd
 import pytest
 
 from dashboards.text import change, local_time, number, plain, words
@@ -99,3 +100,38 @@ def test_quota_left(value: float, unit: str, kind: str, status: str, shown: str)
     from dashboards.text import quota_left
 
     assert quota_left(value, unit, kind=kind, status=status) == shown
+
+
+def test_the_quota_table_leads_with_the_rows_to_act_on() -> None:
+    """Sorted by member number, the one warned member of 300 sat near row 198."""
+    from dashboards.tables import quotas
+
+    start, end = datetime(2026, 12, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)
+    frame = pd.DataFrame(
+        [
+            {
+                "member": code,
+                "name": code.title(),
+                "period_start": start,
+                "period_end": end,
+                "allocation": 10.0,
+                "used": used,
+                "remaining": 10.0 - used,
+                "projected": used,
+                "status": status,
+                "explanation": "why",
+            }
+            for code, used, status in [
+                ("t0001", 0.0, "ok"),
+                ("t0002", 12.0, "review"),
+                ("t0003", 9.0, "nudged"),
+                ("t0004", 1.0, "ok"),
+                ("t0198", 2.0, "warned"),
+            ]
+        ]
+    )
+    shown = quotas(frame, "pool", "unit-days", "UTC")
+    assert list(shown["Status"]) == ["review", "warned", "nudged", "ok", "ok"]
+    assert list(shown["Member"])[-2:] == list(
+        quotas(frame.iloc[[0, 3]], "pool", "u", "UTC")["Member"]
+    )
