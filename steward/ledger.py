@@ -1586,8 +1586,9 @@ class Ledger:
                 dict.fromkeys(reasons.get(row) or ["another part of this row was refused"])
             )
             # Grouped by what went wrong, the row's own values left out: "quantity '...' is
-            # not a number", not the bare field name the first quote used to leave.
-            key = clipped(re.sub(r"'[^']*'", "'...'", why.split("; ")[0]), REASON_KEY_CHARS)
+            # not a number", not the bare field name the first quote used to leave. Marks
+            # of up to 3 characters stay: "with decimal '...'" hid the ',' that was the point.
+            key = clipped(_values_left_out(why.split("; ")[0]), REASON_KEY_CHARS)
             result.reasons[key] = result.reasons.get(key, 0) + 1
             why = why.replace("\x00", "<U+0000>")  # PostgreSQL text holds no NUL
             raw = json.dumps(text_checks.scrub(raws.get(row, {})), default=str, sort_keys=True)
@@ -2191,6 +2192,13 @@ def _not_in_source(external_id: str, source: str, others: list[str]) -> str:
         f"{why}; a reversal must be imported with --source <the source of the event it "
         "cancels>, and that event recorded first"
     )
+
+
+def _values_left_out(reason: str) -> str:
+    """``reason`` with each quoted value longer than 3 characters written '...': the
+    import summary's key, so rows refused for one cause count together, while a short
+    mark that is the point stays ("with decimal ','")."""
+    return re.sub(r"'([^']*)'", lambda m: m[0] if len(m[1]) <= 3 else "'...'", reason)
 
 
 def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:

@@ -162,7 +162,7 @@ def test_import_that_records_nothing_fails_and_every_reason_names_its_fix(
     assert code == 3, out + err
     assert "all 2 rows were quarantined; nothing was recorded" in err
     assert "steward quarantine list --source import:bad.csv" in err
-    assert "quantity '...' is not a number" in out  # grouped by what, not "quantity"
+    assert "quantity 'abc' is not a number" in out  # grouped by what, not "quantity"
 
     mixed = tmp_path / "mixed.csv"
     mixed.write_text(
