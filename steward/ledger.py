@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
+from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import text as sql_text
 
 from steward import numbers, text_checks, written_dates
 from steward.display import clipped
@@ -715,27 +716,25 @@ class Ledger:
         for sure (two sources may number their rows alike), so it is quarantined, never
         dropped, and its reason names what settles it. Events another event reverses
         are left out: a steward who undid the first copy may record it again.
-        Point lookups on the resource-and-time index, 500 rows a query.
+
+        The other sources are listed first by a loose index scan of the unique
+        (source, external_id) index, one probe per source; the rows are then looked up
+        on that index, 500 ids a query. A batch into a ledger no other source has
+        written costs one probe. The payload digest covers resource and time.
         """
         new = (ev["status"] == "new") & ev["external_id"].notna() & (ev["external_id"] != "")
         if not new.any():
             return
-        keys = list(
-            dict.fromkeys(
-                zip(
-                    ev.loc[new, "resource_id"].astype(int),
-                    ev.loc[new, "ts"].map(lambda t: t.to_pydatetime()),
-                    strict=True,
-                )
-            )
-        )
+        others = [s for s in self._sources() if s != source]
+        if not others:
+            return
         undone = select(Event.reverses_id).where(Event.reverses_id.is_not(None))
         found: dict[tuple[str, str], str] = {}
-        for part in _chunks(keys, 500):
+        for part in _chunks(list(dict.fromkeys(ev.loc[new, "external_id"])), 500):
             for other, ext_id, digest in self.conn.execute(
                 select(Event.source, Event.external_id, Event.payload_hash).where(
-                    tuple_(Event.resource_id, Event.occurred_at).in_(part),
-                    Event.source != source,
+                    Event.source.in_(others),
+                    Event.external_id.in_(part),
                     Event.id.not_in(undone),
                 )
             ):
@@ -758,6 +757,19 @@ class Ledger:
                 f"resource, time and contents; recorded again from {source} it would count "
                 f"twice. {settle}; if it is another event, give it an id of its own"
             )
+
+    def _sources(self) -> list[str]:
+        """Every source the event table holds, by a loose index scan (a recursive
+        ``MIN(source) > previous``): a few index probes, not a pass over the ledger."""
+        found = sql_text(
+            "WITH RECURSIVE s(source) AS ("
+            " SELECT MIN(source) FROM event"
+            " UNION ALL"
+            " SELECT (SELECT MIN(e.source) FROM event e WHERE e.source > s.source)"
+            " FROM s WHERE s.source IS NOT NULL"
+            ") SELECT source FROM s WHERE source IS NOT NULL"
+        )
+        return list(self.conn.scalars(found))
 
     def _check_when(
         self,
