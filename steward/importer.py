@@ -208,8 +208,8 @@ def _check_header(
     unread = [h for h in header if h not in required and h not in optional and h not in ignore]
     if unread:
         raise InputError(
-            f"{path}: column(s) {', '.join(map(repr, unread))} are not ones a {kind} import "
-            f"reads, so their values would be lost",
+            f"{path}: column(s) {', '.join(map(repr, unread))} are not {kind} "
+            f"columns Steward reads, so their values would be lost",
             hint=f"{kind} files read {', '.join(required + optional)}; rename a misspelt "
             "column, or pass --ignore-column NAME for each column to leave out on purpose",
         )

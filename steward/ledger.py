@@ -2004,7 +2004,12 @@ def _unknown_members(
                     "member column; if not, import members first"
                 )
             else:
-                out.append(f"unknown member {code!r}; import members first")
+                # A sign-in name ('ada') is the usual slip: the column takes member codes.
+                out.append(
+                    f"unknown member {code!r}; the member column takes member codes as "
+                    "the members file gives them (not sign-in names); if it is one, "
+                    "import members first"
+                )
             continue
         out.append(
             f"member {code!r} belongs to commons {', '.join(map(repr, elsewhere))}, not to "

@@ -97,12 +97,14 @@ def test_a_column_the_import_does_not_read_is_refused_unless_ignored(
         "external_id,resource,kind,quantity,occurred_at,membr,notes\n"
         "e1,fund,use,3.00,2024-05-01T10:00:00+01:00,ann,lent at the fair\n"
     )
-    with pytest.raises(InputError, match="'membr', 'notes' are not ones a events import") as err:
+    with pytest.raises(
+        InputError, match="'membr', 'notes' are not events columns Steward reads"
+    ) as err:
         import_file(ws.store, path, ImportOptions("events", "x"))
     assert "--ignore-column" in str(err.value.hint)
     with ws.store.read() as conn:
         assert conn.scalars(select(Event.id)).first() is None
-    with pytest.raises(InputError, match="'membr' are not ones"):
+    with pytest.raises(InputError, match="'membr' are not events columns"):
         import_file(ws.store, path, ImportOptions("events", "x", ignore_columns=("notes",)))
     result = import_file(
         ws.store, path, ImportOptions("events", "x", ignore_columns=("notes", "membr"))

@@ -356,7 +356,10 @@ def test_a_member_of_another_commons_is_named_with_their_commons(
         "member 'ann' belongs to commons 'garden', not to 'shed', the commons of resource 'fund'"
     )
     assert "import them as a member of 'shed'" in reasons["loans.csv:2"]
-    assert reasons["loans.csv:3"] == "unknown member 'bob'; import members first"
+    assert reasons["loans.csv:3"] == (
+        "unknown member 'bob'; the member column takes member codes as the members file "
+        "gives them (not sign-in names); if it is one, import members first"
+    )
 
 
 @pytest.mark.skipif(not broker_up(), reason="needs the Mosquitto broker on 127.0.0.1:1883")
