@@ -257,6 +257,30 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def table_header(client: str) -> str:
+    """The header of the per-run table; ``client``: "browser" or "client" (its CPU column)."""
+    return (
+        f"{'run':10} {'loads':>6} {'errors':>6} {'first p50':>9} {'first max':>9} "
+        f"{'p50 s':>6} {'p95 s':>6} {'max s':>6} {'RSS MB start/peak/end':>22} "
+        f"{'CPU ms/load':>11} {client + ' CPU s':>13} {'load avg':>8}"
+    )
+
+
+def table_row(name: str, run: Run, load_avg: float) -> str:
+    """One run's row under :func:`table_header`: times in s, RSS in MB, server CPU in ms
+    per page load (visits and first pages), the client's CPU in s."""
+    rss = f"{run.rss[0]:.0f}/{max(run.rss):.0f}/{run.rss[-1]:.0f}" if run.rss else "-"
+    times = run.times or [float("nan")]
+    first = run.first or [float("nan")]
+    return (
+        f"{name:10} {len(run.times):>6} {len(run.errors):>6} "
+        f"{statistics.median(first):>9.2f} {max(first):>9.2f} "
+        f"{statistics.median(times):>6.2f} {pct(times, 0.95):>6.2f} {max(times):>6.2f} "
+        f"{rss:>22} {1000 * run.cpu / max(1, len(run.times) + len(run.first)):>11.0f} "
+        f"{run.browser_cpu:>13.1f} {load_avg:>8.1f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sessions", type=int, default=20)
@@ -272,11 +296,7 @@ def main() -> None:
         build_demo(root / "demo")
     assert {a[0] for a in DEMO_ACCOUNTS} >= {"steward", "ada"}
     print(f"{args.sessions} sessions, {args.pages} page visits each after sign-in, demo data")
-    print(
-        f"{'run':10} {'loads':>6} {'errors':>6} {'first p50':>9} {'first max':>9} "
-        f"{'p50 s':>6} {'p95 s':>6} {'max s':>6} {'RSS MB start/peak/end':>22} "
-        f"{'CPU ms/load':>11} {'browser CPU s':>13} {'load avg':>8}"
-    )
+    print(table_header("browser"))
     runs = [
         ("staggered", 1.0, False),
         ("burst", 0.0, False),
@@ -307,16 +327,7 @@ def main() -> None:
                 print(f"  the server did not stop within 60 s of SIGTERM ({name}); killed")
                 proc.kill()
                 proc.wait()
-        rss = f"{run.rss[0]:.0f}/{max(run.rss):.0f}/{run.rss[-1]:.0f}" if run.rss else "-"
-        times = run.times or [float("nan")]
-        first = run.first or [float("nan")]
-        print(
-            f"{name:10} {len(run.times):>6} {len(run.errors):>6} "
-            f"{statistics.median(first):>9.2f} {max(first):>9.2f} "
-            f"{statistics.median(times):>6.2f} {pct(times, 0.95):>6.2f} {max(times):>6.2f} "
-            f"{rss:>22} {1000 * run.cpu / max(1, len(run.times) + len(run.first)):>11.0f} "
-            f"{run.browser_cpu:>13.0f} {load_avg:>8.1f}"
-        )
+        print(table_row(name, run, load_avg))
         for error in run.errors[:5]:
             print(f"  {error}")
     print(

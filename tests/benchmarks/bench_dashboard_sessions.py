@@ -65,7 +65,6 @@ import argparse
 import asyncio
 import logging
 import os
-import statistics
 import sys
 import tempfile
 import threading
@@ -87,10 +86,11 @@ from bench_dashboard_load import (  # noqa: E402
     STEWARD_PAGES,
     Run,
     build_demo,
-    pct,
     sample_rss,
     serve,
     server_cpu,
+    table_header,
+    table_row,
 )
 
 from steward import access, sessions  # noqa: E402
@@ -394,26 +394,13 @@ def main() -> None:
     print(
         f"{args.sessions} sessions, {args.pages} page visits each after the start page, demo data"
     )
-    print(
-        f"{'run':10} {'loads':>6} {'errors':>6} {'first p50':>9} {'first max':>9} "
-        f"{'p50 s':>6} {'p95 s':>6} {'max s':>6} {'RSS MB start/peak/end':>22} "
-        f"{'CPU ms/load':>11} {'client CPU s':>12} {'load avg':>8}"
-    )
+    print(table_header("client"))
     for name, spacing in (("staggered", 1.0), ("burst", 0.0)):
         tokens = issue_tokens(config, args.sessions)
         run, load_avg = measure(
             config, root / f"dashboard-ws-{name}.log", tokens, args.pages, spacing
         )
-        rss = f"{run.rss[0]:.0f}/{max(run.rss):.0f}/{run.rss[-1]:.0f}" if run.rss else "-"
-        times = run.times or [float("nan")]
-        first = run.first or [float("nan")]
-        print(
-            f"{name:10} {len(run.times):>6} {len(run.errors):>6} "
-            f"{statistics.median(first):>9.2f} {max(first):>9.2f} "
-            f"{statistics.median(times):>6.2f} {pct(times, 0.95):>6.2f} {max(times):>6.2f} "
-            f"{rss:>22} {1000 * run.cpu / max(1, len(run.times) + len(run.first)):>11.0f} "
-            f"{run.browser_cpu:>12.1f} {load_avg:>8.1f}"
-        )
+        print(table_row(name, run, load_avg))
         for error in run.errors[:5]:
             print(f"  {error}")
     print(
