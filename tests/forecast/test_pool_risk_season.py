@@ -18,6 +18,7 @@ import pytest
 
 from steward.forecast import runs, select
 from steward.forecast.runs import _flow_reason, _pool_run, same_time_of_year, season_factor
+from tests.forecast.conftest import pool_inputs
 
 PAST = pd.date_range("2024-01-01", "2025-12-31", freq="D")
 
@@ -66,35 +67,18 @@ def _busy_summers() -> pd.DataFrame:
     return pd.DataFrame({"full": full, "expected": full.mean()}, index=PAST)
 
 
-def _inputs(own_days: pd.DataFrame) -> Any:
-    weeks = pd.date_range(end="2025-12-28", periods=60, freq="W-SUN")
-    demand = pd.Series(np.random.default_rng(1).poisson(3.0, len(weeks)).astype(float), weeks)
-    return SimpleNamespace(
-        res=SimpleNamespace(kind="pool", slug="drill", commons_slug="shed"),
-        series={"demand": demand},
-        profile=np.full(7, 1 / 7),
-        batches=np.array([1.0]),
-        capacity_now=2.0,
-        capacity_plan=pd.Series(dtype=float),
-        on_loan_now=1,
-        durations=np.array([3.0, 5.0, 7.0]),
-        ages=np.array([], dtype=np.int64),
-        lost_overdue=0,
-        past_full=0.3,
-        past_days=730,
-        commons_full=0.3,
-        own_days=own_days,
-        commons_days=own_days,
-    )
-
-
 def test_the_published_chance_is_scaled_by_the_pools_season() -> None:
     """Forecast on 31 December: July was booked out in both past years, January never."""
-    inp = _inputs(_busy_summers())
+    inp = pool_inputs(past_full=0.3, past_days=730, commons_full=0.3, own_days=_busy_summers())[0]
     sel = {"demand": select(inp.series["demand"], 35, nonnegative=True)}
     dates = pd.date_range("2026-01-01", periods=240, freq="D")
     _, _, plain = _pool_run(
-        _inputs(runs._no_days()), sel, dates, 400, np.random.default_rng(5), target=0.1
+        pool_inputs(past_full=0.3, past_days=730, commons_full=0.3)[0],
+        sel,
+        dates,
+        400,
+        np.random.default_rng(5),
+        target=0.1,
     )
     risk, paths, proj = _pool_run(inp, sel, dates, 400, np.random.default_rng(5), target=0.1)
     factor = season_factor(

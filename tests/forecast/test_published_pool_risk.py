@@ -13,6 +13,7 @@ import pytest
 
 from steward.forecast import runs, select
 from steward.forecast.runs import _flow_reason, _past_full_share, _pool_run
+from tests.forecast.conftest import pool_inputs
 
 DAYS = pd.date_range("2026-01-01", periods=10, freq="D")
 
@@ -37,33 +38,10 @@ def test_the_past_share_is_of_the_pool_as_it_now_is() -> None:
     assert _past_full_share(frame, pd.Timestamp("2026-01-11")) == pytest.approx(1 / 4)
 
 
-def _inputs(past_full: float, past_days: int = 400, commons_full: float = 0.0) -> Any:
-    weeks = pd.date_range(end="2025-12-28", periods=60, freq="W-SUN")
-    demand = pd.Series(np.random.default_rng(1).poisson(3.0, len(weeks)).astype(float), weeks)
-    res = SimpleNamespace(kind="pool", slug="drill", commons_slug="shed")
-    return SimpleNamespace(
-        res=res,
-        series={"demand": demand},
-        profile=np.full(7, 1 / 7),
-        batches=np.array([1.0]),
-        capacity_now=2.0,
-        capacity_plan=pd.Series(dtype=float),
-        on_loan_now=1,
-        durations=np.array([3.0, 5.0, 7.0]),
-        ages=np.array([], dtype=np.int64),
-        lost_overdue=0,
-        past_full=past_full,
-        past_days=past_days,
-        commons_full=commons_full,
-        own_days=runs._no_days(),
-        commons_days=runs._no_days(),
-    ), demand
-
-
 def test_the_published_chance_is_the_blend_the_backtest_scores(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    inp, demand = _inputs(past_full=0.6)
+    inp, demand = pool_inputs(past_full=0.6)
     sel = {"demand": select(demand, 6, nonnegative=True)}
     dates = pd.date_range("2025-12-30", periods=28, freq="D")
     # The blend alone: the shrinkage toward the commons has tests of its own below.
@@ -113,7 +91,7 @@ def test_a_pool_with_one_quiet_season_of_history_is_shrunk_toward_its_commons() 
     quiet = pd.Series(np.r_[np.zeros(12), 1.0], weeks)
     sel = {"demand": select(quiet, 6, nonnegative=True)}
     dates = pd.date_range("2025-12-30", periods=28, freq="D")
-    inp, _ = _inputs(past_full=0.0, past_days=90, commons_full=0.4)
+    inp, _ = pool_inputs(past_full=0.0, past_days=90, commons_full=0.4)
     inp.series = {"demand": quiet}
     inp.on_loan_now = 0
     risk, _, proj = _pool_run(inp, sel, dates, 400, np.random.default_rng(5), target=0.1)
@@ -122,7 +100,7 @@ def test_a_pool_with_one_quiet_season_of_history_is_shrunk_toward_its_commons() 
     # The simulation alone gives a quiet 2-unit pool next to no chance of being booked out.
     assert proj.p_all_units_out.min() >= 0.4 * lean - 1e-9
     assert (risk["commons_full_share"], risk["past_days"]) == (0.4, 90)
-    seasoned, _ = _inputs(past_full=0.0, past_days=3650, commons_full=0.4)
+    seasoned, _ = pool_inputs(past_full=0.0, past_days=3650, commons_full=0.4)
     seasoned.series = {"demand": quiet}
     seasoned.on_loan_now = 0
     _, _, old = _pool_run(seasoned, sel, dates, 400, np.random.default_rng(5), target=0.1)
