@@ -671,7 +671,15 @@ class Ledger:
 
         # Int64, not float: one unknown resource (NaN) would turn every id into "3.0".
         commons = slug.map(catalog.resource_commons).astype("Int64")
-        self._check_when(ts, commons, "occurred_at", catalog, flag, planned=ev["scheduled"])
+        self._check_when(
+            ts,
+            commons,
+            "occurred_at",
+            catalog,
+            flag,
+            planned=ev["scheduled"],
+            written=ev["occurred_at"],
+        )
         member = ev["member"].astype("string").str.strip().replace("", pd.NA)
         ev["member_id"] = pd.Series(pd.NA, index=ev.index, dtype="Int64")
         named = member.notna()
@@ -780,21 +788,29 @@ class Ledger:
         flag: Callable[[pd.Series, Reason], None],
         *,
         planned: pd.Series | None = None,
+        written: pd.Series | None = None,
     ) -> None:
         """Flag moments after now plus the window's skew, or before their commons' history.
 
         ``ts``: parsed UTC moments (NaT where unreadable, already flagged); ``commons``:
         each row's commons id (Int64, NA for an unknown resource); ``planned``: rows
-        exempt from the future limit (``scheduled``). Vectorised: a few comparisons a row;
-        texts are built for flagged rows only.
+        exempt from the future limit (``scheduled``); ``written``: the values as the
+        source gave them, which the reasons quote (a volunteer searches the file for
+        '2026-12-30T12:00:00-05:00', not for its UTC '17:00:00+00:00'). Vectorised: a
+        few comparisons a row; texts are built for flagged rows only.
         """
+        as_given = ts if written is None else written
+
+        def shown(mask: pd.Series) -> pd.Series:  # built for flagged rows only
+            return _as_written(as_given[mask], ts[mask])
+
         limit = pd.Timestamp(self._now).tz_convert("UTC") + self.window.skew
         late = ts > limit
         if planned is not None:
             is_planned = planned.fillna(False).astype(bool)
             late &= ~is_planned
             if (late_plan := is_planned & (ts > limit)).any():
-                self._check_plans(ts, commons, column, catalog, flag, late_plan)
+                self._check_plans(ts, commons, column, catalog, flag, late_plan, shown)
         if late.any():
             minutes = self.window.skew.total_seconds() / 60
 
@@ -803,7 +819,7 @@ class Ledger:
             def after(mask: pd.Series) -> pd.Series:
                 return (
                     f"{column} '"
-                    + ts[mask].map(lambda t: t.isoformat())
+                    + shown(mask)
                     + "' is in the future: later than now by this machine's clock plus "
                     f"{minutes:g} minutes allowed for clock skew; a mistyped year, or a "
                     "clock or timezone set wrong at the source? fix the time where it was "
@@ -828,7 +844,7 @@ class Ledger:
                 local = ts[mask].dt.tz_convert(zone)
                 return (
                     f"{column} '"
-                    + ts[mask].map(lambda t: t.isoformat())
+                    + shown(mask)
                     + f"' is before the history of commons '{slug}', which starts "
                     f"'{day.isoformat()}' ({src}): a mistyped year, or a clock never set? "
                     "fix the date at the source; if this history is real, set history_starts: "
@@ -846,6 +862,7 @@ class Ledger:
         catalog: _Catalog,
         flag: Callable[[pd.Series, Reason], None],
         ahead: pd.Series,
+        shown: Callable[[pd.Series], pd.Series],
     ) -> None:
         """Flag planned rows (``ahead``: those later than now) beyond their commons' horizon.
 
@@ -868,7 +885,7 @@ class Ledger:
             def beyond(mask: pd.Series, slug: str = slug, limit: str = limit) -> pd.Series:
                 return (
                     f"{column} '"
-                    + ts[mask].map(lambda t: t.isoformat())
+                    + shown(mask)
                     + f"' of a planned row is further ahead than commons '{slug}' takes plans "
                     f"({limit}): a mistyped year? fix the date at the source; if the plan "
                     f"is real, raise plans_ahead_days under commons '{slug}' in the "
@@ -1036,7 +1053,9 @@ class Ledger:
         fr["ts"] = ts
         commons = slug.map(catalog.resource_commons).astype("Int64")
         planned = fr.get("scheduled")
-        self._check_when(ts, commons, time_col, catalog, flag, planned=planned)
+        self._check_when(
+            ts, commons, time_col, catalog, flag, planned=planned, written=fr[time_col]
+        )
         fr["hash"] = _digest(fr, ["resource", "qty", "ts", *(["note"] if "note" in fr else [])])
         fr["reason"] = reason
         fr["status"] = np.where(reason != "", "quarantine", "new")
@@ -1138,7 +1157,7 @@ class Ledger:
         fr["ts"], why = _timestamps(fr["starts_at"], "starts_at")
         flag(why != "", why)
         commons = slug.map(catalog.resource_commons).astype("Int64")
-        self._check_when(fr["ts"], commons, "starts_at", catalog, flag)
+        self._check_when(fr["ts"], commons, "starts_at", catalog, flag, written=fr["starts_at"])
         fr["due_ts"], why = _timestamps(fr["due_at"], "due_at")
         flag(why != "", "due date: " + why)
         flag(
@@ -2208,6 +2227,22 @@ def _not_in_source(external_id: str, source: str, others: list[str]) -> str:
     return (
         f"{why}; a reversal must be imported with --source <the source of the event it "
         "cancels>, and that event recorded first"
+    )
+
+
+def _as_written(values: pd.Series, ts: pd.Series) -> pd.Series:
+    """Each moment as its source wrote it, for a reason to quote: text stripped, a
+    datetime in ISO 8601 with its own offset; the parsed UTC moment where neither."""
+
+    def one(value: Any, parsed: Any) -> str:
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+        if isinstance(value, datetime):
+            return value.isoformat()
+        return parsed.isoformat() if isinstance(parsed, pd.Timestamp) else str(value)
+
+    return pd.Series(
+        [one(v, t) for v, t in zip(values, ts, strict=True)], index=ts.index, dtype=object
     )
 
 

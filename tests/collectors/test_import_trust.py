@@ -14,6 +14,7 @@ import yaml
 from sqlalchemy import select
 
 from steward import collectors
+from steward.importer import ImportOptions, import_file
 from steward.ledger import (
     CLOCK_SKEW,
     Batch,
@@ -119,12 +120,14 @@ def test_rows_dated_in_the_future_or_before_the_commons_history_are_quarantined(
     reasons = quarantined(config)
     assert set(reasons) == {"typos.csv:2", "typos.csv:3", "typos.csv:6"}
     future = reasons["typos.csv:2"]
-    assert "occurred_at '2062-01-01T10:00:00+00:00' is in the future" in future
+    assert (
+        "occurred_at '2062-01-01T10:00:00Z' is in the future" in future
+    )  # as written in the file, not in UTC
     assert "plus 5 minutes allowed for clock skew" in future
     assert "fix the time where it was written, or the timezone" in future
     assert "is in the future" in reasons["typos.csv:6"]
     past = reasons["typos.csv:3"]
-    assert "occurred_at '1926-01-02T10:00:00+00:00' is before the history of commons 'shed'" in past
+    assert "occurred_at '1926-01-02T10:00:00Z' is before the history of commons 'shed'" in past
     assert "starts '2000-01-01' (Steward's default)" in past
     assert "set history_starts: 1926-01-02 (or earlier) under commons 'shed'" in past
     # The summary groups them by what went wrong, not by each date.
@@ -714,7 +717,7 @@ def test_a_planned_row_beyond_the_plans_horizon_is_quarantined(
     assert "3 rows read: 1 accepted, 0 duplicates, 2 quarantined" in out
     reason = quarantined(config)["plans.csv:2"]
     assert reason == (
-        "occurred_at '2062-01-01T10:00:00+00:00' of a planned row is further ahead than "
+        "occurred_at '2062-01-01T10:00:00Z' of a planned row is further ahead than "
         "commons 'shed' takes plans (Steward's default, 730 days: the longest forecast "
         "horizon): a mistyped year? fix the date at the source; if the plan is real, raise "
         "plans_ahead_days under commons 'shed' in the configuration"
@@ -814,3 +817,18 @@ def test_a_loan_cannot_come_back_more_often_than_it_went_out(
     )
     assert code == 0 and "2 rows read: 2 accepted" in out_text, out_text + err
     assert ledger_state(config)["on_loan"] == 0
+
+
+def test_a_refused_time_is_quoted_as_the_file_writes_it(
+    make_workspace: MakeWorkspace, tmp_path: Path
+) -> None:
+    """It quoted the UTC moment ('2062-12-30T17:00:00+00:00'), which a volunteer
+    searching the file for '2062-12-30T12:00:00-05:00' does not find."""
+    ws = make_workspace([])
+    path = tmp_path / "later.csv"
+    path.write_text(HEADER + "1,fund,replenish,100,2062-12-30T12:00:00-05:00,\n")
+    result = import_file(ws.store, path, ImportOptions("events", "later"))
+    assert result.quarantined == 1
+    with ws.store.read() as conn:
+        (reason,) = conn.scalars(select(QuarantinedRow.reason))
+    assert reason.startswith("occurred_at '2062-12-30T12:00:00-05:00' is in the future"), reason
