@@ -176,6 +176,8 @@ def test_import_that_records_nothing_fails_and_every_reason_names_its_fix(
     assert code == 0, out + err
     assert "3 of 4 rows were quarantined" in out
     assert "steward quarantine list --source import:mixed.csv" in out
+    # The reason's zone is an example: the summary names the commons' own.
+    assert "the commons' timezones, for --timezone: shed UTC" in out
     listed = in_process(
         capsys, "-c", str(config), "quarantine", "list", "--source", "import:mixed.csv"
     )[1]

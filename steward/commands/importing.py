@@ -123,6 +123,14 @@ def register(app: typer.Typer) -> None:
             head = f"  quarantined {count:,} x "
             shown = clipped(reason, max(console.width - len(head), 40))
             console.print(head + shown, highlight=False, markup=False)
+        if any(w in reason for reason in result.reasons for w in ("UTC offset", "--timezone")):
+            # The reasons' example zone is only an example: name the commons' own.
+            zones = ", ".join(f"{c.slug} {c.timezone}" for c in ws.settings.commons)
+            console.print(
+                f"  the commons' timezones, for --timezone: {zones}",
+                highlight=False,
+                markup=False,
+            )
         if result.quarantined:
             see = f"steward quarantine list --source {opts.source}"
             if not result.accepted and not result.duplicates:
