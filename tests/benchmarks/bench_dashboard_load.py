@@ -36,6 +36,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -257,6 +259,34 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+@contextmanager
+def measured_server(config: Path, log: Path, name: str) -> Iterator[tuple[str, Run, float, int]]:
+    """A fresh dashboard server for one run: yields its address, the run's figures
+    (server RSS sampled meanwhile; its CPU filled in on exit), the 1-minute load
+    average at the start, and the server's pid. On exit the server is stopped
+    (SIGTERM, then SIGKILL after 60 s)."""
+    proc, url = serve(config, log)
+    run = Run()
+    load_avg = os.getloadavg()[0]
+    cpu_start = server_cpu(proc.pid)
+    stop = threading.Event()
+    sampler = threading.Thread(target=sample_rss, args=(proc.pid, run, stop))
+    sampler.start()
+    try:
+        yield url, run, load_avg, proc.pid
+    finally:
+        stop.set()
+        sampler.join()
+        run.cpu = server_cpu(proc.pid) - cpu_start
+        proc.terminate()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            print(f"  the server did not stop within 60 s of SIGTERM ({name}); killed")
+            proc.kill()
+            proc.wait()
+
+
 def table_header(client: str) -> str:
     """The header of the per-run table; ``client``: "browser" or "client" (its CPU column)."""
     return (
@@ -305,28 +335,13 @@ def main() -> None:
     ]
     for name, spacing, shared_profiles in runs:
         # A fresh server per run: the burst run starts on a cold server too.
-        proc, url = serve(config, root / f"dashboard-{name}.log")
-        run = Run()
-        load_avg = os.getloadavg()[0]
-        cpu_start = server_cpu(proc.pid)
-        stop = threading.Event()
-        sampler = threading.Thread(target=sample_rss, args=(proc.pid, run, stop))
-        sampler.start()
-        try:
-            asyncio.run(
-                load(url, args.sessions, args.pages, spacing, run, proc.pid, shared_profiles)
-            )
-        finally:
-            stop.set()
-            sampler.join()
-            run.cpu = server_cpu(proc.pid) - cpu_start
-            proc.terminate()
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                print(f"  the server did not stop within 60 s of SIGTERM ({name}); killed")
-                proc.kill()
-                proc.wait()
+        with measured_server(config, root / f"dashboard-{name}.log", name) as (
+            url,
+            run,
+            load_avg,
+            pid,
+        ):
+            asyncio.run(load(url, args.sessions, args.pages, spacing, run, pid, shared_profiles))
         print(table_row(name, run, load_avg))
         for error in run.errors[:5]:
             print(f"  {error}")

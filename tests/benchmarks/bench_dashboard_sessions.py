@@ -67,7 +67,6 @@ import logging
 import os
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,9 +85,7 @@ from bench_dashboard_load import (  # noqa: E402
     STEWARD_PAGES,
     Run,
     build_demo,
-    sample_rss,
-    serve,
-    server_cpu,
+    measured_server,
     table_header,
     table_row,
 )
@@ -346,27 +343,12 @@ def measure(
     ``tokens`` are session cookies from :func:`issue_tokens`, one per session.
     The server is stopped (SIGTERM, then SIGKILL after 60 s) before returning.
     """
-    proc, url = serve(config, log)
-    run = Run()
-    load_avg = os.getloadavg()[0]
-    cpu_start = server_cpu(proc.pid)
-    own_start = _own_cpu()
-    stop = threading.Event()
-    sampler = threading.Thread(target=sample_rss, args=(proc.pid, run, stop))
-    sampler.start()
-    try:
-        asyncio.run(load(url, tokens, pages, spacing, run, verbose))
-    finally:
-        run.browser_cpu = _own_cpu() - own_start  # this client's CPU (the sampler's included)
-        stop.set()
-        sampler.join()
-        run.cpu = server_cpu(proc.pid) - cpu_start
-        proc.terminate()
+    with measured_server(config, log, log.stem) as (url, run, load_avg, _pid):
+        own_start = _own_cpu()
         try:
-            proc.wait(timeout=60)
-        except Exception:  # noqa: BLE001 - a stuck server is killed, the figures stand
-            proc.kill()
-            proc.wait()
+            asyncio.run(load(url, tokens, pages, spacing, run, verbose))
+        finally:
+            run.browser_cpu = _own_cpu() - own_start  # this client's CPU (the sampler's included)
     return run, load_avg
 
 
