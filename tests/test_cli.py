@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import warnings
@@ -305,6 +306,34 @@ def test_status_says_its_order_and_puts_alerts_first(demo_dir: Path) -> None:
     config = str(demo_dir / "steward.yaml")
     out = run("-c", config, "status").stdout
     assert out.startswith("Resources most urgent first: below reserve now")
+
+
+def test_forecast_at_80_columns_lists_the_outlook_most_urgent_first(
+    demo_dir: Path, tmp_path: Path
+) -> None:
+    """Each outlook sentence wraps under its own start and the likeliest shortfall
+    leads: in catalogue order, 33 pool sentences hid the two stocks heading below
+    their reserves."""
+    copy = tmp_path / "ws"
+    shutil.copytree(demo_dir, copy)
+    slugs = ["seed-bank", "jigsaw", "mutual-aid-fund", "water-tank"]
+    proc = subprocess.run(
+        [*STEWARD, "-c", str(copy / "steward.yaml"), "forecast", *slugs],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+        env={**os.environ, "COLUMNS": "80"},
+    )
+    lines = proc.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines), [x for x in lines if len(x) > 80]
+    outlook = lines[lines.index("Outlook, most urgent first:") + 1 :]
+    starts = [x for x in outlook if x.startswith("  ") and not x.startswith("    ")]
+    assert len(starts) == 4, outlook
+    chances = [int(re.match(r"  (\d+)% chance", x).group(1)) for x in starts]  # type: ignore[union-attr]
+    assert chances == sorted(chances, reverse=True)
+    # A wrapped sentence goes on under its own text, not at the margin.
+    assert all(x.startswith("    ") for x in outlook if x not in starts)
 
 
 def test_collect_printed_to_a_file_starts_with_its_summary(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -43,29 +44,54 @@ def register(app: typer.Typer) -> None:
 
             now = datetime.now(UTC)
             summary = run_forecasts(ws, resources or None, now=now, progress=progress)
-        console.print(f"{summary.runs} forecast runs stored; {summary.scored} earlier runs scored.")
+        say = _Printer(console)
+        say(f"{summary.runs} forecast runs stored; {summary.scored} earlier runs scored.")
         if summary.skipped:
-            console.print(
-                f"{len(summary.skipped)} resources skipped: their data have not changed since "
-                "their last forecast, which is younger than forecast.max_age_hours "
-                f"({ws.settings.forecast.max_age_hours:g} h).",
-                markup=False,
+            say(
+                f"{len(summary.skipped)} resources not forecast again: their data have not "
+                "changed since their last forecast, which is younger than "
+                f"forecast.max_age_hours ({ws.settings.forecast.max_age_hours:g} h)."
             )
         quotas, alerts, delivery = refresh_after_forecast(ws, now)
-        console.print(
+        say(
             f"Quotas refreshed: {quotas.quotas} for {quotas.resources} resources"
             + (f" ({len(quotas.deficits)} in deficit)" if quotas.deficits else "")
-            + f". Alerts: {alerts}. Delivered {delivery.delivered}, failed {delivery.failed}.",
-            markup=False,
-            highlight=False,
+            + f". Alerts: {alerts}. Delivered {delivery.delivered}, failed {delivery.failed}."
         )
         for slug, why in quotas.skipped.items():
-            console.print(f"  quotas for {slug} skipped: {why}", markup=False)
+            say(f"quotas for {slug} skipped: {why}", indent=2)
         for slug in summary.no_data:
-            console.print(f"  {slug}: no data yet, nothing to forecast", markup=False)
+            say(f"{slug}: no data yet, nothing to forecast", indent=2)
+        slugs = [*summary.methods, *summary.skipped]
         with ws.store.read() as conn:
-            # Only the resources forecast now: a status costs a few queries each.
-            for res in catalog_resources(conn, list(summary.methods)) if summary.methods else []:
-                status = resource_status(conn, res)
-                if status.headline:
-                    console.print(f"  {status.headline}", markup=False, highlight=False)
+            # Only the resources forecast now or kept: a status costs a few queries each.
+            statuses = (
+                [resource_status(conn, r) for r in catalog_resources(conn, slugs)] if slugs else []
+            )
+        # Most urgent first (below its reserve now, firing alerts, then the highest
+        # chance): the demo's 33 pools in catalogue order, each sentence wrapping
+        # at 80 columns, hid the two resources that needed a steward.
+        listed = sorted((s for s in statuses if s.headline), key=lambda s: s.attention())
+        if listed:
+            say("Outlook, most urgent first:")
+        for status in listed:
+            say(status.headline, indent=2)
+
+
+class _Printer:
+    """Prints plain text wrapped at the console's width, later lines under the first
+    one's text, never at a hyphen (a slug like ``rain-tank`` stays whole).
+
+    Rich's own wrapping is off (``soft_wrap``) so that a long word or path is never
+    cut; lines are wrapped here instead, where a sentence is known to be one.
+    """
+
+    def __init__(self, out: Console) -> None:
+        self.out = out
+
+    def __call__(self, text: str, indent: int = 0) -> None:
+        width = max(self.out.width - indent - 2, 40)
+        lines = textwrap.wrap(text, width=width, break_on_hyphens=False) or [""]
+        pad = " " * indent
+        body = f"\n{pad}  ".join(lines)
+        self.out.print(pad + body, markup=False, highlight=False, soft_wrap=True)
