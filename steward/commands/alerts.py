@@ -14,7 +14,12 @@ from sqlalchemy import select, update
 from steward.alerts import acknowledge, evaluate, silence
 from steward.alerts.delivery import deliver_pending, send_test
 from steward.alerts.listing import alert_page, held_back_states, lifecycle_state
-from steward.alerts.messages import status_lines
+from steward.alerts.messages import (
+    PLACEHOLDER_COMMAND,
+    advice,
+    command_prefix,
+    status_lines,
+)
 from steward.alerts.options import parse_duration
 from steward.alerts.records import entities
 from steward.display import cell, counted, local_time, zone_label
@@ -30,12 +35,15 @@ def alert_blocks(
     zones: dict[int, str],
     now: datetime,
     held_back: dict[int, str] | None = None,
+    command: str = PLACEHOLDER_COMMAND,
 ) -> list[RenderableType]:
     """One block per alert, so the summary keeps the full width at 80 columns.
 
     The first line names id, severity, state, rule and since when (in the alert's
-    commons' timezone, ``zones`` mapping commons id to IANA name); the summary and who
-    acknowledged or silenced it follow, indented. A table squeezed the summary into a
+    commons' timezone, ``zones`` mapping commons id to IANA name); the summary, how
+    sure and what to do (as the alert's notification says them, its commands
+    starting with ``command``: :func:`command_prefix`) and who acknowledged or
+    silenced it follow, indented. A table squeezed the summary into a
     12-character column of 40 lines. ``held_back`` (alert id -> state words, from
     :func:`held_back_states`) names the alert that held a closed one back: such an
     alert did not resolve, and its line does not say it did.
@@ -51,7 +59,12 @@ def alert_blocks(
                 f"  {lifecycle_state(a, now, held_back.get(a.id))}  {a.rule}  since {local_time(a.first_seen_at, tz)}"
             )
         )
-        body = "\n".join([*_addressee(a), a.summary, *status_lines(a, tz)])
+        # How sure and what to do, as the notification and the dashboard say them: the
+        # list said only what and when, so a steward at the terminal had to look elsewhere.
+        sure, todo = advice(a.rule, a.details or {}, a.source, command)
+        body = "\n".join(
+            [*_addressee(a), a.summary, *(x for x in (sure, todo) if x), *status_lines(a, tz)]
+        )
         blocks.append(Group(head, Padding(cell(body), (0, 0, 1, 4))))
     return blocks
 
@@ -61,6 +74,7 @@ def alert_groups(
     commons: dict[int, tuple[str, str]],
     now: datetime,
     held_back: dict[int, str] | None = None,
+    command: str = PLACEHOLDER_COMMAND,
 ) -> list[RenderableType]:
     """:func:`alert_blocks` under one heading per commons, the commons with the most
     severe alert first (``found`` comes most severe first).
@@ -82,7 +96,9 @@ def alert_groups(
             commons.get(cid, ("No commons", "UTC")) if cid is not None else ("No commons", "UTC")
         )
         out.append(cell(f"{name} · times in {zone_label(tz, now)}", "bold underline"))
-        out.extend(alert_blocks([a for a in found if a.commons_id == cid], zones, now, held_back))
+        out.extend(
+            alert_blocks([a for a in found if a.commons_id == cid], zones, now, held_back, command)
+        )
     return out
 
 
@@ -182,7 +198,8 @@ def register(app: typer.Typer) -> None:
             style="bold",
             highlight=False,
         )
-        for block in alert_groups(found, commons, now, held_back):
+        command = command_prefix(ws.config.path)
+        for block in alert_groups(found, commons, now, held_back, command):
             console.print(block)
         shown = first + len(found) - 1
         if shown < total:

@@ -29,8 +29,11 @@ def test_quotas_and_alerts_commands(make_garden) -> None:
     assert out.exit_code == 0, out.output
     assert "Ben Brown" in out.output and "(ben)" in out.output and "Ana" not in out.output
 
-    out = runner.invoke(app, [*cfg, "alerts", "list"])
+    out = runner.invoke(app, [*cfg, "alerts", "list"], env={"COLUMNS": "200"})
     assert out.exit_code == 0 and "drift" in out.output
+    # What, when, how sure and what to do, as the notification says them.
+    assert "How sure: measured: a reading against the ledger's own total" in out.output
+    assert "What to do: check the resource for a leak" in out.output
 
     out = runner.invoke(
         app, [*cfg, "alerts", "silence", str(alert_id), "--for", "2d", "--reason", "pump swap"]
