@@ -17,6 +17,7 @@ from dashboards.text import amount, local_time, quota_amount, quota_left, words
 from steward.display import local_days, visible
 from steward.exports import neutralise
 from steward.quotas.explain import quota_places
+from steward.quotas.tracking import urgency
 from steward.store.catalog import ResourceInfo
 
 
@@ -102,20 +103,13 @@ def events(
     return safe_table(shown.drop(columns=drop))
 
 
-#: The quota ladder, most urgent first: the rows a steward acts on lead the table.
-QUOTA_STATUS_ORDER = ("suspended", "review", "warned", "nudged", "ok")
-
-
 def quotas(frame: pd.DataFrame, kind: str, unit: str, tz: str) -> pd.DataFrame:
     """Quota rows: Member, Period, Quota, Used, Left, At this pace, Status, Why.
 
-    Most urgent status first (:data:`QUOTA_STATUS_ORDER`), then in ``frame``'s order:
-    by member number, the one warned member of 300 sat near row 198.
+    Most urgent status first (:func:`~steward.quotas.tracking.urgency`), then in
+    ``frame``'s order.
     """
-    rank = {status: i for i, status in enumerate(QUOTA_STATUS_ORDER)}
-    frame = frame.iloc[
-        frame["status"].map(lambda s: rank.get(str(s), len(rank))).argsort(kind="stable")
-    ]
+    frame = frame.iloc[frame["status"].map(lambda s: urgency(str(s))).argsort(kind="stable")]
 
     def period(start: Any, end: Any) -> str:
         # The stored end is exclusive (the next period's first instant).

@@ -23,6 +23,7 @@ from steward.quotas.explain import (
     quota_unit,
     suspended_reason,
 )
+from steward.quotas.tracking import urgency
 from steward.store.models import Commons, Member, Quota, Resource
 from steward.workspace import Workspace
 
@@ -200,7 +201,9 @@ def register(app: typer.Typer) -> None:
                 )
             if resource:
                 stmt = stmt.where(Resource.slug == resource)
-            found = rows(conn, stmt)
+            # Most urgent first within each resource, as the dashboard lists them: the
+            # demo's one warned member sat on row 198 of 300 in member order.
+            found = sorted(rows(conn, stmt), key=lambda r: (r[3], urgency(r[0].status)))
             zones = dict(
                 conn.execute(
                     select(Resource.slug, Commons.timezone).join(

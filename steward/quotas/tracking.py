@@ -92,6 +92,20 @@ class QuotaRow:
         return self.allocation - self.used
 
 
+#: The ladder's steps, most urgent first: the rows a steward acts on lead every quota
+#: list (the CLI's and the dashboard's). By member number, the demo's one warned
+#: member of 300 sat near row 198.
+STATUS_ORDER = ("suspended", "review", "warned", "nudged", "ok")
+
+
+def urgency(status: str) -> int:
+    """Rank of a quota ``status`` in :data:`STATUS_ORDER` (0 most urgent; unknown last)."""
+    try:
+        return STATUS_ORDER.index(status)
+    except ValueError:
+        return len(STATUS_ORDER)
+
+
 def ladder(used: float, projected: float, allocation: float) -> str:
     """The member's step on the ladder (see module docstring); not for suspended quotas.
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from steward.alerts import evaluate
 from steward.cli import app
-from steward.ledger import Batch, Ledger, NewReading
+from steward.ledger import Batch, Ledger, NewEvent, NewReading
 from steward.quotas import update_quotas
 from steward.store.models import Alert, AlertHistory
 
@@ -53,3 +53,27 @@ def test_quotas_and_alerts_commands(make_garden) -> None:
         app, [*cfg, "alerts", "silence", str(alert_id), "--for", "soon", "--reason", "x"]
     )
     assert out.exit_code != 0 and "not a duration" in str(out.exception)
+
+
+def test_quotas_list_the_members_to_act_on_first(make_garden) -> None:
+    """Within a resource, over-quota members lead, as on the dashboard: in member order
+    the demo's one warned member of 300 sat on row 198."""
+    ws = make_garden([{"name": "stewards", "urls": ["json://127.0.0.1:9/"]}])
+    now = datetime.now(UTC)
+    with ws.store.write() as conn:
+        Ledger(conn).record(
+            Batch(
+                "tap",
+                events=[
+                    NewEvent("tank", "use", 5000, now - timedelta(minutes=5), "big", member="ben")
+                ],
+            )
+        )
+    update_quotas(ws, ws.settings, now, budgets={"tank": 1000})
+    out = CliRunner().invoke(
+        app, ["--config", str(ws.config.path), "quotas"], env={"COLUMNS": "120"}
+    )
+    assert out.exit_code == 0, out.output
+    rows = [x for x in out.output.splitlines() if "(ana)" in x or "(ben)" in x]
+    assert "(ben)" in rows[0] and "review" in rows[0], rows
+    assert "(ana)" in rows[1], rows
