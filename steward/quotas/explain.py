@@ -6,10 +6,13 @@ number of members, total weight): never another member's use or share.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from steward.display import is_currency
+from steward.headlines import full_day
 
 
 def places_for(*values: float | Decimal | None) -> int:
@@ -322,13 +325,56 @@ STATUS_TEXT = {
 }
 
 
+@dataclass(frozen=True)
+class CountedLoan:
+    """One of the member's open loans of a pool, counted in the projection on its own.
+
+    ``due_day``: the day it is due back, in the commons' calendar (the last day
+    before its due instant). ``until``: how far it is counted: ``"due"`` (until it is
+    due back, within the period), ``"end"`` (due after the period: to its end) or
+    ``"overdue"`` (past due and still out: to the period's end).
+    """
+
+    due_day: date
+    until: str
+
+
+def loans_text(loans: Sequence[CountedLoan]) -> str:
+    """The open loans a projection counts, as a clause: "counting your loan due back on
+    3 December 2025 until then"; "" for none. Raises ValueError for an unknown ``until``.
+    """
+    said = []
+    for loan in loans:
+        day = full_day(loan.due_day)
+        if loan.until == "due":
+            said.append(f"your loan due back on {day} until then")
+        elif loan.until == "end":
+            said.append(f"your loan due back on {day} as out to the period's end")
+        elif loan.until == "overdue":
+            said.append(f"your overdue loan (due back on {day}) as out to the period's end")
+        else:
+            raise ValueError(f"unknown until {loan.until!r}: due, end or overdue")
+    if not said:
+        return ""
+    listed = said[0] if len(said) == 1 else ", ".join(said[:-1]) + " and " + said[-1]
+    return f"counting {listed}"
+
+
 def tracking_text(
-    used: float, allocation: float, projected: float, unit: str, period_label: str, status: str
+    used: float,
+    allocation: float,
+    projected: float,
+    unit: str,
+    period_label: str,
+    status: str,
+    loans: Sequence[CountedLoan] = (),
 ) -> str:
     """The member's use so far, pace and step on the ladder, in words.
 
     Its figures are rounded alike with the quota's (:func:`quota_places`), as the
     message's and the page's are: the same figure reads the same everywhere.
+    ``loans``: the open loans the projection counts until they are due back
+    (:func:`loans_text`), named so the projected figure can be checked by the member.
     """
     places = quota_places(allocation, used, projected)
     share = f" ({pct(used / allocation)} of it)" if allocation > 0 else ""
@@ -339,8 +385,10 @@ def tracking_text(
             f"You are over your quota by {fmt(over, unit, places=places)}; a steward will "
             "review it with you."
         )
+    counting = loans_text(loans)
+    pace = f"at your recent pace, {counting}," if counting else "at your recent pace"
     return (
-        f"In {period_label} you have used {fmt(used, unit, places=places)}{share}; at your "
-        f"recent pace you will have used {fmt(projected, unit, places=places)} by the end "
+        f"In {period_label} you have used {fmt(used, unit, places=places)}{share}; {pace} "
+        f"you will have used {fmt(projected, unit, places=places)} by the end "
         f"of the period. {status_text}"
     )

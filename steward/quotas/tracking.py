@@ -25,6 +25,15 @@ A quota's allocation is set when the period opens (or when the member first
 appears in it) and is what the member was told: a later, lower budget applies
 from the next period and is announced in the explanation, never applied to the
 running one. Policy floors are scaled down so they fit in the budget.
+
+The projection (``projected``, what ``warned`` reads): the use so far, plus the
+member's recent pace (``pace`` in :func:`compute_quotas`) over the rest of the
+period. For a pool, a loan still out is not a habit: each open loan with a due date
+is counted on its own, its units until it is due back, capped at the period's end
+(:func:`open_loans_ahead`), and the pace is read without it, so the same loan is not
+counted twice. An overdue loan still out is counted to the period's end: it is out,
+and nothing says when it comes back. An open loan without a due date stays in the
+pace, as any other use. A stock's projection is the pace alone.
 """
 
 from __future__ import annotations
@@ -39,9 +48,12 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from steward.config import QuotaPolicyConfig, Settings
+from steward.display import local_day
 from steward.errors import QuotaError
+from steward.loan_book import open_loans_now
 from steward.quotas.allocation import Claimant, allocate
 from steward.quotas.explain import (
+    CountedLoan,
     ShareFacts,
     fmt,
     later_text,
@@ -183,6 +195,74 @@ def _row(
     )
 
 
+@dataclass(frozen=True)
+class LoanAhead:
+    """A member's open loan of a pool that a projection counts until it is due back.
+
+    ``units`` still out at the projection's moment; ``days``: from that moment to
+    its due date, or to the period's end when that is earlier or the loan is
+    overdue (0 once the period is over); ``ahead``: ``units x days`` in unit-days.
+    ``counted`` says so in the member's words (:class:`~steward.quotas.explain.CountedLoan`).
+    """
+
+    loan_ref: str
+    member_id: int
+    units: float
+    days: float
+    counted: CountedLoan
+
+    @property
+    def ahead(self) -> float:
+        """Unit-days the loan adds to the projection: ``units x days``."""
+        return self.units * self.days
+
+
+def open_loans_ahead(
+    conn: Connection,
+    resource: ResourceInfo,
+    usage: MemberUsage,
+    now: datetime,
+    period_end: datetime,
+) -> dict[int, list[LoanAhead]]:
+    """Per member id, their open loans of pool ``resource`` at ``now`` that have a due date.
+
+    Oldest checkout first. Open loans as :func:`steward.loan_book.open_loans_now`
+    finds them (due date: the latest term begun by ``now``); units from ``usage``.
+    A loan due by ``period_end`` is counted until its due date, one due later to
+    ``period_end``, an overdue one (due at or before ``now``) to ``period_end``.
+    Loans without a due date or a member are left out (the pace counts them). A
+    stock gives ``{}``. ``now`` and ``period_end`` are tz-aware (``ValueError`` if not).
+    """
+    if str(resource.kind) != "pool":
+        return {}
+    loans = open_loans_now(conn, [resource.id], as_of=now)
+    loans = loans.loc[loans["due_at"].notna() & loans["member_id"].notna()]
+    if loans.empty:
+        return {}
+    units = usage.on_loan(list(loans["loan_ref"]), now)
+    out: dict[int, list[LoanAhead]] = {}
+    for ref, member_id, due_at in zip(
+        loans["loan_ref"], loans["member_id"], loans["due_at"], strict=True
+    ):
+        held = units.get(str(ref), 0.0)
+        if held <= 0:
+            continue
+        due = due_at.to_pydatetime()
+        if due <= now:
+            until, stop = "overdue", period_end
+        elif due > period_end:
+            until, stop = "end", period_end
+        else:
+            until, stop = "due", due
+        days = max((stop - now).total_seconds() / 86400, 0.0)
+        # The day it is due back: a due instant is the first one overdue.
+        day = local_day(due - timedelta(microseconds=1), resource.timezone)
+        out.setdefault(int(member_id), []).append(
+            LoanAhead(str(ref), int(member_id), held, days, CountedLoan(day, until))
+        )
+    return out
+
+
 def expected_newcomers(usage: MemberUsage, bounds: Bounds, tz: str) -> float:
     """Members who start using the resource in an ordinary period (median, may be 0).
 
@@ -282,20 +362,30 @@ def compute_quotas(
     )
 
     used = usage.between(bounds.start, until)
-    recent = usage.between(now - timedelta(days=PACE_DAYS), now)
+    # A pool's open loans with a due date are counted until then, on their own: the
+    # pace leaves them out (module docstring).
+    loans = open_loans_ahead(conn, resource, usage, now, bounds.end)
+    counted = {loan.loan_ref for held in loans.values() for loan in held}
+    recent = usage.between(now - timedelta(days=PACE_DAYS), now, without=counted)
+    habit = (
+        usage.between(now - timedelta(weeks=ACTIVE_WEEKS), until, without=counted)
+        if counted
+        else recent_use
+    )
     remaining_days = max((bounds.end - now).total_seconds() / 86400, 0.0)
 
     def pace(member_id: int) -> float:
-        """Use per day: the lower of the last PACE_DAYS' rate and the rate over the
-        active window (or since the first use, if later), so one lumpy use (a season's
-        seeds, a week's loan) is not extrapolated as a daily habit."""
+        """Use per day (unit-days per day for a pool): the lower of the last PACE_DAYS'
+        rate and the rate over the active window (or since the first use, if later), so
+        one lumpy use (a season's seeds, a week's loan) is not extrapolated as a daily
+        habit. Without the open loans counted on their own (``loans``)."""
         short = recent.get(member_id, 0.0) / PACE_DAYS
         first = firsts.get(member_id)
         if first is None:
             return short
         days = (now - first).total_seconds() / 86400
         days = min(max(days, PACE_DAYS), ACTIVE_WEEKS * 7)
-        return min(short, recent_use.get(member_id, 0.0) / days)
+        return min(short, habit.get(member_id, 0.0) / days)
 
     total_weight = sum(c.weight for c in claimants)
     weights = {c.key: c for c in claimants}
@@ -306,7 +396,8 @@ def compute_quotas(
         fresh = alloc.amounts[m.code] if is_active else _decimal(starter)
         amount = told.get(m.id, fresh)
         u = used.get(m.id, 0.0)
-        projected = u + pace(m.id) * remaining_days
+        held = loans.get(m.id, [])
+        projected = u + sum(loan.ahead for loan in held) + pace(m.id) * remaining_days
         status = ladder(u, projected, float(amount))
         c = weights.get(m.code)
         facts = ShareFacts(
@@ -343,7 +434,15 @@ def compute_quotas(
             text += " " + later_text(amount, fresh, unit)
         if stop:
             text += " " + stop_text(budget.state, unit)
-        text += " " + tracking_text(u, float(amount), projected, unit, bounds.label(), status)
+        text += " " + tracking_text(
+            u,
+            float(amount),
+            projected,
+            unit,
+            bounds.label(),
+            status,
+            [loan.counted for loan in held],
+        )
         rows.append(_row(m, resource, bounds, policy, amount, u, projected, status, text))
     _upsert(conn, resource.id, rows, now)
     return rows

@@ -8,6 +8,7 @@ the member of the checkout with the same loan reference.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 import numpy as np
@@ -46,13 +47,21 @@ class MemberUsage:
         else:
             direction = np.where(ev["kind"] == "use", 1.0, 0.0)
         ev["amount"] = ev["quantity"] * ev["sign"] * direction
-        self.events = ev.loc[ev["amount"] != 0, ["member_id", "t", "amount"]]
+        self.events = ev.loc[ev["amount"] != 0, ["member_id", "t", "amount", "loan_ref"]]
 
-    def between(self, start: datetime, end: datetime) -> dict[int, float]:
-        """Use per member id in ``[start, end)``."""
+    def between(
+        self, start: datetime, end: datetime, *, without: Collection[str] = ()
+    ) -> dict[int, float]:
+        """Use per member id in ``[start, end)`` (stock: the unit; pool: unit-days).
+
+        ``without``: loan references whose events are left out (a pool's open loans
+        that a projection counts on their own); ignored for a stock.
+        """
         a, b = pd.Timestamp(start).value, pd.Timestamp(end).value
         ev = self.events
         if self.kind == "pool":
+            if without:
+                ev = ev.loc[~ev["loan_ref"].isin(list(without))]
             ev = ev.loc[ev["t"] < b]
             # Integral of units on loan over [a, b): each event counts from max(t, a) to b.
             days = (b - np.maximum(ev["t"].to_numpy(), a)) / _DAY_NS
@@ -65,6 +74,17 @@ class MemberUsage:
             int(k): max(float(v), 0.0)
             for k, v in zip(totals.index.to_numpy(), totals.to_numpy(), strict=True)
         }
+
+    def on_loan(self, loan_refs: Collection[str], at: datetime) -> dict[str, float]:
+        """Units still out at ``at`` per loan reference of a pool: its checkouts less its
+        returns by then (the member-attributed events above). A reference without such
+        events by then is absent; a stock gives ``{}``."""
+        if self.kind != "pool" or not loan_refs:
+            return {}
+        ev = self.events
+        ev = ev.loc[ev["loan_ref"].isin(list(loan_refs)) & (ev["t"] <= pd.Timestamp(at).value)]
+        units = ev.groupby("loan_ref")["amount"].sum()
+        return {str(k): float(v) for k, v in units.items()}
 
     def first_use(self) -> dict[int, datetime]:
         firsts = self.events.groupby("member_id")["t"].min()
