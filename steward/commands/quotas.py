@@ -115,7 +115,12 @@ def quota_tables(found: list[Any], periods: dict[str, str] | None = None) -> lis
                     + (f" for {periods[slug]}" if slug in periods else "")
                 ),
                 caption="projected: use by the period's end at the current pace"
-                + ("\na unit-day is one unit on loan for one day" if named == "unit-days" else ""),
+                + (
+                    "\na unit-day is one unit on loan for one day"
+                    "\na loan still out counts until it is due back (overdue: to the end)"
+                    if named == "unit-days"
+                    else ""
+                ),
                 title_justify="left",
             )
             table.add_column("member", overflow="fold")
