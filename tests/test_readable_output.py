@@ -178,7 +178,7 @@ def test_quotas_fit_80_columns_one_unit_per_table() -> None:
     assert "Cordless drills (drill-cordless)\nquotas in unit-days for 1–31 Dec 2026" in text
     assert "projected: use by the period's end at the current pace" in text
     assert "a unit-day is one unit on loan for one day" in text
-    assert "a loan still out counts until it is due back (overdue: to the end)" in text
+    assert "a loan still out counts to its due day (overdue: to today)" in text
     for figure in ("1,135.94", "1,749.95", "800", "review", "suspended", "F0002", "0.48"):
         assert figure in text
 

@@ -117,7 +117,7 @@ def quota_tables(found: list[Any], periods: dict[str, str] | None = None) -> lis
                 caption="projected: use by the period's end at the current pace"
                 + (
                     "\na unit-day is one unit on loan for one day"
-                    "\na loan still out counts until it is due back (overdue: to the end)"
+                    "\na loan still out counts to its due day (overdue: to today)"
                     if named == "unit-days"
                     else ""
                 ),

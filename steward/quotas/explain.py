@@ -332,7 +332,7 @@ class CountedLoan:
     ``due_day``: the day it is due back, in the commons' calendar (the last day
     before its due instant). ``until``: how far it is counted: ``"due"`` (until it is
     due back, within the period), ``"end"`` (due after the period: to its end) or
-    ``"overdue"`` (past due and still out: to the period's end).
+    ``"overdue"`` (past due and still out: as returned now).
     """
 
     due_day: date
@@ -351,7 +351,7 @@ def loans_text(loans: Sequence[CountedLoan]) -> str:
         elif loan.until == "end":
             said.append(f"your loan due back on {day} as out to the period's end")
         elif loan.until == "overdue":
-            said.append(f"your overdue loan (due back on {day}) as out to the period's end")
+            said.append(f"your overdue loan (due back on {day}) as returned today")
         else:
             raise ValueError(f"unknown until {loan.until!r}: due, end or overdue")
     if not said:

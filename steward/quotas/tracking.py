@@ -31,9 +31,11 @@ member's recent pace (``pace`` in :func:`compute_quotas`) over the rest of the
 period. For a pool, a loan still out is not a habit: each open loan with a due date
 is counted on its own, its units until it is due back, capped at the period's end
 (:func:`open_loans_ahead`), and the pace is read without it, so the same loan is not
-counted twice. An overdue loan still out is counted to the period's end: it is out,
-and nothing says when it comes back. An open loan without a due date stays in the
-pace, as any other use. A stock's projection is the pace alone.
+counted twice. An overdue loan still out is counted as returned now: it is the
+overdue reminders' case, and projecting it to the period's end warned a member
+whose drill was two days late of a month of borrowing, a second alert for one
+problem; each day it stays out still adds to what they have used. An open loan
+without a due date stays in the pace, as any other use. A stock's projection is the pace alone.
 """
 
 from __future__ import annotations
@@ -200,8 +202,8 @@ class LoanAhead:
     """A member's open loan of a pool that a projection counts until it is due back.
 
     ``units`` still out at the projection's moment; ``days``: from that moment to
-    its due date, or to the period's end when that is earlier or the loan is
-    overdue (0 once the period is over); ``ahead``: ``units x days`` in unit-days.
+    its due date, or to the period's end when that is earlier (0 for an overdue
+    loan, and once the period is over); ``ahead``: ``units x days`` in unit-days.
     ``counted`` says so in the member's words (:class:`~steward.quotas.explain.CountedLoan`).
     """
 
@@ -229,7 +231,8 @@ def open_loans_ahead(
     Oldest checkout first. Open loans as :func:`steward.loan_book.open_loans_now`
     finds them (due date: the latest term begun by ``now``); units from ``usage``.
     A loan due by ``period_end`` is counted until its due date, one due later to
-    ``period_end``, an overdue one (due at or before ``now``) to ``period_end``.
+    ``period_end``, an overdue one (due at or before ``now``) as returned at ``now``
+    (0 days ahead).
     Loans without a due date or a member are left out (the pace counts them). A
     stock gives ``{}``. ``now`` and ``period_end`` are tz-aware (``ValueError`` if not).
     """
@@ -249,7 +252,7 @@ def open_loans_ahead(
             continue
         due = due_at.to_pydatetime()
         if due <= now:
-            until, stop = "overdue", period_end
+            until, stop = "overdue", now
         elif due > period_end:
             until, stop = "end", period_end
         else:

@@ -120,13 +120,15 @@ def test_a_loan_due_after_the_period_counts_to_its_end(shed) -> None:
     )
 
 
-def test_an_overdue_loan_still_out_is_projected_as_continuing(shed) -> None:
+def test_an_overdue_loan_still_out_is_counted_as_returned_today(shed) -> None:
+    """A drill a few days late is the overdue reminders' case: projected to the month's
+    end it warned its borrower of a month of borrowing, a second alert for one problem."""
     # Due back by the end of Friday 28 November, still out on the 1st.
     record(shed, terms=(NewLoanTerm("drill", "a1", OUT, paris("2025-11-29"), "a1-due"),))
     ana = quotas(shed)["ana"]
-    assert ana.projected == Decimal(31)
-    assert ana.status == "warned"
-    counted = "counting your overdue loan (due back on 28 November 2025) as out to the period's end"
+    assert ana.used == Decimal("0.25") and ana.projected == Decimal("0.25")
+    assert ana.status == "ok"
+    counted = "counting your overdue loan (due back on 28 November 2025) as returned today"
     assert counted in ana.explanation
 
 
@@ -193,9 +195,9 @@ def test_a_stock_projects_its_recent_pace_as_before(shed) -> None:
                 CountedLoan(date(2025, 12, 3), "due"),
                 CountedLoan(date(2026, 1, 9), "end"),
             ),
-            "counting your overdue loan (due back on 28 November 2025) as out to the period's "
-            "end, your loan due back on 3 December 2025 until then and your loan due back on "
-            "9 January 2026 as out to the period's end",
+            "counting your overdue loan (due back on 28 November 2025) as returned today, your "
+            "loan due back on 3 December 2025 until then and your loan due back on 9 January "
+            "2026 as out to the period's end",
         ),
     ],
 )
