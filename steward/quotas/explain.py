@@ -387,8 +387,16 @@ def tracking_text(
         )
     counting = loans_text(loans)
     pace = f"at your recent pace, {counting}," if counting else "at your recent pace"
+    # "Well within your quota" beside a drill two months late read as all being well.
+    late = sum(1 for loan in loans if loan.until == "overdue")
+    overdue = (
+        f" Each day your overdue loan{'s stay' if late > 1 else ' stays'} out adds to your "
+        f"use: please bring {'them' if late > 1 else 'it'} back."
+        if late
+        else ""
+    )
     return (
         f"In {period_label} you have used {fmt(used, unit, places=places)}{share}; {pace} "
         f"you will have used {fmt(projected, unit, places=places)} by the end "
-        f"of the period. {status_text}"
+        f"of the period. {status_text}{overdue}"
     )

@@ -130,6 +130,9 @@ def test_an_overdue_loan_still_out_is_counted_as_returned_today(shed) -> None:
     assert ana.status == "ok"
     counted = "counting your overdue loan (due back on 28 November 2025) as returned today"
     assert counted in ana.explanation
+    assert ana.explanation.endswith(
+        "Each day your overdue loan stays out adds to your use: please bring it back."
+    )
 
 
 def test_a_loan_without_a_due_date_keeps_the_recent_pace(shed) -> None:
