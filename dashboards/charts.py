@@ -1,4 +1,4 @@
-"""Charts as Vega-Lite specs: history + forecast fan, risk over time, a member's own use.
+"""Charts as Vega-Lite specs: history + forecast fan, risk over time, a member's own history.
 
 Each function returns a Vega-Lite spec (a dict, for ``st.vega_lite_chart``)
 whose data sit in named ``datasets`` as DataFrames, which Streamlit sends to the
@@ -335,42 +335,98 @@ def risk_chart(frame: pd.DataFrame, *, x: str, title: str, points: bool = True) 
     }
 
 
-def use_chart(frame: pd.DataFrame) -> Spec:
-    """A member's own use per day: one small chart per resource, each with its unit.
+#: The colour and legend entry of each kind in a member's history.
+HISTORY_SERIES = {"pool": ("units on loan", HISTORY_COLOR), "stock": ("used", FORECAST_COLOR)}
 
-    ``frame`` has columns day (local), resource (label with its unit), used.
+
+def history_axis(kind: str, unit: str) -> str:
+    """The y axis of a member's history: what a bar counts, in its unit.
+
+    A pool counts "units on loan" (whole units held that day); a stock the
+    quantity used per day in the resource's unit ("L used per day").
     """
+    if kind == "pool":
+        return "units on loan"
+    return f"{unit} used per day" if unit else "used per day"
+
+
+def history_chart(frame: pd.DataFrame, today: pd.Timestamp | None = None) -> Spec:
+    """A member's own history: one chart per resource, stacked, one bar per local day.
+
+    ``frame`` is :func:`steward.queries.usage.my_history`'s (columns day, resource,
+    kind, unit, value). A pool's bars are the units the member had on loan each
+    day, so a loan from 3 to 10 March fills those eight days; a stock's the
+    quantity used that day. Each chart is titled with the resource, its y axis
+    says what it counts and in which unit (:func:`history_axis`), the x axes
+    (shared, so the charts line up) show dates with their year, and one legend
+    names the series. ``today`` (a naive local day) ends every x axis, so a
+    stock last used in October does not read as used until the axis ends.
+    Returns a Vega-Lite ``vconcat`` spec; an empty frame gives an empty chart.
+    """
+    if frame.empty:
+        return {"$schema": SCHEMA, "data": {"values": []}, "mark": "bar"}
+    kinds = [k for k in HISTORY_SERIES if k in set(frame["kind"])]
+    color: Spec = {
+        "field": "series",
+        "type": "nominal",
+        "scale": {
+            "domain": [HISTORY_SERIES[k][0] for k in kinds],
+            "range": [HISTORY_SERIES[k][1] for k in kinds],
+        },
+        "legend": {"title": None, "orient": "top"},
+    }
+    datasets: dict[str, pd.DataFrame] = {}
+    charts: list[Spec] = []
+    for i, (name, part) in enumerate(frame.groupby("resource", sort=True)):
+        kind = "pool" if str(part["kind"].iloc[0]) == "pool" else "stock"
+        unit = str(part["unit"].iloc[0] or "")
+        axis = history_axis(kind, unit)
+        key = f"resource_{i}"
+        days = pd.to_datetime(part["day"])
+        values = part["value"].astype("float64")
+        if today is not None and days.max() < today:
+            # Nothing drawn (zero): the axis runs to today, as the loans' days do.
+            days = pd.concat([days, pd.Series([pd.Timestamp(today)])], ignore_index=True)
+            values = pd.concat([values, pd.Series([0.0])], ignore_index=True)
+        datasets[key] = pd.DataFrame(
+            {
+                "day": days.to_numpy(),
+                # Each bar spans its whole day, so a loan's days join into one block.
+                "next": (days + pd.Timedelta(days=1)).to_numpy(),
+                "value": values.to_numpy(),
+                "series": HISTORY_SERIES[kind][0],
+            }
+        )
+        y_axis: Spec = (
+            {"title": axis, "format": "d", "tickMinStep": 1}
+            if kind == "pool"
+            else {"title": axis, "format": ",~f"}
+        )
+        charts.append(
+            {
+                "title": {"text": str(name), "anchor": "start", "fontSize": 13},
+                "height": 110,
+                "width": 640,
+                "data": {"name": key},
+                "mark": {"type": "bar", "opacity": 0.9},
+                "encoding": {
+                    "x": _date("day"),
+                    "x2": {"field": "next"},
+                    "y": {"field": "value", "type": "quantitative", "axis": y_axis},
+                    "y2": {"datum": 0},
+                    "color": color,
+                    "tooltip": [
+                        _day_tooltip("day"),
+                        _number_tooltip("value", ",.0f" if kind == "pool" else ",.2~f", axis),
+                    ],
+                },
+            }
+        )
     return {
         "$schema": SCHEMA,
-        "data": {"values": frame[["day", "resource", "used"]]},
-        "facet": {
-            "row": {
-                "field": "resource",
-                "type": "nominal",
-                "title": None,
-                "header": {"labelAngle": 0, "labelAlign": "left"},
-            }
-        },
-        "spec": {
-            "height": 110,
-            "width": 640,
-            "mark": "bar",
-            "encoding": {
-                "x": _date("day"),
-                "y": {
-                    "field": "used",
-                    "type": "quantitative",
-                    "title": "used",
-                    "axis": {"tickMinStep": 1, "format": ",~f"},
-                },
-                "tooltip": [
-                    _day_tooltip("day"),
-                    {"field": "resource", "type": "nominal"},
-                    _number_tooltip("used", ",.2~f"),
-                ],
-            },
-        },
-        "resolve": {"scale": {"y": "independent"}},
+        "datasets": datasets,
+        "vconcat": charts,
+        "resolve": {"scale": {"x": "shared", "y": "independent", "color": "shared"}},
     }
 
 

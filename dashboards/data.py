@@ -157,9 +157,9 @@ def my_usage(config: str, scope: Scope) -> list[MyUsage]:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=SCOPE_KEY)
-def my_daily_use(config: str, scope: Scope) -> pd.DataFrame:
+def my_history(config: str, scope: Scope) -> pd.DataFrame:
     with workspace(config).store.read() as conn:
-        return usage.my_daily_use(scope, conn)
+        return usage.my_history(scope, conn)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=SCOPE_KEY)

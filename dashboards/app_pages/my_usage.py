@@ -132,13 +132,14 @@ with session.shown_errors():
             width="stretch",
         )
     st.subheader("My history", anchor=False)
-    daily = data.my_daily_use(config, scope)
-    if len(daily):
-        units = {r.name: r.unit for r in resources.values()}
-        labelled = daily.assign(
-            resource=[f"{n} ({units.get(n, '')})".replace(" ()", "") for n in daily["resource"]]
+    history = data.my_history(config, scope)
+    if len(history):
+        today = pd.Timestamp.now(tz=tz).normalize().tz_localize(None)
+        st.vega_lite_chart(charts.history_chart(history, today), width="stretch")
+        st.caption(
+            "Loans: the units you had on loan each day, a loan still out up to today. "
+            f"Other resources: what you used each day. Days in {tz}."
         )
-        st.vega_lite_chart(charts.use_chart(labelled), width="stretch")
     events = data.my_events(config, scope)
     if events.empty:
         st.caption("You have no recorded use yet.")

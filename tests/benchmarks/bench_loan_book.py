@@ -63,7 +63,7 @@ def _report(ws: Workspace, label: str, steward: Scope, member: Scope) -> None:
             _cpu_ms(lambda: open_loans(conn, pools, member_id=member_id)),
             _cpu_ms(lambda: overdue.my_loans(member, conn)),
             _cpu_ms(lambda: usage.my_usage(member, conn)),
-            _cpu_ms(lambda: usage.my_daily_use(member, conn)),
+            _cpu_ms(lambda: usage.my_history(member, conn)),
             _cpu_ms(lambda: activity.my_events(member, conn)),
         ]
     print(f"{label:18} {events:>8} " + " ".join(f"{c:>10.1f}" for c in cells))

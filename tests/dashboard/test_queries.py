@@ -69,7 +69,7 @@ STEWARD_ONLY = {
 }
 MEMBER_ONLY = {
     "my_usage": lambda s, c: usage.my_usage(s, c),
-    "my_daily_use": lambda s, c: usage.my_daily_use(s, c),
+    "my_history": lambda s, c: usage.my_history(s, c),
     "my_events": lambda s, c: activity.my_events(s, c),
 }
 
