@@ -62,6 +62,36 @@ SHORT_WORDS: dict[str, str] = {
     "mean_last": "the last year's average",
     "seasonal_mean": "the average of the same weeks in past years",
 }
+#: A short name per forecaster for the backtest table's rows, where the plain words
+#: above run too long for a column: two methods that differ only at the end of their
+#: words ("average of the same weeks in past years", "..., shrunk toward the recent
+#: level") read the same once a column cuts them. The word that tells a method
+#: apart comes first; each name fits :data:`NAME_CHARS`.
+SHORT_NAMES: dict[str, str] = {
+    "naive": "Last value",
+    "seasonal_naive": "Last season repeated",
+    "naive2": "Last value, deseasonalised",
+    "drift": "Straight line (drift)",
+    "theta": "Theta",
+    "ets": "Exponential smoothing",
+    "arima": "ARIMA",
+    "croston": "Croston",
+    "sba": "SBA (Croston, corrected)",
+    "tsb": "TSB",
+    "long_run_rate": "Long-run rate",
+    "mstl": "MSTL (week and year patterns)",
+    "window_mean": "Last year's average",
+    "mean_last": "Last year's average",
+    "seasonal_mean": "Seasonal average",
+    "shrunk_seasonal_mean": "Shrunk seasonal average",
+    "constant": "Constant",
+    "baseline": "Last value",
+    "none": "No forecast",
+}
+#: Names of methods inside a combination's short name ("Average of ETS + Theta").
+COMBINED_NAMES: dict[str, str] = {"ets": "ETS", "long_run_rate": "long-run rate"}
+#: The longest short name the backtest table's Method column shows whole.
+NAME_CHARS = 40
 INTERMITTENT = frozenset({"croston", "sba", "tsb", "long_run_rate"})
 _COUNTS = {2: "two", 3: "three", 4: "four", 5: "five"}
 _COMBINED = re.compile(r"^(mean|median|combination)\((.*)\)$")
@@ -125,6 +155,39 @@ def plain_method(label: str) -> str:
             return names[0]
         return f"{how} of {', '.join(names[:-1])} and {names[-1]}"
     return METHOD_WORDS.get(_base(label), label)
+
+
+def method_name(label: str) -> str:
+    """A short name for one forecaster's label or candidate name, for a table's row.
+
+    ``"shrunk_seasonal_mean"`` -> "Shrunk seasonal average"; ``"seasonal_mean"`` ->
+    "Seasonal average"; ``"combination(ets+theta)"`` -> "Average of ETS + Theta";
+    ``"ets(A,Ad,N)"`` -> "Exponential smoothing". The plain words
+    (:func:`plain_method`) say what each does. A name it does not know is
+    returned as it is.
+    """
+    label = label.strip()
+    combined = _COMBINED.match(label)
+    if combined:
+        how = "Median" if combined.group(1) == "median" else "Average"
+        parts = [
+            COMBINED_NAMES.get(b, SHORT_NAMES.get(b, m).split(" (")[0])
+            for m in _members(combined.group(2))
+            for b in [_base(m)]
+        ]
+        return f"{how} of {' + '.join(parts)}"
+    return SHORT_NAMES.get(_base(label), label)
+
+
+def _distinct(names: list[str], labels: list[str]) -> list[str]:
+    """``names`` with the technical label added to any name two rows share."""
+    seen: dict[str, int] = {}
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+    return [
+        f"{name} ({label})" if seen[name] > 1 else name
+        for name, label in zip(names, labels, strict=True)
+    ]
 
 
 def flows_of(method: str) -> dict[str, str]:
@@ -226,10 +289,12 @@ def score_table(
 ) -> pd.DataFrame:
     """Backtest scores as rows, one column per measure used, best first within each flow.
 
-    Columns: Series (the flow in the resource's words), Used ("yes" for the
-    method the run chose, from ``method``, the run's stored method), one of
-    ``MASE``/``RMSSE`` per measure the flows used (blank where it does not
-    apply), Method (plain words) and Technical name (the candidate's name in the
+    Columns: Series (the flow in the resource's words), Method (a short name,
+    :func:`method_name`, distinct within the flow: two rows that would share one
+    get the technical name added), Used ("yes" for the method the run chose,
+    from ``method``, the run's stored method), one of ``MASE``/``RMSSE`` per
+    measure the flows used (blank where it does not apply), How it works (plain
+    words, :func:`plain_method`) and Technical name (the candidate's name in the
     engine). ``scores`` is the run's ``{flow: {candidate: score}}``; a ``None``
     score (the backtest failed) is left out. Empty frame when nothing was scored.
     """
@@ -245,27 +310,34 @@ def score_table(
     rows = []
     for order, (flow, by_method) in enumerate(nested.items()):
         measure = measure_of(flow, reasons, by_method)
-        for candidate, value in by_method.items():
-            if value is None:
-                continue
+        scored = [(str(c), v) for c, v in by_method.items() if v is not None]
+        names = _distinct([method_name(c) for c, _ in scored], [c for c, _ in scored])
+        for (candidate, value), name in zip(scored, names, strict=True):
             rows.append(
                 {
                     "order": order,
                     "Series": flow_words(flow, vocab),
-                    "Used": "yes" if same_method(chosen.get(flow, ""), str(candidate)) else "",
-                    "Method": plain_method(str(candidate)),
+                    "Method": name,
+                    "Used": "yes" if same_method(chosen.get(flow, ""), candidate) else "",
+                    "How it works": plain_method(candidate),
                     "measure": measure,
                     "score": float(value),
-                    "Technical name": str(candidate),
+                    "Technical name": candidate,
                 }
             )
     if not rows:
-        return pd.DataFrame(columns=["Series", "Used", "Method", "Technical name"])
+        return pd.DataFrame(columns=list(SCORE_COLUMNS))
     frame = pd.DataFrame(rows).sort_values(["order", "score"], kind="stable")
     used = [m for m in MEASURES if m in set(frame["measure"])]
     for m in used:
         frame[m] = frame["score"].where(frame["measure"] == m)
-    return frame[["Series", "Used", *used, "Method", "Technical name"]].reset_index(drop=True)
+    return frame[["Series", "Method", "Used", *used, "How it works", "Technical name"]].reset_index(
+        drop=True
+    )
+
+
+#: The backtest table's columns, measures aside (they sit after Used).
+SCORE_COLUMNS = ("Series", "Method", "Used", "How it works", "Technical name")
 
 
 def accuracy_table(accuracy: Mapping[str, Any], unit: str, kind: str, tz: str) -> pd.DataFrame:

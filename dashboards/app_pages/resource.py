@@ -22,6 +22,15 @@ from steward.availability import LOST_AFTER_DAYS
 from steward.display import local_days
 from steward.queries.forecasts import track_record
 
+#: Rows tall enough for the grid to wrap a cell's text (it wraps only in rows over
+#: 4rem) onto two lines: the longest plain words and short names fit, none cut.
+SCORE_ROW_HEIGHT = 66
+#: Column widths in pixels: a short name (up to NAME_CHARS) and the longest plain
+#: words each fit on two lines, and the table fits the page's width beside them.
+NAME_WIDTH = 180
+WORDS_WIDTH = 300
+TECHNICAL_WIDTH = 220
+
 with session.shown_errors():
     config = session.config_path()
     scope = sign_in_form.gate("Resource")
@@ -155,22 +164,6 @@ with session.shown_errors():
                 said = track_record(record, float(calibrated_p))
                 if said:
                     st.caption(plain(said))
-            scores = score_table(view.scores, view.reason, vocab, view.method)
-            if len(scores):
-                st.markdown("Backtest error of each method tried (lower is better)")
-                st.dataframe(
-                    safe_table(scores),
-                    hide_index=True,
-                    width="stretch",
-                    column_config={
-                        m: st.column_config.NumberColumn(m, format="%.2f", help=MEASURES[m])
-                        for m in MEASURES
-                        if m in scores.columns
-                    },
-                )
-                for m in MEASURES:
-                    if m in scores.columns:
-                        st.caption(MEASURES[m])
             with st.expander("Technical details"):
                 # Code-like names ("mean(tsb+sba)"): shown verbatim, never as Markdown.
                 st.text(f"Method: {view.method}\n\n{view.reason}")
@@ -181,6 +174,39 @@ with session.shown_errors():
                     hide_index=True,
                     width="stretch",
                 )
+
+    scores = score_table(view.scores, view.reason, vocab, view.method) if view else None
+    if scores is not None and len(scores):
+        # The page's whole width, each row its short name and its plain words wrapped:
+        # in half the page a grid cut "average of the same weeks in past years" and
+        # "average of the same weeks in past years, shrunk toward the recent level"
+        # to the same words, and a steward could not tell the two rows apart.
+        st.markdown("**Backtest error of each method tried (lower is better)**")
+        st.dataframe(
+            safe_table(scores),
+            hide_index=True,
+            width="stretch",
+            row_height=SCORE_ROW_HEIGHT,
+            # Every row shown: a scrolled grid hid the last methods tried.
+            height=len(scores) * SCORE_ROW_HEIGHT + 46,  # the header row and borders
+            column_config={
+                "Method": st.column_config.TextColumn(
+                    "Method", width=NAME_WIDTH, help="How it works says what each method does."
+                ),
+                "How it works": st.column_config.TextColumn("How it works", width=WORDS_WIDTH),
+                "Technical name": st.column_config.TextColumn(
+                    "Technical name", width=TECHNICAL_WIDTH
+                ),
+                **{
+                    m: st.column_config.NumberColumn(m, format="%.2f", help=MEASURES[m])
+                    for m in MEASURES
+                    if m in scores.columns
+                },
+            },
+        )
+        for m in MEASURES:
+            if m in scores.columns:
+                st.caption(MEASURES[m])
 
     st.subheader(f"Recent {vocab.uses} and {vocab.replenishes}", anchor=False)
     events = data.recent_events(config, scope, slug)

@@ -74,7 +74,15 @@ def test_a_reason_names_no_engine_method_but_keeps_its_figures() -> None:
 
 def test_scores_are_headed_by_their_measure_one_column_each() -> None:
     table = methods.score_table(STOCK_SCORES, STOCK_REASON, FUND, STOCK_METHOD)
-    assert list(table.columns) == ["Series", "Used", "MASE", "RMSSE", "Method", "Technical name"]
+    assert list(table.columns) == [
+        "Series",
+        "Method",
+        "Used",
+        "MASE",
+        "RMSSE",
+        "How it works",
+        "Technical name",
+    ]
     grants = table[table["Series"] == "Grants"]
     donations = table[table["Series"] == "Donations"]
     # Intermittent grants were scored by RMSSE: none of their figures sits under MASE.
@@ -89,7 +97,47 @@ def test_scores_are_headed_by_their_measure_one_column_each() -> None:
         "combination(long_run_rate+sba+tsb)",
         "shrunk_seasonal_mean",
     ]
-    assert "average of three intermittent-demand methods" in grants["Method"].tolist()
+    assert "average of three intermittent-demand methods" in grants["How it works"].tolist()
+    assert "Average of long-run rate + SBA + TSB" in grants["Method"].tolist()
+
+
+def test_each_method_tried_has_its_own_short_name_in_the_backtest_table() -> None:
+    # Two methods whose plain words differ only at their end ("average of the same weeks
+    # in past years" and "..., shrunk toward the recent level") read the same once a
+    # column cuts them: each row's name is short, distinct, and tells them apart first.
+    scores = {
+        "demand": {
+            "seasonal_naive": 2.07,
+            "ets": 6.86,
+            "theta": 3.9,
+            "seasonal_mean": 1.74,
+            "window_mean": 2.23,
+            "shrunk_seasonal_mean": 1.79,
+            "combination(ets+theta)": 5.36,
+            # Two names for one method: told apart by their technical names.
+            "mean_last": 2.3,
+        }
+    }
+    table = methods.score_table(scores, "", POOL, "demand: shrunk_seasonal_mean")
+    names = table["Method"].tolist()
+    assert len(set(names)) == len(names)
+    assert all(len(n) <= methods.NAME_CHARS for n in names if "(" not in n), names
+    by_name = dict(zip(table["Technical name"], names, strict=True))
+    assert by_name["seasonal_mean"] == "Seasonal average"
+    assert by_name["shrunk_seasonal_mean"] == "Shrunk seasonal average"
+    assert by_name["combination(ets+theta)"] == "Average of ETS + Theta"
+    assert by_name["window_mean"] == "Last year's average (window_mean)"
+    assert by_name["mean_last"] == "Last year's average (mean_last)"
+    # The full plain words beside each name, whole.
+    words = dict(zip(table["Technical name"], table["How it works"], strict=True))
+    assert words["shrunk_seasonal_mean"] == (
+        "average of the same weeks in past years, shrunk toward the recent level"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(methods.SHORT_NAMES))
+def test_every_short_name_fits_the_method_column(name: str) -> None:
+    assert len(methods.method_name(name)) <= methods.NAME_CHARS
 
 
 def test_a_single_measure_gets_a_single_column() -> None:

@@ -228,7 +228,15 @@ def test_resource_page_names_methods_in_words_and_heads_scores_by_their_measure(
     assert "shrunk_seasonal_mean" not in prose and "croston" not in prose
     assert "mean(croston+long_run_rate+sba)" in " ".join(str(t.value) for t in at.text)
     table = at.dataframe[0].value
-    assert list(table.columns) == ["Series", "Used", "MASE", "RMSSE", "Method", "Technical name"]
+    assert list(table.columns) == [
+        "Series",
+        "Method",
+        "Used",
+        "MASE",
+        "RMSSE",
+        "How it works",
+        "Technical name",
+    ]
     use = table[table["Series"] == "Watering"]  # a stock in litres: water words
     assert use["MASE"].isna().all() and use["RMSSE"].tolist() == [0.6, 0.86]
     assert "RMSSE (intermittent demand)" in prose and "MASE: " in prose
