@@ -1,8 +1,8 @@
 """A local notification inbox for the demo: a webhook target Apprise's json:// posts to.
 
-Each message is printed in the demo's terminal and appended to
-``notifications.jsonl`` in the demo workspace, so a steward trying the demo can
-see what Steward would have sent by email, Matrix or Slack.
+Each message is printed in the demo's terminal (:func:`terminal_text`) and
+appended to ``notifications.jsonl`` in the demo workspace, so a steward trying
+the demo can see what Steward would have sent by email, Matrix or Slack.
 """
 
 from __future__ import annotations
@@ -17,11 +17,52 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
 #: The port written in config/demo.yaml; a running demo listens on a free port instead.
 PORT = 8599
 _TARGET = re.compile(r"json://127\.0\.0\.1:\d+/")
+#: A steward title's head: its tag, severity and rule ("[RESOLVED WARNING] drift").
+_TITLE_HEAD = re.compile(r"^(\[[A-Z ]+\] [a-z_]+): ")
+#: Body lines the terminal leaves out (the file keeps them): a member message's
+#: greeting and thanks, and the acknowledge line every steward message ends with
+#: (the same for every alert, and the dashboard's Alerts page does it).
+_LEFT_OUT = ("Hello ", "Thank you for helping", "Acknowledge or silence it", "(<your steward.yaml>")
+#: Body lines are indented under their title by this many spaces.
+INDENT = 2
+#: Only measures text for :meth:`rich.text.Text.wrap`; prints nothing.
+_WRAP_CONSOLE = Console(width=200, color_system=None)
+
+
+def terminal_text(to: str, title: str, message: str, width: int) -> Text:
+    """One notification as the demo's terminal shows it at ``width`` columns.
+
+    First line: "notification to <to>: <title>". A title too long for the line
+    gives only its head ("[CRITICAL] deficit"): a steward title is cut with "..."
+    (:func:`steward.alerts.messages.short`) and the body's first line holds what
+    it cut, whole. Then the body's lines, each wrapped at words (a word longer
+    than a line, such as a path, is folded, never cut) and indented: what
+    happened, how sure, what to do, when it was first seen. Blank lines and the
+    lines in ``_LEFT_OUT`` are left out. Returns a Rich ``Text`` (no markup is
+    read from the message); its lines have no trailing spaces.
+    """
+    head = f"notification to {to}: "
+    shown = title
+    found = _TITLE_HEAD.match(title)
+    if len(head) + len(title) > width and found:
+        shown = found.group(1)
+    text = Text(head, style="dim")
+    text.append(shown, style="bold")
+    inner = max(width - INDENT, 20)
+    for line in message.splitlines():
+        line = line.strip()
+        if not line or line.startswith(_LEFT_OUT):
+            continue
+        for part in Text(line).wrap(_WRAP_CONSOLE, inner, overflow="fold"):
+            part.rstrip()
+            text.append("\n" + " " * INDENT)
+            text.append_text(part)
+    return text
 
 
 class Inbox:
@@ -68,9 +109,10 @@ class Inbox:
         }
         with self.lock, self.path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
-        self.console.print(
-            f"[dim]notification to {escape(to)}:[/] {escape(str(record['title']))}", highlight=False
-        )
+        text = terminal_text(to, str(record["title"]), str(record["message"]), self.console.width)
+        # Wrapped here, whatever the console's soft_wrap: a terminal would break words.
+        self.console.print(text, highlight=False, soft_wrap=False, crop=False)
+        self.console.print()  # one blank line between messages
 
     def __enter__(self) -> Inbox:
         self.thread.start()

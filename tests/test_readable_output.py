@@ -335,6 +335,56 @@ def test_the_demo_inbox_takes_a_free_port_and_points_the_routes_there(tmp_path: 
         assert f"json://127.0.0.1:{inbox.port}/garden-stewards" in config.read_text()
 
 
+def test_the_demo_inbox_prints_each_notification_whole_at_80_columns(tmp_path: Path) -> None:
+    from steward.alerts.messages import steward_message
+    from steward.demo_inbox import Inbox
+
+    command = "/home/someone/steward/.venv/bin/steward --config /tmp/demo/steward.yaml"
+    deficit = steward_message(alert(), "firing", "America/New_York", command=command)
+    drift = steward_message(
+        alert(
+            id=2,
+            severity="warning",
+            rule="drift",
+            summary=(
+                "Rain water tank: the reading of 9,101.8 L at 30 Nov 2026, 21:07 GMT is 898.2 L "
+                "less than the ledger implies (10,000 L): a leak, unrecorded use or a sensor fault"
+            ),
+        ),
+        "firing",
+        "Europe/London",
+        command=command,
+    )
+    out = io.StringIO()
+    # The demo's own console: soft_wrap, so a line Rich does not wrap the terminal breaks.
+    console = Console(width=80, file=out, color_system=None, soft_wrap=True)
+    inbox = Inbox(tmp_path / "inbox.jsonl", console)
+    try:
+        for title, body in (deficit, drift):
+            payload = json.dumps({"title": title, "message": body}).encode()
+            inbox.receive("/toolshed-stewards", payload)
+    finally:
+        inbox.server.server_close()
+    lines = out.getvalue().splitlines()
+    assert_fits(lines)
+    # Never cut: the title's "..." stands for the summary, which follows whole.
+    assert not [line for line in lines if line.rstrip().endswith(("...", "…"))], lines
+    assert lines[0] == "notification to toolshed-stewards: [CRITICAL] deficit"
+    text = " ".join(" ".join(lines).split())
+    assert " ".join(DEFICIT.split()) in text
+    # What, how sure, what to do (its command whole) and when, for each message.
+    assert text.count("How sure: ") == 2 and text.count("What to do: ") == 2
+    assert f"{command} quotas --resource" in text
+    assert "Alert #1, first seen 30 Nov 2026, 10:19 EST." in text
+    assert "notification to toolshed-stewards: [WARNING] drift" in lines
+    assert "a leak, unrecorded use or a sensor fault" in text
+    # The acknowledge line, the same for every alert, stays in the file only.
+    assert "Acknowledge or silence" not in text
+    # Each body line sits under its title.
+    body = [line for line in lines if line and not line.startswith("notification")]
+    assert all(line.startswith("  ") and line == line.rstrip() for line in body)
+
+
 def test_collect_summary_fits_80_columns_and_shows_the_whole_error() -> None:
     from steward.collectors.base import RunReport
     from steward.commands.collect import collect_summary
