@@ -96,16 +96,14 @@ def sign_in_lines(config_path: Path) -> list[str]:
     # Each steward account sees one commons: named, so a page with one commons' alerts
     # is not read as missing the other two.
     lines = [
-        f"Sign in as a steward: {username} / {password} = {commons_names.get(commons, commons)}"
+        f"Steward: {username} / {password} = {commons_names.get(commons, commons)}"
         for username, password, role, commons, _ in DEMO_ACCOUNTS
         if role == "steward"
     ]
     for username, password, role, commons, code in DEMO_ACCOUNTS:
         if role == "member" and code is not None:
             name, commons_name = members.get((commons, code), ("?", commons))
-            lines.append(
-                f"Sign in as a member:  {username} / {password} = {name} ({code}), {commons_name}"
-            )
+            lines.append(f"Member:  {username} / {password} = {name} ({code}), {commons_name}")
     return lines
 
 
@@ -137,6 +135,7 @@ def _monitor(config_path: Path, root: Path) -> None:
         subprocess.Popen([*steward, "dashboard", "--port", str(port)]),
     ]
     console.print(f"\nDashboard: http://127.0.0.1:{port}/")
+    console.print("Sign in (username / password):")
     for line in sign_in_lines(config_path):
         console.print(line, highlight=False, markup=False)
     console.print(

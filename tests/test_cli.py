@@ -59,6 +59,14 @@ def test_demo_sources_are_files_the_collectors_read(demo_dir: Path) -> None:
         assert matches, f"collector {collector['name']} reads nothing at {collector['path']}"
 
 
+def test_a_demo_built_without_serving_can_be_signed_into(demo_dir: Path) -> None:
+    """`steward demo --no-serve` then `steward dashboard`: the sign-in page needs the
+    demo's accounts, which only the serving demo used to create."""
+    out = run("-c", str(demo_dir / "steward.yaml"), "account", "list").stdout
+    for username in ("steward", "garden-steward", "fund-steward", "ada", "bo"):
+        assert re.search(rf"│ {username} +│", out), out
+
+
 def test_rebuilding_the_demo_is_repeatable(demo_dir: Path, tmp_path: Path) -> None:
     again = tmp_path / "again"
     run("demo", "--dir", str(again), "--no-serve")

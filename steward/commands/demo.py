@@ -100,17 +100,38 @@ def register(app: typer.Typer) -> None:
         def show_status() -> None:
             render(st.workspace())
             console.print(f"Database: {directory / 'steward.db'}")
-            # `make demo` runs the virtual environment's steward, which is not on PATH.
-            exe = "steward" if shutil.which("steward") else _relative(Path(sys.argv[0]))
-            console.print(f"Use it with any command: {exe} --config {config_path} status")
+            console.print(f"Use it with any command: {_program()} --config {config_path} status")
 
         if not serve:
+            from steward.demo_runner import create_demo_accounts, sign_in_lines
+
             show_status()  # no forecast has run: its outlook column says how to run one
+            # The demo's sign-ins too: without them `steward dashboard` on this workspace
+            # opened a sign-in page that no account could pass.
+            create_demo_accounts(config_path)
+            console.print(
+                f"Dashboard: {_program()} --config {config_path} dashboard", highlight=False
+            )
+            console.print("Sign in (username / password):")
+            for line in sign_in_lines(config_path):
+                console.print(line, markup=False, highlight=False)
             return
         from steward.demo_runner import serve as serve_demo
 
         # After the first forecasts: printed before them, the outlook said "no forecast yet".
         serve_demo(config_path, on_ready=show_status)
+
+
+def _program() -> str:
+    """How to run this steward again, as typed: ``steward`` when it is on PATH, else the
+    script that ran (`make demo` runs the virtual environment's, not on PATH), else
+    ``python -m steward`` (run as a module, the script is ``steward/__main__.py``)."""
+    if shutil.which("steward"):
+        return "steward"
+    script = Path(sys.argv[0])
+    if script.name == "__main__.py":
+        return f"{_relative(Path(sys.executable))} -m steward"
+    return _relative(script)
 
 
 def _relative(path: Path) -> str:
