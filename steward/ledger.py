@@ -815,7 +815,7 @@ class Ledger:
             minutes = self.window.skew.total_seconds() / 60
 
             # The limit moves with the clock, so the reason names it without its value:
-            # a replayed row must give the same reason to stay quarantined once.
+            # a replayed row keeps its reason rather than one reworded each read.
             def after(mask: pd.Series) -> pd.Series:
                 return (
                     f"{column} '"
@@ -867,7 +867,7 @@ class Ledger:
         """Flag planned rows (``ahead``: those later than now) beyond their commons' horizon.
 
         As with the future limit, the reason names the limit in days, never as a date:
-        a replayed row must give the same reason to stay quarantined once.
+        a replayed row keeps its reason rather than one reworded each read.
         """
         now = pd.Timestamp(self._now).tz_convert("UTC")
         for cid, slug in catalog.commons_slug.items():
@@ -1623,22 +1623,9 @@ class Ledger:
             result.reasons[key] = result.reasons.get(key, 0) + 1
             why = why.replace("\x00", "<U+0000>")  # PostgreSQL text holds no NUL
             raw = json.dumps(text_checks.scrub(raws.get(row, {})), default=str, sort_keys=True)
-            digest = hashlib.blake2b(
-                f"{row}\x1f{why}\x1f{raw}".encode(), digest_size=16
-            ).hexdigest()
-            entries[digest] = (text_checks.scrub(row)[:500], why, raw)
-        # A replayed bad row stays quarantined once, not once per read.
-        known: set[str] = set()
-        for chunk in _chunks(list(entries), 500):
-            known.update(
-                self.conn.execute(
-                    select(QuarantinedRow.fingerprint).where(
-                        QuarantinedRow.source == batch.source,
-                        QuarantinedRow.fingerprint.in_(chunk),
-                        QuarantinedRow.resolved_at.is_(None),
-                    )
-                ).scalars()
-            )
+            loc = text_checks.scrub(row)[:500]
+            entries[_row_fingerprint(loc, raw)] = (loc, why, raw)
+        known = self._requarantine(batch.source, entries, now)
         stamp = bulk.now_value(self.dialect, now)
         rows = [
             (batch.source, self.run_id, loc, digest, why, raw, stamp)
@@ -1651,6 +1638,84 @@ class Ledger:
             ("source", "run_id", "location", "fingerprint", "reason", "raw", "created_at"),
             rows,
         )
+
+    def _requarantine(
+        self, source: str, entries: Mapping[str, tuple[str, str, str]], now: datetime
+    ) -> set[str]:
+        """The fingerprints of ``entries`` already open in quarantine for ``source``.
+
+        ``entries``: fingerprint (:func:`_row_fingerprint`) -> (location, reason, raw
+        JSON) of the rows this batch quarantines. A row read again stays one row: the
+        key is the row (its place and contents), not the reason's wording, so a reason
+        reworded by a release, or worded otherwise for the same cause (a list of
+        resources that grew), updates the stored reason instead of listing the row a
+        second time. Rows stored under the former key (it digested the reason too) are
+        recognised by their location and raw row and take the new key; where one row
+        was stored once per wording, the oldest stays open and the others are settled
+        with a resolution naming it (none is deleted: ``quarantine list --all`` shows
+        them). A pass over the source's open rows, a query per 500 of them matched, and
+        the changes in one executemany each.
+        """
+        # One pass over the source's open rows, small columns only (most often none);
+        # an IN list per 500 locations scanned them all once per 500 (no index holds
+        # location). Then reasons, and raw rows only for a key that did not match.
+        places = {loc for loc, _, _ in entries.values()}
+        same: dict[int, str] = {}  # row id -> key, for rows stored under their key
+        other: list[int] = []  # rows at a place this batch quarantines, another key
+        for row_id, fingerprint, loc in self.conn.execute(
+            select(QuarantinedRow.id, QuarantinedRow.fingerprint, QuarantinedRow.location).where(
+                QuarantinedRow.source == source, QuarantinedRow.resolved_at.is_(None)
+            )
+        ):
+            if fingerprint in entries:
+                same[row_id] = fingerprint
+            elif loc in places:
+                other.append(row_id)
+        found: dict[str, list[tuple[int, str, str]]] = {}
+        for chunk in _chunks(list(same), 500):
+            for row_id, reason in self.conn.execute(
+                select(QuarantinedRow.id, QuarantinedRow.reason).where(QuarantinedRow.id.in_(chunk))
+            ):
+                found.setdefault(same[row_id], []).append((row_id, same[row_id], reason))
+        for chunk in _chunks(other, 500):
+            for row_id, fingerprint, loc, raw, reason in self.conn.execute(
+                select(
+                    QuarantinedRow.id,
+                    QuarantinedRow.fingerprint,
+                    QuarantinedRow.location,
+                    QuarantinedRow.raw,
+                    QuarantinedRow.reason,
+                ).where(QuarantinedRow.id.in_(chunk))
+            ):
+                key = _row_fingerprint(loc, json.dumps(raw, default=str, sort_keys=True))
+                if key in entries:
+                    found.setdefault(key, []).append((row_id, fingerprint, reason))
+        reworded: list[dict[str, Any]] = []
+        settled: list[dict[str, Any]] = []
+        for key, stored in found.items():
+            (keep, fingerprint, reason), *extra = sorted(stored)
+            why = entries[key][1]
+            if (fingerprint, reason) != (key, why):
+                reworded.append({"row_id": keep, "fp": key, "why": why})
+            settled.extend(
+                {
+                    "row_id": row_id,
+                    "at": now,
+                    "note": f"the same row as quarantined row #{keep}, listed again when "
+                    "its reason was worded otherwise",
+                }
+                for row_id, _, _ in extra
+            )
+        by_id = update(QuarantinedRow).where(QuarantinedRow.id == bindparam("row_id"))
+        if reworded:
+            self.conn.execute(
+                by_id.values(fingerprint=bindparam("fp"), reason=bindparam("why")), reworded
+            )
+        if settled:
+            self.conn.execute(
+                by_id.values(resolved_at=bindparam("at"), resolution=bindparam("note")), settled
+            )
+        return set(found)
 
     def _resolve_quarantined(
         self, source: str, recorded: Mapping[str, pd.DataFrame], now: datetime
@@ -2386,6 +2451,14 @@ def _optional_strs(values: pd.Series) -> list[str | None]:
 
 def _strs(values: pd.Series) -> list[str]:
     return list(values.astype("string").to_numpy(dtype=object).tolist())
+
+
+def _row_fingerprint(location: str, raw: str) -> str:
+    """A quarantined row's key: 32 hex digits of its location and raw row (JSON text).
+
+    Not its reason: the same row refused again in other words is the same row.
+    """
+    return hashlib.blake2b(f"{location}\x1f{raw}".encode(), digest_size=16).hexdigest()
 
 
 def _raw_of(row: pd.Series) -> dict[str, Any]:

@@ -10,11 +10,19 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from steward import flows
 from steward.errors import LedgerError
-from steward.ledger import Batch, Ledger, NewEvent, NewMember, NewReading, reversal
+from steward.ledger import (
+    Batch,
+    Ledger,
+    NewEvent,
+    NewMember,
+    NewReading,
+    Rejected,
+    reversal,
+)
 from steward.store import catalog
 from steward.store.engine import Store
 from steward.store.models import Commons, Event, QuarantinedRow, Resource
@@ -212,6 +220,62 @@ def test_replayed_bad_rows_are_quarantined_once(workspace: Workspace) -> None:
     for _ in range(3):
         assert record(store, Batch("src", events=bad)).quarantined == 1
     assert counts(store) == (0, 1)
+
+
+def test_a_reworded_reason_keeps_its_row_quarantined_once(workspace: Workspace) -> None:
+    """The row is the key, not the wording: a release that rewords a reason (or a
+    reason formatted differently for the same cause) updates the stored reason."""
+    store = workspace.store
+    raw = {"external_id": "neg", "resource": "fund", "quantity": "-1"}
+    for reason in ("quantity -1 is negative", "quantity '-1' is below 0: write a use instead"):
+        result = record(store, Batch("src", rejected=[Rejected("f.csv:9", raw, reason)]))
+        assert result.quarantined == 1
+    with store.read() as conn:
+        rows = conn.execute(select(QuarantinedRow.reason, QuarantinedRow.resolved_at)).all()
+    assert [tuple(r) for r in rows] == [("quantity '-1' is below 0: write a use instead", None)]
+    # Another row at that place (the file changed), or that row at another place, is another.
+    other = {**raw, "quantity": "-2"}
+    record(store, Batch("src", rejected=[Rejected("f.csv:9", other, "quantity -2 is negative")]))
+    record(store, Batch("src", rejected=[Rejected("f.csv:10", raw, "quantity -1 is negative")]))
+    assert counts(store) == (0, 3)
+
+
+def test_rows_listed_twice_before_are_listed_once_when_read_again(workspace: Workspace) -> None:
+    """Rows stored under the old key (it digested the reason too) and so stored once per
+    wording: reading the row again keeps the oldest open, with today's reason, and
+    settles the others, naming it; nothing is deleted."""
+    store = workspace.store
+    raw = {"external_id": "neg", "resource": "fund", "quantity": "-1"}
+    with store.write() as conn:
+        for n, reason in enumerate(("old wording", "older wording")):
+            conn.execute(
+                insert(QuarantinedRow).values(
+                    source="src",
+                    location="f.csv:9",
+                    fingerprint=f"{n:032x}",
+                    reason=reason,
+                    raw=raw,
+                    created_at=T0,
+                )
+            )
+    record(store, Batch("src", rejected=[Rejected("f.csv:9", raw, "new wording")]))
+    with store.read() as conn:
+        rows = conn.execute(
+            select(
+                QuarantinedRow.id,
+                QuarantinedRow.reason,
+                QuarantinedRow.resolved_at,
+                QuarantinedRow.resolution,
+            ).order_by(QuarantinedRow.id)
+        ).all()
+    assert len(rows) == 2
+    first, second = rows
+    assert (first.reason, first.resolved_at, first.resolution) == ("new wording", None, None)
+    assert second.resolved_at is not None
+    assert f"#{first.id}" in str(second.resolution)
+    # Read once more: still one open row, nothing added.
+    record(store, Batch("src", rejected=[Rejected("f.csv:9", raw, "new wording")]))
+    assert counts(store) == (0, 2)
 
 
 class Boom(RuntimeError):

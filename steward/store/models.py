@@ -280,7 +280,8 @@ class QuarantinedRow(Base):
     source: Mapped[str] = mapped_column(String(64), index=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("collector_run.id"))
     location: Mapped[str] = mapped_column(String(500), default="")
-    #: Digest of location, reason and raw row: a replayed bad row is not stored twice.
+    #: Digest of location and raw row (not the reason, whose wording may change): a
+    #: replayed bad row is not stored twice. Rows stored before also digested the reason.
     fingerprint: Mapped[str] = mapped_column(String(32), index=True)
     reason: Mapped[str] = mapped_column(Text)
     raw: Mapped[dict[str, Any]]

@@ -321,3 +321,35 @@ def test_the_summary_keeps_a_short_mark_that_is_the_point(
     result = import_file(ws.store, path, ImportOptions("events", "sheet"))
     (key,) = result.reasons
     assert key.startswith("quantity '...' reads as 1250 with decimal '.' and as 1.25"), key
+
+
+def test_a_row_refused_again_in_other_words_is_listed_once(
+    make_workspace: MakeWorkspace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same row, refused for the same cause in other words (the configuration gained
+    a resource, so the list the reason counts changed), is one row in quarantine with
+    today's reason: it was listed once per wording, the steward's count doubling."""
+    from .test_import_trust import steward
+
+    ws = make_workspace([], resources=RESOURCES)
+    path = tmp_path / "ev.csv"
+    path.write_text(EVENTS + row(resource="kayak") + "2,flour,use,1," + WHEN + ",\n")
+    config = str(tmp_path / "steward.yaml")
+    assert steward(capsys, "-c", config, "import", "events", str(path))[0] == 0
+    with ws.store.read() as conn:
+        (before,) = conn.scalars(select(QuarantinedRow.reason))
+    ws = make_workspace(
+        [],
+        resources=[
+            *RESOURCES,
+            {"slug": "ladder", "name": "Ladder", "kind": "stock", "unit": "cup"},
+        ],
+    )
+    code, out, err = steward(capsys, "-c", config, "import", "events", str(path))
+    assert code == 0 and "1 duplicate, 1 quarantined" in out, out + err
+    with ws.store.read() as conn:
+        rows = conn.execute(select(QuarantinedRow.reason, QuarantinedRow.resolved_at)).all()
+    assert len(rows) == 1 and rows[0].resolved_at is None
+    assert rows[0].reason != before and "and 3 more" in rows[0].reason, (before, rows)
+    listed = steward(capsys, "-c", config, "quarantine", "list")[1]
+    assert "(1 shown)" in listed and listed.count("ev.csv:2") == 1, listed
