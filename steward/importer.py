@@ -12,8 +12,9 @@ import csv
 import queue
 import re
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -297,12 +298,19 @@ def _unreadable(text: str) -> str:
     return "is not a date and time: write ISO 8601 (2024-05-01T10:00:00)"
 
 
+def lacks_offset(values: pd.Series) -> pd.Series:
+    """Which timestamps (text) are written without a UTC offset; empty cells are not."""
+    text = values.astype("string").str.strip()
+    naive = text.notna() & (text != "") & ~text.str.contains(_OFFSET, regex=True, na=False)
+    return naive.fillna(False).astype(bool)
+
+
 def localize(values: pd.Series, timezone: str | None) -> pd.Series:
     """Give offset-less timestamps the declared timezone; leave the others as written."""
     if timezone is None:
         return values
     text = values.astype("string").str.strip()
-    naive = text.notna() & ~text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True, na=False)
+    naive = lacks_offset(values)
     # '10:00+02' (refused by time_reasons) among local times fails the parse on mixed offsets.
     naive &= ~text.str.contains(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?[+-]\d{2}$", regex=True, na=False)
     if not naive.any():
@@ -392,7 +400,11 @@ def _too_many_fields(
     )
 
 
-def _batch(opts: ImportOptions, path: Path, first_line: int, frame: pd.DataFrame) -> Batch:
+def _batch(
+    opts: ImportOptions, path: Path, first_line: int, frame: pd.DataFrame
+) -> tuple[Batch, dict[str, int]]:
+    """The chunk's batch, and how many of its rows, by resource, had a time without a
+    UTC offset read in ``opts.timezone`` (none without ``--timezone``; members: none)."""
     fields_why = (
         frame.pop(FIELDS_REASON)
         if FIELDS_REASON in frame
@@ -435,9 +447,14 @@ def _batch(opts: ImportOptions, path: Path, first_line: int, frame: pd.DataFrame
                     weight=Decimal(str(weight.iat[i])) if given.iat[i] else Decimal(1),
                 )
             )
-        return Batch(opts.source, members=members, rejected=rejected)
+        return Batch(opts.source, members=members, rejected=rejected), {}
     time_col = TIME_COLUMN[opts.kind]
     when_why = time_reasons(frame[time_col], opts.timezone, time_col)
+    in_zone: dict[str, int] = {}
+    if opts.timezone is not None:
+        # Refused for its time (a date that is not ISO 8601, a skipped hour): not read.
+        read = lacks_offset(frame[time_col]) & (when_why == "")
+        in_zone = frame.loc[read, "resource"].dropna().astype(str).value_counts().to_dict()
     frame[time_col] = localize(frame[time_col], opts.timezone)
     frame["row"] = rows
     frame["raw"] = None
@@ -480,10 +497,22 @@ def _batch(opts: ImportOptions, path: Path, first_line: int, frame: pd.DataFrame
     )
     setting = DECIMAL_SETTING
     if opts.kind == "events":
-        return Batch(opts.source, events=frame, rejected=rejected, decimal_setting=setting)
-    if opts.kind == "readings":
-        return Batch(opts.source, readings=frame, rejected=rejected, decimal_setting=setting)
-    return Batch(opts.source, capacity_changes=frame, rejected=rejected, decimal_setting=setting)
+        batch = Batch(opts.source, events=frame, rejected=rejected, decimal_setting=setting)
+    elif opts.kind == "readings":
+        batch = Batch(opts.source, readings=frame, rejected=rejected, decimal_setting=setting)
+    else:
+        batch = Batch(
+            opts.source, capacity_changes=frame, rejected=rejected, decimal_setting=setting
+        )
+    return batch, in_zone
+
+
+@dataclass
+class ImportResult(BatchResult):
+    """An import's totals (:class:`steward.ledger.BatchResult`), and where ``--timezone``
+    was used: rows, by resource slug, whose time had no UTC offset and was read in it."""
+
+    read_in_timezone: dict[str, int] = field(default_factory=dict)
 
 
 def import_file(
@@ -493,7 +522,7 @@ def import_file(
     *,
     progress: Callable[[int], None] | None = None,
     window: TimeWindow | None = None,
-) -> BatchResult:
+) -> ImportResult:
     """Record a file chunk by chunk, one transaction a chunk; the totals of all chunks.
 
     The next chunk is read and parsed (no database work) in a thread while this one
@@ -506,7 +535,9 @@ def import_file(
         raise InputError(f"{path} does not exist")
     check_encoding(path, opts.encoding)
     total = BatchResult()
-    for frame, batch in _prepared(path, opts):
+    in_zone: Counter[str] = Counter()
+    for frame, batch, read in _prepared(path, opts):
+        in_zone.update(read)
         with store.write() as conn:
             result = Ledger(conn, window=window).record(batch)
         if opts.kind == "members":
@@ -518,20 +549,26 @@ def import_file(
         total = total + result
         if progress:
             progress(len(frame))
-    return total
+    totals = {f.name: getattr(total, f.name) for f in fields(BatchResult)}
+    return ImportResult(**totals, read_in_timezone=dict(in_zone))
 
 
-def _prepared(path: Path, opts: ImportOptions) -> Iterator[tuple[pd.DataFrame, Batch]]:
-    """(frame, batch) of each chunk, prepared one chunk ahead in a worker thread.
+#: A chunk as read, its batch, and its rows read in ``--timezone`` (see :func:`_batch`).
+_Prepared = tuple[pd.DataFrame, Batch, dict[str, int]]
+
+
+def _prepared(path: Path, opts: ImportOptions) -> Iterator[_Prepared]:
+    """(frame, batch, rows read in --timezone) of each chunk, prepared one chunk ahead
+    in a worker thread.
 
     Errors in the worker (an unreadable file, a members file without a commons) are
     raised here, in order, after the chunks before them. Stopping early (an error
     while recording) stops the worker at its next chunk.
     """
-    ready: queue.Queue[tuple[pd.DataFrame, Batch] | Exception | None] = queue.Queue(1)
+    ready: queue.Queue[_Prepared | Exception | None] = queue.Queue(1)
     stop = threading.Event()
 
-    def hand(item: tuple[pd.DataFrame, Batch] | Exception | None) -> bool:
+    def hand(item: _Prepared | Exception | None) -> bool:
         """Queue ``item`` for the consumer; False once it has stopped listening."""
         while not stop.is_set():
             try:
@@ -546,7 +583,7 @@ def _prepared(path: Path, opts: ImportOptions) -> Iterator[tuple[pd.DataFrame, B
             for first_line, frame in read_chunks(
                 path, opts.kind, opts.delimiter, opts.encoding, opts.ignore_columns
             ):
-                if not hand((frame, _batch(opts, path, first_line, frame))):
+                if not hand((frame, *_batch(opts, path, first_line, frame))):
                     return
             hand(None)
         except Exception as exc:  # noqa: BLE001  # raised in the consumer, in order

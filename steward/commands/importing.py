@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from steward.display import clipped, counted
-from steward.importer import ImportOptions, RecordKind, import_file, number_format
+from steward.importer import ImportOptions, ImportResult, RecordKind, import_file, number_format
 from steward.ledger import TimeWindow
+
+if TYPE_CHECKING:
+    from steward.workspace import Workspace
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -125,9 +129,23 @@ def register(app: typer.Typer) -> None:
             console.print(head + shown, highlight=False, markup=False)
         if any(w in reason for reason in result.reasons for w in ("UTC offset", "--timezone")):
             # The reasons' example zone is only an example: name the commons' own.
-            zones = ", ".join(f"{c.slug} {c.timezone}" for c in ws.settings.commons)
+            zones = ", ".join(f"{slug} {zone}" for slug, (_, zone) in commons_zones(ws).items())
             console.print(
                 f"  the commons' timezones, for --timezone: {zones}",
+                highlight=False,
+                markup=False,
+            )
+        if opts.timezone is not None and (said := other_zone(ws, opts, result)):
+            width = max(console.width, 40)
+            console.print(
+                textwrap.fill(
+                    said,
+                    width,
+                    initial_indent="  ",
+                    subsequent_indent="  ",
+                    break_long_words=False,
+                    break_on_hyphens=False,
+                ),
                 highlight=False,
                 markup=False,
             )
@@ -158,3 +176,62 @@ def register(app: typer.Typer) -> None:
                 highlight=False,
                 markup=False,
             )
+
+
+def commons_zones(ws: Workspace) -> dict[str, tuple[str, str]]:
+    """Commons slug -> (name, timezone) of each configured commons: its own zone, the
+    one ``--timezone`` names to read its times as it keeps them."""
+    return {c.slug: (c.name, c.timezone) for c in ws.settings.commons}
+
+
+def other_zone(ws: Workspace, opts: ImportOptions, result: ImportResult) -> str:
+    """What to say when ``--timezone`` read rows of a commons that keeps another zone.
+
+    Not refused: a file exported in UTC for a London garden is read right with
+    ``--timezone UTC``; but Europe/Paris typed for it puts every time an hour off,
+    silently. Only rows that lacked a UTC offset count ("" when none did, or when
+    each such row's commons keeps the zone given). Names how to undo what was
+    recorded with what Steward offers: there is no undo command, and the same ids
+    imported again with other times are refused as changed rows.
+    """
+    counts = result.read_in_timezone
+    if not counts:
+        return ""
+    from steward.store import catalog
+
+    named = commons_zones(ws)
+    zones: dict[str, tuple[str, str]] = {}
+    rows: dict[str, int] = {}
+    # From the store: a pool a MyTurn inventory created belongs to a commons too.
+    with ws.store.read() as conn:
+        for r in catalog.resources(conn, sorted(counts)):
+            zones[r.commons_slug] = named.get(r.commons_slug, (r.commons_slug, r.timezone))
+            rows[r.commons_slug] = rows.get(r.commons_slug, 0) + counts[r.slug]
+    differ = {slug: zones[slug] for slug in sorted(zones) if zones[slug][1] != opts.timezone}
+    if not differ:
+        return ""
+    where = " and ".join(
+        f"{counted(rows[slug], 'row')} of {name}, which keeps {zone}"
+        for slug, (name, zone) in differ.items()
+    )
+    wanted = sorted({zone for _, zone in differ.values()})
+    option = (
+        f"--timezone {wanted[0]}"
+        if len(wanted) == 1
+        else "each commons' rows in a file of their own with its --timezone"
+    )
+    said = f"Times without an offset were read as {opts.timezone} in {where}."
+    if not (result.accepted or result.duplicates or result.conflicts):
+        return f"{said} If that is wrong, re-import with {option}."
+    undo = {
+        "events": "first import their reversals (a reverses column naming each id, with "
+        f"--source {opts.source}), then the rows under new ids",
+        "capacity": "first import each change's opposite delta at the same effective_at "
+        f"(with --source {opts.source}), then the rows under new ids",
+        "readings": "Steward has no command that removes a recorded reading: those "
+        "recorded stay at the times read",
+    }[opts.kind]
+    return (
+        f"{said} If that is wrong, re-import with {option}; the ids already recorded "
+        f"would be refused as changed, so {undo}."
+    )

@@ -14,7 +14,7 @@ import yaml
 from sqlalchemy import select
 
 from steward import collectors
-from steward.importer import ImportOptions, import_file
+from steward.importer import ImportOptions, RecordKind, import_file
 from steward.ledger import (
     CLOCK_SKEW,
     Batch,
@@ -559,6 +559,108 @@ def test_an_unknown_timezone_option_is_refused_before_the_file_is_read(
     assert "unexpected error" not in out + err
     assert "--timezone 'Mars/Olympus' is not a timezone Steward knows" in err
     assert "e.g. --timezone Europe/Paris" in err
+
+
+def test_a_timezone_option_unlike_the_commons_own_is_said_plainly(
+    config: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """--timezone may be right (a file exported in UTC) or a slip (every time an hour or
+    more off, silently): not refused, but the summary names both zones, the option
+    that reads the file as the commons keeps it, and how to undo what was recorded."""
+    monkeypatch.setenv("COLUMNS", "80")
+    path = tmp_path / "sheet.csv"
+    path.write_text(
+        HEADER + "s1,fund,replenish,5,2026-11-20T10:00:00,\n"
+        "s2,fund,use,1,2026-11-20T11:00:00,\n"
+        "g1,tank,replenish,9,2026-11-20T10:00:00,\n"
+    )
+    code, out, err = steward(
+        capsys, "-c", str(config), "import", "events", str(path), "--timezone", "UTC"
+    )
+    assert code == 0 and "3 rows read: 3 accepted" in out, out + err
+    assert all(len(line) <= 80 for line in out.splitlines()), out
+    said = " ".join(out.split())
+    # The shed keeps Los Angeles; the garden keeps UTC, as read: not named.
+    assert (
+        "Times without an offset were read as UTC in 2 rows of Our commons, which keeps "
+        "America/Los_Angeles." in said
+    ), said
+    assert "Garden keeps" not in said
+    # Steward has no undo: a re-import with the other zone refuses the recorded rows as
+    # changed rows, so the summary names the reversal route, with the --source it needs.
+    assert "If that is wrong, re-import with --timezone America/Los_Angeles" in said
+    assert "the ids already recorded would be refused as changed, so first import" in said
+    assert "reversals (a reverses column naming each id, with --source import:sheet.csv)" in said
+    code, again, _ = steward(
+        capsys,
+        "-c",
+        str(config),
+        "import",
+        "events",
+        str(path),
+        "--timezone",
+        "America/Los_Angeles",
+    )
+    # As the summary said: the recorded ids, read at other times, are refused as changed
+    # (the garden's too: the option is the file's, not a commons').
+    assert code == 3 and "0 accepted, 0 duplicates, 3 quarantined" in again, again
+    assert "is already in the ledger with" in quarantined(config)["sheet.csv:2"]
+    again = " ".join(again.split())
+    assert "read as America/Los_Angeles in 1 row of Garden, which keeps UTC." in again
+    assert "first import their reversals" in again
+    # A zone the commons keeps, or rows that all carry an offset: nothing to say.
+    path.write_text(HEADER + "s3,fund,replenish,5,2026-11-21T10:00:00-08:00,\n")
+    out = steward(capsys, "-c", str(config), "import", "events", str(path), "--timezone", "UTC")[1]
+    assert "1 accepted" in out and "were read as" not in out, out
+    path.write_text(HEADER + "s4,fund,replenish,5,2026-11-21T10:00:00,\n")
+    out = steward(
+        capsys,
+        "-c",
+        str(config),
+        "import",
+        "events",
+        str(path),
+        "--timezone",
+        "America/Los_Angeles",
+    )[1]
+    assert "1 accepted" in out and "were read as" not in out, out
+
+
+@pytest.mark.parametrize("kind", ["readings", "capacity"])
+def test_rows_read_in_another_zone_are_counted_by_resource_on_each_store(
+    make_workspace: MakeWorkspace, tmp_path: Path, kind: RecordKind
+) -> None:
+    """Readings and capacity changes too; only rows without an offset, and not those
+    refused for their time; the undo named is the kind's own."""
+    from steward.commands.importing import other_zone
+
+    ws = make_workspace([])  # 'town', Europe/London: the tank and the drill pool
+    resource, value = ("tank", "300") if kind == "readings" else ("drill", "1")
+    head = "external_id,resource,value,observed_at\n"
+    if kind == "capacity":
+        head = "external_id,resource,delta,effective_at\n"
+    path = tmp_path / "rows.csv"
+    path.write_text(
+        head + f"a,{resource},{value},2026-11-20T10:00:00\n"
+        f"b,{resource},{value},2026-11-20T11:00:00+00:00\n"
+        f"c,{resource},{value},20/11/2026 12:00\n"
+    )
+    opts = ImportOptions(kind, "sheet", "Europe/Paris")
+    result = import_file(ws.store, path, opts)
+    assert (result.accepted, result.quarantined) == (2, 1)
+    assert result.read_in_timezone == {resource: 1}
+    said = other_zone(ws, opts, result)
+    assert said.startswith(
+        "Times without an offset were read as Europe/Paris in 1 row of Town commons, "
+        "which keeps Europe/London. If that is wrong, re-import with --timezone Europe/London"
+    ), said
+    undo = "opposite delta" if kind == "capacity" else "no command that removes a recorded"
+    assert undo in said, said
+    same = ImportOptions(kind, "sheet", "Europe/London")
+    assert other_zone(ws, same, import_file(ws.store, path, same)) == ""
 
 
 # -- 4. numbers that are none -----------------------------------------------------
