@@ -131,6 +131,10 @@ def print_reliability(label: str, rel: Reliability | None, unit: str) -> None:
         print(f"{label}: no cases")
         return
     print(f"{label}: {rel.cases} {unit}, base rate {rel.base_rate:.3f}")
+    filled = [b for b in rel.bins if b.cases]
+    mean_predicted = sum(b.predicted * b.cases for b in filled) / max(rel.cases, 1)
+    # A bias the bins hide: every bin a little under adds up.
+    print(f"  mean predicted {mean_predicted:.3f} against observed {rel.base_rate:.3f}")
     rows = [
         {
             "bin": f"{b.lo:.0%}-{b.hi:.0%}",
