@@ -306,6 +306,7 @@ def project_pool(
     rng: np.random.Generator,
     target: float = 0.1,
     ages: np.ndarray | None = None,
+    requests_paths: np.ndarray | None = None,
 ) -> PoolProjection:
     """Simulate occupancy of a lending pool against its (changing) capacity.
 
@@ -323,7 +324,12 @@ def project_pool(
     (:func:`_served_occupancy`). ``ages`` (with a count) holds the ends of day
     some of the current loans have already been out: those get the remaining
     days of a loan known to have lasted that long (:func:`_residual_days`), the
-    others the equilibrium draw.
+    others the equilibrium draw. ``requests_paths`` (paths x days, default
+    ``demand_paths``) are the units asked for in that reading: a pool's recorded
+    demand is its loans, requests already turned away once, and drawn again as
+    requests they lend fewer units than were recorded (see
+    ``steward.forecast.runs.requests_per_loan``); ``demand_paths`` still give the
+    occupancy and ``p_over_capacity``.
     """
     h = len(dates)
     demand = np.rint(np.clip(_as_paths(demand_paths, h, "demand_paths"), 0, None)).astype(np.int64)
@@ -365,6 +371,14 @@ def project_pool(
     np.add.at(diff, (rows, days), 1)
     np.add.at(diff, (rows, ends), -1)
     occupancy = np.cumsum(diff, axis=1)[:, :h].astype(float)
+    if requests_paths is not None:
+        asked = np.rint(np.clip(_as_paths(requests_paths, h, "requests_paths"), 0, None))
+        if asked.shape[0] != n:
+            raise ForecastError(f"requests_paths must have {n} paths, got {asked.shape[0]}")
+        rows, days = np.nonzero(asked)
+        counts = asked[rows, days].astype(np.int64)
+        rows, days = np.repeat(rows, counts), np.repeat(days, counts)
+        lengths = rng.choice(durations, size=len(days))
     on_loan = _served_occupancy(remaining, rows, days, lengths, cap)
 
     over = occupancy > cap[None, :]

@@ -58,8 +58,8 @@ SIMULATED_WEIGHT = 0.9
 #: simulation's chance of demand beyond the units, which this leaves as it was.
 PRIOR_DAYS = 180
 #: Days either side of a date that count as the same time of a past year: a pool's
-#: published chance of every unit out is scaled by how often it (and its commons'
-#: pools) were booked out then, against their usual share (see season_factor). Set
+#: published chance of every unit out has its odds scaled by how often it (and its
+#: commons' pools) were booked out then, against their usual share (see season_factor). Set
 #: before measuring, not tuned: a month-wide window, wide enough to hold a few
 #: booked-out days of a pool that is full one day in ten.
 SEASON_WINDOW_DAYS = 15
@@ -69,7 +69,7 @@ SEASON_WINDOW_DAYS = 15
 SEASON_COMMONS_PRIOR = 10.0
 #: Booked-out days a pool's own season is shrunk toward its commons' by.
 SEASON_POOL_PRIOR = 10.0
-#: The season never scales the chance by more than this (nor by less than its inverse).
+#: The season never scales the odds by more than this (nor by less than its inverse).
 SEASON_MAX_FACTOR = 3.0
 # The three season constants were chosen on the demo's rolling-origin backtest (design
 # seed only; its first origins gave pools ~20% on 90 winter days, then 45% of the
@@ -77,6 +77,13 @@ SEASON_MAX_FACTOR = 3.0
 # next summer); then checked on two other demo seeds and the MyTurn sample
 # (tests/benchmarks/bench_risk_calibration.py). 10/10 scored best on the design seed
 # among 1-100 for each; no cap and 5 scored as 3.
+#: A pool's requests are taken to be at most this many times its loans (see
+#: requests_per_loan): a guard for a pool booked out on nearly every past day, not a
+#: fitted figure.
+MAX_REQUESTS_PER_LOAN = 10.0
+# SIMULATED_WEIGHT, PRIOR_DAYS and the season constants were chosen while the
+# simulation drew the loans forecast as requests (see requests_per_loan), and not
+# chosen again since; the season then scaled the chance, now its odds (seasonal_odds).
 #: Resources read, fitted and stored together: enough to keep the workers busy,
 #: few enough that a batch's frames and paths stay well under the memory target.
 BATCH_RESOURCES = 100
@@ -335,6 +342,42 @@ def shrink_to_prior(p: pd.Series, prior: float, past_days: int) -> pd.Series:
     return a * p + (1.0 - a) * prior
 
 
+def requests_per_loan(past_full: float) -> float:
+    """Requests a pool was asked for per loan it recorded: ``1 / (1 - past_full)``.
+
+    A pool records only the loans it made: a member who found every unit out left
+    no trace, so its demand series (and the forecast of it) counts loans, requests
+    already turned away once. Drawn as requests in the simulation, which turns away
+    those that find every unit out, they lent fewer units than were recorded and
+    gave the pool less often booked out than it was (the demo's design seed: half
+    its requests turned away; over its backtest the simulation alone gave 24% where
+    38% of days ended with every unit out). A request arriving at a random moment
+    finds every unit out with the share of time the pool is booked out (Poisson
+    arrivals see time averages, Wolff 1982), estimated by ``past_full``, the share of
+    its past days at its present units that ended so; so each loan stands for
+    ``1 / (1 - past_full)`` requests, at most MAX_REQUESTS_PER_LOAN. Raises
+    ValueError for a share outside 0-1.
+    """
+    if not 0.0 <= past_full <= 1.0:
+        raise ValueError(f"past_full must be a share between 0 and 1, got {past_full}")
+    return min(1.0 / max(1.0 - past_full, 1e-12), MAX_REQUESTS_PER_LOAN)
+
+
+def seasonal_odds(p: pd.Series, factor: np.ndarray) -> pd.Series:
+    """``p`` (chances per day, 0-1) with their odds scaled by ``factor`` (see
+    season_factor): ``p * f / (1 - p + p * f)``.
+
+    A ratio of booked-out days seen to expected scales the odds, not the chance:
+    x3 on a 30% chance gives 56%, not 90%. The two agree for small chances. A chance
+    of 0 or 1 stays so. Returns a series of the same index.
+    """
+    f = np.asarray(factor, dtype=float)
+    q = p.to_numpy(dtype=float)
+    # Where the factor is 1 (no past year), the chance is left exactly as it was.
+    scaled = np.where(f == 1.0, q, q * f / (1.0 - q + q * f))
+    return pd.Series(scaled, index=p.index, name=p.name)
+
+
 def same_time_of_year(
     days: pd.DataFrame, dates: pd.DatetimeIndex, window: int = SEASON_WINDOW_DAYS
 ) -> np.ndarray:
@@ -586,6 +629,11 @@ def _pool_run(
         rng=rng,
         target=target,
         ages=inp.ages,
+        # The demand forecast counts loans; the simulation that turns requests away
+        # needs the requests behind them (see requests_per_loan).
+        requests_paths=batched_demand(
+            expected * requests_per_loan(inp.past_full), inp.batches, rng
+        ),
     )
     if SIMULATED_WEIGHT < 1.0:
         # The published chance of all units out (the one the backtest scores, the
@@ -599,13 +647,14 @@ def _pool_run(
         shrunk = shrink_to_prior(proj.p_all_units_out, inp.commons_full, inp.past_days)
         proj = replace(proj, p_all_units_out=shrunk.rename("p_all_units_out"))
     # Demand has a season the simulation's recent level does not carry 240 days ahead
-    # (the demo's autumn origins gave the next summer less than the winter): scale by
-    # how booked out the pool and its commons were at the same time of past years.
+    # (the demo's autumn origins gave the next summer less than the winter): scale the
+    # odds by how booked out the pool and its commons were at the same time of past
+    # years.
     factor = season_factor(
         same_time_of_year(inp.own_days[["full", "expected"]], dates),
         same_time_of_year(inp.commons_days[["full", "expected"]], dates),
     )
-    seasonal = (proj.p_all_units_out * factor).clip(0.0, 1.0)
+    seasonal = seasonal_odds(proj.p_all_units_out, factor).clip(0.0, 1.0)
     proj = replace(proj, p_all_units_out=seasonal.rename("p_all_units_out"))
     peak = proj.p_over_capacity.idxmax() if len(proj.p_over_capacity) else None
     risk = {
@@ -991,7 +1040,7 @@ def _season_words(risk: dict[str, Any] | None) -> str:
         return ""
     span = f"x{lo:.2f}" if lo == hi else f"x{lo:.2f} to x{hi:.2f}"
     return (
-        f"; then scaled by how often it and its commons' pools were booked out at the "
+        f"; then its odds scaled by how often it and its commons' pools were booked out at the "
         f"same time of past years against their usual share ({span} over the horizon)"
     )
 

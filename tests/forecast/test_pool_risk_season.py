@@ -2,7 +2,7 @@
 
 Left alone it carried the level at the forecast's origin 240 days ahead: on the
 demo's backtest, January days were given more than June days while pools were
-booked out on 19% and 51% of them. It is scaled by how often the pool and its
+booked out on 19% and 51% of them. Its odds are scaled by how often the pool and its
 commons' pools were booked out at the same time of past years, against their usual
 share (runs.season_factor).
 """
@@ -17,7 +17,13 @@ import pandas as pd
 import pytest
 
 from steward.forecast import runs, select
-from steward.forecast.runs import _flow_reason, _pool_run, same_time_of_year, season_factor
+from steward.forecast.runs import (
+    _flow_reason,
+    _pool_run,
+    same_time_of_year,
+    season_factor,
+    seasonal_odds,
+)
 from tests.forecast.conftest import pool_inputs
 
 PAST = pd.date_range("2024-01-01", "2025-12-31", freq="D")
@@ -84,10 +90,12 @@ def test_the_published_chance_is_scaled_by_the_pools_season() -> None:
     factor = season_factor(
         same_time_of_year(inp.own_days, dates), same_time_of_year(inp.commons_days, dates)
     )
-    expected = (plain.p_all_units_out * factor).clip(0.0, 1.0)
+    expected = seasonal_odds(plain.p_all_units_out, factor)
     assert np.allclose(proj.p_all_units_out, expected)
     july, january = proj.p_all_units_out.loc["2026-07"], proj.p_all_units_out.loc["2026-01-20":]
-    assert july.mean() > 2 * plain.p_all_units_out.loc["2026-07"].mean()
+    # The odds, not the chance, are scaled: a 50% chance cannot double.
+    before = plain.p_all_units_out.loc["2026-07"].mean()
+    assert july.mean() / (1 - july.mean()) > 2 * before / (1 - before)
     assert (
         january.loc[:"2026-01-31"].mean()
         < plain.p_all_units_out.loc["2026-01-20":"2026-01-31"].mean()
@@ -132,9 +140,23 @@ def test_the_runs_reason_names_the_season_only_when_there_is_one(
     )
     said = _flow_reason(inp, "demand", sel, {"season_factor_min": 0.5, "season_factor_max": 1.4})
     assert said.endswith(
-        "; then scaled by how often it and its commons' pools were booked out at the same "
+        "; then its odds scaled by how often it and its commons' pools were booked out at the same "
         "time of past years against their usual share (x0.50 to x1.40 over the horizon)"
     )
     flat = {"season_factor_min": 1.0, "season_factor_max": 1.0}
     assert "past years" not in _flow_reason(inp, "demand", sel, flat)
     assert "past years" not in _flow_reason(inp, "demand", sel)
+
+
+def test_the_season_scales_the_odds_not_the_chance() -> None:
+    """A busy time of year triples the odds: a 30% chance becomes 56%, not 90%; a
+    chance that is already high cannot be pushed past what the season saw."""
+    p = pd.Series([0.0, 0.01, 0.3, 0.5, 1.0])
+    got = seasonal_odds(p, np.full(5, 3.0))
+    assert got.iloc[0] == 0.0 and got.iloc[-1] == 1.0
+    assert got.iloc[1] == pytest.approx(0.03, abs=0.001)  # small chances: about x3
+    assert got.iloc[2] == pytest.approx(0.9 / 1.6)
+    assert got.iloc[3] == pytest.approx(0.75)
+    # A quiet time of year a third of the odds; no past year leaves it exactly as it was.
+    assert seasonal_odds(p, np.full(5, 1 / 3)).iloc[3] == pytest.approx(0.25)
+    assert seasonal_odds(p, np.ones(5)).equals(p)
