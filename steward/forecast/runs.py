@@ -59,9 +59,9 @@ SIMULATED_WEIGHT = 0.9
 PRIOR_DAYS = 180
 #: Days either side of a date that count as the same time of a past year: a pool's
 #: published chance of every unit out has its odds scaled by how often it (and its
-#: commons' pools) were booked out then, against their usual share (see season_factor). Set
-#: before measuring, not tuned: a month-wide window, wide enough to hold a few
-#: booked-out days of a pool that is full one day in ten.
+#: commons' pools) were booked out then, against their usual share (see
+#: season_factor). Set before measuring, not tuned: a month-wide window, wide enough
+#: to hold a few booked-out days of a pool that is full one day in ten.
 SEASON_WINDOW_DAYS = 15
 #: Booked-out days the commons' season is shrunk toward no season by (a Poisson-gamma
 #: prior on the ratio of booked-out days seen to expected, as in Clayton and Kaldor
@@ -672,6 +672,8 @@ def _pool_run(
         "horizon_end": dates[-1].date().isoformat(),
         # What the published chance of all units out blends (see SIMULATED_WEIGHT).
         "past_full_share": round(inp.past_full, 4),
+        # ... which also says how many requests each loan forecast stood for.
+        "requests_per_loan": round(requests_per_loan(inp.past_full), 4),
         "simulated_weight": SIMULATED_WEIGHT,
         # ... and the commons' share it is shrunk toward, by the pool's days of history.
         "commons_full_share": round(inp.commons_full, 4),

@@ -121,7 +121,9 @@ def test_a_forecast_run_draws_the_requests_behind_its_loans(
     inp, demand = pool_inputs(past_full=0.4)
     sel = {"demand": select(demand, 6, nonnegative=True)}
     dates = pd.date_range("2025-12-29", periods=60, freq="D")
-    _, _, raised = _pool_run(inp, sel, dates, 800, np.random.default_rng(2), target=0.1)
+    risk, _, raised = _pool_run(inp, sel, dates, 800, np.random.default_rng(2), target=0.1)
+    # Stored with the run: each loan forecast stood for 1 / (1 - 0.4) requests.
+    assert risk["requests_per_loan"] == pytest.approx(1 / 0.6, abs=1e-4)
     monkeypatch.setattr(runs, "requests_per_loan", lambda share: 1.0)
     _, _, old = _pool_run(inp, sel, dates, 800, np.random.default_rng(2), target=0.1)
     assert raised.p_all_units_out.iloc[14:].mean() > old.p_all_units_out.iloc[14:].mean() + 0.05
