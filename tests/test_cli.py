@@ -10,6 +10,7 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -342,6 +343,43 @@ def test_forecast_at_80_columns_lists_the_outlook_most_urgent_first(
     assert chances == sorted(chances, reverse=True)
     # A wrapped sentence goes on under its own text, not at the margin.
     assert all(x.startswith("    ") for x in outlook if x not in starts)
+
+
+def test_forecast_outlook_puts_a_firing_alert_before_a_higher_chance(
+    demo_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The order the outlook states: firing alerts before higher chances. The alerts
+    were not read, so a fund with a firing deficit alert at 24% sat below pools at
+    29-48% with none. Here only jigsaw, at a lower chance than the tank, has one."""
+    import steward.commands.forecast as command
+    from steward.store.catalog import resources
+
+    copy = tmp_path / "ws"
+    shutil.copytree(demo_dir, copy)
+    config = str(copy / "steward.yaml")
+
+    def only_jigsaw(conn: Any, now: Any) -> dict[int, list[str]]:
+        return {resources(conn, ["jigsaw"])[0].id: ["warning"]}
+
+    monkeypatch.setattr(command, "firing_alerts", only_jigsaw)
+    monkeypatch.setattr(command.console, "width", 80)
+    code, out, err = in_process(
+        capsys, "-c", config, "forecast", "seed-bank", "jigsaw", "water-tank"
+    )
+    assert code == 0, out + err
+    outlook = out[out.index("Outlook, most urgent first:") :].splitlines()[1:]
+    starts = [x for x in outlook if x.startswith("  ") and not x.startswith("    ")]
+    chance = {
+        name: int(re.match(r"  (\d+)%", x).group(1))
+        for x in starts
+        for name in ("Jigsaws", "Rain water tank")
+        if name in x
+    }  # type: ignore[union-attr]
+    assert chance["Jigsaws"] < chance["Rain water tank"], starts
+    assert ["Jigsaws" in starts[0], "Rain water tank" in starts[1]] == [True, True], starts
 
 
 def test_collect_printed_to_a_file_starts_with_its_summary(
