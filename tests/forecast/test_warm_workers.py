@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -62,3 +63,57 @@ def test_workers_exit_when_their_parent_is_killed(tmp_path: Path) -> None:
     for p in alive:
         p.kill()
     assert not alive, f"forecast workers outlived their killed parent: {[p.pid for p in alive]}"
+
+
+INTERRUPTED = """
+import sys
+from steward.forecast import forecast_many
+from tests.forecast.conftest import seasonal_daily
+
+if __name__ == "__main__":
+    try:
+        forecast_many({f"s{i}": seasonal_daily(200 + i) for i in range(12)}, 14, workers=2)
+    except KeyboardInterrupt:
+        sys.exit(130)  # the parent's own Ctrl-C, handled as the CLI handles it
+"""
+
+
+def test_ctrl_c_is_the_parents_workers_print_no_traceback(tmp_path: Path) -> None:
+    """Ctrl-C reaches the whole process group: under `make demo` each worker still
+    importing printed a KeyboardInterrupt traceback, read as a crash."""
+    script = tmp_path / "interrupted.py"
+    script.write_text(INTERRUPTED)
+    log = tmp_path / "stderr.log"
+    with log.open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, str(script)],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            start_new_session=True,
+        )
+        try:
+            workers: list[psutil.Process] = []
+            deadline = time.monotonic() + 60
+            while len(workers) < 2 and time.monotonic() < deadline:
+                workers = [
+                    p
+                    for p in psutil.Process(proc.pid).children(recursive=True)
+                    if "--multiprocessing-fork" in p.cmdline()
+                    and "resource_tracker" not in " ".join(p.cmdline())
+                ]
+                time.sleep(0.05)
+            assert len(workers) == 2, "the forecast workers did not start"
+            time.sleep(0.3)  # they are importing pandas and statsmodels now
+            os.killpg(proc.pid, signal.SIGINT)
+            assert proc.wait(timeout=120) == 130
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+    _, alive = psutil.wait_procs(workers, timeout=30)
+    for p in alive:
+        p.kill()
+    said = log.read_text()
+    assert "spawn_main" not in said and "SpawnProcess" not in said, said
+    assert not alive
