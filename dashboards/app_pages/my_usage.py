@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboards import charts, data, session, sign_in_form, tables
 from dashboards.tables import safe_table
-from dashboards.text import amount, is_money, plain, quota_amount, quota_left
+from dashboards.text import amount, is_money, local_time, plain, quota_amount, quota_left
 from steward.quotas.explain import quota_places, quota_unit
 
 STATUS_COLOURS = {"ok": "green", "nudged": "blue", "warned": "orange", "review": "red"}
@@ -43,7 +43,16 @@ with session.shown_errors():
                 colour = STATUS_COLOURS.get(entry.status, "gray")
                 badge = f" :{colour}-badge[{plain(STATUS_WORDS.get(entry.status, entry.status))}]"
             st.markdown(f"**{plain(entry.name)}**{badge}")
-            st.caption(plain(entry.period))
+            # The quota figures are the last pipeline run's, the history below is read
+            # now: a use recorded since showed there beside "Used 0.00" with nothing
+            # to say which was newer.
+            as_of = (
+                f" · quota figures as of {local_time(entry.computed_at, tz)}; each pipeline "
+                "run updates them, My history below is read now"
+                if entry.computed_at is not None
+                else ""
+            )
+            st.caption(plain(entry.period + as_of))
             if entry.allocation is None:
                 st.metric("Used", amount(entry.used, entry.unit, kind=kind))
                 st.caption("No quota on this resource.")

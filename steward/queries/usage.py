@@ -39,6 +39,8 @@ class MyUsage:
     status: str | None
     explanation: str | None
     period: str
+    #: When the pipeline computed the quota figures (UTC); None without a quota.
+    computed_at: datetime | None = None
 
 
 def my_usage(scope: Scope, conn: Connection, now: datetime | None = None) -> list[MyUsage]:
@@ -82,6 +84,9 @@ def my_usage(scope: Scope, conn: Connection, now: datetime | None = None) -> lis
                     status=str(q["status"]),
                     explanation=str(q["explanation"]),
                     period=days,
+                    computed_at=None
+                    if pd.isna(q.get("computed_at"))
+                    else pd.Timestamp(q["computed_at"]).to_pydatetime(),
                 )
             )
         else:

@@ -32,6 +32,8 @@ PAGE_TEXT = {
         "My history",
         "Alice Aardvark",
         "member no",
+        # The quota figures are the pipeline's; the history under them is read now.
+        "quota figures as of",
     ],
     ("member", "health"): ["Commons health", "Repair fund"],
     ("public", "sign_in"): ["Sign in", "Not signed in"],
