@@ -173,6 +173,11 @@ def test_import_that_records_nothing_fails_and_every_reason_names_its_fix(
     assert "all 2 rows were quarantined; nothing was recorded" in err
     assert "steward quarantine list --source import:bad.csv" in err
     assert "quantity 'abc' is not a number" in out  # grouped by what, not "quantity"
+    # The command it names runs as pasted, whatever the file's name (a browser's copy).
+    copy = tmp_path / "bad (1).csv"
+    copy.write_text(bad.read_text())
+    err = in_process(capsys, "-c", str(config), "import", "events", str(copy))[2]
+    assert "steward quarantine list --source 'import:bad (1).csv'" in err
 
     mixed = tmp_path / "mixed.csv"
     mixed.write_text(

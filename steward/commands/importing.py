@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -150,7 +151,8 @@ def register(app: typer.Typer) -> None:
                 markup=False,
             )
         if result.quarantined:
-            see = f"steward quarantine list --source {opts.source}"
+            # Quoted: "import:water-dec (1).csv", pasted as printed, broke in a shell.
+            see = f"steward quarantine list --source {shlex.quote(opts.source)}"
             if not result.accepted and not result.duplicates:
                 err_console.print(
                     (
