@@ -18,6 +18,7 @@ from dashboards import advice, data, session, sign_in_form
 from dashboards.tables import safe_table
 from dashboards.text import amount, duration, local_time, plain
 from steward.availability import LOST_AFTER_DAYS
+from steward.queries.health import DANGER, WATCH
 
 config = session.config_path()
 viewer = sign_in_form.gate("Overview")
@@ -132,6 +133,15 @@ def _render() -> None:
                     "with the highest chance of more demand than units (the Risk figure "
                     "is that day's). A dash: no such day in the horizon.",
                     width="medium",
+                ),
+                # Leaf blowers at 10% read "watch" above socket sets at 20% "healthy",
+                # and nothing said why: a status weighs more than the chance.
+                "Status": st.column_config.TextColumn(
+                    "Status",
+                    help=f"at risk: a chance of {DANGER:.0%} or more, a critical alert "
+                    f"firing, or a stock below its reserve now. watch: a chance of "
+                    f"{WATCH:.0%} or more, any other alert firing, or a pool with every "
+                    "unit out now. healthy: none of these.",
                 ),
                 "Now": st.column_config.TextColumn(
                     "Now",
