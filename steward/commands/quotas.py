@@ -226,9 +226,17 @@ def register(app: typer.Typer) -> None:
                 )
                 if x
             )
+            hint = "give resources a `quota:` policy in the config, then run `steward quotas --refresh`"
+            if member and _has_quotas(ws, now):
+                # Others hold quotas: a member added since the last pipeline run was
+                # told to configure a policy the resources already had.
+                hint = (
+                    f"others hold quotas this period: member {member} gets theirs at the next "
+                    "pipeline run (a member added since the last one has none yet), or now "
+                    "with `steward quotas --refresh`"
+                )
             raise InputError(
-                f"no quotas for this period{' for ' + scope if scope else ''}",
-                hint="give resources a `quota:` policy in the config, then run `steward quotas --refresh`",
+                f"no quotas for this period{' for ' + scope if scope else ''}", hint=hint
             )
         periods = {
             slug: local_days(q.period_start, q.period_end, zones.get(slug, "UTC"))

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from steward.alerts import evaluate
 from steward.cli import app
-from steward.ledger import Batch, Ledger, NewEvent, NewReading
+from steward.ledger import Batch, Ledger, NewEvent, NewMember, NewReading
 from steward.quotas import update_quotas
 from steward.store.models import Alert, AlertHistory
 
@@ -77,3 +77,18 @@ def test_quotas_list_the_members_to_act_on_first(make_garden) -> None:
     rows = [x for x in out.output.splitlines() if "(ana)" in x or "(ben)" in x]
     assert "(ben)" in rows[0] and "review" in rows[0], rows
     assert "(ana)" in rows[1], rows
+
+
+def test_a_member_added_since_the_quotas_is_told_when_theirs_comes(make_garden) -> None:
+    """Not to configure a quota policy the resources already have."""
+    ws = make_garden([{"name": "stewards", "urls": ["json://127.0.0.1:9/"]}])
+    now = datetime.now(UTC)
+    update_quotas(ws, ws.settings, now, budgets={"tank": 1000})
+    with ws.store.write() as conn:
+        Ledger(conn).record(
+            Batch("roster", members=[NewMember("garden", "cy", "Cy Cole", "cy@example.org")])
+        )
+    out = CliRunner().invoke(app, ["--config", str(ws.config.path), "quotas", "--member", "cy"])
+    assert out.exit_code != 0
+    said = str(out.exception) + " " + str(getattr(out.exception, "hint", ""))
+    assert "next pipeline run" in said and "quota:` policy" not in said, said
