@@ -43,16 +43,15 @@ with session.shown_errors():
                 colour = STATUS_COLOURS.get(entry.status, "gray")
                 badge = f" :{colour}-badge[{plain(STATUS_WORDS.get(entry.status, entry.status))}]"
             st.markdown(f"**{plain(entry.name)}**{badge}")
-            # The quota figures are the last pipeline run's, the history below is read
-            # now: a use recorded since showed there beside "Used 0.00" with nothing
-            # to say which was newer.
-            as_of = (
-                f" · quota figures as of {local_time(entry.computed_at, tz)}; each pipeline "
-                "run updates them, My history below is read now"
-                if entry.computed_at is not None
-                else ""
-            )
-            st.caption(plain(entry.period + as_of))
+            st.caption(plain(entry.period))
+            if entry.computed_at is not None:
+                # The quota figures are the last pipeline run's, the history below is
+                # read now: a use recorded since showed there beside "Used 0.00" with
+                # nothing to say which was newer.
+                st.caption(
+                    f"Quota figures as of {plain(local_time(entry.computed_at, tz))}; each "
+                    "pipeline run updates them. My history below is read now."
+                )
             if entry.allocation is None:
                 st.metric("Used", amount(entry.used, entry.unit, kind=kind))
                 st.caption("No quota on this resource.")

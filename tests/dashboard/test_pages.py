@@ -33,7 +33,7 @@ PAGE_TEXT = {
         "Alice Aardvark",
         "member no",
         # The quota figures are the pipeline's; the history under them is read now.
-        "quota figures as of",
+        "Quota figures as of",
     ],
     ("member", "health"): ["Commons health", "Repair fund"],
     ("public", "sign_in"): ["Sign in", "Not signed in"],
