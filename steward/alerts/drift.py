@@ -2,8 +2,10 @@
 
 The implied level is the previous reading plus the net events between the two
 readings (or the initial level plus all events before the first reading), never
-above the stock's capacity (what a full tank gets more of overflows). A gap
-is water that left without a record (a leak, unrecorded use) or a sensor fault.
+above the stock's capacity (what a full tank gets more of overflows). A reading
+below is what left without a record (a leak, unrecorded use) or a sensor fault;
+one above is what came in without a record (rain, a refill, a donation) or a
+sensor fault.
 """
 
 from __future__ import annotations

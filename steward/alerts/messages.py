@@ -75,6 +75,7 @@ GUIDANCE: dict[str, tuple[str, str]] = {
     ),
     "drift": (
         "How sure: measured: a reading against the ledger's own total, not a forecast.",
+        # For a reading below the ledger; one above carries its own (rules.drift).
         "What to do: check the resource for a leak and the sensor for a fault, and record "
         "any use the ledger is missing.",
     ),

@@ -845,6 +845,26 @@ def drift(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
         if abs(gap) <= max(opts.tolerance * scale, opts.min_abs):
             continue
         direction = "less" if gap < 0 else "more"
+        details: dict[str, Any] = {
+            "reading": str(found.reading),
+            "implied": str(found.implied),
+            "gap": str(found.gap),
+            "observed_at": found.observed_at.isoformat(),
+            "direction": "below" if gap < 0 else "above",
+        }
+        if gap < 0:
+            # Less than the ledger: what left without a record, or the sensor.
+            why = "a leak, unrecorded use or a sensor fault"
+        else:
+            # More than the ledger: nothing leaks in; what came in without a record
+            # (in the resource's own words), or the sensor. GUIDANCE's advice is the
+            # one for a loss, so this direction carries its own.
+            gains = vocabulary(res.unit).replenishes
+            why = f"unrecorded {gains} or a sensor fault"
+            details["what_to_do"] = (
+                f"What to do: record the {gains} the ledger is missing (since the "
+                "reading before this one), or check the sensor for a fault."
+            )
         out.append(
             _candidate(
                 opts,
@@ -853,15 +873,9 @@ def drift(conn: Connection, rules: Rules, now: datetime) -> list[Candidate]:
                 f"{res.name}: the reading of {fmt(found.reading, res.unit)} at "
                 f"{local_time(found.observed_at, res.timezone)} is {fmt(abs(gap), res.unit)} "
                 f"{direction} "
-                f"than the ledger implies ({fmt(found.implied, res.unit)}): a leak, unrecorded "
-                "use or a sensor fault",
+                f"than the ledger implies ({fmt(found.implied, res.unit)}): {why}",
                 resource_id=res.id,
-                details={
-                    "reading": str(found.reading),
-                    "implied": str(found.implied),
-                    "gap": str(found.gap),
-                    "observed_at": found.observed_at.isoformat(),
-                },
+                details=details,
             )
         )
     return out

@@ -10,6 +10,8 @@ from sqlalchemy import select
 from steward import flows
 from steward.alerts import evaluate
 from steward.alerts.drift import latest_drift
+from steward.alerts.messages import advice
+from steward.alerts.records import entities
 from steward.ledger import Batch, Ledger, NewEvent, NewReading
 from steward.status import resource_status
 from steward.store import catalog
@@ -82,3 +84,36 @@ def test_the_implied_level_spills_as_a_walk_event_by_event_would(make_garden) ->
             at = T0 + timedelta(hours=i + 1)
             assert flows.level(conn, res, at) == walked, (i, walked)
     assert walked == Decimal(250)
+
+
+def _drift_messages(ws) -> list[tuple[str, str]]:
+    with ws.store.write() as conn:
+        evaluate(conn, ws.settings, T0)
+        alerts = entities(conn, select(Alert).where(Alert.rule == "drift"))
+    return [(a.summary, " ".join(advice(a.rule, a.details or {}, a.source))) for a in alerts]
+
+
+def test_a_reading_above_the_ledger_is_missing_rain_or_a_sensor_fault_not_a_leak(
+    make_garden,
+) -> None:
+    ws = make_garden([])
+    use = NewEvent("tank", "use", 100, T0 - timedelta(hours=6), "u-before-gain")
+    low = NewReading("tank", 500, T0 - timedelta(days=1), "r1")
+    _record(ws, use, readings=(low, NewReading("tank", 700, T0 - timedelta(hours=1), "r2")))
+    # 500 L less 100 L used: the ledger implies 400 L; the tank reads 700 L.
+    [(summary, todo)] = _drift_messages(ws)
+    assert "300 L more than the ledger implies (400 L)" in summary
+    assert "leak" not in summary and "leak" not in todo
+    # The tank's own words (litres are water): its replenishment is rain and refills.
+    assert "unrecorded rain and refills or a sensor fault" in summary
+    assert "record the rain and refills the ledger is missing" in todo
+    assert "sensor" in todo
+
+
+def test_a_reading_below_the_ledger_still_says_leak(make_garden) -> None:
+    ws = make_garden([])
+    use = NewEvent("tank", "use", 100, T0 - timedelta(hours=6), "u-after-storm")
+    _record(ws, STORM, use, readings=(FULL, NewReading("tank", 600, T0 - timedelta(hours=1), "r2")))
+    [(summary, todo)] = _drift_messages(ws)
+    assert summary.endswith("a leak, unrecorded use or a sensor fault")
+    assert "check the resource for a leak" in todo
