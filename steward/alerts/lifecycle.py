@@ -23,6 +23,10 @@
 * *Hysteresis*: threshold rules keep an open alert open down to a lower clearing
   threshold (``clear_margin``), and a RESOLVED message states the figures that
   hold now, never the ones the alert fired with.
+* A firing alert whose condition turns the other way (``details["direction"]``
+  changes: a drift from below the ledger to above it) is a different problem
+  under the same fingerprint: it is sent again at once as CHANGED, quoting what
+  it said before, and an acknowledgement of the old direction is cleared.
 
 Every function takes ``now``; nothing here reads the wall clock.
 """
@@ -124,6 +128,8 @@ class _Outgoing:
     change: str
     #: What holds now, for a RESOLVED message (None: the rule cannot say).
     now_text: str | None = None
+    #: What the alert said before, for a CHANGED message.
+    before: str | None = None
 
 
 class _Run:
@@ -154,9 +160,12 @@ class _Run:
         )
         self.summary.changes[action] += 1
 
-    def notify(self, alert: Alert, change: str, now_text: str | None = None) -> None:
+    def notify(
+        self, alert: Alert, change: str, now_text: str | None = None, before: str | None = None
+    ) -> None:
         """Queue ``change`` of ``alert`` for sending at the end of the evaluation;
-        ``now_text`` says what holds now (RESOLVED messages)."""
+        ``now_text`` says what holds now (RESOLVED messages), ``before`` what the
+        alert said before (CHANGED messages)."""
         self.conn.execute(
             update(Alert).where(Alert.id == alert.id).values(last_notified_at=self.now)
         )
@@ -171,7 +180,7 @@ class _Run:
             return
         if alert.audience == "members" and change.startswith("resolved"):
             return  # a member is told when a step is reached, not when it passes
-        self.outgoing.append(_Outgoing(alert, change, now_text))
+        self.outgoing.append(_Outgoing(alert, change, now_text, before))
 
     # -- sending: grouping, rate limits, digests ----------------------------------
 
@@ -239,6 +248,7 @@ class _Run:
                     tz,
                     now_text=items[0].now_text,
                     command=self.command,
+                    before=items[0].before,
                 )
                 key = f"alert:{ids[0]}:{items[0].change}"
             else:
@@ -383,6 +393,15 @@ def _update(run: _Run, alert: Alert, c: Candidate) -> None:
         run.history(alert.id, "firing", c.summary)
         run.notify(_load(run.conn, alert.id), "firing")
         return
+    turned = _turned(alert, c)
+    if turned and alert.state == "firing":
+        # A different problem under the same fingerprint: what was acknowledged
+        # (the old direction) is not what holds now.
+        values |= {"acknowledged_at": None, "acknowledged_by": None, "acknowledged_note": None}
+        run.conn.execute(update(Alert).where(Alert.id == alert.id).values(**values))
+        run.history(alert.id, "changed", c.summary)
+        run.notify(_load(run.conn, alert.id), f"changed-{run.now.isoformat()}", before=turned)
+        return
     run.conn.execute(update(Alert).where(Alert.id == alert.id).values(**values))
     if alert.state != "firing" or alert.acknowledged_at is not None:
         return
@@ -392,6 +411,16 @@ def _update(run: _Run, alert: Alert, c: Candidate) -> None:
     last = alert.last_notified_at or alert.fired_at or alert.first_seen_at
     if run.now - last >= c.repeat:
         run.notify(_load(run.conn, alert.id), f"repeat-{last.isoformat()}")
+
+
+def _turned(alert: Alert, c: Candidate) -> str | None:
+    """What ``alert`` said before when its condition turned the other way (its
+    ``details["direction"]`` differs from the candidate's), else None."""
+    was = (alert.details or {}).get("direction")
+    now = c.details.get("direction")
+    if was is None or now is None or was == now:
+        return None
+    return alert.summary
 
 
 def _resolve(

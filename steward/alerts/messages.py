@@ -24,6 +24,7 @@ _CHANGE_TAG = {
     "resolved": "RESOLVED ",
     "repeat": "STILL FIRING ",
     "resumed": "SILENCE EXPIRED ",
+    "changed": "CHANGED ",
 }
 
 
@@ -233,12 +234,15 @@ def steward_message(
     *,
     now_text: str | None = None,
     command: str = PLACEHOLDER_COMMAND,
+    before: str | None = None,
 ) -> tuple[str, str]:
     """A steward's message about one alert: (title, plain-text body), times in ``tz``.
 
     A RESOLVED message leads with ``now_text``, the figures that hold now (e.g. the
     chance the forecast gives today), and quotes what the alert said before as
-    such: it never presents the old figures as current. ``command`` starts the
+    such: it never presents the old figures as current. A CHANGED message (the
+    condition turned the other way, e.g. a drift from below the ledger to above
+    it) quotes ``before``, the summary last sent. ``command`` starts the
     commands it suggests (:func:`command_prefix`).
     """
     kind = change.split("-", 1)[0]
@@ -261,6 +265,12 @@ def steward_message(
             lines += [sure, todo, *([note] if note else []), ""]
     if kind == "resumed":
         lines.append("The silence on this alert has expired and the condition still holds.")
+    if kind == "changed":
+        lines.append(
+            "It has turned the other way since it was sent, so what to do has changed "
+            "with it (an acknowledgement of the old direction no longer holds)."
+            + (f" It said before: {before}" if before else "")
+        )
     lines += status_lines(alert, tz)
     lines += [f"Alert #{alert.id}, first seen {local_time(alert.first_seen_at, tz)}."]
     if kind != "resolved":
@@ -358,12 +368,13 @@ def message(
     *,
     now_text: str | None = None,
     command: str = PLACEHOLDER_COMMAND,
+    before: str | None = None,
 ) -> tuple[str, str]:
     """(title, body) of the message telling ``change`` of ``alert``; times in ``tz``;
-    ``now_text`` and ``command`` as for :func:`steward_message`."""
+    ``now_text``, ``command`` and ``before`` as for :func:`steward_message`."""
     if alert.audience == "members" and alert.rule == "quota":
         return member_message(alert, alert.details)
-    return steward_message(alert, change, tz, now_text=now_text, command=command)
+    return steward_message(alert, change, tz, now_text=now_text, command=command, before=before)
 
 
 def short(summary: str, limit: int = TITLE_CHARS) -> str:

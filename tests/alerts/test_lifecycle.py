@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from steward.alerts import acknowledge, evaluate, silence
+from steward.alerts.records import entities
 from steward.errors import ConfigError, InputError
 from steward.ledger import Batch, Ledger, NewReading
 from steward.store.engine import Store
@@ -190,3 +191,34 @@ def test_store_reopen_sees_same_state(make_garden, db_url) -> None:
     with other.read() as conn:
         assert conn.execute(select(Alert.state)).scalar_one() == "firing"
     other.dispose()
+
+
+def test_a_drift_that_changes_direction_is_sent_again_even_if_acknowledged(make_garden) -> None:
+    ws = make_garden(ROUTES, RULES)
+    # 610 L implied, 450 L read: 160 L less (a leak, say), sent and acknowledged.
+    reading(ws, 450, T0 - timedelta(minutes=5), "r1")
+    run(ws, T0)
+    run(ws, T0 + timedelta(hours=1))
+    assert counts(ws) == ([("drift:tank", "firing")], 1)
+    with ws.store.write() as conn:
+        alert_id = conn.execute(select(Alert.id)).scalar_one()
+        acknowledge(conn, alert_id, by="sam", now=T0 + timedelta(hours=2))
+    # Now 250 L more than the 450 L implied: a different problem (unrecorded rain, or
+    # the sensor), on the same alert; within the repeat interval and acknowledged.
+    reading(ws, 700, T0 + timedelta(hours=3), "r2")
+    run(ws, T0 + timedelta(hours=3))
+    assert counts(ws) == ([("drift:tank", "firing")], 2)
+    with ws.store.read() as conn:
+        title, body = conn.execute(
+            select(OutboxMessage.title, OutboxMessage.body).order_by(OutboxMessage.id.desc())
+        ).first()
+        [alert] = entities(conn, select(Alert))
+        actions = conn.execute(select(AlertHistory.action).order_by(AlertHistory.id)).scalars()
+        assert list(actions)[-1] == "changed"
+    assert title.startswith("[CHANGED WARNING] drift:") and "250 L more" in title
+    assert "It said before: " in body and "160 L less" in body
+    # The acknowledgement was of a loss; the gain is not yet in anyone's hands.
+    assert alert.acknowledged_at is None
+    # Same direction again: no further message until the repeat interval.
+    run(ws, T0 + timedelta(hours=4))
+    assert counts(ws)[1] == 2
