@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
 from dashboards.text import amount, change, day, public_amount, words
 from steward.queries.alerts import ResourceAlert
 from steward.queries.health import PUBLIC_WINDOW, Tile
 from steward.reserve import vocabulary
+
+if TYPE_CHECKING:
+    from steward.queries.overdue import PoolLoans
 
 #: What a withheld public figure shows (see :func:`hidden_text` for the reason).
 HIDDEN = "hidden"
@@ -48,8 +54,32 @@ def now_text(tile: Tile) -> str:
     return f"{level} (reserve {amount(tile.reserve, tile.unit)})"
 
 
-def what_to_do(tile: Tile) -> str:
-    """The action a steward would take, in the resource's own words."""
+def every_unit_out(tile: Tile, loans: PoolLoans | None) -> str:
+    """What to do about a pool with every unit out now, from its loans (``loans``:
+    its overdue count and next due date; None when not known).
+
+    The Overdue page is named only when this pool has loans there; otherwise the
+    loans are ordinary ones not yet due, and what holds is that members asking now
+    wait (until the next due date, when a loan carries one).
+    """
+    if loans is not None and loans.overdue:
+        late = "1 loan is late" if loans.overdue == 1 else f"{loans.overdue} loans are late"
+        return f"Every unit is out now and {late}: the Overdue page says which"
+    if loans is not None and loans.next_due is not None:
+        back = day(loans.next_due.astimezone(ZoneInfo(tile.timezone)).date())
+        return (
+            f"Every unit is out now, none late: the next is due back by {back}; "
+            "members asking now wait until then"
+        )
+    return "Every unit is out now, none late: members asking now wait until a loan comes back"
+
+
+def what_to_do(tile: Tile, loans: PoolLoans | None = None) -> str:
+    """The action a steward would take, in the resource's own words.
+
+    ``loans`` are a pool's loans out now (:func:`steward.queries.overdue.pool_loans`):
+    with every unit out, the advice names the Overdue page only when some are late.
+    """
     vocab = words(tile.kind, tile.unit)
     when = f" before {day(tile.risk_date)}" if tile.risk_date else ""
     if tile.status == "unknown":
@@ -81,7 +111,7 @@ def what_to_do(tile: Tile) -> str:
         out = tile.kind == "pool" and tile.capacity and (tile.level or 0) >= tile.capacity
         if out:
             # Why it is "watch" at a low risk: every unit it can lend is out now.
-            return "Every unit is out now: the Overdue page says which loans are late"
+            return every_unit_out(tile, loans)
         return "Keep an eye on it: check again after the next forecast"
     return "Nothing to do"
 
@@ -131,11 +161,14 @@ def beyond_units(tile: Tile) -> int:
     return max(round(tile.level - tile.capacity), 0)
 
 
-def row(tile: Tile, alerts: list[ResourceAlert] | None = None) -> dict[str, object]:
+def row(
+    tile: Tile, alerts: list[ResourceAlert] | None = None, loans: PoolLoans | None = None
+) -> dict[str, object]:
     """The overview table's row for a tile (plain column names, formatted values).
 
     ``alerts`` are the resource's firing alerts grouped per rule
-    (:func:`steward.queries.alerts.resource_alerts`).
+    (:func:`steward.queries.alerts.resource_alerts`); ``loans`` a pool's loans out
+    now (:func:`steward.queries.overdue.pool_loans`), for its advice.
     """
     return {
         # Whole percent, as every other view writes it (54.8% beside "55%" elsewhere).
@@ -145,7 +178,7 @@ def row(tile: Tile, alerts: list[ResourceAlert] | None = None) -> dict[str, obje
         "Resource": tile.name,
         "Now": now_text(tile)
         + (f" ({beyond_units(tile)} more than its units)" if beyond_units(tile) else ""),
-        "What to do": what_to_do(tile),
+        "What to do": what_to_do(tile, loans),
         "Alerts": alerts_text(alerts or []),
         "Outlook": tile.headline,
         "Last 7 days": change(tile.trend, tile.unit, kind=tile.kind) or "—",

@@ -295,6 +295,13 @@ def overdue_by_age(config: str, scope: Scope, as_of: datetime | None = None) -> 
 
 
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False, hash_funcs=SCOPE_KEY)
+def pool_loans(config: str, scope: Scope) -> dict[str, overdue.PoolLoans]:
+    """Per pool slug: its overdue loans now and the next due date of the others."""
+    with workspace(config).store.read() as conn:
+        return overdue.pool_loans(scope, conn)
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False, hash_funcs=SCOPE_KEY)
 def my_loans(config: str, scope: Scope) -> pd.DataFrame:
     with workspace(config).store.read() as conn:
         return overdue.my_loans(scope, conn)

@@ -106,7 +106,10 @@ def _render() -> None:
         chosen = right.pills(
             "Show", labels, selection_mode="multi", default=labels, key="overview_status"
         )
-        table = pd.DataFrame([advice.row(t, by_resource.get(t.slug, [])) for t in tiles])
+        out_now = data.pool_loans(config, scope)
+        table = pd.DataFrame(
+            [advice.row(t, by_resource.get(t.slug, []), out_now.get(t.slug)) for t in tiles]
+        )
         shown = table.loc[
             table["Status"].isin(chosen or labels)
             & table["Resource"].str.contains(search.strip(), case=False, regex=False)

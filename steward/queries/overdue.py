@@ -11,7 +11,8 @@ which a steward calls or writes to.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import Connection, select
@@ -69,6 +70,37 @@ def overdue_by_age(scope: Scope, conn: Connection, now: datetime | None = None) 
     scope.require_steward()
     out = loan_book.open_loans_now(conn, _pool_ids(scope, conn), as_of=now or datetime.now(UTC))
     return loans.bucket_counts(out["days_overdue"])
+
+
+@dataclass(frozen=True)
+class PoolLoans:
+    """A pool's loans out now, as the overview's advice needs them.
+
+    ``overdue`` counts those past their due date; ``next_due`` is the earliest
+    due date (UTC, the last instant before it is overdue) of those not yet
+    overdue, None when none of them carries one.
+    """
+
+    overdue: int
+    next_due: datetime | None
+
+
+def pool_loans(scope: Scope, conn: Connection, now: datetime | None = None) -> dict[str, PoolLoans]:
+    """Per pool slug of the steward's commons with loans out at ``now``: :class:`PoolLoans`.
+
+    A pool with no loan out is absent. Stewards only (raises as
+    :meth:`~steward.access.Scope.require_steward` does).
+    """
+    scope.require_steward()
+    out = loan_book.open_loans_now(conn, _pool_ids(scope, conn), as_of=now or datetime.now(UTC))
+    found = {}
+    for slug, group in out.groupby("resource", sort=False):
+        late = group["days_overdue"].notna()
+        due = group.loc[~late, "due_at"].dropna()
+        # ``due_at`` is the first instant a loan is overdue; it is due back by the one before.
+        nxt = None if due.empty else due.min().to_pydatetime() - timedelta(microseconds=1)
+        found[str(slug)] = PoolLoans(overdue=int(late.sum()), next_due=nxt)
+    return found
 
 
 def my_loans(scope: Scope, conn: Connection, now: datetime | None = None) -> pd.DataFrame:

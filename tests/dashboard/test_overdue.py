@@ -152,3 +152,55 @@ def test_loans_far_past_due_count_as_lost_capacity_in_the_projection(
         assert (inputs.on_loan_now, inputs.capacity_now) == (2, 2.0)
     finally:
         ws.close()
+
+
+def test_pool_loans_counts_a_pools_late_loans_and_the_next_due_of_the_others(
+    federation: Federation,
+) -> None:
+    now = datetime.now(UTC)
+    ws = open_workspace(federation.config)
+    try:
+        with ws.store.write() as conn:
+            Ledger(conn).record(
+                Batch(
+                    source="desk",
+                    events=[
+                        NewEvent(
+                            "drill",
+                            "use",
+                            1,
+                            now - timedelta(days=9),
+                            "x1",
+                            loan_ref="L8",
+                            member="alice",
+                        ),
+                        NewEvent(
+                            "drill",
+                            "use",
+                            1,
+                            now - timedelta(days=1),
+                            "x2",
+                            loan_ref="L7",
+                            member="bob",
+                        ),
+                    ],
+                    loan_terms=[
+                        NewLoanTerm(
+                            "drill", "L8", now - timedelta(days=9), now - timedelta(days=2), "t1"
+                        ),
+                        NewLoanTerm(
+                            "drill", "L7", now - timedelta(days=1), now + timedelta(days=3), "t2"
+                        ),
+                    ],
+                )
+            )
+        scope = _steward(ws)
+        with ws.store.read() as conn:
+            found = overdue.pool_loans(scope, conn, now)
+            late = overdue.overdue_loans(scope, conn, now)
+    finally:
+        ws.close()
+    drills = found["drill"]
+    assert drills.overdue == int((late["resource"] == "drill").sum()) >= 1
+    # L7 is due back by the instant before it turns overdue, 3 days from now.
+    assert drills.next_due == now + timedelta(days=3) - timedelta(microseconds=1)

@@ -16,6 +16,7 @@ from steward.access import Scope
 from steward.errors import AccessDenied
 from steward.queries import sources
 from steward.queries.health import Tile
+from steward.queries.overdue import PoolLoans
 from steward.store.models import Commons, ForecastRun, OutboxMessage, Reading, Resource
 from steward.workspace import open_workspace
 
@@ -352,6 +353,22 @@ def test_a_pool_on_watch_because_every_unit_is_out_says_so() -> None:
     saw = Tile("saws", "Tile saws", "pool", "units", "toolshed", 1, 1, None, 0, "", True, "watch")
     assert advice.what_to_do(saw).startswith("Every unit is out now")
     assert advice.what_to_do(replace(saw, level=0)).startswith("Keep an eye on it")
+
+
+def test_every_unit_out_names_the_overdue_page_only_when_that_pool_has_late_loans() -> None:
+    """The demo's clamps were all out on ordinary loans: the Overdue page listed none of them."""
+    saw = Tile("saws", "Tile saws", "pool", "units", "toolshed", 2, 2, None, 0, "", True, "watch")
+    saw = replace(saw, timezone="Europe/London")
+    on_time = PoolLoans(overdue=0, next_due=datetime(2026, 12, 4, 23, 59, 59, tzinfo=UTC))
+    assert advice.what_to_do(saw, on_time) == (
+        "Every unit is out now, none late: the next is due back by 4 Dec 2026; "
+        "members asking now wait until then"
+    )
+    undated = PoolLoans(overdue=0, next_due=None)
+    assert "Overdue page" not in advice.what_to_do(saw, undated)
+    assert "Overdue page" not in advice.what_to_do(saw)  # loans unknown: say nothing of it
+    late = advice.row(saw, [], PoolLoans(overdue=2, next_due=None))["What to do"]
+    assert late == "Every unit is out now and 2 loans are late: the Overdue page says which"
 
 
 def test_members_page_counts_a_pools_30_days_in_checkouts(federation: Federation) -> None:
