@@ -53,6 +53,15 @@ COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "members": (("code", "name"), ("email", "weight", "commons")),
     "capacity": (("external_id", "resource", "delta", "effective_at"), ("note", "scheduled")),
 }
+#: Columns a tabular collector reads (steward/collectors/tabular.py's FIELDS) but
+#: ``steward import`` does not, per kind: what leaving one out loses.
+COLLECTOR_ONLY: dict[str, dict[str, str]] = {
+    "events": {
+        "due_at": "the loans' due dates, so none of them can ever become overdue",
+        "quantity_in": "the amounts in (a statement's money-in column)",
+        "quantity_out": "the amounts out (a statement's money-out column)",
+    },
+}
 #: How a ``scheduled`` cell may say yes or no (case-insensitive; empty is no).
 SCHEDULED_WORDS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 TIME_COLUMN = {"events": "occurred_at", "readings": "observed_at", "capacity": "effective_at"}
@@ -207,6 +216,21 @@ def _check_header(
             + "; pass --delimiter if the columns are split wrongly",
         )
     unread = [h for h in header if h not in required and h not in optional and h not in ignore]
+    collected = [h for h in unread if h in COLLECTOR_ONLY.get(kind, {})]
+    if collected:
+        one = len(collected) == 1
+        names = ", ".join(map(repr, collected))
+        lost = "; ".join(COLLECTOR_ONLY[kind][h] for h in collected)
+        raise InputError(
+            f"{path}: column{'' if one else 's'} {names} {'is' if one else 'are'} read by "
+            f"collectors, not by steward import: leaving {'it' if one else 'them'} out would "
+            f"lose {lost}",
+            hint="read the file with a csv collector instead: under collectors in the "
+            f"configuration add one with kind: csv, path: {str(path)!r} (a relative path "
+            "starts at the configuration's folder) and record: events, then run steward "
+            f"collect with its name. --ignore-column {collected[0]} leaves "
+            f"{'it' if one else 'a column'} out only if losing that is meant",
+        )
     if unread:
         raise InputError(
             f"{path}: column(s) {', '.join(map(repr, unread))} are not {kind} "

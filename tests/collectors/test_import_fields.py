@@ -221,3 +221,25 @@ def test_quarantine_reasons_quote_the_value_and_say_what_to_do(
         "weight -2 is negative; a member's weight (their share of weighted quotas) must be "
         "0 or more",
     ]
+
+
+def test_a_due_at_column_says_what_ignoring_it_costs_and_what_reads_it(
+    make_workspace: MakeWorkspace, tmp_path: Path
+) -> None:
+    """Ignoring ``due_at`` as the generic hint offered dropped every due date in silence."""
+    ws = make_workspace([])
+    path = tmp_path / "loans.csv"
+    path.write_text(
+        "external_id,resource,kind,quantity,occurred_at,loan_ref,due_at\n"
+        "e1,fund,use,3.00,2024-05-01T10:00:00+01:00,L1,2024-05-08\n"
+    )
+    with pytest.raises(InputError, match="column 'due_at' is read by collectors") as err:
+        import_file(ws.store, path, ImportOptions("events", "x"))
+    assert "can ever become overdue" in str(err.value)
+    hint = str(err.value.hint)
+    assert "csv collector" in hint and "kind: csv" in hint and "steward collect" in hint
+    with ws.store.read() as conn:
+        assert conn.scalars(select(Event.id)).first() is None
+    # Ignored on purpose, the rest is read as before.
+    result = import_file(ws.store, path, ImportOptions("events", "x", ignore_columns=("due_at",)))
+    assert result.accepted == 1
