@@ -60,6 +60,11 @@ def overdue_loans(scope: Scope, conn: Connection, now: datetime | None = None) -
         ).all(),
         columns=["member_id", "member_name", "email"],
     )
+    # One nullable integer type on both sides: when every late loan was recorded
+    # without a member, the column held only None and the merge refused object
+    # against int64, so the Overdue page failed for such a pool.
+    late["member_id"] = pd.to_numeric(late["member_id"]).astype("Int64")
+    people["member_id"] = people["member_id"].astype("Int64")
     late = late.merge(people, on="member_id", how="left")
     late = late.sort_values(["days_overdue", "member"], ascending=[False, True])
     return late[COLUMNS].reset_index(drop=True)

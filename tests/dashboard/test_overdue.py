@@ -204,3 +204,41 @@ def test_pool_loans_counts_a_pools_late_loans_and_the_next_due_of_the_others(
     assert drills.overdue == int((late["resource"] == "drill").sum()) >= 1
     # L7 is due back by the instant before it turns overdue, 3 days from now.
     assert drills.next_due == now + timedelta(days=3) - timedelta(microseconds=1)
+
+
+def test_overdue_loans_all_recorded_without_a_member_are_listed(
+    federation: Federation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every late loan without a member: the merge on member ids refused object (all
+    None) against int64, and the Overdue page failed."""
+    now = datetime.now(UTC)
+    real = overdue.loan_book.open_loans_now
+
+    def without_members(*args, **kwargs):  # type: ignore[no-untyped-def]
+        out = real(*args, **kwargs)
+        out["member_id"] = pd.Series([None] * len(out), index=out.index, dtype=object)
+        out["member"] = None
+        return out
+
+    ws = open_workspace(federation.config)
+    try:
+        with ws.store.write() as conn:
+            Ledger(conn).record(
+                Batch(
+                    source="desk",
+                    events=[
+                        NewEvent("drill", "use", 1, now - timedelta(days=9), "n1", loan_ref="N1")
+                    ],
+                    loan_terms=[
+                        NewLoanTerm(
+                            "drill", "N1", now - timedelta(days=9), now - timedelta(days=2), "n1t"
+                        )
+                    ],
+                )
+            )
+        monkeypatch.setattr(overdue.loan_book, "open_loans_now", without_members)
+        with ws.store.read() as conn:
+            late = overdue.overdue_loans(_steward(ws), conn, now)
+    finally:
+        ws.close()
+    assert len(late) >= 1 and late["member_name"].isna().all()
