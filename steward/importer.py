@@ -468,7 +468,8 @@ def _batch(
                     code=str(rec["code"]),
                     name=str(rec["name"]),
                     email=rec.get("email"),
-                    weight=Decimal(str(weight.iat[i])) if given.iat[i] else Decimal(1),
+                    weight=Decimal(str(weight.iat[i])) if given.iat[i] else None,
+                    row=row,
                 )
             )
         return Batch(opts.source, members=members, rejected=rejected), {}
@@ -564,12 +565,6 @@ def import_file(
         in_zone.update(read)
         with store.write() as conn:
             result = Ledger(conn, window=window).record(batch)
-        if opts.kind == "members":
-            # The ledger quarantines the batch's rejects and its own (a member of a
-            # commons that is not configured); every other row was recorded.
-            result.rows_read = len(frame)
-            result.quarantined = max(result.quarantined, len(batch.rejected))
-            result.accepted = len(frame) - result.quarantined
         total = total + result
         if progress:
             progress(len(frame))

@@ -7,9 +7,16 @@ A batch is recorded in the caller's transaction, all or nothing. Each source row
 * every record already in the ledger     -> duplicate (same source, external id, payload)
 * any record invalid or conflicting      -> the whole row is quarantined with its reasons
 
-so ``accepted + duplicates + quarantined == rows read`` and no row is half-written.
-The same external id with a different payload is a conflict: quarantined, never
-overwritten. Corrections are reversing events (see :func:`reversal`).
+so ``accepted + updated + duplicates + quarantined == rows read`` and no row is
+half-written. The same external id with a different payload is a conflict:
+quarantined, never overwritten. Corrections are reversing events (see
+:func:`reversal`).
+
+Members are the exception to "never overwritten": a roster row for a member code
+the commons already has, with a different name, email or weight, updates the
+member (counted ``updated``); the same row again is a duplicate. Two rows of one
+batch for the same code with different contents: the first is recorded, the later
+ones are quarantined as conflicts.
 
 Validation is vectorised with pandas so a million-row import stays fast.
 """
@@ -189,12 +196,24 @@ class NewLoanTerm:
 
 @dataclass(frozen=True, slots=True)
 class NewMember:
+    """A member of ``commons`` by its ``code``, created or updated by the ledger.
+
+    A code the commons has not got is created (``weight`` None: 1). A known code
+    whose name, email or weight differ is updated to this row's values; a blank
+    (None) email or weight leaves the recorded one as it is. ``row`` is where the row
+    was read (``FILE:LINE``), named by conflicts and quarantine. ``create_only``: the
+    source only knows the code (a placeholder name), so a recorded member is never
+    changed by it.
+    """
+
     commons: str
     code: str
     name: str
     email: str | None = None
-    weight: Decimal = Decimal(1)
+    weight: Decimal | None = Decimal(1)
     external_ids: tuple[tuple[str, str], ...] = ()
+    row: str | None = None
+    create_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +267,8 @@ class Batch:
 class BatchResult:
     rows_read: int = 0
     accepted: int = 0
+    #: Rows that changed a recorded member (name, email or weight): see :class:`NewMember`.
+    updated: int = 0
     duplicates: int = 0
     quarantined: int = 0
     conflicts: int = 0
@@ -267,6 +288,7 @@ class BatchResult:
         return BatchResult(
             rows_read=self.rows_read + other.rows_read,
             accepted=self.accepted + other.accepted,
+            updated=self.updated + other.updated,
             duplicates=self.duplicates + other.duplicates,
             quarantined=self.quarantined + other.quarantined,
             conflicts=self.conflicts + other.conflicts,
@@ -440,7 +462,9 @@ class Ledger:
                 frame.loc[missing, "row"] = [f"{prefix}{i}" for i in np.flatnonzero(missing)]
             frame["row"] = frame["row"].astype(str)
         events, readings, changes, batch = self._screen_text(batch, events, readings, changes)
-        self._upsert_members(batch.members)
+        members = self._upsert_members(batch.members)
+        if members.rejected:
+            batch = replace(batch, rejected=[*batch.rejected, *members.rejected])
         self._create_pools(batch.pools)
         catalog = _Catalog(self.conn)
 
@@ -495,6 +519,7 @@ class Ledger:
         else:
             bad_rows = rejected_rows
             result.rows_read = result.quarantined = len(rejected_rows)
+        members.count(result)
 
         keep_e = events.loc[(events["status"] == "new") & ~events["row"].isin(bad_rows)]
         keep_r = readings.loc[(readings["status"] == "new") & ~readings["row"].isin(bad_rows)]
@@ -568,10 +593,12 @@ class Ledger:
             if m.commons in known:
                 kept.append(m)
                 continue
-            raw = {k: v for k, v in asdict(m).items() if k != "weight"} | {"weight": str(m.weight)}
+            raw = {
+                k: v for k, v in asdict(m).items() if k not in ("weight", "row", "create_only")
+            } | {"weight": str(m.weight)}
             rejected.append(
                 Rejected(
-                    f"member {str(m.code)[:80]}",
+                    m.row or f"member {str(m.code)[:80]}",
                     text_checks.scrub(raw),
                     f"commons {m.commons!r} is not configured (known: "
                     f"{', '.join(sorted(known)) or 'none'}); fix the commons column, or "
@@ -1539,14 +1566,29 @@ class Ledger:
         if rows:
             self.conn.execute(insert(Resource), rows)
 
-    def _upsert_members(self, members: Sequence[NewMember]) -> None:
+    def _upsert_members(self, members: Sequence[NewMember]) -> _MemberOutcome:
+        """Create new members, update changed ones, and judge each row (see :class:`NewMember`).
+
+        Runs in the batch's transaction, so a crash leaves no member half-updated. A
+        later row of this batch for a code an earlier row gave with other contents is
+        returned as a reject (quarantined as a conflict naming both rows); the first
+        row is the one recorded.
+        """
+        out = _MemberOutcome()
         if not members:
-            return
+            return out
         commons = dict(self.conn.execute(select(Commons.slug, Commons.id)).all())
         existing = {
-            (cid, code): mid
-            for mid, cid, code in self.conn.execute(
-                select(Member.id, Member.commons_id, Member.code)
+            (cid, code): (mid, name, email, weight)
+            for mid, cid, code, name, email, weight in self.conn.execute(
+                select(
+                    Member.id,
+                    Member.commons_id,
+                    Member.code,
+                    Member.name,
+                    Member.email,
+                    Member.weight,
+                )
             ).all()
         }
         ext_known = {
@@ -1559,12 +1601,25 @@ class Ledger:
                 )
             ).all()
         }
-        for m in members:
+        # This batch's first row of each member: (its location, what it gave).
+        first: dict[tuple[int, str], tuple[str, NewMember]] = {}
+        for i, m in enumerate(members):
             cid = commons.get(m.commons)
             if cid is None:
                 raise LedgerError(f"member {m.code!r} names unknown commons {m.commons!r}")
-            mid = existing.get((cid, m.code))
-            if mid is None:
+            row = m.row or f"member {str(m.code)[:80]} #{i + 1}"
+            seen = first.get((cid, m.code))
+            if seen is not None:
+                differ = _member_differences(seen[1], m)
+                if differ:
+                    out.rejected.append(_member_conflict(row, m, seen[0], differ))
+                else:
+                    out.duplicates += 1
+                    out.repeats.append(f"{row} repeats {seen[0]}")
+                continue
+            first[(cid, m.code)] = (row, m)
+            known = existing.get((cid, m.code))
+            if known is None:
                 mid = self.conn.execute(
                     insert(Member).returning(Member.id),
                     {
@@ -1572,11 +1627,25 @@ class Ledger:
                         "code": m.code,
                         "name": m.name,
                         "email": m.email,
-                        "weight": m.weight,
+                        "weight": Decimal(1) if m.weight is None else m.weight,
                         "status": "active",
                     },
                 ).scalar_one()
-                existing[(cid, m.code)] = mid
+                existing[(cid, m.code)] = (
+                    mid,
+                    m.name,
+                    m.email,
+                    Decimal(1) if m.weight is None else m.weight,
+                )
+                out.accepted += 1
+            else:
+                mid = known[0]
+                changes = {} if m.create_only else _member_changes(known[1:], m)
+                if changes:
+                    self.conn.execute(update(Member).where(Member.id == mid).values(**changes))
+                    out.updated += 1
+                else:
+                    out.duplicates += 1
             for src, ext in m.external_ids:
                 if (cid, src, ext) not in ext_known:
                     self.conn.execute(
@@ -1584,6 +1653,7 @@ class Ledger:
                         {"commons_id": cid, "member_id": mid, "source": src, "external_id": ext},
                     )
                     ext_known.add((cid, src, ext))
+        return out
 
     def _quarantine(
         self,
@@ -2059,6 +2129,79 @@ def _show_value(column: str, value: Any) -> str:
 def _shown(row: pd.Series) -> dict[str, str]:
     """The fields of a ledger row that a conflict's reason compares, as shown."""
     return {c: _show_value(c, row[c]) for c in _SHOWN if c in row.index}
+
+
+@dataclass
+class _MemberOutcome:
+    """How a batch's member rows were judged (see :meth:`Ledger._upsert_members`)."""
+
+    accepted: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    #: "ROW repeats ROW" for each identical repeat within the batch (counted duplicates).
+    repeats: list[str] = field(default_factory=list)
+    #: Later rows of the batch that contradict an earlier row for the same member.
+    rejected: list[Rejected] = field(default_factory=list)
+
+    def count(self, result: BatchResult) -> None:
+        """Add these rows to ``result`` (their conflicts are already among its rejects)."""
+        judged = self.accepted + self.updated + self.duplicates
+        result.rows_read += judged
+        result.accepted += self.accepted
+        result.updated += self.updated
+        result.duplicates += self.duplicates
+        result.conflicts += len(self.rejected)
+        result.repeats += len(self.repeats)
+        room = REPEAT_EXAMPLES - len(result.repeat_examples)
+        result.repeat_examples += self.repeats[: max(room, 0)]
+
+
+def _member_fields(m: NewMember) -> dict[str, str]:
+    """What a member row gives, as text (a blank email or weight is not given)."""
+    shown = {"name": repr(m.name)}
+    if m.email is not None:
+        shown["email"] = repr(m.email)
+    if m.weight is not None:
+        shown["weight"] = f"{Decimal(str(m.weight)).normalize():f}"
+    return shown
+
+
+def _member_differences(a: NewMember, b: NewMember) -> str:
+    """``"name 'A' there, 'B' here; weight 1 there, 2 here"``; "" if they agree."""
+    fa, fb = _member_fields(a), _member_fields(b)
+    return "; ".join(
+        f"{k} {fa.get(k, '(blank)')} there, {fb.get(k, '(blank)')} here"
+        for k in ("name", "email", "weight")
+        if fa.get(k) != fb.get(k)
+    )
+
+
+def _member_conflict(row: str, m: NewMember, first_row: str, differ: str) -> Rejected:
+    """A later row for a member this batch already gave otherwise, quarantined."""
+    raw = {k: v for k, v in asdict(m).items() if k not in ("weight", "row", "create_only")}
+    raw["weight"] = None if m.weight is None else str(m.weight)
+    return Rejected(
+        row,
+        text_checks.scrub(raw),
+        f"conflict: member {m.code!r} first appears on {first_row} with different "
+        f"contents ({differ}); only the first row is recorded: keep one row per member, "
+        "the right one, and import the file again",
+    )
+
+
+def _member_changes(
+    stored: tuple[str, str | None, Decimal], m: NewMember
+) -> dict[str, str | Decimal]:
+    """The columns ``m`` changes on the recorded member (name, email, weight as stored)."""
+    name, email, weight = stored
+    changes: dict[str, str | Decimal] = {}
+    if m.name != name:
+        changes["name"] = m.name
+    if m.email is not None and m.email != email:
+        changes["email"] = m.email
+    if m.weight is not None and (weight is None or Decimal(str(m.weight)) != Decimal(str(weight))):
+        changes["weight"] = Decimal(str(m.weight))
+    return changes
 
 
 def _differences(a: dict[str, str], b: dict[str, str], a_name: str, b_name: str) -> str:

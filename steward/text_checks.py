@@ -145,6 +145,8 @@ def screen_members(
         if why is None:
             kept.append(m)
         else:
-            raw = {k: v for k, v in asdict(m).items() if k != "weight"} | {"weight": str(m.weight)}
-            rejected.append(Rejected(f"member {str(m.code)[:80]}", scrub(raw), why))
+            raw = {
+                k: v for k, v in asdict(m).items() if k not in ("weight", "row", "create_only")
+            } | {"weight": str(m.weight)}
+            rejected.append(Rejected(m.row or f"member {str(m.code)[:80]}", scrub(raw), why))
     return kept, rejected

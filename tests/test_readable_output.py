@@ -404,6 +404,23 @@ def test_collect_summary_fits_80_columns_and_shows_the_whole_error() -> None:
     assert "steward quarantine list" in text
 
 
+def test_collect_summary_with_member_updates_fits_80_columns() -> None:
+    from steward.collectors.base import RunReport
+    from steward.commands.collect import collect_summary
+
+    reports = [
+        RunReport("toolshed-members", rows_read=1_000_000, accepted=997_000, updated=2_000),
+        RunReport("garden-tank-sensor", rows_read=12, accepted=12),
+    ]
+    reports[0].duplicates, reports[0].seconds = 1_000, 123.4
+    lines = render(collect_summary(reports))
+    assert_fits(lines)
+    text = " ".join(" ".join(lines).split())
+    assert "┃ upd. ┃" in text and "upd. (members changed)" in text
+    for figure in ("1,000,000", "997,000", "2,000", "1,000", "123.4"):
+        assert figure in text
+
+
 def test_undelivered_notifications_fit_80_columns_with_local_retry_times() -> None:
     from steward.commands.alerts import outbox_blocks
     from steward.store.models import OutboxMessage

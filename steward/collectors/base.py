@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from steward.config import CollectorConfig, CommonsConfig, LoadedConfig, format_validation_error
 from steward.errors import ConfigError, SourceError, StewardError, TransientSourceError
 from steward.ledger import Batch, BatchResult, Ledger, TimeWindow
-from steward.store.models import CollectorRun, CollectorState, Commons, Member
+from steward.store.models import CollectorRun, CollectorState
 from steward.workspace import Workspace
 
 log = logging.getLogger("steward.collectors")
@@ -151,6 +151,8 @@ class RunReport:
     status: str = "ok"  # ok, failed
     rows_read: int = 0
     accepted: int = 0
+    #: Rows that changed a recorded member (the run tables count them as accepted).
+    updated: int = 0
     duplicates: int = 0
     quarantined: int = 0
     skipped: int = 0
@@ -166,6 +168,7 @@ class RunReport:
     def add(self, result: BatchResult, skipped: int) -> None:
         self.rows_read += result.rows_read
         self.accepted += result.accepted
+        self.updated += result.updated
         self.duplicates += result.duplicates
         self.repeats += result.repeats
         self.quarantined += result.quarantined
@@ -245,9 +248,8 @@ def _ingest(
             _check_cursor(conn, source, expected, exists, from_start and report.chunks == 0)
             if report.run_id is None:
                 report.run_id = _start_run(conn, source)
-            members = _member_counts(conn, chunk.batch)
             ledger = Ledger(conn, run_id=report.run_id, window=TimeWindow.from_config(ws.settings))
-            result = ledger.record(chunk.batch, now=now) + members
+            result = ledger.record(chunk.batch, now=now)
             report.add(result, chunk.skipped)
             _save_progress(conn, report, result, chunk, exists)
         expected, exists = chunk.cursor, True
@@ -287,27 +289,6 @@ def _start_run(conn: Connection, source: str) -> int:
     return int(run_id)
 
 
-def _member_counts(conn: Connection, batch: Batch) -> BatchResult:
-    """Members are upserted by the ledger, not judged per row: new ones count as
-    accepted, known codes as duplicates (call before recording the batch)."""
-    if not batch.members:
-        return BatchResult()
-    known = {
-        (slug, code)
-        for slug, code in conn.execute(
-            select(Commons.slug, Member.code).join(Commons, Commons.id == Member.commons_id)
-        ).all()
-    }
-    new = 0
-    for member in batch.members:
-        key = (member.commons, member.code)
-        if key not in known:
-            new += 1
-            known.add(key)
-    total = len(batch.members)
-    return BatchResult(rows_read=total, accepted=new, duplicates=total - new)
-
-
 def _save_progress(
     conn: Connection, report: RunReport, result: BatchResult, chunk: Chunk, exists: bool
 ) -> None:
@@ -316,7 +297,8 @@ def _save_progress(
         .where(CollectorRun.id == report.run_id)
         .values(
             rows_read=report.rows_read,
-            accepted=report.accepted,
+            # The run tables have no column of their own for member updates: recorded rows.
+            accepted=report.accepted + report.updated,
             duplicates=report.duplicates,
             quarantined=report.quarantined,
             skipped=report.skipped,
@@ -325,7 +307,7 @@ def _save_progress(
     )
     counts = {
         "rows_read": CollectorState.rows_read + result.rows_read,
-        "accepted": CollectorState.accepted + result.accepted,
+        "accepted": CollectorState.accepted + result.accepted + result.updated,
         "duplicates": CollectorState.duplicates + result.duplicates,
         "quarantined": CollectorState.quarantined + result.quarantined,
         "skipped": CollectorState.skipped + chunk.skipped,
@@ -345,7 +327,7 @@ def _save_progress(
                     cursor=chunk.cursor,
                     consecutive_failures=0,
                     rows_read=result.rows_read,
-                    accepted=result.accepted,
+                    accepted=result.accepted + result.updated,
                     duplicates=result.duplicates,
                     quarantined=result.quarantined,
                     skipped=chunk.skipped,

@@ -134,6 +134,7 @@ class MyTurnCollector(Collector):
                 code=code,
                 name=f"MyTurn member {code}",
                 external_ids=((SOURCE_ID, code),),
+                create_only=True,
             )
             for code in codes
         ]

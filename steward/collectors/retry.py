@@ -47,7 +47,8 @@ def retry_quarantined(ws: Workspace, source: str) -> str:
             raise SourceError(f"retry of {source!r} failed: {report.error}")
         return (
             f"{source}: re-read {report.rows_read:,} rows; {report.accepted:,} accepted, "
-            f"{report.quarantined:,} quarantined again."
+            + (f"{report.updated:,} updated, " if report.updated else "")
+            + f"{report.quarantined:,} quarantined again."
         )
     with ws.store.write() as conn:
         run_id = conn.execute(
@@ -77,14 +78,15 @@ def retry_quarantined(ws: Workspace, source: str) -> str:
                 status="ok",
                 finished_at=datetime.now(UTC),
                 rows_read=result.rows_read,
-                accepted=result.accepted,
+                accepted=result.accepted + result.updated,
                 duplicates=result.duplicates,
                 quarantined=result.quarantined,
             )
         )
     return (
         f"{source}: retried {len(rows):,} rows; {result.accepted:,} accepted, "
-        f"{result.duplicates:,} already recorded, {result.quarantined:,} still quarantined."
+        + (f"{result.updated:,} updated, " if result.updated else "")
+        + f"{result.duplicates:,} already recorded, {result.quarantined:,} still quarantined."
     )
 
 

@@ -372,8 +372,8 @@ class Mapper:
         flag(code.str.len() > 64, "member code is longer than 64 characters")
         members: list[NewMember] = []
         ok = reason == ""
-        for c, n, e, w, has_w in zip(
-            code[ok], name[ok], email[ok], weight[ok], given[ok], strict=True
+        for c, n, e, w, has_w, key in zip(
+            code[ok], name[ok], email[ok], weight[ok], given[ok], keys[ok], strict=True
         ):
             members.append(
                 NewMember(
@@ -381,7 +381,8 @@ class Mapper:
                     code=str(c),
                     name=str(n),
                     email=None if e is pd.NA or not e else str(e),
-                    weight=_decimal(w) if has_w else Decimal(1),
+                    weight=_decimal(w) if has_w else None,
+                    row=str(key),
                 )
             )
         return None, _rejects(frame.loc[~ok], keys[~ok], reason[~ok]), members

@@ -187,14 +187,20 @@ def _collect_one(ws: Workspace, name: str, from_start: bool) -> RunReport:
 def collect_summary(reports: list[RunReport]) -> Group:
     """What each collector read this run, in columns that fit 80 characters.
 
-    A failed collector's error follows the table at full width (a column cut it to stubs).
+    The ``upd.`` column (members changed by a roster row) shows when a run updated
+    any, so the other runs keep their columns' room. A failed collector's error
+    follows the table at full width (a column cut it to stubs).
     """
+    updated = any(r.updated for r in reports)
     table = Table(
         title="Collected",
-        caption="rows this run: new (recorded), dup. (already there), quar. (quarantined)",
+        caption="rows this run: new (recorded), "
+        + ("upd. (members changed), " if updated else "")
+        + "dup. (already there), quar. (quarantined)",
     )
-    table.add_column("collector", overflow="fold", min_width=18)
-    for col in ("read", "new", "dup.", "quar.", "skip.", "secs"):
+    table.add_column("collector", overflow="fold", min_width=14 if updated else 18)
+    columns = ("read", "new", "upd.", "dup.", "quar.", "skip.", "secs")
+    for col in columns if updated else tuple(c for c in columns if c != "upd."):
         table.add_column(col, justify="right", no_wrap=True)
     problems: list[Text] = []
     for r in reports:
@@ -202,9 +208,10 @@ def collect_summary(reports: list[RunReport]) -> Group:
         if r.status != "ok":
             name += cell("\nFAILED", "bold red")
             problems.append(cell(f"{r.name} failed: ", "red") + cell(r.error or "no error given"))
+        counts = [r.rows_read, r.accepted, *([r.updated] if updated else []), r.duplicates]
         table.add_row(
             name,
-            *(f"{v:,}" for v in (r.rows_read, r.accepted, r.duplicates, r.quarantined, r.skipped)),
+            *(f"{v:,}" for v in (*counts, r.quarantined, r.skipped)),
             f"{r.seconds:.1f}",
         )
         if r.repeats:

@@ -109,9 +109,12 @@ def register(app: typer.Typer) -> None:
                 progress=lambda n: bar.advance(task, n),
                 window=TimeWindow.from_config(ws.settings),
             )
+        # Members alone can be updated: a changed roster row is never "accepted".
+        updated = f"{result.updated:,} updated, " if opts.kind == "members" else ""
         console.print(
             f"{counted(result.rows_read, 'row')} read: {result.accepted:,} accepted, "
-            f"{counted(result.duplicates, 'duplicate')}, {result.quarantined:,} quarantined"
+            f"{updated}{counted(result.duplicates, 'duplicate')}, "
+            f"{result.quarantined:,} quarantined"
         )
         if result.repeats:
             examples = "; ".join(result.repeat_examples)
@@ -153,7 +156,7 @@ def register(app: typer.Typer) -> None:
         if result.quarantined:
             # Quoted: "import:water-dec (1).csv", pasted as printed, broke in a shell.
             see = f"steward quarantine list --source {shlex.quote(opts.source)}"
-            if not result.accepted and not result.duplicates:
+            if not result.accepted and not result.updated and not result.duplicates:
                 err_console.print(
                     (
                         "error: the only row was quarantined; nothing was recorded"
