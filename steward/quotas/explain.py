@@ -273,15 +273,23 @@ def share_text(f: ShareFacts) -> str:
 
 
 def later_text(told: Decimal, latest: Decimal, unit: str) -> str:
-    """A newer budget differs from the one the member was told at the period's start."""
+    """Today's figures (a newer budget, or a member's weight changed since) give a
+    quota other than the one the member was told at the period's start.
+
+    The share sentence before it is worked out from today's figures, so this one
+    says why the quota told still stands; it names both causes, since a roster
+    update can change a weight mid-period as a new forecast changes the budget.
+    """
     if latest < told:
         return (
-            f"The latest forecast would give you {fmt(latest, unit)}; your quota for this period "
-            f"stays at {fmt(told, unit)}, and the new figure applies from the next period."
+            f"The latest figures (forecast and members' weights) would give you "
+            f"{fmt(latest, unit)}; your quota for this period stays at {fmt(told, unit)}, and "
+            "the new figure applies from the next period."
         )
     return (
-        f"The latest forecast would give you {fmt(latest, unit)}; your quota for this period "
-        f"stays at {fmt(told, unit)} as announced."
+        f"The latest figures (forecast and members' weights) would give you "
+        f"{fmt(latest, unit)}; your quota for this period stays at {fmt(told, unit)} as "
+        "announced."
     )
 
 
