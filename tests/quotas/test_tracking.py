@@ -273,3 +273,30 @@ def test_a_pools_budget_counts_capacity_as_the_forecast_does(garden) -> None:
     # Mon-Wed 3 units, Thu-Fri 2 (one in repair), Sat-Sun 4 (two bought): never 3 more.
     assert budget.amount == pytest.approx(pool_budget(np.array([3, 3, 3, 2, 2, 4, 4.0]), 0.5, 7))
     assert "of 2-4 units" in budget.basis
+
+
+def test_a_weight_updated_mid_period_counts_from_the_next_period(garden) -> None:
+    """A roster update changes a weight at once, but not a quota already told."""
+    from datetime import timedelta
+
+    from steward.ledger import NewMember
+
+    update_quotas(garden, garden.settings, NOW, budgets={"tank": 400, "drill": 10})
+    with garden.store.write() as conn:
+        result = Ledger(conn).record(
+            Batch("roster", members=[NewMember("garden", "ana", "Ana Alvarez", weight=Decimal(3))])
+        )
+    assert (result.updated, result.accepted) == (1, 0)
+    later = NOW.replace(hour=18)
+    summary = update_quotas(garden, garden.settings, later, budgets={"tank": 400, "drill": 10})
+    by = {r.member_code: r for r in summary.rows if r.resource == "tank"}
+    assert by["ana"].allocation == Decimal(100)  # what she was told this week
+    said = by["ana"].explanation
+    assert "Your weight is 3 out of a total of 6" in said
+    assert "The latest figures (forecast and members' weights) would give you 200 L" in said
+    assert "stays at 100 L as announced" in said
+    week_after = update_quotas(
+        garden, garden.settings, NOW + timedelta(days=7), budgets={"tank": 400, "drill": 10}
+    )
+    nxt = {r.member_code: r for r in week_after.rows if r.resource == "tank"}
+    assert nxt["ana"].allocation == nxt["ben"].allocation
