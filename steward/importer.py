@@ -424,6 +424,14 @@ def _too_many_fields(
     )
 
 
+def _given_text(value: object) -> str | None:
+    """``value`` as text; None for a blank cell (None, NaN or only spaces)."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    text = str(value)
+    return text if text.strip() else None
+
+
 def _batch(
     opts: ImportOptions, path: Path, first_line: int, frame: pd.DataFrame
 ) -> tuple[Batch, dict[str, int]]:
@@ -467,7 +475,8 @@ def _batch(
                     commons=str(commons),
                     code=str(rec["code"]),
                     name=str(rec["name"]),
-                    email=rec.get("email"),
+                    # A blank cell reads as NaN: not given (keeps a recorded email).
+                    email=_given_text(rec.get("email")),
                     weight=Decimal(str(weight.iat[i])) if given.iat[i] else None,
                     row=row,
                 )

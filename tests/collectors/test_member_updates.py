@@ -86,6 +86,12 @@ def test_a_blank_weight_or_email_leaves_the_recorded_one(
     assert code == 0, out + err
     assert "0 accepted, 1 updated" in out
     assert member(ws, "T0301") == ("Nell Newcomer-Smith", "nell@example.org", Decimal(3))
+    # Blank cells likewise: the email is not erased, the weight not reset.
+    path.write_text(HEADER + "T0301,Nell Smith,,,town\n")
+    code, out, err = steward(capsys, "-c", config, "import", "members", str(path))
+    assert code == 0, out + err
+    assert "0 accepted, 1 updated" in out
+    assert member(ws, "T0301") == ("Nell Smith", "nell@example.org", Decimal(3))
 
 
 def test_two_rows_for_one_member_that_disagree_quarantine_the_later(
