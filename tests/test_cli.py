@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+from collectors.support import in_process  # tests/ is on sys.path (rootdir)
 
 from steward.demo import TOOL_TYPES
 
@@ -139,19 +140,6 @@ def test_import_counts_and_is_idempotent(tmp_path: Path) -> None:
     missing.write_text("id,qty\n1,2\n")
     proc = run("-c", str(config), "import", "events", str(missing), check=False)
     assert proc.returncode == 1 and "missing column(s) external_id" in proc.stderr
-
-
-def in_process(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """``steward ARGS`` through ``steward.cli.main`` in this process: (exit code, out, err)."""
-    from steward.cli import main
-
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_import_that_records_nothing_fails_and_every_reason_names_its_fix(

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from steward.workspace import Workspace
@@ -17,6 +18,19 @@ RESOURCES: list[dict[str, Any]] = [
 ]
 
 MakeWorkspace = Callable[..., Workspace]
+
+
+def in_process(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``steward ARGS`` through ``steward.cli.main`` in this process: (exit code, out, err)."""
+    from steward.cli import main
+
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 def write_config(

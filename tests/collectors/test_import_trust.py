@@ -29,22 +29,10 @@ from steward.store.models import CapacityChange, Event, QuarantinedRow, Reading
 from steward.workspace import open_workspace
 
 from .support import MakeWorkspace, csv_collector
+from .support import in_process as steward
 from .test_mqtt_sql import broker_up, mqtt_collector, publish
 
 HEADER = "external_id,resource,kind,quantity,occurred_at,member\n"
-
-
-def steward(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """``steward ARGS`` in this process: (exit code, out, err)."""
-    from steward.cli import main
-
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

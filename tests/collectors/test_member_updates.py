@@ -17,22 +17,10 @@ from steward.store.models import Member, QuarantinedRow
 from steward.workspace import Workspace
 
 from .support import MakeWorkspace, csv_collector
+from .support import in_process as steward
 
 HEADER = "code,name,email,weight,commons\n"
 NELL = "T0301,Nell Newcomer,nell@example.org,1,town\n"
-
-
-def steward(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """``steward ARGS`` in this process: (exit code, out, err)."""
-    from steward.cli import main
-
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def member(ws: Workspace, code: str) -> tuple[str, str | None, Decimal]:
