@@ -339,7 +339,7 @@ def test_the_demo_inbox_prints_each_notification_whole_at_80_columns(tmp_path: P
     from steward.alerts.messages import steward_message
     from steward.demo_inbox import Inbox
 
-    command = "/home/someone/steward/.venv/bin/steward --config /tmp/demo/steward.yaml"
+    command = "/srv/steward/.venv/bin/steward --config /srv/steward/demo/steward.yaml"
     deficit = steward_message(alert(), "firing", "America/New_York", command=command)
     drift = steward_message(
         alert(
