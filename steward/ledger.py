@@ -202,7 +202,7 @@ class NewMember:
     whose name, email or weight differ is updated to this row's values; a blank
     (None) email or weight leaves the recorded one as it is. ``row`` is where the row
     was read (``FILE:LINE``), named by conflicts and quarantine. ``create_only``: the
-    source only knows the code (a placeholder name), so a recorded member is never
+    source only knows the code (its names are stand-ins), so a recorded member is never
     changed by it.
     """
 
