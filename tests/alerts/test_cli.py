@@ -55,9 +55,13 @@ def test_quotas_and_alerts_commands(make_garden) -> None:
     assert out.exit_code != 0 and "not a duration" in str(out.exception)
 
 
-def test_quotas_list_the_members_to_act_on_first(make_garden) -> None:
+def test_quotas_list_the_members_to_act_on_first(make_garden, monkeypatch) -> None:
     """Within a resource, over-quota members lead, as on the dashboard: in member order
     the demo's one warned member of 300 sat on row 198."""
+    from steward.commands import quotas as command
+
+    # The console's width is fixed on import: wide enough for a row on one line.
+    monkeypatch.setattr(command.console, "width", 200)
     ws = make_garden([{"name": "stewards", "urls": ["json://127.0.0.1:9/"]}])
     now = datetime.now(UTC)
     with ws.store.write() as conn:
@@ -70,9 +74,7 @@ def test_quotas_list_the_members_to_act_on_first(make_garden) -> None:
             )
         )
     update_quotas(ws, ws.settings, now, budgets={"tank": 1000})
-    out = CliRunner().invoke(
-        app, ["--config", str(ws.config.path), "quotas"], env={"COLUMNS": "120"}
-    )
+    out = CliRunner().invoke(app, ["--config", str(ws.config.path), "quotas"])
     assert out.exit_code == 0, out.output
     rows = [x for x in out.output.splitlines() if "(ana)" in x or "(ben)" in x]
     assert "(ben)" in rows[0] and "review" in rows[0], rows
