@@ -358,6 +358,8 @@ def test_forecast_outlook_puts_a_firing_alert_before_a_higher_chance(
         return {resources(conn, ["jigsaw"])[0].id: ["warning"]}
 
     monkeypatch.setattr(command, "firing_alerts", only_jigsaw)
+    # The head of the list, and the rest counted (600 item types printed 600 sentences).
+    monkeypatch.setattr(command, "OUTLOOK_LINES", 2)
     monkeypatch.setattr(command.console, "width", 80)
     code, out, err = in_process(
         capsys, "-c", config, "forecast", "seed-bank", "jigsaw", "water-tank"
@@ -373,6 +375,7 @@ def test_forecast_outlook_puts_a_firing_alert_before_a_higher_chance(
     }  # type: ignore[union-attr]
     assert chance["Jigsaws"] < chance["Rain water tank"], starts
     assert ["Jigsaws" in starts[0], "Rain water tank" in starts[1]] == [True, True], starts
+    assert starts[2:] == ["  ... and 1 more, less urgent: `steward status` lists every resource."]
 
 
 def test_collect_printed_to_a_file_starts_with_its_summary(

@@ -15,6 +15,8 @@ from steward.status import firing_alerts, resource_status
 from steward.store.catalog import resources as catalog_resources
 
 console = Console(soft_wrap=True)
+#: The outlook sentences printed after a forecast, most urgent first.
+OUTLOOK_LINES = 12
 
 
 def register(app: typer.Typer) -> None:
@@ -80,8 +82,16 @@ def register(app: typer.Typer) -> None:
         listed = sorted((s for s in statuses if s.headline), key=lambda s: s.attention())
         if listed:
             say("Outlook, most urgent first:")
-        for status in listed:
+        # A library of 600 item types printed 600 sentences at every run: the head of
+        # the list is what a steward acts on, and `status` lists the rest.
+        for status in listed[:OUTLOOK_LINES]:
             say(status.headline, indent=2)
+        if len(listed) > OUTLOOK_LINES:
+            say(
+                f"... and {len(listed) - OUTLOOK_LINES:,} more, less urgent: "
+                "`steward status` lists every resource.",
+                indent=2,
+            )
 
 
 class _Printer:
