@@ -134,24 +134,26 @@ def measured(cmd: list[str], cwd: Path) -> tuple[float, float, float, str]:
     """
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    top = psutil.Process(proc.pid)
-    peak = 0
-    while proc.poll() is None:
-        total = 0
-        try:
-            for p in [top, *top.children(recursive=True)]:
-                total += p.memory_info().rss
-        except psutil.Error:
-            pass
-        peak = max(peak, total)
-        time.sleep(0.05)
-    seconds = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    output = proc.stdout.read() if proc.stdout else ""
+    # A file, not a pipe: this loop samples memory and does not read, and an output
+    # past the pipe's 64 KB blocked the command mid-write for good.
+    with tempfile.TemporaryFile("w+") as out_file:
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out_file, stderr=subprocess.STDOUT, text=True)
+        top = psutil.Process(proc.pid)
+        peak = 0
+        while proc.poll() is None:
+            total = 0
+            try:
+                for p in [top, *top.children(recursive=True)]:
+                    total += p.memory_info().rss
+            except psutil.Error:
+                pass
+            peak = max(peak, total)
+            time.sleep(0.05)
+        seconds = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        out_file.seek(0)
+        output = out_file.read()
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{output}")
     return seconds, cpu, peak / 2**20, output
