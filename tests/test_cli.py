@@ -348,6 +348,7 @@ def test_forecast_outlook_puts_a_firing_alert_before_a_higher_chance(
     were not read, so a fund with a firing deficit alert at 24% sat below pools at
     29-48% with none. Here only jigsaw, at a lower chance than the tank, has one."""
     import steward.commands.forecast as command
+    import steward.status
     from steward.store.catalog import resources
 
     copy = tmp_path / "ws"
@@ -357,7 +358,7 @@ def test_forecast_outlook_puts_a_firing_alert_before_a_higher_chance(
     def only_jigsaw(conn: Any, now: Any) -> dict[int, list[str]]:
         return {resources(conn, ["jigsaw"])[0].id: ["warning"]}
 
-    monkeypatch.setattr(command, "firing_alerts", only_jigsaw)
+    monkeypatch.setattr(steward.status, "firing_alerts", only_jigsaw)
     # The head of the list, and the rest counted (600 item types printed 600 sentences).
     monkeypatch.setattr(command, "OUTLOOK_LINES", 2)
     monkeypatch.setattr(command.console, "width", 80)
